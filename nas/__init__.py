@@ -1,0 +1,37 @@
+"""nas: neural architecture search under a compute budget, with standalone models you can retrain.
+
+``import nas`` stays light: torch is imported only by the functions that build modules, and Ray only
+inside ``nas.distributed``.
+"""
+from __future__ import annotations
+
+from nas.api import cost, create_model, create_supernet, load_genotype, save_genotype
+from nas.core.cost import Cost, parse_budget
+from nas.core.genotype import Genotype
+from nas.core.space import Space, get_space, list_spaces
+from nas.errors import NasError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cost",
+    "Genotype",
+    "NasError",
+    "Space",
+    "cost",
+    "create_model",
+    "create_supernet",
+    "get_space",
+    "list_spaces",
+    "load_genotype",
+    "parse_budget",
+    "save_genotype",
+    "__version__",
+]
+
+
+def _load_spaces() -> None:
+    """Import the bundled search spaces so they register themselves."""
+    from search_spaces import load_spaces
+
+    load_spaces()

@@ -1,0 +1,114 @@
+"""The public Python API: load genotypes, build models and supernets, compute costs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Union
+
+import yaml
+
+from nas.core.cost import Cost
+from nas.core.genotype import Genotype
+from nas.core.space import get_space
+from nas.errors import NasError
+
+__all__ = ["load_genotype", "create_model", "create_supernet", "cost", "check_genotype", "save_genotype"]
+
+GenotypeLike = Union[Genotype, str, os.PathLike]
+
+
+def check_genotype(g: Genotype) -> Genotype:
+    """Return ``g`` if it belongs to its space, else raise a one-line NasError naming the wrong choice."""
+    problem = get_space(g.space).contains(g)
+    if problem:
+        raise NasError(problem)
+    return g
+
+
+def _from_yaml(path: Path) -> Genotype:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise NasError(f"malformed YAML in {path}{where}") from None
+    except OSError as exc:
+        raise NasError(f"cannot read {path}: {exc.strerror}") from None
+    if isinstance(data, dict) and "choices" in data:
+        return Genotype.from_dict(data)
+    if isinstance(data, dict) and isinstance(data.get("genotype"), str):
+        return load_genotype(data["genotype"])
+    raise NasError(f"{path} holds no genotype (expected 'space' and 'choices', or a 'genotype' string)")
+
+
+def _from_text(text: str) -> Genotype:
+    space_name, sep, body = text.partition(":")
+    if not sep:
+        raise NasError(f"not a genotype, file or run folder: {text!r}")
+    space = get_space(space_name)
+    if "," not in body:
+        named = space.named()
+        if body not in named:
+            known = ", ".join(f"{space_name}:{n}" for n in sorted(named)) or "none"
+            raise NasError(f"unknown genotype name {text!r} (known: {known})")
+        return named[body]
+    return space.parse(text)
+
+
+def load_genotype(x: GenotypeLike) -> Genotype:
+    """Load a genotype from a Genotype, a YAML file, a run folder, a canonical string or a name.
+
+    Example:
+        >>> import nas
+        >>> g = nas.load_genotype("st_topo:mobilenetv2")
+        >>> nas.load_genotype(str(g)) == g
+        True
+    """
+    if isinstance(x, Genotype):
+        return check_genotype(x)
+    path = Path(x)
+    text = str(x).strip()
+    if path.is_dir():
+        target = path / "genotype.yaml"
+        if not target.is_file():
+            raise NasError(f"{path} is a folder without genotype.yaml (not a finished run?)")
+        return check_genotype(_from_yaml(target))
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise NasError(f"genotype file not found: {path}")
+        return check_genotype(_from_yaml(path))
+    return check_genotype(_from_text(text))
+
+
+def save_genotype(g: Genotype, path: Union[str, os.PathLike], **extra: object) -> None:
+    """Write ``g`` (and any extra fields such as cost or score) as YAML, atomically."""
+    from nas.utils.io import atomic_write_text
+
+    data = {**g.to_dict(), **extra}
+    atomic_write_text(Path(path), yaml.safe_dump(data, sort_keys=False))
+
+
+def create_model(genotype: GenotypeLike, num_classes: int = 1000, **kwargs):
+    """Build the standalone ``nn.Module`` of a genotype (timm-style factory)."""
+    from nas.core.models import MODEL_BUILDERS
+    from search_spaces import load_models
+
+    g = load_genotype(genotype)
+    load_models()
+    return MODEL_BUILDERS.get(g.space)(g, num_classes=num_classes, **kwargs)
+
+
+def create_supernet(space: str, **kwargs):
+    """Build the supernet of a space."""
+    from nas.core.models import SUPERNETS
+    from search_spaces import load_models
+
+    get_space(space)
+    load_models()
+    return SUPERNETS.get(space)(**kwargs)
+
+
+def cost(genotype: GenotypeLike, resolution: int = 224, num_classes: int = 1000, **kwargs) -> Cost:
+    """Return the exact MAdds and parameter count of a genotype's standalone model, without building it."""
+    g = load_genotype(genotype)
+    return get_space(g.space).cost(g, resolution=resolution, num_classes=num_classes, **kwargs)

@@ -1,0 +1,30 @@
+"""Shared CLI plumbing: turn user-facing errors into one line on stderr and exit code 2."""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, List, Optional
+
+from nas.errors import EXIT_USAGE, NasError
+
+__all__ = ["cli_main"]
+
+
+def cli_main(prog: str) -> Callable[[Callable[[List[str]], int]], Callable[[Optional[List[str]]], int]]:
+    """Wrap a ``run(argv) -> exit code`` function so bad input prints ``prog: error: ...`` with no traceback."""
+
+    def deco(run: Callable[[List[str]], int]) -> Callable[[Optional[List[str]]], int]:
+        @functools.wraps(run)
+        def main(argv: Optional[List[str]] = None) -> int:
+            try:
+                return run(sys.argv[1:] if argv is None else argv)
+            except NasError as exc:
+                print(f"{prog}: error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            except KeyboardInterrupt:
+                print(f"{prog}: interrupted", file=sys.stderr)
+                return 130
+
+        return main
+
+    return deco

@@ -1,0 +1,107 @@
+"""nas-derive: turn a genotype (string, name, YAML file or search run folder) into costs, a model and a drawing."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List
+
+from nas.cli.common import cli_main
+from nas.errors import NasError
+
+__all__ = ["main", "build_parser", "export_model"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of nas-derive."""
+    p = argparse.ArgumentParser(prog="nas-derive", description=__doc__)
+    p.add_argument("genotype", help="canonical string, name like st_topo:mobilenetv2, genotype YAML or run folder")
+    p.add_argument("--resolution", type=int, default=224, help="input resolution for the cost (default 224)")
+    p.add_argument("--num-classes", type=int, default=1000, help="classifier outputs (default 1000)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--export", metavar="FILE", help="write a standalone model: FILE.ts (TorchScript) or FILE.onnx")
+    p.add_argument("--plot", metavar="FILE", help="draw the architecture to FILE.png or FILE.svg")
+    p.add_argument("--frames", type=int, default=None, help="clip length for video spaces (default: the space's)")
+    return p
+
+
+def _cost_kwargs(space, args) -> dict:
+    kw = {"resolution": args.resolution, "num_classes": args.num_classes}
+    if args.frames is not None:
+        kw["frames"] = args.frames
+    return kw
+
+
+def export_model(model, path: Path, example) -> None:
+    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx); the file is written atomically."""
+    import torch
+
+    from nas.utils.io import atomic_write
+
+    model.eval()
+    suffix = path.suffix.lower()
+    if suffix in (".ts", ".pt"):
+        scripted = torch.jit.script(model)
+        atomic_write(path, lambda f: torch.jit.save(scripted, f))
+    elif suffix == ".onnx":
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        tmp.replace(path)
+    else:
+        raise NasError(f"cannot export to {path.name}: use a .ts or .onnx file name")
+
+
+def _table(g, rows, total, resolution: int) -> str:
+    lines = [str(g), "", f"{'part':<20}{'MAdds':>16}{'params':>14}"]
+    for name, c in rows:
+        lines.append(f"{name:<20}{c.madds:>16,}{c.params:>14,}")
+    lines.append(f"{'total':<20}{total.madds:>16,}{total.params:>14,}")
+    lines.append(f"({total.madds / 1e6:.2f}M MAdds, {total.params / 1e6:.3f}M params at {resolution}px)")
+    return "\n".join(lines)
+
+
+@cli_main("nas-derive")
+def main(argv: List[str]) -> int:
+    """Run nas-derive."""
+    import nas
+
+    args = build_parser().parse_args(argv)
+    for flag, value in (("--resolution", args.resolution), ("--num-classes", args.num_classes)):
+        if value <= 0:
+            raise NasError(f"{flag} must be positive, got {value}")
+    g = nas.load_genotype(args.genotype)
+    space = nas.get_space(g.space)
+    kw = _cost_kwargs(space, args)
+    rows = space.cost_breakdown(g, **kw)
+    total = space.cost(g, **kw)
+    if args.export:
+        import torch
+
+        model = nas.create_model(g, num_classes=args.num_classes)
+        example = torch.randn(space.example_input_shape(args.resolution, frames=args.frames))
+        export_model(model, Path(args.export), example)
+    if args.plot:
+        from nas.viz import plot_genotype
+
+        plot_genotype(g, args.plot)
+    if args.json:
+        out = {"space": g.space, "genotype": str(g), "madds": total.madds, "params": total.params,
+               "resolution": args.resolution, "num_classes": args.num_classes,
+               "breakdown": {name: {"madds": c.madds, "params": c.params} for name, c in rows}}
+        if args.export:
+            out["export"] = args.export
+        if args.plot:
+            out["plot"] = args.plot
+        print(json.dumps(out))
+    else:
+        print(_table(g, rows, total, args.resolution))
+        for what, path in (("exported", args.export), ("plotted", args.plot)):
+            if path:
+                print(f"{what}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

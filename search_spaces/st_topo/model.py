@@ -1,0 +1,110 @@
+"""The standalone st_topo network: a plain DAG of ops with summed node inputs, no supernet code."""
+from __future__ import annotations
+
+from typing import List
+
+import torch
+from torch import nn
+
+from nas.core.genotype import Genotype
+from nas.core.models import register_model_builder
+from nas.core.ops import get_op
+from search_spaces.st_topo import skeleton as sk
+from search_spaces.st_topo.cost import parse_op
+from search_spaces.st_topo.ops import conv_bn
+
+__all__ = ["TopoNode", "Head", "TopoNet", "build_edge", "build_model", "init_weights"]
+
+
+class TopoNode(nn.Module):
+    """One feature node: the sum of its incoming edges' outputs."""
+
+    def __init__(self, srcs: List[int], edges: List[nn.Module]):
+        super().__init__()
+        self.srcs: List[int] = list(srcs)  # 0-based indices into the list of computed node features
+        self.edges = nn.ModuleList(edges)
+
+    def forward(self, feats: List[torch.Tensor]) -> torch.Tensor:
+        out = torch.zeros(0)
+        for i, edge in enumerate(self.edges):
+            y = edge(feats[self.srcs[i]])
+            out = y if i == 0 else out + y
+        return out
+
+
+class Head(nn.Module):
+    """1x1 conv + BN + ReLU6, global average pooling, dropout and the classifier."""
+
+    def __init__(self, c_in: int, c_head: int, num_classes: int, dropout: float):
+        super().__init__()
+        self.conv = conv_bn(c_in, c_head, 1)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c_head, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x).mean((2, 3))
+        return self.fc(self.dropout(x))
+
+
+class TopoNet(nn.Module):
+    """A derived st_topo architecture: stem, 19 nodes fed by their active edges, head."""
+
+    def __init__(self, stem: nn.Module, nodes: List[TopoNode], head: nn.Module, genotype: str = ""):
+        super().__init__()
+        self.stem = stem
+        self.nodes = nn.ModuleList(nodes)
+        self.head = head
+        self.genotype = genotype  # canonical string, kept for provenance
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the last node's feature map."""
+        feats = [self.stem(x)]
+        for node in self.nodes:
+            feats.append(node(feats))
+        return feats[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
+
+
+def build_edge(edge: sk.Edge, code: str) -> nn.Module:
+    """Build the plain module of op ``code`` on ``edge``."""
+    parsed = parse_op(code)
+    assert parsed is not None, "inactive edges have no module"
+    name, args = parsed
+    if name == "ir":
+        args = dict(args, residual=edge.is_stem)
+    return get_op(name).build(edge.c_in, edge.c_out, edge.stride, **args)
+
+
+def init_weights(model: nn.Module) -> None:
+    """Initialise convs (He, fan-out), BatchNorms (1, 0) and linears (N(0, 0.01)), as MobileNetV2 does."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
+def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2) -> TopoNet:
+    """Build the standalone network of an st_topo genotype."""
+    from nas import get_space
+
+    space = get_space("st_topo")
+    by_dst: dict = {d: [] for d in range(2, sk.NUM_NODES + 1)}
+    for edge, code in space.active_edges(genotype):
+        by_dst[edge.dst].append((edge.src - 1, build_edge(edge, code)))
+    nodes = [TopoNode([s for s, _ in by_dst[d]], [m for _, m in by_dst[d]]) for d in sorted(by_dst)]
+    ch = sk.node_channels()
+    stem = conv_bn(3, sk.STEM_CHANNELS, 3, 2)
+    head = Head(ch[-1], sk.HEAD_CHANNELS, num_classes, dropout)
+    model = TopoNet(stem, nodes, head, str(genotype))
+    init_weights(model)
+    return model
+
+
+register_model_builder("st_topo", build_model)

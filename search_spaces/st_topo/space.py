@@ -1,0 +1,103 @@
+"""The st_topo space (after ST-NAS): a 20-node chain with 35 optional branch edges and per-edge ops. No torch."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from nas.core.cost import Cost
+from nas.core.genotype import Genotype
+from nas.core.space import Space, register_space
+from search_spaces.st_topo import skeleton as sk
+from search_spaces.st_topo.cost import head_cost, op_cost, stem_cost
+
+__all__ = ["StTopoSpace", "IR_OPS", "edge_options"]
+
+KERNELS = (3, 5, 7)
+EXPANDS = (3, 6)
+IR_OPS: Tuple[str, ...] = tuple(f"k{k}e{e}" for k in KERNELS for e in EXPANDS)
+FIRST_OPS: Tuple[str, ...] = tuple(f"k{k}e1" for k in KERNELS)  # 32->16 edge: expansion 1, as in MobileNetV2
+
+
+def edge_options(edge: sk.Edge) -> Tuple[str, ...]:
+    """Return the allowed op codes of an edge.
+
+    Stem edge 1 takes an expansion-1 block (MobileNetV2's first block). Other stem edges take an inverted
+    residual; those inside a stage may also be the identity ``id`` (a depth choice). Branch edges are off
+    (``-``), a shortcut ``id`` (identity, or a strided 1x1 projection across a shape change), or an
+    inverted residual whose depthwise conv carries the stride they cross.
+    """
+    if edge.is_stem:
+        if edge.src == 1:
+            return FIRST_OPS
+        return IR_OPS if edge.first_in_stage else IR_OPS + ("id",)
+    return ("-", "id") + IR_OPS
+
+
+@register_space
+class StTopoSpace(Space):
+    """Topology-augmented MobileNetV2-style space: 2^35 branch-edge masks times per-edge op choices.
+
+    Example:
+        >>> import random
+        >>> from nas import get_space
+        >>> space = get_space("st_topo")
+        >>> space.num_topologies() == 2 ** 35
+        True
+        >>> g = space.sample(random.Random(0))
+        >>> space.contains(g) is None
+        True
+    """
+
+    name = "st_topo"
+
+    def __init__(self) -> None:
+        self.stem = sk.stem_edges()
+        self.branch = sk.branch_edges()
+        self.edges = self.stem + self.branch
+        self._dims = {e.key: edge_options(e) for e in self.edges}
+
+    def dims(self) -> Dict[str, Tuple[str, ...]]:
+        """Return stem-edge dims ``s01..s19`` then branch-edge dims ``bSSDD`` in (src, dst) order."""
+        return dict(self._dims)
+
+    def num_topologies(self) -> int:
+        """Return the number of branch-edge on/off masks (2^35)."""
+        return 2 ** len(self.branch)
+
+    def active_edges(self, g: Genotype) -> List[Tuple[sk.Edge, str]]:
+        """Return the edges that carry an op in ``g`` (identity stem edges included) with their op codes."""
+        choice = g.as_dict()
+        return [(e, choice[e.key]) for e in self.edges if choice[e.key] != "-"]
+
+    def default(self) -> Genotype:
+        """Return MobileNetV2-1.0."""
+        return self.named()["mobilenetv2"]
+
+    def named(self) -> Dict[str, Genotype]:
+        """Return the published members (``mobilenetv2``)."""
+        from search_spaces.st_topo.genotypes import named_genotypes
+
+        return named_genotypes(self)
+
+    def cost_breakdown(self, g: Genotype, resolution: int = 224, num_classes: int = 1000) -> List[Tuple[str, Cost]]:
+        """Return ``(part, Cost)`` rows: stem, each stage (its stem and incoming branch edges) and head."""
+        sizes = sk.node_sizes(resolution)
+        ch = sk.node_channels()
+        rows: List[Tuple[str, Cost]] = [("stem", stem_cost(resolution, sk.STEM_CHANNELS)[0])]
+        per_stage = [Cost() for _ in sk.STAGES]
+        for edge, code in self.active_edges(g):
+            residual = edge.is_stem
+            c = op_cost(code, sizes[edge.src - 1], edge.c_in, edge.c_out, edge.stride, residual)
+            stage = sk.stage_of_node(edge.dst)
+            per_stage[stage] = per_stage[stage] + c
+        for i, (c_out, depth, _) in enumerate(sk.STAGES):
+            rows.append((f"stage{i + 1} ({c_out}ch)", per_stage[i]))
+        rows.append(("head", head_cost(sizes[-1], ch[-1], sk.HEAD_CHANNELS, num_classes)))
+        return rows
+
+    def cost(self, g: Genotype, resolution: int = 224, num_classes: int = 1000) -> Cost:
+        """Return the exact MAdds and parameters of ``g``'s standalone model."""
+        return sum((c for _, c in self.cost_breakdown(g, resolution, num_classes)), Cost())
+
+    def contains(self, g: Genotype) -> Optional[str]:
+        """Return why ``g`` is not in the space, or None."""
+        return super().contains(g)
