@@ -33,6 +33,7 @@ class Space:
     """
 
     name: str = ""
+    modality: str = "image"  # "image" inputs are (N, 3, H, W); "video" inputs are (N, 3, T, H, W)
 
     def dims(self) -> Dict[str, Tuple[str, ...]]:
         """Return the ordered ``{dimension: allowed values}`` mapping."""

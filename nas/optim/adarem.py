@@ -14,7 +14,9 @@ _MAX_SCOPES = ("tensor", "global")
 _LAM_UNITS = ("step", "epoch")
 
 
-def adarem_multiplier(grad: Tensor, m: Tensor, lam_k: float, eps: float, max_abs: Optional[Tensor | float] = None) -> Tensor:
+def adarem_multiplier(
+    grad: Tensor, m: Tensor, lam_k: float, eps: float, max_abs: Optional[Tensor | float] = None
+) -> Tensor:
     """Return eta = 1 + lam_k * sign(grad) * m / (max|m| + eps), bounded in [1 - lam_k, 1 + lam_k].
 
     ``max_abs`` overrides the per-tensor ``max|m|`` (``max_scope="global"`` passes the group-wide maximum).

@@ -1,0 +1,129 @@
+"""Typed, frozen configs: YAML recipes plus dotted ``key=value`` overrides, validated, dumped beside each run.
+
+Each command has its own dataclass tree (``nas.config.search``, ``nas.config.retrain``, ...); this module
+holds the shared machinery. Unknown keys and wrong types are one-line errors naming the key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+
+import yaml
+
+from nas.errors import NasError
+
+__all__ = ["from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config"]
+
+C = TypeVar("C")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise NasError(f"config key {key!r} must be a mapping")
+        return from_dict(tp, value, prefix=f"{key}.")
+    if origin is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin in (tuple, list, Sequence):
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        item = args[0] if args else Any
+        return tuple(_coerce(v, item, key) for v in value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise NasError(f"config key {key!r} must be true or false, got {value!r}")
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise NasError(f"config key {key!r} must be {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def from_dict(cls: Type[C], data: Mapping[str, Any], prefix: str = "") -> C:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise NasError(f"unknown config key {prefix}{unknown[0]!r} (known: {', '.join(sorted(fields))})")
+    kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
+    cfg = cls(**kwargs)
+    validate = getattr(cfg, "validate", None)
+    if validate is not None:
+        validate()
+    return cfg
+
+
+def to_dict(cfg: Any) -> Dict[str, Any]:
+    """Return a plain nested dict (tuples as lists) suitable for YAML/JSON."""
+
+    def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v):
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    return plain(cfg)
+
+
+def load_recipe(path: str | Path) -> Dict[str, Any]:
+    """Read a recipe YAML (safe_load) into a dict; missing or malformed files are one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise NasError(f"recipe not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise NasError(f"malformed recipe {path}{where}") from None
+    if not isinstance(data, dict):
+        raise NasError(f"malformed recipe {path}: the top level must be a mapping")
+    return data
+
+
+def merge(base: Dict[str, Any], update: Mapping[str, Any]) -> Dict[str, Any]:
+    """Return ``base`` deep-updated with ``update``."""
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def apply_overrides(data: Dict[str, Any], overrides: Optional[List[str]]) -> Dict[str, Any]:
+    """Apply dotted ``a.b=value`` overrides (values parsed as YAML scalars) to a config dict."""
+    out = dict(data)
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise NasError(f"bad override {item!r}: use key=value, e.g. supernet.epochs=3")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise NasError(f"bad override value in {item!r}") from None
+        out = merge(out, _nest(key.split("."), value))
+    return out
+
+
+def _nest(keys: List[str], value: Any) -> Dict[str, Any]:
+    return {keys[0]: value} if len(keys) == 1 else {keys[0]: _nest(keys[1:], value)}
+
+
+def dump_config(cfg: Any, path: str | Path) -> None:
+    """Write the resolved config as YAML, atomically."""
+    from nas.utils.io import atomic_write_text
+
+    atomic_write_text(Path(path), yaml.safe_dump(to_dict(cfg), sort_keys=False))
