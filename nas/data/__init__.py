@@ -1,0 +1,1 @@
+"""Datasets: the embedded procedural sets, ImageNet-style folders and video lists."""
