@@ -5,7 +5,7 @@ import importlib
 
 __all__ = ["SPACE_PACKAGES", "load_spaces", "load_models"]
 
-SPACE_PACKAGES = ("st_topo",)
+SPACE_PACKAGES = ("st_topo", "pv_st")
 
 
 def load_spaces() -> None:

@@ -76,6 +76,14 @@ class Space:
         """Return the exact number of members."""
         return math.prod(len(v) for v in self.dims().values())
 
+    def cheapest(self) -> Genotype:
+        """Return the member of least cost (spaces with a cost model override this)."""
+        raise NotImplementedError(f"space {self.name!r} has no cost model")
+
+    def largest(self) -> Genotype:
+        """Return the member of greatest cost (spaces with a cost model override this)."""
+        raise NotImplementedError(f"space {self.name!r} has no cost model")
+
     def named(self) -> Dict[str, Genotype]:
         """Return the published members of this space by name."""
         return {}

@@ -90,18 +90,19 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2) -> TopoNet:
-    """Build the standalone network of an st_topo genotype."""
+def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2, width: float = 1.0) -> TopoNet:
+    """Build the standalone network of an st_topo genotype (``width`` < 1 only for cheap proxies)."""
     from nas import get_space
 
     space = get_space("st_topo")
+    scaled = {e.key: e for e in sk.stem_edges(width) + sk.branch_edges(width)}
     by_dst: dict = {d: [] for d in range(2, sk.NUM_NODES + 1)}
     for edge, code in space.active_edges(genotype):
-        by_dst[edge.dst].append((edge.src - 1, build_edge(edge, code)))
+        by_dst[edge.dst].append((edge.src - 1, build_edge(scaled[edge.key], code)))
     nodes = [TopoNode([s for s, _ in by_dst[d]], [m for _, m in by_dst[d]]) for d in sorted(by_dst)]
-    ch = sk.node_channels()
-    stem = conv_bn(3, sk.STEM_CHANNELS, 3, 2)
-    head = Head(ch[-1], sk.HEAD_CHANNELS, num_classes, dropout)
+    ch = sk.node_channels(width)
+    stem = conv_bn(3, ch[0], 3, 2)
+    head = Head(ch[-1], sk.head_channels(width), num_classes, dropout)
     model = TopoNet(stem, nodes, head, str(genotype))
     init_weights(model)
     return model

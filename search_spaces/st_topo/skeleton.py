@@ -6,7 +6,7 @@ from typing import List, Tuple
 
 from nas.core.cost import conv_out
 
-__all__ = ["Edge", "STEM_CHANNELS", "HEAD_CHANNELS", "STAGES", "NUM_NODES", "node_channels", "stem_edges",
+__all__ = ["Edge", "STEM_CHANNELS", "HEAD_CHANNELS", "STAGES", "NUM_NODES", "node_channels", "head_channels", "scale_channels", "stem_edges",
            "branch_edges", "node_sizes", "stage_of_node"]
 
 STEM_CHANNELS = 32  # 3x3 stride-2 stem conv, as in MobileNetV2
@@ -48,32 +48,45 @@ class Edge:
         return f"s{self.src:02d}" if self.is_stem else f"b{self.src:02d}{self.dst:02d}"
 
 
-def _stem_layout() -> List[Tuple[int, int, bool]]:
+def scale_channels(c: int, width: float) -> int:
+    """Scale a channel count by ``width``, rounded to a multiple of 8 and never below 90% (MobileNet rule)."""
+    if width == 1.0:
+        return c
+    v = max(8, int(c * width + 4) // 8 * 8)
+    return v + 8 if v < 0.9 * c * width else v
+
+
+def _stem_layout(width: float = 1.0) -> List[Tuple[int, int, bool]]:
     """Return (channels, stride, first_in_stage) for each stem edge in order."""
     out = []
     for c, depth, stride in STAGES:
         for i in range(depth):
-            out.append((c, stride if i == 0 else 1, i == 0))
+            out.append((scale_channels(c, width), stride if i == 0 else 1, i == 0))
     return out
 
 
-def node_channels() -> List[int]:
-    """Return the channel count of nodes 1..20 (index 0 is node 1)."""
-    return [STEM_CHANNELS] + [c for c, _, _ in _stem_layout()]
+def node_channels(width: float = 1.0) -> List[int]:
+    """Return the channel count of nodes 1..20 (index 0 is node 1) at a width multiplier."""
+    return [scale_channels(STEM_CHANNELS, width)] + [c for c, _, _ in _stem_layout(width)]
 
 
-def stem_edges() -> List[Edge]:
-    """Return the 19 always-present chain edges."""
-    ch = node_channels()
+def head_channels(width: float = 1.0) -> int:
+    """Return the head width; like MobileNetV2 it is not narrowed below 1280."""
+    return scale_channels(HEAD_CHANNELS, max(1.0, width))
+
+
+def stem_edges(width: float = 1.0) -> List[Edge]:
+    """Return the 19 always-present chain edges (channels at a width multiplier; the space uses 1.0)."""
+    ch = node_channels(width)
     return [
         Edge(i + 1, i + 2, ch[i], c, s, first)
-        for i, (c, s, first) in enumerate(_stem_layout())
+        for i, (c, s, first) in enumerate(_stem_layout(width))
     ]
 
 
-def branch_edges() -> List[Edge]:
+def branch_edges(width: float = 1.0) -> List[Edge]:
     """Return the 35 optional edges ``i -> i+2`` and ``i -> i+3``, ordered by (src, dst)."""
-    ch = node_channels()
+    ch = node_channels(width)
     strides = [s for _, s, _ in _stem_layout()]
     edges = []
     for src in range(1, NUM_NODES + 1):

@@ -98,6 +98,18 @@ class StTopoSpace(Space):
         """Return the exact MAdds and parameters of ``g``'s standalone model."""
         return sum((c for _, c in self.cost_breakdown(g, resolution, num_classes)), Cost())
 
-    def contains(self, g: Genotype) -> Optional[str]:
-        """Return why ``g`` is not in the space, or None."""
-        return super().contains(g)
+    def cheapest(self) -> Genotype:
+        """Return the member of least cost: edge costs are independent (node shapes are fixed), so pick per edge."""
+        return self._extreme(min)
+
+    def largest(self) -> Genotype:
+        """Return the member of greatest cost."""
+        return self._extreme(max)
+
+    def _extreme(self, pick) -> Genotype:
+        sizes = sk.node_sizes(224)
+        choice = {}
+        for e in self.edges:
+            cost = lambda code: op_cost(code, sizes[e.src - 1], e.c_in, e.c_out, e.stride, e.is_stem).madds  # noqa
+            choice[e.key] = pick(self._dims[e.key], key=cost)
+        return self.freeze(choice)

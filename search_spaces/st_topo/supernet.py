@@ -107,17 +107,18 @@ class SuperEdge(nn.Module):
 class StTopoSupernet(Supernet):
     """Shared weights for all of st_topo; ``forward`` runs the active genotype's edges only."""
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.0):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.0, width: float = 1.0):
         super().__init__()
         from nas import get_space
 
         self.space = get_space("st_topo")
-        self.num_classes, self.dropout = num_classes, dropout
+        self.num_classes, self.dropout, self.width = num_classes, dropout, width
         dims = self.space.dims()
-        ch = sk.node_channels()
-        self.stem = conv_bn(3, sk.STEM_CHANNELS, 3, 2)
-        self.edges = nn.ModuleDict({e.key: SuperEdge(e, dims[e.key]) for e in self.space.edges})
-        self.head = Head(ch[-1], sk.HEAD_CHANNELS, num_classes, dropout)
+        ch = sk.node_channels(width)
+        self.stem = conv_bn(3, ch[0], 3, 2)
+        edges = sk.stem_edges(width) + sk.branch_edges(width)
+        self.edges = nn.ModuleDict({e.key: SuperEdge(e, dims[e.key]) for e in edges})
+        self.head = Head(ch[-1], sk.head_channels(width), num_classes, dropout)
         # Per destination node: incoming edge keys, stem edge first then branches by source, the order
         # the standalone model sums them in (so outputs match bit for bit).
         self._incoming: Dict[int, List[tuple]] = {d: [] for d in range(2, sk.NUM_NODES + 1)}
@@ -149,7 +150,7 @@ class StTopoSupernet(Supernet):
 
     def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> TopoNet:
         """Return the standalone TopoNet of ``genotype`` with the shared weights copied into it."""
-        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, **model_kwargs}
+        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, "width": self.width, **model_kwargs}
         model = build_model(genotype, **kwargs)
         if not copy_weights:
             return model

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from nas.optim import AdaRem
-from nas.optim.adarem import adarem_multiplier
+from nas.optim.adarem import _max_abs_list, adarem_multiplier
 
 
 def _run(opt_factory: Callable[[List[torch.Tensor]], torch.optim.Optimizer], theta0: torch.Tensor,
@@ -146,6 +146,15 @@ def test_foreach_matches_loop(options: Any) -> None:
     _train(model_b, AdaRem(model_b.parameters(), lr=0.05, foreach=False, **options), 20)
     for pa, pb in zip(model_a.parameters(), model_b.parameters()):
         torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)
+
+
+def test_max_abs_reductions_agree() -> None:
+    gen = torch.Generator().manual_seed(0)
+    ms = [torch.randn(7, 5, generator=gen), -torch.rand(3, generator=gen) - 2.0, torch.zeros(4),
+          torch.randn(6, generator=gen, dtype=torch.float64), torch.randn(2, 2, generator=gen).half()]
+    expected = [m.double().abs().max().item() for m in ms]
+    assert _max_abs_list(ms, fused=False) == pytest.approx(expected, rel=1e-3)
+    assert _max_abs_list(ms, fused=True) == pytest.approx(expected, rel=1e-3)
 
 
 @pytest.mark.parametrize("foreach", [False, True])

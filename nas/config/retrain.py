@@ -1,0 +1,134 @@
+"""The retraining config: typed, frozen dataclasses with every default commented; recipes override them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from nas.errors import NasError
+
+__all__ = ["DataConfig", "ModelConfig", "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES"]
+
+OPTIMIZER_NAMES = ("sgd", "adarem", "adam", "adamw")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the images come from and how they are loaded."""
+
+    root: Optional[str] = None  # ImageNet-style folder (train/<class>/*, val/<class>/*); None: the embedded set
+    train_size: int = 6000  # embedded set: number of training images
+    val_size: int = 1000  # embedded set: number of validation images
+    seed: int = 0  # embedded set generator seed / folder train-val split seed (independent of the run seed)
+    val_fraction: float = 0.1  # folders without val/: share of each class held out for validation
+    workers: int = 0  # DataLoader worker processes; 0 loads in the main process
+    video_root: Optional[str] = None  # video genotypes: folder the clip lists are relative to
+    train_list: Optional[str] = None  # video genotypes: training clip list
+    val_list: Optional[str] = None  # video genotypes: validation clip list
+    frames: Optional[int] = None  # video genotypes: clip length; None: the space's default
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.train_size < 1 or self.val_size < 1:
+            raise NasError("data.train_size and data.val_size must be >= 1")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise NasError(f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.workers < 0:
+            raise NasError(f"data.workers must be >= 0, got {self.workers}")
+        if self.frames is not None and self.frames < 1:
+            raise NasError(f"data.frames must be >= 1, got {self.frames}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """How the standalone model is built from the genotype."""
+
+    num_classes: Optional[int] = None  # classifier outputs; None: the number of classes in the data
+    dropout: float = 0.2  # dropout before the classifier (MobileNetV2's value)
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.num_classes is not None and self.num_classes < 1:
+            raise NasError(f"model.num_classes must be >= 1, got {self.num_classes}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise NasError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """The weight optimizer; only the fields of the chosen ``name`` are used."""
+
+    name: str = "sgd"  # one of sgd, adarem, adam, adamw
+    lr: float = 0.05  # peak LR reached after warmup (not scaled by batch size: recipes give the final value)
+    weight_decay: float = 4e-5  # L2 (decoupled for adamw); 4e-5 is the usual mobile-network value
+    no_decay_1d: bool = True  # exempt norm scales and biases from weight decay
+    momentum: float = 0.9  # sgd: momentum
+    nesterov: bool = True  # sgd: Nesterov momentum
+    beta1: float = 0.9  # adam/adamw: first-moment decay
+    beta2: float = 0.999  # adam/adamw: second-moment decay
+    eps: float = 1e-8  # adam/adamw/adarem: denominator epsilon
+    adarem_beta: float = 0.9  # adarem: momentum EMA decay (reference default)
+    adarem_lam: float = 0.999  # adarem: decay of the adaptivity, lam**k (reference default)
+    adarem_lam_unit: str = "step"  # adarem: count k in optimizer steps ("step") or epochs ("epoch")
+    adarem_step_on_momentum: bool = False  # adarem: step along m instead of g (our reading, off = reference)
+    grad_clip: float = 0.0  # clip the global gradient norm to this value; 0 disables clipping
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.name not in OPTIMIZER_NAMES:
+            raise NasError(f"optim.name must be one of {', '.join(OPTIMIZER_NAMES)}, got {self.name!r}")
+        if not self.lr > 0:
+            raise NasError(f"optim.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise NasError("optim.weight_decay and optim.grad_clip must be >= 0")
+        if self.adarem_lam_unit not in ("step", "epoch"):
+            raise NasError(f"optim.adarem_lam_unit must be step or epoch, got {self.adarem_lam_unit!r}")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The per-iteration LR schedule: linear warmup, then a half cosine."""
+
+    warmup_epochs: float = 0.0  # epochs of linear warmup (fractions allowed; converted to iterations)
+    warmup_start_factor: float = 0.0  # warmup starts at this fraction of the peak LR
+    lr_min: float = 0.0  # LR at the end of the cosine
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.warmup_epochs < 0 or self.lr_min < 0:
+            raise NasError("schedule.warmup_epochs and schedule.lr_min must be >= 0")
+        if not 0.0 <= self.warmup_start_factor <= 1.0:
+            raise NasError(f"schedule.warmup_start_factor must be in [0, 1], got {self.warmup_start_factor}")
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """Everything ``nas-retrain`` needs besides the genotype and the run folder."""
+
+    epochs: int = 30  # passes over the training set
+    batch_size: int = 64  # training images per step
+    eval_batch_size: int = 256  # validation images per forward pass
+    resolution: int = 32  # input side in pixels (the embedded set is drawn at this size)
+    seed: int = 0  # seeds model init, data order and augmentation; same seed + CPU = identical run
+    label_smoothing: float = 0.1  # cross-entropy label smoothing (Szegedy et al. 2016)
+    ema_decay: float = 0.0  # EMA of the weights, updated every step; 0 disables it (ImageNet recipes: 0.9999)
+    amp: bool = True  # CUDA only: autocast to bfloat16 (float16 + GradScaler if bf16 is unsupported)
+    channels_last: bool = True  # CUDA only: NHWC memory format for 4-D inputs
+    log_every: int = 0  # also print a progress line every N steps; 0: only the tqdm bar and one line per epoch
+    data: DataConfig = field(default_factory=DataConfig)  # the data source
+    model: ModelConfig = field(default_factory=ModelConfig)  # the model head
+    optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the LR schedule
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        for name in ("epochs", "batch_size", "eval_batch_size", "resolution"):
+            if getattr(self, name) < 1:
+                raise NasError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise NasError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise NasError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.log_every < 0:
+            raise NasError(f"log_every must be >= 0, got {self.log_every}")
+        if self.schedule.warmup_epochs >= self.epochs:
+            raise NasError(f"schedule.warmup_epochs ({self.schedule.warmup_epochs}) must be < epochs ({self.epochs})")

@@ -1,0 +1,112 @@
+"""Config of the ST-NAS one-shot search (``nas-search --space st_topo``): every default, commented."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from nas.core.cost import parse_budget
+from nas.errors import NasError
+
+__all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "SearchConfig"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Proxy data: the embedded shapes set, or an ImageNet-style folder."""
+
+    root: Optional[str] = None  # ImageNet-style folder; None = the embedded procedural shapes set
+    proxy_resolution: int = 32  # side of the images the supernet trains and scores on
+    train_images: int = 6000  # embedded set only: training images
+    val_images: int = 1000  # embedded set only: validation images
+    val_fraction: float = 0.1  # folders without val/: share of train held out (seeded split)
+    batch_size: int = 64  # supernet training batch
+    workers: int = 0  # DataLoader worker processes for folder data
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """Single-path uniform-sampling supernet training (SPOS style)."""
+
+    width: float = 1.0  # channel multiplier of the proxy supernet (cost is always counted at width 1.0)
+    epochs: int = 8  # passes over the proxy training set
+    optimizer: str = "sgd"  # any name in nas.optim.OPTIMIZERS
+    lr: float = 0.1  # peak learning rate, cosine-annealed per step
+    momentum: float = 0.9  # SGD momentum
+    weight_decay: float = 4e-5  # on conv/linear weights only (SPOS/MobileNet value)
+    warmup_epochs: float = 0.5  # linear warm-up length
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
+
+
+@dataclass(frozen=True)
+class SGLDConfig:
+    """Langevin sampling of the shared weights after training (ST-NAS's stabilised proxy; details are ours)."""
+
+    enabled: bool = True  # False = the plain one-shot proxy: the trained weights, K = 1
+    lr: float = 0.01  # Langevin step size eta
+    temperature: float = 1e-4  # tau; the noise std is sqrt(2 * eta * tau / N)
+    prior_precision: float = 4e-5  # Gaussian prior precision (acts as weight decay / N)
+    burn_in: int = 40  # steps before the first snapshot
+    snapshots: int = 4  # K weight samples a candidate is scored under
+    spacing: int = 20  # steps between snapshots
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """How a candidate is scored under one set of weights."""
+
+    bn_batches: int = 4  # training batches used to recalibrate BatchNorm statistics
+    bn_batch_size: int = 64  # size of those batches
+    val_images: int = 500  # validation images used for the accuracy score
+    eval_batch_size: int = 250  # batch size for scoring
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """Budget-constrained evolution (SPOS-style) over topology bits and ops."""
+
+    population: int = 16  # candidates per generation
+    generations: int = 8  # generations after the initial population
+    parents: int = 6  # top-k kept as parents
+    mutation_prob: float = 0.1  # per-choice resampling probability in a mutation
+    crossover_share: float = 0.5  # share of each new generation made by uniform crossover
+    min_budget_fraction: float = 0.85  # candidates must also cost at least this share of the budget
+    max_tries: int = 200  # attempts to make a feasible child before giving up on it
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """The whole st_topo search."""
+
+    space: str = "st_topo"  # registered space name
+    madds: str = "330M"  # hard MAdds budget at ``resolution`` (K/M/G suffixes)
+    resolution: int = 224  # target resolution at which the budget and costs are computed
+    num_classes: int = 1000  # classes of the target model the cost is computed for
+    seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
+    data: DataConfig = field(default_factory=DataConfig)
+    supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    sgld: SGLDConfig = field(default_factory=SGLDConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+
+    @property
+    def budget(self) -> int:
+        """Return the parsed MAdds budget."""
+        return parse_budget(self.madds)
+
+    def validate(self) -> None:
+        """Check cross-field constraints (pure; raises NasError)."""
+        self.budget  # noqa: B018 - parse check
+        checks = [
+            (self.resolution > 0, "resolution must be positive"),
+            (self.data.proxy_resolution >= 8, "data.proxy_resolution must be at least 8"),
+            (self.supernet.epochs >= 0, "supernet.epochs must be >= 0"),
+            (self.evolution.population >= 2, "evolution.population must be at least 2"),
+            (self.evolution.generations >= 0, "evolution.generations must be >= 0"),
+            (1 <= self.evolution.parents <= self.evolution.population, "evolution.parents must be in 1..population"),
+            (0 <= self.evolution.min_budget_fraction < 1, "evolution.min_budget_fraction must be in [0, 1)"),
+            (self.sgld.snapshots >= 1, "sgld.snapshots must be at least 1"),
+            (self.supernet.width > 0, "supernet.width must be positive"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise NasError(message)

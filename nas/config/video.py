@@ -1,0 +1,107 @@
+"""Config of the PV-NAS-like differentiable video search (``nas-search --space pv_st``): every default, commented."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+from nas.core.cost import parse_budget
+from nas.errors import NasError
+
+__all__ = ["VideoDataConfig", "DiffSearchConfig", "PvSearchConfig"]
+
+
+@dataclass(frozen=True)
+class VideoDataConfig:
+    """Search data: the embedded motion set, or video files named in lists."""
+
+    source: str = "synthetic"  # "synthetic" (embedded motion-direction clips) or "list" (video files)
+    data_root: Optional[str] = None  # list source: folder the list paths are relative to
+    train_list: Optional[str] = None  # list source: weights and alpha are trained on halves of it
+    val_list: Optional[str] = None  # list source: clips the per-epoch accuracy is measured on
+    list_format: Optional[str] = None  # pathlabel | kinetics | ssv2; None = from the file extension
+    labels_file: Optional[str] = None  # SSv2 only: the {name: index} labels JSON (default: beside the list)
+    num_classes: Optional[int] = None  # None = from the list (or 4 for the embedded set)
+    frames: int = 8  # frames per clip (T), also the frames the target cost is counted at
+    size: int = 32  # side of the square training crops, in pixels
+    sampling: str = "segment"  # "segment" (TSN, 1 frame per segment) or "dense" (frames x stride)
+    stride: int = 2  # dense sampling only: frame step
+    synthetic_train: int = 768  # embedded set: clips for weight steps
+    synthetic_alpha: int = 384  # embedded set: held-out clips for alpha steps
+    synthetic_val: int = 256  # embedded set: clips for the per-epoch accuracy
+    workers: int = 0  # DataLoader worker processes for list data
+
+    def validate(self) -> None:
+        """Raise NasError on an inconsistent data config."""
+        if self.source not in ("synthetic", "list"):
+            raise NasError(f"data.source must be synthetic or list, got {self.source!r}")
+        if self.source == "list" and not (self.data_root and self.train_list and self.val_list):
+            raise NasError("video lists need data_root, train_list and val_list (--data-root/--train-list/--val-list)")
+        if self.frames < 1 or self.size < 8:
+            raise NasError("data.frames must be >= 1 and data.size >= 8")
+        if self.sampling not in ("segment", "dense"):
+            raise NasError(f"data.sampling must be segment or dense, got {self.sampling!r}")
+
+
+@dataclass(frozen=True)
+class DiffSearchConfig:
+    """First-order bilevel search of per-slot alpha with a FLOPs hinge and a cyclic alpha LR."""
+
+    epochs: int = 8  # passes over the weight-training split
+    batch_size: int = 32  # clips per weight step and per alpha step
+    w_lr: float = 0.05  # peak SGD learning rate of the shared weights, cosine-annealed per step
+    w_momentum: float = 0.9  # SGD momentum
+    w_weight_decay: float = 1e-4  # SGD weight decay
+    warmup_epochs: int = 1  # weight-only epochs before alpha moves (DARTS-style warm-up against early collapse)
+    alpha_lr: float = 0.01  # peak Adam LR of alpha
+    alpha_betas: Tuple[float, float] = (0.5, 0.999)  # Adam betas (DARTS values)
+    alpha_weight_decay: float = 1e-3  # Adam weight decay on alpha (DARTS value)
+    relaxation: str = "gumbel"  # gumbel (hard straight-through, 1 path), softmax (all paths) or sample (k paths)
+    paths: int = 2  # sample relaxation only: paths drawn per slot and step
+    tau_max: float = 2.0  # softmax temperature at the first epoch, decayed linearly (GDAS-style)
+    tau_min: float = 0.5  # temperature at the last epoch
+    scheduler: str = "diversity"  # alpha LR: diversity (cosine with warm restarts), cosine or constant
+    cycle_epochs: float = 1.0  # diversity only: cycle length in epochs of alpha steps
+    period_mult: float = 1.0  # diversity only: cycle i lasts cycle * period_mult**i
+    alpha_lr_min: float = 0.0  # LR at the end of each cycle (or of the cosine)
+    flops: Optional[str] = None  # MAdds budget of the derived model at the target size, e.g. 3G; None = none
+    gamma: float = 2.0  # weight of the hinge gamma * max(0, E[MAdds] - B) / B
+    bn_batches: int = 4  # batches used to recalibrate BN before scoring an argmax genotype
+
+    def validate(self) -> None:
+        """Raise NasError on an inconsistent search config."""
+        if self.relaxation not in ("gumbel", "softmax", "sample"):
+            raise NasError(f"search.relaxation must be gumbel, softmax or sample, got {self.relaxation!r}")
+        if self.scheduler not in ("diversity", "cosine", "constant"):
+            raise NasError(f"search.scheduler must be diversity, cosine or constant, got {self.scheduler!r}")
+        if self.epochs < 1 or self.batch_size < 1 or not 0 <= self.warmup_epochs < self.epochs:
+            raise NasError("need search.epochs >= 1, batch_size >= 1 and 0 <= warmup_epochs < epochs")
+        if self.relaxation == "sample" and self.paths < 2:
+            raise NasError("search.paths must be >= 2 for the sample relaxation (one path gives alpha no gradient)")
+        if not 0 < self.tau_min <= self.tau_max:
+            raise NasError("need 0 < search.tau_min <= search.tau_max")
+        if self.flops is not None:
+            parse_budget(self.flops)
+
+    def budget(self) -> Optional[int]:
+        """Return the parsed MAdds budget, or None."""
+        return None if self.flops is None else parse_budget(self.flops)
+
+
+@dataclass(frozen=True)
+class PvSearchConfig:
+    """A whole pv_st search run."""
+
+    space: str = "pv_st"  # pv_st (light) or pv_st_m (median)
+    seed: int = 0  # seeds data generation, init, Gumbel noise and order
+    out: Optional[str] = None  # run folder; None = runs/<space>-<YYYYmmdd-HHMMSS>
+    resolution: int = 224  # target resolution the cost and budget refer to (frames: data.frames)
+    num_classes: Optional[int] = None  # classes of the target model for the cost; None = the data's
+    data: VideoDataConfig = field(default_factory=VideoDataConfig)
+    search: DiffSearchConfig = field(default_factory=DiffSearchConfig)
+
+    def validate(self) -> None:
+        """Raise NasError on an inconsistent run config."""
+        if self.space not in ("pv_st", "pv_st_m"):
+            raise NasError(f"the video search runs on pv_st or pv_st_m, not {self.space!r}")
+        if self.resolution < 8:
+            raise NasError("resolution must be >= 8")

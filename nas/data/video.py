@@ -1,0 +1,243 @@
+"""Video lists (mmaction2/PySlowFast, Kinetics CSV, SSv2 JSON), PyAV decoding, TSN/dense sampling, multi-view.
+
+Our reading of the usual toolboxes (mmaction2, PySlowFast, TSM), not a copy of any: a list yields
+``VideoRecord(path, label)``; a dataset decodes the sampled frames with PyAV and returns ``None`` for a
+corrupt or missing file, and :func:`collate_skip` drops those and reports how many it dropped, so an epoch
+never stops on a bad video (the runner sums the count and warns once per epoch). There is no horizontal
+flip: it would swap "left" and "right" classes (SSv2, the embedded set).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from nas.errors import NasError
+
+__all__ = ["VideoRecord", "LIST_FORMATS", "parse_list", "segment_indices", "dense_indices", "decode_frames",
+           "write_video", "VideoListDataset", "collate_skip", "multiview_logits"]
+
+LIST_FORMATS = {".txt": "pathlabel", ".csv": "kinetics", ".json": "ssv2"}
+MEAN, STD = 0.45, 0.225  # Kinetics pixel statistics as used by PySlowFast, one value for all channels
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One labelled video: a path relative to the data root and an integer class."""
+
+    path: str
+    label: int
+
+
+def parse_list(path: str | Path, fmt: Optional[str] = None, num_classes: Optional[int] = None,
+               labels_file: Optional[str | Path] = None) -> Tuple[List[VideoRecord], List[str]]:
+    """Parse a video list into records and class names; ``fmt`` defaults from the extension."""
+    path = Path(path)
+    if not path.is_file():
+        raise NasError(f"video list not found: {path}")
+    fmt = fmt or LIST_FORMATS.get(path.suffix.lower())
+    if fmt == "pathlabel":
+        records, names = _parse_pathlabel(path, num_classes)
+    elif fmt == "kinetics":
+        records, names = _parse_kinetics(path)
+    elif fmt == "ssv2":
+        records, names = _parse_ssv2(path, labels_file)
+    else:
+        raise NasError(f"cannot tell the format of {path.name}: pass one of {', '.join(LIST_FORMATS.values())}")
+    if not records:
+        raise NasError(f"video list {path} is empty")
+    return records, names
+
+
+def _parse_pathlabel(path: Path, num_classes: Optional[int]) -> Tuple[List[VideoRecord], List[str]]:
+    """Parse ``relpath label`` lines (space separated, exactly two fields; blank and # lines skipped)."""
+    records = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise NasError(f"{path}:{n}: expected 'path label' (2 fields), got {len(fields)}")
+        try:
+            label = int(fields[1])
+        except ValueError:
+            raise NasError(f"{path}:{n}: label {fields[1]!r} is not an integer") from None
+        if label < 0 or (num_classes is not None and label >= num_classes):
+            raise NasError(f"{path}:{n}: label {label} outside the class range [0, {num_classes})")
+        records.append(VideoRecord(fields[0], label))
+    n_cls = num_classes or (max((r.label for r in records), default=-1) + 1)
+    return records, [str(i) for i in range(n_cls)]
+
+
+def _parse_kinetics(path: Path) -> Tuple[List[VideoRecord], List[str]]:
+    """Parse the official ``label,youtube_id,time_start,time_end,split`` CSV; class index = sorted names."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = {"label", "youtube_id", "time_start", "time_end"}
+    if rows and not need <= set(rows[0]):
+        raise NasError(f"{path}: Kinetics CSV needs columns {', '.join(sorted(need))}")
+    names = sorted({r["label"] for r in rows})
+    index = {c: i for i, c in enumerate(names)}
+    records = []
+    for n, r in enumerate(rows, 2):
+        try:
+            start, end = int(float(r["time_start"])), int(float(r["time_end"]))
+        except (TypeError, ValueError):
+            raise NasError(f"{path}:{n}: bad time_start/time_end") from None
+        records.append(VideoRecord(f"{r['youtube_id']}_{start:06d}_{end:06d}.mp4", index[r["label"]]))
+    return records, names
+
+
+def _parse_ssv2(path: Path, labels_file: Optional[str | Path]) -> Tuple[List[VideoRecord], List[str]]:
+    """Parse an SSv2 list (``[{id, template|label}]``) against the ``{name: index}`` labels JSON."""
+    labels_path = Path(labels_file) if labels_file else path.with_name("something-something-v2-labels.json")
+    if not labels_path.is_file():
+        labels_path = path.with_name("labels.json")
+    if not labels_path.is_file():
+        raise NasError(f"SSv2 labels JSON not found beside {path} (pass labels_file)")
+    mapping = {k: int(v) for k, v in _load_json(labels_path).items()}
+    names = [k for k, _ in sorted(mapping.items(), key=lambda kv: kv[1])]
+    records = []
+    for n, item in enumerate(_load_json(path)):
+        text = str(item.get("template", item.get("label", ""))).replace("[", "").replace("]", "")
+        if text not in mapping:
+            raise NasError(f"{path}: entry {n} (id {item.get('id')}) has unknown label {text!r}")
+        records.append(VideoRecord(f"{item['id']}.webm", mapping[text]))
+    return records, names
+
+
+def _load_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise NasError(f"malformed JSON in {path} at line {exc.lineno}") from None
+
+
+def segment_indices(n: int, frames: int, train: bool, rng: random.Random) -> List[int]:
+    """Return TSN segment sampling: one frame per equal segment, random offset (train) or centre (test)."""
+    seg = n / frames
+    if train:
+        return [min(n - 1, int(seg * i + rng.random() * seg)) for i in range(frames)]
+    return [min(n - 1, int(seg * (i + 0.5))) for i in range(frames)]
+
+
+def dense_indices(n: int, frames: int, stride: int, train: bool, rng: random.Random, clip: int = 0,
+                  num_clips: int = 1) -> List[int]:
+    """Return a dense ``frames x stride`` clip: random start (train) or clip ``clip`` of evenly spaced ones."""
+    span = max(0, n - (frames - 1) * stride - 1)
+    start = rng.randint(0, span) if train else (span * (2 * clip + 1)) // (2 * num_clips)
+    return [min(n - 1, start + i * stride) for i in range(frames)]
+
+
+def decode_frames(path: str | Path, indices: Sequence[int] | None = None) -> np.ndarray:
+    """Decode the frames at ``indices`` (all frames when None) as ``[T, H, W, 3]`` uint8 with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    if not frames:
+        raise ValueError(f"no video frames in {path}")
+    if indices is None:
+        return np.stack(frames)
+    return np.stack([frames[min(i, len(frames) - 1)] for i in indices])
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, codec: str = "libx264") -> None:
+    """Write ``[T, H, W, 3]`` uint8 frames (even H and W) as a video file with PyAV."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames.shape[1], frames.shape[2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _crops(x: torch.Tensor, size: int, num_crops: int, train: bool, rng: random.Random) -> List[torch.Tensor]:
+    """Resize ``[T, 3, H, W]`` to short side ``size`` and return the crops (random, centre, or 3 along the long side)."""
+    h, w = x.shape[-2:]
+    scale = size / min(h, w)
+    x = F.interpolate(x, size=(max(size, round(h * scale)), max(size, round(w * scale))), mode="bilinear",
+                      align_corners=False)
+    h, w = x.shape[-2:]
+    if train:
+        offs = [(rng.randint(0, h - size), rng.randint(0, w - size))]
+    elif num_crops == 1:
+        offs = [((h - size) // 2, (w - size) // 2)]
+    else:  # left/centre/right (or top/centre/bottom) as in PySlowFast's 3-crop testing
+        offs = [((h - size) * i // (num_crops - 1) if h > w else (h - size) // 2,
+                 (w - size) * i // (num_crops - 1) if w >= h else (w - size) // 2) for i in range(num_crops)]
+    return [x[..., i : i + size, j : j + size] for i, j in offs]
+
+
+class VideoListDataset(Dataset):
+    """Decode clips of a video list: ``(clip [3, T, S, S], label)``, or ``[V, 3, T, S, S]`` for V > 1 views.
+
+    A video that cannot be read yields ``None`` (see :func:`collate_skip`).
+    """
+
+    def __init__(self, records: Sequence[VideoRecord], root: str | Path, *, frames: int = 8, size: int = 32,
+                 train: bool = True, sampling: str = "segment", stride: int = 2, num_clips: int = 1,
+                 num_crops: int = 1, seed: int = 0):
+        root = Path(root)
+        if not root.is_dir():
+            raise NasError(f"video data root not found: {root}")
+        if sampling not in ("segment", "dense"):
+            raise NasError(f"unknown sampling {sampling!r} (known: segment, dense)")
+        self.records, self.root = list(records), root
+        self.frames, self.size, self.train, self.sampling, self.stride = frames, size, train, sampling, stride
+        self.num_clips, self.num_crops = num_clips, num_crops
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _indices(self, n: int, clip: int) -> List[int]:
+        if self.sampling == "segment":
+            if self.train or self.num_clips == 1:
+                return segment_indices(n, self.frames, self.train, self.rng)
+            return [min(n - 1, i + clip) for i in segment_indices(n, self.frames, False, self.rng)]
+        return dense_indices(n, self.frames, self.stride, self.train, self.rng, clip, self.num_clips)
+
+    def __getitem__(self, i: int) -> Optional[Tuple[torch.Tensor, int]]:
+        rec = self.records[i]
+        try:
+            video = decode_frames(self.root / rec.path)
+        except Exception:  # noqa: BLE001 - any decoder failure (missing, truncated, bad codec) skips the video
+            return None
+        views = []
+        for clip in range(1 if self.train else self.num_clips):
+            x = torch.from_numpy(video[self._indices(len(video), clip)]).permute(0, 3, 1, 2).float() / 255.0
+            views += _crops(x, self.size, self.num_crops, self.train, self.rng)
+        views = [((v - MEAN) / STD).permute(1, 0, 2, 3).contiguous() for v in views]  # -> [3, T, S, S]
+        return (views[0] if len(views) == 1 else torch.stack(views)), rec.label
+
+
+def collate_skip(batch: Sequence[Optional[tuple]]) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor], int]:
+    """Stack the readable items; return ``(clips or None, labels or None, number skipped)``."""
+    good = [b for b in batch if b is not None]
+    skipped = len(batch) - len(good)
+    if not good:
+        return None, None, skipped
+    return torch.stack([b[0] for b in good]), torch.tensor([b[1] for b in good]), skipped
+
+
+@torch.no_grad()
+def multiview_logits(model: torch.nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """Return logits averaged over views: ``clips`` is ``[N, V, 3, T, H, W]`` (or ``[N, 3, T, H, W]``)."""
+    if clips.dim() == 5:
+        return model(clips)
+    n, v = clips.shape[:2]
+    return model(clips.flatten(0, 1)).view(n, v, -1).mean(1)

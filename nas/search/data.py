@@ -1,0 +1,112 @@
+"""Proxy data for one-shot search: seeded, resumable batch streams over the embedded set or a folder."""
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from nas.config.search import SearchConfig
+from nas.data.folders import collate_skip, image_folder_datasets, warn_skipped
+from nas.data.synthetic import ShapesSpec, shapes_datasets
+
+__all__ = ["ProxyData", "build_proxy_data"]
+
+Batch = Tuple[torch.Tensor, torch.Tensor]
+
+
+def _cl(x: torch.Tensor) -> torch.Tensor:
+    # Channels-last is several times faster for depthwise convs on CPU (oneDNN), and no slower elsewhere.
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _seed(*parts: object) -> int:
+    return random.Random("-".join(map(str, parts))).getrandbits(63)
+
+
+class ProxyData:
+    """Training batches whose order depends only on (seed, epoch or tag), plus fixed scoring batches."""
+
+    def __init__(self, train: Dataset, val: Dataset, num_classes: int, batch_size: int, seed: int,
+                 bn_batches: int, bn_batch_size: int, val_images: int, eval_batch_size: int, workers: int = 0):
+        self.train, self.val, self.num_classes = train, val, num_classes
+        self.batch_size, self.seed, self.workers = batch_size, seed, workers
+        self.bn_batches, self.bn_batch_size = bn_batches, bn_batch_size
+        self.val_images, self.eval_batch_size = val_images, eval_batch_size
+        self.skipped = 0
+        self._score: Optional[Tuple[List[torch.Tensor], List[Batch]]] = None
+
+    @property
+    def num_train(self) -> int:
+        """Return the number of training samples (N in the SGLD noise scale)."""
+        return len(self.train)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Return the number of full batches per epoch."""
+        return max(1, len(self.train) // self.batch_size)
+
+    def _loader(self, dataset: Dataset, batch_size: int, seed: int, shuffle: bool = True) -> Iterator[Batch]:
+        if isinstance(dataset, TensorDataset):
+            x, y = dataset.tensors
+            gen = torch.Generator().manual_seed(seed)
+            order = torch.randperm(len(y), generator=gen) if shuffle else torch.arange(len(y))
+            for i in range(0, len(order) - batch_size + 1, batch_size):
+                idx = order[i : i + batch_size]
+                yield _cl(x[idx]), y[idx]
+            return
+        random.seed(seed)  # folder transforms draw from `random` when loading in this process
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=True,
+                            num_workers=self.workers, collate_fn=collate_skip,
+                            generator=torch.Generator().manual_seed(seed))
+        for x, y, skipped in loader:
+            self.skipped += skipped
+            if x is not None and len(y) > 1:
+                yield _cl(x), y
+
+    def train_batches(self, epoch: int) -> Iterator[Batch]:
+        """Return one epoch of shuffled training batches, the same for the same (seed, epoch)."""
+        return self._loader(self.train, self.batch_size, _seed(self.seed, "epoch", epoch))
+
+    def cycle_batches(self, tag: object) -> Iterator[Batch]:
+        """Return an endless stream of training batches seeded by ``tag``."""
+        return itertools.chain.from_iterable(
+            self._loader(self.train, self.batch_size, _seed(self.seed, tag, i)) for i in itertools.count())
+
+    def score_batches(self) -> Tuple[List[torch.Tensor], List[Batch]]:
+        """Return fixed BN-recalibration inputs and validation batches (built once, kept in memory)."""
+        if self._score is None:
+            bn = [x for x, _ in itertools.islice(
+                self._loader(self.train, self.bn_batch_size, _seed(self.seed, "bn")), self.bn_batches)]
+            xs, ys, n = [], [], 0
+            for x, y in self._loader(self.val, min(self.eval_batch_size, len(self.val)), 0, shuffle=False):
+                xs.append(x)
+                ys.append(y)
+                n += len(y)
+                if n >= self.val_images:
+                    break
+            x, y = torch.cat(xs)[: self.val_images], torch.cat(ys)[: self.val_images]
+            val = [(x[i : i + self.eval_batch_size], y[i : i + self.eval_batch_size])
+                   for i in range(0, len(y), self.eval_batch_size)]
+            self._score = (bn, val)
+        return self._score
+
+    def warn_skipped(self) -> None:
+        """Warn once about unreadable images skipped since the last call."""
+        warn_skipped(self.skipped)
+        self.skipped = 0
+
+
+def build_proxy_data(cfg: SearchConfig) -> ProxyData:
+    """Build the proxy data of a search config: the embedded shapes set unless ``data.root`` is set."""
+    d, s = cfg.data, cfg.score
+    if d.root is None:
+        train, val, num_classes = shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images,
+                                                             resolution=d.proxy_resolution, seed=cfg.seed))
+    else:
+        train, val, classes = image_folder_datasets(d.root, d.proxy_resolution, d.val_fraction, cfg.seed)
+        num_classes = len(classes)
+    return ProxyData(train, val, num_classes, d.batch_size, cfg.seed, s.bn_batches, s.bn_batch_size,
+                     s.val_images, s.eval_batch_size, d.workers)

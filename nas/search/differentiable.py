@@ -1,0 +1,235 @@
+"""Differentiable (DARTS-style) search: mixed ops, alpha relaxations, the bilevel arch optimizer, derivation.
+
+Our reading of PV-NAS (arXiv 2011.00826), whose method section we could not consult:
+- one logit vector alpha per slot, relaxed by softmax (DARTS, all paths), a hard straight-through Gumbel
+  sample (GDAS, one path, bounded memory) or a Gumbel top-k sample of k paths renormalised over the sample;
+- first-order alternation: a weight step on a train batch, then an alpha step on a held-out batch;
+- a FLOPs hinge ``gamma * max(0, E_alpha[MAdds] - B) / B`` with the expectation over softmax(alpha) of
+  the pure per-op costs, and a derivation that never exceeds ``B`` (greedy swaps to cheaper ops);
+- the "diversity" scheduler is cosine with warm restarts on the alpha LR; argmax(alpha) at every cycle
+  end is a candidate.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas.core.cost import Cost
+from nas.core.genotype import Genotype
+from nas.errors import NasError
+
+__all__ = ["RELAXATIONS", "relax", "MixedOp", "ArchOptimizer", "expected_madds", "derive", "alpha_entropy",
+           "identity_share", "heatmap_figure"]
+
+RELAXATIONS = ("softmax", "gumbel", "sample")
+
+
+def _gumbel_like(x: torch.Tensor) -> torch.Tensor:
+    """Return standard Gumbel noise shaped like ``x`` (from torch's global generator, so seeding applies)."""
+    u = torch.rand_like(x).clamp_(1e-9, 1.0 - 1e-9)
+    return -torch.log(-torch.log(u))
+
+
+def relax(alpha: torch.Tensor, mode: str, tau: float = 1.0, k: int = 2) -> Tuple[torch.Tensor, List[int]]:
+    """Return ``(weights over all ops, indices of the ops to run)`` for one slot's logits."""
+    if mode == "softmax":
+        return F.softmax(alpha / tau, -1), list(range(alpha.numel()))
+    if mode == "gumbel":
+        soft = F.softmax((alpha + _gumbel_like(alpha)) / tau, -1)
+        i = int(soft.argmax())
+        hard = torch.zeros_like(soft)
+        hard[i] = 1.0
+        return hard - soft.detach() + soft, [i]  # straight-through: forward 1, gradient of the soft sample
+    if mode == "sample":
+        idx = sorted((alpha.detach() + _gumbel_like(alpha)).topk(min(k, alpha.numel())).indices.tolist())
+        sub = F.softmax(alpha[idx] / tau, -1)
+        return torch.zeros_like(alpha).index_copy(0, torch.tensor(idx), sub), idx
+    raise NasError(f"unknown relaxation {mode!r} (known: {', '.join(RELAXATIONS)})")
+
+
+class MixedOp(nn.Module):
+    """All candidate ops of one slot; runs one fixed op, or a weighted sum over the ops in ``paths``.
+
+    The owner sets ``weights``/``paths`` before each relaxed forward, or ``active`` for a discrete one.
+    """
+
+    def __init__(self, ops: Sequence[nn.Module], names: Sequence[str]):
+        super().__init__()
+        self.ops = nn.ModuleList(ops)
+        self.names = tuple(names)
+        self.active = 0
+        self.weights: Optional[torch.Tensor] = None
+        self.paths: Optional[List[int]] = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weights is None or self.paths is None:
+            return self.ops[self.active](x)
+        out = None
+        for i in self.paths:
+            y = self.weights[i] * self.ops[i](x)
+            out = y if out is None else out + y
+        return out
+
+
+def expected_madds(alpha: torch.Tensor, table: torch.Tensor, fixed: int) -> torch.Tensor:
+    """Return ``fixed + sum_s softmax(alpha_s) . table_s``: the expected MAdds under the relaxation."""
+    return fixed + (F.softmax(alpha, -1) * table).sum()
+
+
+def _probs(alpha: torch.Tensor) -> List[List[float]]:
+    return F.softmax(alpha.detach().float(), -1).tolist()
+
+
+def derive(alpha: torch.Tensor, keys: Sequence[str], names: Sequence[str], space, cost_of: Callable[[Genotype], Cost],
+           budget: Optional[int] = None) -> Genotype:
+    """Return argmax(alpha) per slot, greedily swapped to cheaper ops (least probability lost) until in budget."""
+    probs = _probs(alpha)
+    pick = [max(range(len(names)), key=lambda j: p[j]) for p in probs]
+
+    def geno() -> Genotype:
+        return space.freeze({k: names[j] for k, j in zip(keys, pick)})
+
+    g = geno()
+    while budget is not None and cost_of(g).madds > budget:
+        best = None
+        for s, p in enumerate(probs):
+            for j in sorted(range(len(names)), key=lambda j: -p[j]):
+                trial = list(pick)
+                trial[s] = j
+                cand = space.freeze({k: names[i] for k, i in zip(keys, trial)})
+                if cost_of(cand).madds < cost_of(g).madds:
+                    loss = p[pick[s]] - p[j]
+                    if best is None or loss < best[0]:
+                        best = (loss, s, j)
+                    break
+        if best is None:
+            raise NasError(f"MAdds budget {budget} is infeasible: {g} costs {cost_of(g).madds} and nothing is cheaper")
+        pick[best[1]] = best[2]
+        g = geno()
+    return g
+
+
+class ArchOptimizer:
+    """Own the alpha optimizer, its LR scheduler and the first-order bilevel step.
+
+    Args:
+        supernet: exposes ``arch_parameters()`` (one ``[slots, ops]`` tensor) and ``weight_parameters()``.
+        lr, betas, weight_decay: Adam on alpha (DARTS uses 3e-4, (0.5, 0.999), 1e-3).
+        table, fixed: per-slot per-op MAdds ``[slots, ops]`` and the genotype-independent MAdds.
+        budget, gamma: the MAdds budget of the hinge penalty (None: no penalty) and its weight.
+        scheduler: ``diversity`` (cosine with warm restarts), ``cosine`` (one decay) or ``constant``.
+        period, total_steps, lr_min, period_mult: schedule lengths in alpha steps.
+    """
+
+    def __init__(self, supernet: nn.Module, *, lr: float, betas: Tuple[float, float] = (0.5, 0.999),
+                 weight_decay: float = 1e-3, table: torch.Tensor, fixed: int, budget: Optional[int] = None,
+                 gamma: float = 0.0, scheduler: str = "diversity", period: int = 1, total_steps: int = 1,
+                 lr_min: float = 0.0, period_mult: float = 1.0) -> None:
+        self.supernet = supernet
+        (self.alpha,) = supernet.arch_parameters()
+        self.optimizer = torch.optim.Adam([self.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
+        self.table, self.fixed, self.budget, self.gamma = table, fixed, budget, gamma
+        self.scheduler = _make_scheduler(self.optimizer, scheduler, period, total_steps, lr_min, period_mult)
+        self.kind = scheduler
+        self.cycle_ends: List[int] = []  # alpha steps at which a candidate was recorded
+        self.steps = 0
+
+    def penalty(self) -> torch.Tensor:
+        """Return the FLOPs hinge ``gamma * max(0, E[MAdds] - B) / B`` (zero without a budget)."""
+        if self.budget is None or self.gamma == 0:
+            return self.alpha.new_zeros(())
+        e = expected_madds(self.alpha, self.table, self.fixed)
+        return self.gamma * F.relu(e - self.budget) / self.budget
+
+    def step(self, train: Tuple[torch.Tensor, torch.Tensor], val: Tuple[torch.Tensor, torch.Tensor],
+             w_optimizer: torch.optim.Optimizer, criterion: Callable, update_alpha: bool = True) -> Dict[str, float]:
+        """Run one weight step on ``train`` then (if asked) one alpha step on ``val``; return the losses."""
+        x, y = train
+        w_optimizer.zero_grad(set_to_none=True)
+        loss_w = criterion(self.supernet(x), y)
+        loss_w.backward()
+        self.alpha.grad = None  # alpha learns from the val split only
+        nn.utils.clip_grad_norm_(self.supernet.weight_parameters(), 5.0)
+        w_optimizer.step()
+        out = {"loss_w": loss_w.item()}
+        if update_alpha:
+            out.update(self._alpha_step(val, criterion))
+        return out
+
+    def _alpha_step(self, val: Tuple[torch.Tensor, torch.Tensor], criterion: Callable) -> Dict[str, float]:
+        x, y = val
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = criterion(self.supernet(x), y)
+        pen = self.penalty()
+        # Only alpha's gradient: weights learn from the train split alone, and skipping theirs saves time.
+        (self.alpha.grad,) = torch.autograd.grad(loss + pen, [self.alpha])
+        self.optimizer.step()
+        self.scheduler.step()
+        self.steps += 1
+        if self.is_cycle_end():
+            self.cycle_ends.append(self.steps)
+        return {"loss_a": loss.item(), "penalty": pen.item(), "lr_a": self.optimizer.param_groups[0]["lr"]}
+
+    def is_cycle_end(self) -> bool:
+        """Return whether the last alpha step closed a schedule cycle (diversity scheduler only)."""
+        fn = getattr(self.scheduler, "is_cycle_end", None)
+        return bool(fn()) if fn is not None else False
+
+    def state_dict(self) -> dict:
+        """Return the optimizer, scheduler and counters."""
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "steps": self.steps, "cycle_ends": list(self.cycle_ends)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.steps, self.cycle_ends = state["steps"], list(state["cycle_ends"])
+
+
+def _make_scheduler(opt: torch.optim.Optimizer, kind: str, period: int, total: int, lr_min: float,
+                    period_mult: float):
+    """Return the alpha LR scheduler ``kind``."""
+    if kind == "diversity":
+        from nas.optim.schedulers import DiversityCosine
+
+        return DiversityCosine(opt, period=max(1, period), lr_min=lr_min, period_mult=period_mult)
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total), eta_min=lr_min)
+    if kind == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    raise NasError(f"unknown alpha scheduler {kind!r} (known: diversity, cosine, constant)")
+
+
+def alpha_entropy(alpha: torch.Tensor) -> List[float]:
+    """Return each slot's softmax entropy normalised to [0, 1] (1 = uniform, 0 = collapsed)."""
+    p = F.softmax(alpha.detach().float(), -1)
+    ent = -(p * p.clamp_min(1e-12).log()).sum(-1) / math.log(alpha.shape[-1])
+    return ent.tolist()
+
+
+def identity_share(alpha: torch.Tensor, index: int = 0) -> float:
+    """Return the mean softmax weight of op ``index`` (the identity) over slots: a collapse signal."""
+    return float(F.softmax(alpha.detach().float(), -1)[:, index].mean())
+
+
+def heatmap_figure(alpha: torch.Tensor, keys: Sequence[str], names: Sequence[str], title: str = ""):
+    """Return a matplotlib figure of softmax(alpha) as a slots x ops heatmap."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = F.softmax(alpha.detach().float(), -1).numpy()
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(names), 0.8 + 0.4 * len(keys)))
+    im = ax.imshow(p, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(keys)), keys, fontsize=8)
+    fig.colorbar(im, ax=ax)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,100 @@
+"""The pv_st spaces (PV-NAS-like): one temporal op per block of a small video ResNet, in two sizes. No torch."""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+from nas.core.cost import Cost
+from nas.core.genotype import Genotype
+from nas.core.space import Space, register_space
+from search_spaces.pv_st import skeleton as sk
+from search_spaces.pv_st.cost import OP_NAMES, Size3, block_cost, head_cost, op_cost, stem_cost
+
+__all__ = ["PvStSpace", "PvStMSpace"]
+
+
+class PvStSpace(Space):
+    """The light PV-NAS-like space: 6 basic-block slots with 7 temporal ops each (7^6 members).
+
+    Size is part of the space *name* (``pv_st`` light, ``pv_st_m`` median), so a genotype string fixes
+    its backbone.
+
+    Example:
+        >>> import random
+        >>> from nas import get_space
+        >>> space = get_space("pv_st")
+        >>> space.size() == 7 ** 6
+        True
+        >>> space.contains(space.sample(random.Random(0))) is None
+        True
+    """
+
+    name = "pv_st"
+    modality = "video"
+    skeleton: sk.Skeleton = sk.LIGHT
+
+    def __init__(self) -> None:
+        self.slots = sk.slots(self.skeleton)
+
+    def dims(self) -> Dict[str, Tuple[str, ...]]:
+        """Return one dimension per block slot (``b01``, ...), each with the temporal ops."""
+        return {s.key: OP_NAMES for s in self.slots}
+
+    def default(self) -> Genotype:
+        """Return the all-shift (TSM-like) member."""
+        return self.named()["tsm"]
+
+    def named(self) -> Dict[str, Genotype]:
+        """Return the named members (``tsm``, ``r2plus1d``, ``tsn``, ``i3d``)."""
+        from search_spaces.pv_st.genotypes import named_genotypes
+
+        return named_genotypes(self)
+
+    def example_input_shape(self, resolution: int, frames: int | None = None) -> tuple:
+        """Return ``(1, 3, T, H, W)`` with ``T = frames`` (8 when not given)."""
+        return (1, 3, frames or 8, resolution, resolution)
+
+    def slot_sizes(self, resolution: int, frames: int) -> List[Size3]:
+        """Return each slot's input size ``(T, H, W)``."""
+        t, (h, w) = frames, sk.stem_size(resolution)
+        sizes, hw = [], (h, w)
+        for s in self.slots:
+            sizes.append((t,) + hw)
+            hw = ((hw[0] - 1) // s.stride + 1, (hw[1] - 1) // s.stride + 1)
+        return sizes
+
+    def op_costs(self, resolution: int = 224, frames: int = 8) -> List[Dict[str, Cost]]:
+        """Return, per slot, the cost of every candidate op (for expected-cost penalties)."""
+        sizes = self.slot_sizes(resolution, frames)
+        return [{o: op_cost(o, thw, s.op_in, s.op_out, s.stride)[0] for o in OP_NAMES}
+                for s, thw in zip(self.slots, sizes)]
+
+    def cost_breakdown(self, g: Genotype, resolution: int = 224, num_classes: int = 1000,
+                       frames: int = 8) -> List[Tuple[str, Cost]]:
+        """Return ``(part, Cost)`` rows: stem, each block (with its op name) and head."""
+        thw = (frames, resolution, resolution)
+        c, thw = stem_cost(thw, self.skeleton.stem)
+        rows = [("stem", c)]
+        mids = [st.c_mid for st in self.skeleton.stages for _ in range(st.depth)]
+        for s, mid in zip(self.slots, mids):
+            op, _ = op_cost(g[s.key], thw, s.op_in, s.op_out, s.stride)
+            rest, thw = block_cost(self.skeleton.block, thw, s.block_in, mid, s.block_out, s.stride)
+            rows.append((f"{s.key} {g[s.key]} ({s.block_out}ch)", op + rest))
+        rows.append(("head", head_cost(self.slots[-1].block_out, num_classes)))
+        return rows
+
+    def cost(self, g: Genotype, resolution: int = 224, num_classes: int = 1000, frames: int = 8) -> Cost:
+        """Return the exact MAdds and parameters of ``g``'s standalone model on ``frames`` frames."""
+        return sum((c for _, c in self.cost_breakdown(g, resolution, num_classes, frames)), Cost())
+
+
+@register_space
+class _PvStLight(PvStSpace):
+    """Registered light space ``pv_st``."""
+
+
+@register_space
+class PvStMSpace(PvStSpace):
+    """The median space ``pv_st_m``: 7 bottleneck-block slots with 7 temporal ops each."""
+
+    name = "pv_st_m"
+    skeleton = sk.MEDIAN

@@ -1,0 +1,118 @@
+"""The pv_st supernet: every block's slot is a MixedOp over all temporal ops, with one alpha row per slot."""
+from __future__ import annotations
+
+import random
+from typing import List, Optional
+
+import torch
+from torch import nn
+
+from nas.core.genotype import Genotype
+from nas.core.models import register_supernet
+from nas.core.supernet import Supernet
+from nas.search.differentiable import MixedOp, relax
+from search_spaces.pv_st import skeleton as sk
+from search_spaces.pv_st.cost import OP_NAMES
+from search_spaces.pv_st.model import PvNet, build_model, init_weights, make_blocks, stem
+from search_spaces.pv_st.ops import build_slot_op
+
+__all__ = ["PvStSupernet", "PvStMSupernet"]
+
+
+class PvStSupernet(Supernet):
+    """Shared weights for all of a pv_st space, plus architecture logits ``alpha`` of shape ``[slots, ops]``.
+
+    ``set_active(g)`` routes every slot through ``g``'s op; ``set_relaxation(mode, ...)`` makes ``forward``
+    draw per-slot weights from alpha (see :func:`nas.search.differentiable.relax`) instead.
+    """
+
+    space_name = "pv_st"
+
+    def __init__(self, num_classes: int = 400, dropout: float = 0.0):
+        super().__init__()
+        from nas import get_space
+
+        self.space = get_space(self.space_name)
+        self.num_classes, self.dropout = num_classes, dropout
+        skel = self.space.skeleton
+
+        def mixed(s: sk.Slot) -> MixedOp:
+            return MixedOp([build_slot_op(o, s.op_in, s.op_out, s.stride) for o in OP_NAMES], OP_NAMES)
+
+        self.net = PvNet(stem(skel.stem), make_blocks(skel, mixed), sk.slots(skel)[-1].block_out, num_classes,
+                         dropout)
+        init_weights(self.net)
+        self.alpha = nn.Parameter(1e-3 * torch.randn(len(self.space.slots), len(OP_NAMES)))
+        self.mode: Optional[str] = None
+        self.tau, self.k = 1.0, 2
+        self.set_active(self.space.default())
+
+    @property
+    def mixed_ops(self) -> List[MixedOp]:
+        """Return the slots' mixed ops in forward order."""
+        return [b.op for b in self.net.blocks]
+
+    def arch_parameters(self) -> List[nn.Parameter]:
+        """Return ``[alpha]``."""
+        return [self.alpha]
+
+    def set_active(self, genotype: Genotype) -> None:
+        """Route ``forward`` through ``genotype``'s ops only (and leave relaxed mode)."""
+        problem = self.space.contains(genotype)
+        if problem:
+            raise ValueError(problem)
+        self.mode = None
+        for m, (_, op) in zip(self.mixed_ops, genotype.choices):
+            m.active, m.weights, m.paths = OP_NAMES.index(op), None, None
+        self.active = genotype
+
+    def set_relaxation(self, mode: str, tau: float = 1.0, k: int = 2) -> None:
+        """Make ``forward`` mix ops by relaxed alpha: ``softmax`` (all paths), ``gumbel`` (one) or ``sample`` (k)."""
+        relax(self.alpha[0].detach(), mode, tau, k)  # validates the mode
+        self.mode, self.tau, self.k = mode, tau, k
+
+    def argmax(self) -> Genotype:
+        """Return the genotype of argmax(alpha) per slot."""
+        idx = self.alpha.detach().argmax(-1).tolist()
+        return self.space.freeze({s.key: OP_NAMES[i] for s, i in zip(self.space.slots, idx)})
+
+    def sample_active(self, rng: random.Random) -> Genotype:
+        """Activate a uniformly sampled genotype and return it."""
+        g = self.space.sample(rng)
+        self.set_active(g)
+        return g
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode is not None:
+            for m, row in zip(self.mixed_ops, self.alpha):
+                m.weights, m.paths = relax(row, self.mode, self.tau, self.k)
+        return self.net(x)
+
+    def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> PvNet:
+        """Return the standalone PvNet of ``genotype`` with the shared weights copied into it."""
+        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, **model_kwargs}
+        model = build_model(genotype, **kwargs)
+        if copy_weights:
+            model.load_state_dict(self._state_for(genotype))
+        return model
+
+    def _state_for(self, genotype: Genotype) -> dict:
+        """Return the supernet's weights renamed to the standalone model's keys for ``genotype``."""
+        src = self.net.state_dict()
+        picks = {f"blocks.{i}.op.": f"blocks.{i}.op.ops.{OP_NAMES.index(op)}." for i, (_, op) in
+                 enumerate(genotype.choices)}
+        out = {}
+        for key in build_model(genotype, num_classes=self.num_classes).state_dict():
+            prefix = next((p for p in picks if key.startswith(p)), None)
+            out[key] = src[picks[prefix] + key[len(prefix):] if prefix else key]
+        return out
+
+
+@register_supernet("pv_st_m")
+class PvStMSupernet(PvStSupernet):
+    """The supernet of the median space ``pv_st_m``."""
+
+    space_name = "pv_st_m"
+
+
+register_supernet("pv_st")(PvStSupernet)

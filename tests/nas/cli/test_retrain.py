@@ -1,0 +1,92 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nas.cli.retrain import main
+
+ROOT = Path(__file__).resolve().parents[3]
+RECIPE = ROOT / "recipes" / "retrain" / "cpu_small.yaml"
+TINY = "st_topo:k3e1,k3e3,id,id,k3e3,id,id,k3e3,id,id,id,k3e3,id,id,k3e3,id,id,id,k3e3," + ",".join(["-"] * 35)
+
+
+def _run(args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "nas.cli.retrain", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main([TINY, "--recipe", str(RECIPE), "--epochs", "1", "--out", str(out), "optim.lr=0.05",
+                 "schedule.warmup_epochs=0.5"]) == 0
+    return out
+
+
+def test_train_writes_run_folder(run_dir, capsys):
+    rows = json.loads((run_dir / "metrics.json").read_text())["epochs"]
+    assert len(rows) == 1 and {"train_loss", "val_loss", "top1", "top5", "lr", "seconds"} <= set(rows[0])
+    assert "lr: 0.05" in (run_dir / "config.yaml").read_text()
+    assert "epochs: 1" in (run_dir / "config.yaml").read_text()
+
+
+def test_eval_prints_top1_top5(run_dir, capsys):
+    assert main(["--eval", str(run_dir / "best.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "top1" in out and "top5" in out and "EMA" in out
+
+
+def test_existing_run_is_not_overwritten(run_dir):
+    res = _run([TINY, "--out", run_dir])
+    assert res.returncode == 2 and "--resume" in res.stderr
+
+
+def _png_folder(root: Path, empty_class: bool = False) -> Path:
+    for c in ("a", "b"):
+        d = root / "train" / c
+        d.mkdir(parents=True)
+        if not (empty_class and c == "b"):
+            Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(d / "0.png")
+    return root
+
+
+def _bad_cases(run_dir: Path, tmp: Path):
+    recipe = tmp / "bad.yaml"
+    recipe.write_text("epochs: [3\nbatch_size: 4\n")
+    other = tmp / "other"
+    other.mkdir()
+    shutil.copy(run_dir / "genotype.yaml", other / "genotype.yaml")
+    (other / "genotype.yaml").write_text("genotype: st_topo:mobilenetv2\n")
+    shutil.copy(run_dir / "last.pt", other / "last.pt")
+    return {
+        "missing genotype": ([tmp / "no_such_run"], "not a genotype, file or run folder"),
+        "missing run folder": (["--resume", tmp / "no_such_run"], "run folder not found"),
+        "missing data folder": ([TINY, "--data", tmp / "no_data"], "data folder not found"),
+        "empty class folder": ([TINY, "--data", _png_folder(tmp / "d", True), "--out", tmp / "o"],
+                               "has no readable image"),
+        "eval other arch": (["st_topo:mobilenetv2", "--eval", run_dir / "last.pt"], "another architecture"),
+        "resume other arch": (["st_topo:mobilenetv2", "--resume", run_dir], "another architecture"),
+        "resume foreign last.pt": (["--resume", other], "another architecture"),
+        "malformed recipe": ([TINY, "--recipe", recipe], "malformed recipe"),
+        "unknown recipe key": ([TINY, "optim.nme=sgd"], "unknown config key"),
+        "bad optimizer": ([TINY, "optim.name=rmsprop"], "optim.name must be one of"),
+    }
+
+
+CASES = ["missing genotype", "missing run folder", "missing data folder", "empty class folder", "eval other arch",
+         "resume other arch", "resume foreign last.pt", "malformed recipe", "unknown recipe key", "bad optimizer"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_line(case, run_dir, tmp_path):
+    args, fragment = _bad_cases(run_dir, tmp_path)[case]
+    res = _run(args, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert fragment in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("nas-retrain: error:")

@@ -1,0 +1,161 @@
+import argparse
+import json
+
+import pytest
+import torch
+import yaml
+
+import nas
+from nas.errors import NasError
+from nas.search.differentiable import ArchOptimizer, alpha_entropy, derive, expected_madds, identity_share, relax
+from search_spaces.pv_st.cost import OP_NAMES
+
+SPACE = nas.get_space("pv_st")
+KEYS = [s.key for s in SPACE.slots]
+
+
+def _cost(g):
+    return SPACE.cost(g, resolution=224, num_classes=4, frames=8)
+
+
+def test_relaxations():
+    a = torch.randn(7, requires_grad=True)
+    w, idx = relax(a, "softmax", tau=2.0)
+    assert idx == list(range(7)) and torch.isclose(w.sum(), torch.tensor(1.0))
+    w, idx = relax(a, "gumbel", tau=1.0)
+    assert len(idx) == 1 and torch.isclose(w[idx[0]], torch.tensor(1.0)) and float(w.sum()) == pytest.approx(1.0)
+    w[idx[0]].backward()
+    assert a.grad is not None and a.grad.abs().sum() > 0  # straight-through gradient reaches alpha
+    w, idx = relax(a, "sample", k=3)
+    assert len(idx) == 3 and float(w[idx].sum()) == pytest.approx(1.0) and float(w.sum()) == pytest.approx(1.0)
+    with pytest.raises(NasError):
+        relax(a, "nope")
+
+
+def test_derive_never_exceeds_budget():
+    alpha = torch.zeros(len(KEYS), len(OP_NAMES))
+    alpha[:, OP_NAMES.index("t_3d")] = 3.0
+    alpha[:, OP_NAMES.index("t_shift")] = 2.0
+    top = derive(alpha, KEYS, OP_NAMES, SPACE, _cost)
+    assert set(top.values) == {"t_3d"}
+    cheap = _cost(SPACE.named()["tsn"]).madds
+    budget = (cheap + _cost(top).madds) // 2
+    g = derive(alpha, KEYS, OP_NAMES, SPACE, _cost, budget)
+    assert _cost(g).madds <= budget and "t_3d" in g.values and "t_shift" in g.values
+    with pytest.raises(NasError, match="infeasible"):
+        derive(alpha, KEYS, OP_NAMES, SPACE, _cost, cheap - 1)
+
+
+def test_expected_cost_is_exact_for_one_hot():
+    sn = nas.create_supernet("pv_st", num_classes=4)
+    rows = SPACE.op_costs(224, 8)
+    table = torch.tensor([[r[o].madds for o in OP_NAMES] for r in rows], dtype=torch.float64)
+    g = SPACE.named()["r2plus1d"]
+    fixed = _cost(g).madds - sum(r["t_r21d"].madds for r in rows)
+    alpha = torch.full((len(KEYS), len(OP_NAMES)), -1e4, dtype=torch.float64)
+    alpha[:, OP_NAMES.index("t_r21d")] = 0
+    assert int(expected_madds(alpha, table, fixed)) == _cost(g).madds
+    assert identity_share(sn.alpha) == pytest.approx(1 / 7, abs=0.01)
+    assert all(h > 0.99 for h in alpha_entropy(sn.alpha))
+
+
+def _arch(sn, **kw):
+    rows = SPACE.op_costs(224, 8)
+    table = torch.tensor([[r[o].madds for o in OP_NAMES] for r in rows], dtype=torch.float32)
+    return ArchOptimizer(sn, lr=0.1, table=table, fixed=0, period=2, total_steps=8, **kw)
+
+
+def test_bilevel_step_separates_weights_and_alpha():
+    torch.manual_seed(0)
+    sn = nas.create_supernet("pv_st", num_classes=4)
+    sn.set_relaxation("gumbel", tau=1.0)
+    arch = _arch(sn)
+    w_opt = torch.optim.SGD(sn.weight_parameters(), lr=0.1)
+    batch = (torch.randn(4, 3, 2, 16, 16), torch.tensor([0, 1, 2, 3]))
+    a0, w0 = sn.alpha.detach().clone(), sn.net.fc.weight.detach().clone()
+    arch.step(batch, batch, w_opt, torch.nn.functional.cross_entropy, update_alpha=False)
+    assert torch.equal(sn.alpha, a0) and not torch.equal(sn.net.fc.weight, w0)
+    w1 = sn.net.fc.weight.detach().clone()
+    arch._alpha_step(batch, torch.nn.functional.cross_entropy)
+    assert not torch.equal(sn.alpha, a0) and torch.equal(sn.net.fc.weight, w1)
+    arch._alpha_step(batch, torch.nn.functional.cross_entropy)
+    assert arch.cycle_ends == [2]  # DiversityCosine with period 2
+
+
+def test_flops_penalty_pushes_to_cheaper_ops():
+    sn = nas.create_supernet("pv_st", num_classes=4)
+    arch = _arch(sn, budget=int(_cost(SPACE.named()["tsn"]).madds), gamma=1.0)
+    before = float(expected_madds(sn.alpha.detach(), arch.table, 0))
+    for _ in range(5):
+        arch.optimizer.zero_grad()
+        arch.penalty().backward()
+        arch.optimizer.step()
+    assert float(expected_madds(sn.alpha.detach(), arch.table, 0)) < before
+
+
+def test_gumbel_runs_one_path_per_slot():
+    sn = nas.create_supernet("pv_st", num_classes=4)
+    calls = []
+    for m in sn.mixed_ops:
+        for op in m.ops:
+            op.register_forward_hook(lambda *a: calls.append(1))
+    sn.set_relaxation("gumbel")
+    sn(torch.randn(2, 3, 2, 16, 16))
+    assert len(calls) == len(KEYS)
+    calls.clear()
+    sn.set_relaxation("softmax")
+    sn(torch.randn(2, 3, 2, 16, 16))
+    assert len(calls) == len(KEYS) * len(OP_NAMES)
+
+
+def _args(**kw):
+    base = dict(space="pv_st", recipe="recipes/search/pv_st_tiny.yaml", out=None, resume=None, seed=None,
+                epochs=None, resolution=None, frames=None, flops=None, data_root=None, train_list=None,
+                val_list=None, opts=["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32",
+                                                       "search.bn_batches=1"])
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from nas.search import get_runner
+
+    out = tmp_path_factory.mktemp("run") / "pv"
+    assert get_runner("pv_st")(_args(out=str(out), flops="3G")) == 0
+    return out
+
+
+def test_runner_writes_run_folder(tiny_run):
+    for name in ("genotype.yaml", "config.yaml", "supernet.pt", "search.jsonl", "summary.json", "checkpoint.pt"):
+        assert (tiny_run / name).is_file(), name
+    assert list((tiny_run / "tb").iterdir())
+    g = nas.load_genotype(tiny_run)
+    meta = yaml.safe_load((tiny_run / "genotype.yaml").read_text())
+    assert meta["madds"] == nas.cost(g, resolution=224, num_classes=4, frames=4).madds <= 3e9
+    assert {"score", "seed", "params"} <= set(meta)
+    lines = [json.loads(x) for x in (tiny_run / "search.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and {"genotype", "madds", "val_acc"} <= set(lines[0])
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert "candidates" in summary and summary["genotype"] == str(g)
+    state = torch.load(tiny_run / "supernet.pt", weights_only=True)
+    assert "alpha" in state
+    torch.load(tiny_run / "checkpoint.pt", weights_only=True)
+
+
+def test_derived_model_is_temporal(tiny_run):
+    g = nas.load_genotype(tiny_run)
+    assert any(v != "t_id" for v in g.values)
+    model = nas.create_model(g, num_classes=4).eval()
+    x = torch.randn(1, 3, 4, 16, 16)
+    assert not torch.allclose(model(x), model(x.flip(2)), atol=1e-5)
+
+
+def test_resume_finished_run_and_bad_folder(tiny_run, tmp_path):
+    from nas.search.pv_runner import run_pv_search
+
+    assert run_pv_search(_args(resume=str(tiny_run))) == 0
+    with pytest.raises(NasError, match="not a pv_st run folder"):
+        run_pv_search(_args(resume=str(tmp_path)))
+    with pytest.raises(NasError, match="below the cheapest"):
+        run_pv_search(_args(out=str(tmp_path / "x"), flops="1M"))
