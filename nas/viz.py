@@ -27,9 +27,9 @@ def plot_genotype(g: Genotype, path: str | Path, **kwargs) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
-    import importlib
+    from search_spaces import load_plotters
 
-    importlib.import_module(f"search_spaces.{g.space}.plot")
+    load_plotters()
     path.parent.mkdir(parents=True, exist_ok=True)
     PLOTTERS.get(g.space)(g, path, **kwargs)
     return path

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["SPACE_PACKAGES", "load_spaces", "load_models"]
+__all__ = ["SPACE_PACKAGES", "load_spaces", "load_models", "load_plotters"]
 
 SPACE_PACKAGES = ("st_topo", "pv_st")
 
@@ -20,3 +20,10 @@ def load_models() -> None:
     for pkg in SPACE_PACKAGES:
         importlib.import_module(f"search_spaces.{pkg}.model")
         importlib.import_module(f"search_spaces.{pkg}.supernet")
+
+
+def load_plotters() -> None:
+    """Import every space's architecture plotter (needs matplotlib)."""
+    load_spaces()
+    for pkg in SPACE_PACKAGES:
+        importlib.import_module(f"search_spaces.{pkg}.plot")

@@ -68,13 +68,15 @@ def build_config(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None
 
 
 def _resume(args: argparse.Namespace) -> int:
+    if args.recipe or args.opts or _flag_overrides(args):
+        raise NasError("--resume continues with the run's own config; drop --recipe, flags and overrides")
+    run = Path(args.resume)
+    if not run.is_dir():
+        raise NasError(f"run folder not found: {run}")
     import nas
     from nas.train import retrain, run_config
     from nas.train.checkpoint import check_architecture
 
-    if args.recipe or args.opts or _flag_overrides(args):
-        raise NasError("--resume continues with the run's own config; drop --recipe, flags and overrides")
-    run = Path(args.resume)
     cfg, stored = run_config(run)
     # The run's own record is genotype.yaml; last.pt must have been trained for the same architecture.
     g = nas.load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))

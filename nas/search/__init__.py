@@ -10,7 +10,7 @@ __all__ = ["RUNNERS", "get_runner"]
 
 # A runner takes the parsed nas-search arguments (argparse.Namespace) and returns an exit code.
 RUNNERS: Registry[Callable] = Registry("search runner")
-_RUNNER_MODULES = {"st_topo": "nas.search.st_runner", "pv_st": "nas.search.pv_runner"}
+_RUNNER_MODULES = {"st_topo": "nas.search.st_runner", "pv_st": "nas.search.pv_runner", "pv_st_m": "nas.search.pv_runner"}
 
 
 def get_runner(space: str) -> Callable:

@@ -84,6 +84,17 @@ def write_meta(path: Path, **fields: Any) -> None:
     atomic_write_json(path, meta)
 
 
+def _align_labels(records, names: list, train_names: list, where: str) -> list:
+    """Re-index records labelled by ``names`` onto ``train_names`` (Kinetics CSVs index each file's own classes)."""
+    if names == train_names[: len(names)]:
+        return records
+    index = {n: i for i, n in enumerate(train_names)}
+    unknown = sorted(set(names) - set(index))
+    if unknown:
+        raise NasError(f"{where} has classes missing from the training list, e.g. {unknown[0]!r}")
+    return [type(r)(r.path, index[names[r.label]]) for r in records]
+
+
 def _video_datasets(cfg: RetrainConfig, g: Genotype) -> Tuple[Any, Any, int]:
     """Return ``(train, val, num_classes)`` of video clip lists, or of the embedded motion set without lists."""
     try:
@@ -99,7 +110,8 @@ def _video_datasets(cfg: RetrainConfig, g: Genotype) -> Tuple[Any, Any, int]:
     if not (d.video_root and d.train_list and d.val_list):
         raise NasError("video retraining needs all of --data-root, --train-list and --val-list")
     train_rec, names = video.parse_list(d.train_list)
-    val_rec, _ = video.parse_list(d.val_list, num_classes=len(names) or None)
+    val_rec, val_names = video.parse_list(d.val_list, num_classes=len(names) or None)
+    val_rec = _align_labels(val_rec, val_names, names, d.val_list)
     kw = {"frames": frames, "size": cfg.resolution, "seed": d.seed}
     num_classes = len(names) or 1 + max(r.label for r in train_rec + val_rec)
     return (video.VideoListDataset(train_rec, d.video_root, train=True, **kw),
@@ -124,7 +136,7 @@ def build_datasets(cfg: RetrainConfig, g: Genotype) -> Tuple[Any, Any, int]:
 
 def _build_model(g: Genotype, cfg: RetrainConfig, num_classes: int, device: torch.device) -> nn.Module:
     torch.manual_seed(cfg.seed)
-    model = nas.create_model(g, num_classes=cfg.model.num_classes or num_classes, dropout=cfg.model.dropout)
+    model = nas.create_model(g, num_classes=num_classes, dropout=cfg.model.dropout)
     model = model.to(device)
     if cfg.channels_last and device.type == "cuda" and nas.get_space(g.space).modality == "image":
         model = model.to(memory_format=torch.channels_last)
@@ -172,7 +184,8 @@ class _Trainer:
         self.cfg, self.g, self.out, self.log = cfg, g, out, log
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.opts = step_options(cfg, self.device)
-        self.train_ds, self.val_ds, self.num_classes = build_datasets(cfg, g)
+        self.train_ds, self.val_ds, data_classes = build_datasets(cfg, g)
+        self.num_classes = cfg.model.num_classes or data_classes
         if len(self.train_ds) < cfg.batch_size:
             raise NasError(f"batch_size {cfg.batch_size} exceeds the {len(self.train_ds)} training images")
         self.model = _build_model(g, cfg, self.num_classes, self.device)
@@ -302,7 +315,7 @@ def retrain(cfg: RetrainConfig, genotype: Any, out_dir: Any, resume: bool = Fals
     _start_run(t, resume)
     log(f"retraining {g.space} model ({sum(p.numel() for p in t.model.parameters()):,} params, "
         f"{t.num_classes} classes) on {t.device} for {cfg.epochs} epochs x {t.steps_per_epoch} steps -> {t.out}")
-    writer = SummaryWriter(str(t.out / "tb"), purge_step=t.step if resume else None)
+    writer = SummaryWriter(str(t.out / "tb"), purge_step=t.step + 1 if resume else None)
     try:
         while t.epoch < cfg.epochs:
             start = time.perf_counter()
@@ -336,7 +349,7 @@ def evaluate_checkpoint(path: Any, cfg: Optional[RetrainConfig] = None, genotype
     _, val_ds, num_classes = build_datasets(cfg, g)
     if ckpt["num_classes"] != (cfg.model.num_classes or num_classes):
         raise NasError(f"checkpoint {path} has {ckpt['num_classes']} classes, the data has {num_classes}")
-    model = _build_model(g, cfg, ckpt["num_classes"], device)
+    model = _build_model(g, cfg, cfg.model.num_classes or num_classes, device)
     out: Dict[str, float] = {}
     for name in ("model", "ema"):
         if ckpt.get(name) is None:

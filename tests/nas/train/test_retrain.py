@@ -1,4 +1,5 @@
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -24,6 +25,18 @@ ROOT = Path(__file__).resolve().parents[3]
 RECIPE = ROOT / "recipes" / "retrain" / "cpu_small.yaml"
 # The smallest st_topo member (identity wherever allowed, expansion 3, no branches): seconds per epoch on CPU.
 TINY = "st_topo:k3e1,k3e3,id,id,k3e3,id,id,k3e3,id,id,id,k3e3,id,id,k3e3,id,id,id,k3e3," + ",".join(["-"] * 35)
+
+
+# One thread: on a shared CPU, spinning OpenMP threads waiting for a busy core make steps 10x slower.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _cfg(**overrides):
@@ -82,14 +95,14 @@ def test_resume_after_sigkill_is_identical(run_dir, tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "nas.cli.retrain"]
     proc = subprocess.Popen([*cmd, TINY, "--recipe", str(RECIPE), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.time() + 120
     while not (out / "last.pt").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
     assert load_checkpoint(out / "last.pt")["epoch"] < 3
-    res = subprocess.run([*cmd, "--resume", str(out)], capture_output=True, text=True)
+    res = subprocess.run([*cmd, "--resume", str(out)], capture_output=True, text=True, env=ENV)
     assert res.returncode == 0, res.stderr
     assert "resuming" in res.stdout
     assert _strip(json.loads((out / "metrics.json").read_text())) == _strip(

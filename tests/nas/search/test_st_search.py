@@ -1,0 +1,142 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import nas
+
+TINY = str(Path(__file__).resolve().parents[3] / "recipes" / "search" / "st_topo_tiny.yaml")
+
+
+def _search(*args, wait=True):
+    cmd = [sys.executable, "-m", "nas.cli.search", *args]
+    if wait:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("search") / "run"
+    res = _search("--space", "st_topo", "--recipe", TINY, "--out", str(out), "--seed", "3")
+    assert res.returncode == 0, res.stderr[-2000:]
+    return out, res
+
+
+def test_run_folder_contents(tiny_run):
+    out, res = tiny_run
+    for name in ("genotype.yaml", "config.yaml", "supernet.pt", "search.jsonl", "summary.json", "meta.json"):
+        assert (out / name).is_file(), name
+    g = nas.load_genotype(out)
+    data = yaml.safe_load((out / "genotype.yaml").read_text())
+    assert data["madds"] == nas.cost(g).madds <= 330_000_000
+    assert data["madds"] >= 0.85 * 330_000_000
+    assert data["seed"] == 3 and "score" in data
+    lines = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 and {"best_score", "mean_score", "best_madds"} <= set(lines[0])
+    assert all(r["best_madds"] <= 330_000_000 for r in lines)
+    state = torch.load(out / "supernet.pt", weights_only=True)
+    assert any(k.startswith("edges.") for k in state)
+    assert "best genotype" in res.stdout and "%" in res.stderr  # progress bar on stderr
+
+
+def test_tensorboard_events_read_back(tiny_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out, _ = tiny_run
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"supernet/loss", "supernet/acc", "search/best_score", "search/best_madds",
+            "search/snapshot_spread"} <= tags
+    assert len(acc.Scalars("search/best_score")) == 3
+
+
+def test_derive_accepts_run_folder(tiny_run, capsys):
+    from nas.cli.derive import main
+
+    out, _ = tiny_run
+    assert main([str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["genotype"] == str(nas.load_genotype(out))
+
+
+def _wait_for(path: Path, proc, timeout=300):
+    t0 = time.time()
+    while not path.exists():
+        assert proc.poll() is None, "search ended before the kill point"
+        assert time.time() - t0 < timeout
+        time.sleep(0.05)
+
+
+def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
+    ref, _ = tiny_run
+    out = tmp_path / "killed"
+    args = ["--space", "st_topo", "--recipe", TINY, "--out", str(out), "--seed", "3"]
+    # Kill during SGLD (after the supernet epoch), then during evolution (after the first generation).
+    for marker in (out / "snapshots" / "0.pt", out / "evolution.json"):
+        proc = _search(*args, wait=False) if marker.parent == out / "snapshots" else _search(
+            "--resume", str(out), wait=False)
+        _wait_for(marker, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    res = _search("--resume", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert nas.load_genotype(out) == nas.load_genotype(ref)
+    assert (out / "search.jsonl").read_text() == (ref / "search.jsonl").read_text()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--space", "nope"], "unknown space 'nope'"),
+    (["--madds", "330X"], "bad budget '330X'"),
+    (["--madds", "10M"], "infeasible budget"),
+    (["--data", "/nonexistent/folder"], "data folder not found"),
+    (["--recipe", "/nonexistent.yaml"], "recipe not found"),
+    (["--resume", "/tmp"], "not a search run folder"),
+    (["supernet.epochs=oops"], "supernet.epochs"),
+])
+def test_bad_input_one_line(args, fragment, tmp_path):
+    res = _search(*args, "--out", str(tmp_path / "r"))
+    assert res.returncode == 2, res.stderr
+    assert fragment in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_recipe_and_empty_data(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("supernet: {epochs: [1,\n")
+    res = _search("--recipe", str(bad), "--out", str(tmp_path / "r"))
+    assert res.returncode == 2 and "malformed recipe" in res.stderr
+    empty = tmp_path / "empty"
+    (empty / "train" / "cat").mkdir(parents=True)
+    res = _search("--data", str(empty), "--out", str(tmp_path / "r2"), "--recipe", TINY)
+    assert res.returncode == 2 and "no readable image" in res.stderr, res.stderr
+    (empty / "train" / "cat" / "x.png").write_bytes(b"not a png")
+    res = _search("--data", str(empty), "--out", str(tmp_path / "r3"), "--recipe", TINY)
+    assert res.returncode == 2 and "no readable image" in res.stderr
+
+
+def test_image_folder_search_skips_corrupt(tmp_path):
+    from PIL import Image
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 24), ("val", 6)):
+        for c in ("a", "b"):
+            d = tmp_path / "data" / split / c
+            d.mkdir(parents=True)
+            for i in range(n):
+                arr = (rng.random((20, 20, 3)) * 255).astype("uint8")
+                Image.fromarray(arr).save(d / f"{i}.png")
+    (tmp_path / "data" / "train" / "a" / "bad.png").write_bytes(b"\x89PNG broken")
+    res = _search("--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--recipe", TINY,
+                  "data.batch_size=8", "score.bn_batch_size=8")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "skipped 1 unreadable images" in res.stderr
+    assert nas.load_genotype(tmp_path / "run").space == "st_topo"
