@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-list", metavar="FILE", help="video genotypes: training clip list")
     p.add_argument("--val-list", metavar="FILE", help="video genotypes: validation clip list")
     p.add_argument("--frames", type=int, help="video genotypes: frames per clip")
+    p.add_argument("--workers", type=int, help="train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on "
+                                               "GPU); batch_size stays the global batch")
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides, e.g. optim.lr=0.1")
     return p
 
@@ -74,15 +76,27 @@ def _resume(args: argparse.Namespace) -> int:
     if not run.is_dir():
         raise NasError(f"run folder not found: {run}")
     import nas
-    from nas.train import retrain, run_config
+    from nas.train import run_config
     from nas.train.checkpoint import check_architecture
 
     cfg, stored = run_config(run)
     # The run's own record is genotype.yaml; last.pt must have been trained for the same architecture.
     g = nas.load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))
     check_architecture({"genotype": stored}, str(g), run / "last.pt")
-    retrain(cfg, g, run, resume=True)
+    _fit(args, cfg, g, run, resume=True)
     return 0
+
+
+def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> None:
+    """Train in this process, or on ``--workers`` Ray Train workers."""
+    if args.workers:
+        from nas.distributed.train import retrain_distributed
+
+        retrain_distributed(cfg, g, out, args.workers, resume=resume)
+        return
+    from nas.train import retrain
+
+    retrain(cfg, g, out, resume=resume)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -100,7 +114,6 @@ def _default_out() -> Path:
 
 def _train(args: argparse.Namespace) -> int:
     import nas
-    from nas.train import retrain
 
     if not args.genotype:
         raise NasError("give a genotype or run folder to train (or --resume RUN_DIR / --eval CHECKPOINT)")
@@ -109,7 +122,7 @@ def _train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out()
     if (out / "last.pt").exists():
         raise NasError(f"{out} already holds a run; continue it with --resume {out} or pick another --out")
-    retrain(cfg, g, out)
+    _fit(args, cfg, g, out)
     print(f"done: {out}")
     return 0
 

@@ -34,6 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     vid.add_argument("--data-root", help="root folder of the videos named in the lists")
     vid.add_argument("--train-list", help="training list (mmaction2 'path label', Kinetics CSV or SSv2 JSON)")
     vid.add_argument("--val-list", help="validation list, same formats")
+    ray = p.add_argument_group("Ray: trials, eval workers, cluster (see nas.search.trials)")
+    ray.add_argument("--trials", type=int, help="run N seeds (seed, seed+1, ...) as Ray Tune trials; with a --madds "
+                                                 "list, N seeds per budget (--trials 1: one trial per budget)")
+    ray.add_argument("--address", help="join an existing Ray cluster (HOST:PORT); default: start a local one")
+    ray.add_argument("--cpus-per-trial", type=float, help="CPUs each trial holds (default 1)")
+    ray.add_argument("--gpus-per-trial", type=int, help="whole GPUs each trial holds (default 0)")
+    ray.add_argument("--max-failures", type=int, default=1, help="retries of a trial whose process dies (default 1)")
+    ray.add_argument("--dashboard", action="store_true",
+                     help="start the Ray dashboard on 127.0.0.1 and print its URL and token "
+                          "(needs pip install -e '.[dashboard]')")
+    ray.add_argument("--eval-workers", type=int, help="score evolution candidates on N Ray tasks")
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides")
     return p
 
@@ -45,6 +56,10 @@ def main(argv: List[str]) -> int:
     from nas.search import get_runner
 
     args = build_parser().parse_args(argv)
+    from nas.search.trials import run_distributed, wants_distributed
+
+    if wants_distributed(args):
+        return run_distributed(args)
     if args.resume:
         args.space = _space_of_run(args.resume) or args.space
     nas.get_space(args.space)  # one-line error for an unknown space

@@ -27,8 +27,10 @@ class DataConfig:
 class SupernetConfig:
     """Single-path uniform-sampling supernet training (SPOS style)."""
 
-    width: float = 1.0  # channel multiplier of the proxy supernet (cost is always counted at width 1.0)
-    epochs: int = 8  # passes over the proxy training set
+    width: float = 0.5  # channel multiplier of the proxy supernet (cost is always counted at width 1.0)
+    stem_stride: int = 1  # 1 = CIFAR-style stem for small proxy images (cost always uses the stride-2 stem)
+    sampling: str = "budget"  # "budget": paths drawn inside the search's cost window (ours); "uniform": SPOS
+    epochs: int = 6  # passes over the proxy training set
     optimizer: str = "sgd"  # any name in nas.optim.OPTIMIZERS
     lr: float = 0.1  # peak learning rate, cosine-annealed per step
     momentum: float = 0.9  # SGD momentum
@@ -43,21 +45,21 @@ class SGLDConfig:
 
     enabled: bool = True  # False = the plain one-shot proxy: the trained weights, K = 1
     lr: float = 0.01  # Langevin step size eta
-    temperature: float = 1e-4  # tau; the noise std is sqrt(2 * eta * tau / N)
+    temperature: float = 1.0  # tau (1 = the posterior); the noise std is sqrt(2 * eta * tau / N)
     prior_precision: float = 4e-5  # Gaussian prior precision (acts as weight decay / N)
-    burn_in: int = 40  # steps before the first snapshot
-    snapshots: int = 4  # K weight samples a candidate is scored under
-    spacing: int = 20  # steps between snapshots
+    burn_in: int = 30  # steps before the first snapshot
+    snapshots: int = 3  # K weight samples a candidate is scored under
+    spacing: int = 15  # steps between snapshots
 
 
 @dataclass(frozen=True)
 class ScoreConfig:
     """How a candidate is scored under one set of weights."""
 
-    bn_batches: int = 4  # training batches used to recalibrate BatchNorm statistics
+    bn_batches: int = 2  # training batches used to recalibrate BatchNorm statistics
     bn_batch_size: int = 64  # size of those batches
-    val_images: int = 500  # validation images used for the accuracy score
-    eval_batch_size: int = 250  # batch size for scoring
+    val_images: int = 400  # validation images used for the accuracy score
+    eval_batch_size: int = 200  # batch size for scoring
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class EvolutionConfig:
     """Budget-constrained evolution (SPOS-style) over topology bits and ops."""
 
     population: int = 16  # candidates per generation
-    generations: int = 8  # generations after the initial population
+    generations: int = 6  # generations after the initial population
     parents: int = 6  # top-k kept as parents
     mutation_prob: float = 0.1  # per-choice resampling probability in a mutation
     crossover_share: float = 0.5  # share of each new generation made by uniform crossover
@@ -106,6 +108,8 @@ class SearchConfig:
             (0 <= self.evolution.min_budget_fraction < 1, "evolution.min_budget_fraction must be in [0, 1)"),
             (self.sgld.snapshots >= 1, "sgld.snapshots must be at least 1"),
             (self.supernet.width > 0, "supernet.width must be positive"),
+            (self.supernet.stem_stride in (1, 2), "supernet.stem_stride must be 1 or 2"),
+            (self.supernet.sampling in ("budget", "uniform"), "supernet.sampling must be 'budget' or 'uniform'"),
         ]
         for ok, message in checks:
             if not ok:

@@ -13,7 +13,7 @@ from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
 
-__all__ = ["Individual", "Evolution", "cost_window"]
+__all__ = ["Individual", "Evolution", "cost_window", "sample_in_window"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,39 @@ def cost_window(space: Space, cost_fn: Callable[[Genotype], int], budget: int,
     largest = cost_fn(space.largest())
     lo = min(int(budget * min_fraction), largest)
     return max(lo, cheapest), budget
+
+
+def _repair(space: Space, cost_fn: Callable[[Genotype], int], g: Genotype, lo: int, hi: int, rng: random.Random,
+            max_tries: int) -> Optional[Genotype]:
+    """Move ``g`` into ``[lo, hi]`` by random single-choice changes, keeping only those that go the right way."""
+    dims = space.dims()
+    names = list(dims)
+    choice = g.as_dict()
+    cost = cost_fn(g)
+    for _ in range(max_tries):
+        if lo <= cost <= hi:
+            return space.freeze(choice)
+        dim = rng.choice(names)
+        old = choice[dim]
+        choice[dim] = rng.choice(dims[dim])
+        new = cost_fn(space.freeze(choice))
+        too_big, too_small = cost > hi, cost < lo
+        if (too_big and new < cost) or (too_small and cost < new):
+            cost = new
+        else:
+            choice[dim] = old
+    return None
+
+
+def sample_in_window(space: Space, cost_fn: Callable[[Genotype], int], lo: int, hi: int, rng: random.Random,
+                     max_tries: int = 200) -> Genotype:
+    """Sample a member whose cost lies in ``[lo, hi]``: a uniform draw, then a random repair walk into the window."""
+    for _ in range(max_tries):
+        g = _repair(space, cost_fn, space.sample(rng), lo, hi, rng, max_tries)
+        if g is not None and space.contains(g) is None:
+            return g
+    raise NasError(f"could not sample a member within {lo / 1e6:.1f}M-{hi / 1e6:.1f}M MAdds; "
+                   "widen the budget or lower evolution.min_budget_fraction")
 
 
 class Evolution:
@@ -68,32 +101,9 @@ class Evolution:
         """Return whether ``g``'s cost lies in the window."""
         return self.lo <= self.cost_fn(g) <= self.hi
 
-    def _repair(self, g: Genotype) -> Optional[Genotype]:
-        """Move ``g`` into the window by random single-choice changes that go the right way."""
-        choice = g.as_dict()
-        cost = self.cost_fn(g)
-        for _ in range(self.max_tries):
-            if self.lo <= cost <= self.hi:
-                return self.space.freeze(choice)
-            dim = self.rng.choice(list(self._dims))
-            old = choice[dim]
-            choice[dim] = self.rng.choice(self._dims[dim])
-            new = self.cost_fn(self.space.freeze(choice))
-            if (cost > self.hi and new < cost) or (cost < self.lo and new > cost and new <= self.hi) \
-                    or (cost < self.lo and new > cost):
-                cost = new
-            else:
-                choice[dim] = old
-        return None
-
     def random_feasible(self) -> Genotype:
-        """Sample a member in the window: a uniform draw with a random density of each choice, then repair."""
-        for _ in range(self.max_tries):
-            g = self._repair(self.space.sample(self.rng))
-            if g is not None and self.space.contains(g) is None:
-                return g
-        raise NasError(f"could not sample a member within {self.lo / 1e6:.1f}M-{self.hi / 1e6:.1f}M MAdds; "
-                       "widen the budget or lower evolution.min_budget_fraction")
+        """Sample a member in the window (see ``sample_in_window``)."""
+        return sample_in_window(self.space, self.cost_fn, self.lo, self.hi, self.rng, self.max_tries)
 
     # -- variation ---------------------------------------------------------------------------------
     def mutate(self, g: Genotype) -> Genotype:

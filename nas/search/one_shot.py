@@ -18,17 +18,22 @@ Batches = Callable[[int], Iterator[Tuple[torch.Tensor, torch.Tensor]]]  # epoch 
 
 def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.Tensor]], optimizer,
                 scheduler, rng: random.Random, steps: Optional[int] = None, label_smoothing: float = 0.0,
-                on_step: Optional[Callable[[float, float], None]] = None) -> Dict[str, float]:
-    """Train with single-path uniform sampling: each step activates one random genotype (SPOS).
+                on_step: Optional[Callable[[float, float], None]] = None,
+                sample: Optional[Callable[[random.Random], Genotype]] = None) -> Dict[str, float]:
+    """Train with single-path sampling: each step activates one random genotype (SPOS).
 
-    Runs until ``batches`` is exhausted or ``steps`` steps are done; returns mean loss and accuracy.
+    ``sample(rng)`` draws the genotype (default: uniform over the whole space). Runs until ``batches`` is
+    exhausted or ``steps`` steps are done; returns mean loss and accuracy.
     """
     supernet.train()
     total_loss, total_correct, total_n, done = 0.0, 0, 0, 0
     for x, y in batches:
         if steps is not None and done >= steps:
             break
-        supernet.sample_active(rng)
+        if sample is None:
+            supernet.sample_active(rng)
+        else:
+            supernet.set_active(sample(rng))
         logits = supernet(x)
         loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)

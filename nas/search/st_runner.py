@@ -15,7 +15,7 @@ import json
 import random
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -25,7 +25,7 @@ from nas.config.search import SearchConfig
 from nas.errors import NasError
 from nas.search import RUNNERS
 from nas.search.data import ProxyData, build_proxy_data
-from nas.search.evolution import Evolution, cost_window
+from nas.search.evolution import Evolution, cost_window, sample_in_window
 from nas.search.one_shot import score_genotypes, train_steps
 from nas.search.progress import Progress
 from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
@@ -42,10 +42,17 @@ def _seeded(seed: int, *tags: object) -> random.Random:
 
 
 class StTopoSearch:
-    """One search run in ``out_dir``; ``run()`` executes (or resumes) every remaining phase."""
+    """One search run in ``out_dir``; ``run()`` executes (or resumes) every remaining phase.
 
-    def __init__(self, cfg: SearchConfig, out_dir: Path):
+    ``on_report(metrics)``, if given, receives a dict after every supernet epoch, SGLD snapshot and generation
+    (Ray Tune trials forward it to ``tune.report``). ``score_fn`` replaces ``score_genotypes`` with the same
+    signature (e.g. a ``nas.distributed.ShardedScorer``); both default to the plain local behaviour.
+    """
+
+    def __init__(self, cfg: SearchConfig, out_dir: Path, on_report: Optional[Callable[[dict], None]] = None,
+                 score_fn: Optional[Callable] = None):
         self.cfg, self.out = cfg, Path(out_dir)
+        self.on_report, self.score_fn = on_report, score_fn or score_genotypes
         self.space = nas.get_space(cfg.space)
         self.budget = cfg.budget
         cost = lambda g: self.space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
@@ -60,7 +67,8 @@ class StTopoSearch:
         torch.manual_seed(self.cfg.seed)
         self.data: ProxyData = build_proxy_data(self.cfg)
         self.supernet = nas.create_supernet(self.cfg.space, num_classes=self.data.num_classes,
-                                            width=self.cfg.supernet.width)
+                                            width=self.cfg.supernet.width,
+                                            stem_stride=self.cfg.supernet.stem_stride)
         self.optimizer, self.scheduler = self._optimizer()
         self.tb = SummaryWriter(str(self.out / "tb"))
 
@@ -134,7 +142,7 @@ class StTopoSearch:
             t0 = time.time()
             stats = train_steps(self.supernet, self.data.train_batches(epoch), self.optimizer, self.scheduler,
                                 _seeded(self.cfg.seed, "path", epoch), label_smoothing=s.label_smoothing,
-                                on_step=lambda loss, acc: self.progress.advance(1))
+                                on_step=lambda loss, acc: self.progress.advance(1), sample=self._sampler())
             self.data.warn_skipped()
             self.tb.add_scalar("supernet/loss", stats["loss"], epoch)
             self.tb.add_scalar("supernet/acc", stats["acc"], epoch)
@@ -142,6 +150,7 @@ class StTopoSearch:
             self.progress.log(f"supernet epoch {epoch + 1}/{s.epochs}: loss {stats['loss']:.3f} "
                               f"acc {stats['acc']:.3f} ({time.time() - t0:.0f}s)")
             self._save(phase="supernet", epoch=epoch + 1)
+            self._report(phase="supernet", epoch=epoch + 1, loss=stats["loss"], acc=stats["acc"])
         self._save(phase="sgld", segment=0)
 
     def _sgld(self, start_segment: int) -> None:
@@ -160,13 +169,21 @@ class StTopoSearch:
                        num_data=self.data.num_train, prior_precision=g.prior_precision, generator=gen)
             stats = train_steps(self.supernet, self.data.cycle_batches(("sgld", seg)), opt, None,
                                 _seeded(self.cfg.seed, "sgld-path", seg), steps=steps,
-                                on_step=lambda loss, acc: self.progress.advance(1))
+                                on_step=lambda loss, acc: self.progress.advance(1), sample=self._sampler())
             self.tb.add_scalar("sgld/loss", stats["loss"], seg)
             self.tb.add_scalar("sgld/acc", stats["acc"], seg)
             atomic_torch_save(self.supernet.state_dict(), snaps / f"{seg}.pt")
             self.progress.log(f"sgld snapshot {seg + 1}/{g.snapshots}: loss {stats['loss']:.3f} "
                               f"acc {stats['acc']:.3f}")
             self._save(phase="sgld" if seg + 1 < g.snapshots else "evolution", segment=seg + 1)
+            self._report(phase="sgld", snapshot=seg + 1, loss=stats["loss"], acc=stats["acc"])
+
+    def _sampler(self):
+        """Return the path sampler: inside the cost window (default) or uniform over the space (SPOS)."""
+        if self.cfg.supernet.sampling == "uniform":
+            return None
+        return lambda rng: sample_in_window(self.space, self.cost_fn, self.lo, self.hi, rng,
+                                            self.cfg.evolution.max_tries)
 
     def _snapshots(self) -> List[Dict[str, torch.Tensor]]:
         return [torch.load(self.out / "snapshots" / f"{k}.pt", weights_only=True)
@@ -188,14 +205,19 @@ class StTopoSearch:
         bn, val = self.data.score_batches()
         while evo.generation <= e.generations:
             batch = evo.ask()
-            per = score_genotypes(self.supernet, batch, snapshots, bn, val, on_done=lambda: self.progress.advance(1))
+            per = self.score_fn(self.supernet, batch, snapshots, bn, val, on_done=lambda: self.progress.advance(1))
             scores = [sum(row) / len(row) for row in per]
             evo.tell(list(zip(batch, scores)))
             records.append(self._record(evo, scores, per))
             atomic_write_json(state_path, {"strategy": evo.state_dict(), "records": records})
             atomic_write_text(self.out / "search.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+            self._report(phase="evolution", **{k: v for k, v in records[-1].items() if k != "best_genotype"})
         self.supernet.load_state_dict(snapshots[-1])
         return self._finish(evo, records)
+
+    def _report(self, **metrics) -> None:
+        if self.on_report is not None:
+            self.on_report(metrics)
 
     def _record(self, evo: Evolution, scores: List[float], per: List[List[float]]) -> dict:
         best = evo.best()

@@ -143,13 +143,16 @@ def _build_model(g: Genotype, cfg: RetrainConfig, num_classes: int, device: torc
     return model
 
 
-def _seed_epoch(seed: int, epoch: int, gen: torch.Generator) -> None:
+def _seed_epoch(seed: int, epoch: int, gen: torch.Generator, dataset: Any) -> None:
     """Seed every RNG from (seed, epoch) so each epoch's data order and augmentation are reproducible."""
     s = seed * 100_003 + epoch
     random.seed(s)
     np.random.seed(s % 2**32)
     torch.manual_seed(s)
     gen.manual_seed(s)
+    own = getattr(dataset, "rng", None)  # datasets with a private random.Random (video frame sampling)
+    if isinstance(own, random.Random):
+        own.seed(s)
 
 
 def _loader(ds, batch_size: int, workers: int, shuffle: bool, gen: Optional[torch.Generator] = None,
@@ -227,7 +230,7 @@ class _Trainer:
     def train_epoch(self) -> Dict[str, float]:
         """Train one epoch with a data order fixed by (seed, epoch)."""
         cfg = self.cfg
-        _seed_epoch(cfg.seed, self.epoch, self.gen)
+        _seed_epoch(cfg.seed, self.epoch, self.gen, self.train_ds)
         loader = _loader(self.train_ds, cfg.batch_size, cfg.data.workers, True, self.gen, drop_last=True)
         callback, bar = _progress(self.epoch, cfg.epochs, self.steps_per_epoch, cfg.log_every, self.log)
         try:

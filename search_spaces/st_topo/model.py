@@ -90,8 +90,13 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2, width: float = 1.0) -> TopoNet:
-    """Build the standalone network of an st_topo genotype (``width`` < 1 only for cheap proxies)."""
+def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2, width: float = 1.0,
+                stem_stride: int = 2) -> TopoNet:
+    """Build the standalone network of an st_topo genotype.
+
+    ``width`` < 1 and ``stem_stride`` = 1 are for cheap small-image proxies only (a CIFAR-style stem keeps a
+    32 px image at 32x32 after the stem); the cost model always describes width 1 and a stride-2 stem.
+    """
     from nas import get_space
 
     space = get_space("st_topo")
@@ -101,7 +106,7 @@ def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.
         by_dst[edge.dst].append((edge.src - 1, build_edge(scaled[edge.key], code)))
     nodes = [TopoNode([s for s, _ in by_dst[d]], [m for _, m in by_dst[d]]) for d in sorted(by_dst)]
     ch = sk.node_channels(width)
-    stem = conv_bn(3, ch[0], 3, 2)
+    stem = conv_bn(3, ch[0], 3, stem_stride)
     head = Head(ch[-1], sk.head_channels(width), num_classes, dropout)
     model = TopoNet(stem, nodes, head, str(genotype))
     init_weights(model)

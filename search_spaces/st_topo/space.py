@@ -1,7 +1,8 @@
 """The st_topo space (after ST-NAS): a 20-node chain with 35 optional branch edges and per-edge ops. No torch."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+import functools
+from typing import Dict, List, Tuple
 
 from nas.core.cost import Cost
 from nas.core.genotype import Genotype
@@ -95,8 +96,26 @@ class StTopoSpace(Space):
         return rows
 
     def cost(self, g: Genotype, resolution: int = 224, num_classes: int = 1000) -> Cost:
-        """Return the exact MAdds and parameters of ``g``'s standalone model."""
-        return sum((c for _, c in self.cost_breakdown(g, resolution, num_classes)), Cost())
+        """Return the exact MAdds and parameters of ``g``'s standalone model.
+
+        Node shapes are fixed by the skeleton, so the cost is a sum of per-choice terms: it is read from a
+        table built once per (resolution, num_classes). ``cost_breakdown`` computes the same sum per stage.
+        """
+        base, table = self._table(resolution, num_classes)
+        total = base
+        for dim, value in g.choices:
+            total = total + table[dim][value]
+        return total
+
+    @functools.lru_cache(maxsize=32)
+    def _table(self, resolution: int, num_classes: int) -> Tuple[Cost, Dict[str, Dict[str, Cost]]]:
+        sizes = sk.node_sizes(resolution)
+        ch = sk.node_channels()
+        base = stem_cost(resolution, sk.STEM_CHANNELS)[0] + head_cost(sizes[-1], ch[-1], sk.HEAD_CHANNELS,
+                                                                        num_classes)
+        table = {e.key: {code: op_cost(code, sizes[e.src - 1], e.c_in, e.c_out, e.stride, e.is_stem)
+                         for code in self._dims[e.key]} for e in self.edges}
+        return base, table
 
     def cheapest(self) -> Genotype:
         """Return the member of least cost: edge costs are independent (node shapes are fixed), so pick per edge."""
@@ -107,9 +126,5 @@ class StTopoSpace(Space):
         return self._extreme(max)
 
     def _extreme(self, pick) -> Genotype:
-        sizes = sk.node_sizes(224)
-        choice = {}
-        for e in self.edges:
-            cost = lambda code: op_cost(code, sizes[e.src - 1], e.c_in, e.c_out, e.stride, e.is_stem).madds  # noqa
-            choice[e.key] = pick(self._dims[e.key], key=cost)
-        return self.freeze(choice)
+        _, table = self._table(224, 1000)
+        return self.freeze({dim: pick(opts, key=lambda code: table[dim][code].madds) for dim, opts in table.items()})

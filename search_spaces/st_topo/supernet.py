@@ -107,15 +107,15 @@ class SuperEdge(nn.Module):
 class StTopoSupernet(Supernet):
     """Shared weights for all of st_topo; ``forward`` runs the active genotype's edges only."""
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.0, width: float = 1.0):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.0, width: float = 1.0, stem_stride: int = 2):
         super().__init__()
         from nas import get_space
 
         self.space = get_space("st_topo")
-        self.num_classes, self.dropout, self.width = num_classes, dropout, width
+        self.num_classes, self.dropout, self.width, self.stem_stride = num_classes, dropout, width, stem_stride
         dims = self.space.dims()
         ch = sk.node_channels(width)
-        self.stem = conv_bn(3, ch[0], 3, 2)
+        self.stem = conv_bn(3, ch[0], 3, stem_stride)
         edges = sk.stem_edges(width) + sk.branch_edges(width)
         self.edges = nn.ModuleDict({e.key: SuperEdge(e, dims[e.key]) for e in edges})
         self.head = Head(ch[-1], sk.head_channels(width), num_classes, dropout)
@@ -150,7 +150,8 @@ class StTopoSupernet(Supernet):
 
     def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> TopoNet:
         """Return the standalone TopoNet of ``genotype`` with the shared weights copied into it."""
-        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, "width": self.width, **model_kwargs}
+        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, "width": self.width,
+                  "stem_stride": self.stem_stride, **model_kwargs}
         model = build_model(genotype, **kwargs)
         if not copy_weights:
             return model

@@ -1,0 +1,167 @@
+"""Start a local Ray cluster (dashboard on 127.0.0.1, per-run auth token) or join one with ``--address``."""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+
+from nas.errors import NasError
+
+__all__ = ["ClusterInfo", "ray_cluster", "check_address", "ray_env", "DASHBOARD_HELP"]
+
+DASHBOARD_PORT = 8265  # Ray's default; the next free port is used when it is taken
+CONNECT_TIMEOUT_S = 3.0  # how long --address may take to answer before it is reported as unreachable
+DASHBOARD_HELP = ("Ray 2.60 protects the dashboard with a token. nas generates one per run and prints it; "
+                  "to opt out on a trusted single-user machine, run with RAY_AUTH_MODE=disabled.")
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What a started or joined cluster looks like to the caller."""
+
+    address: str  # GCS address of the cluster
+    cpus: float  # total CPUs the cluster reports
+    gpus: float  # total GPUs the cluster reports
+    dashboard_url: Optional[str] = None  # http://127.0.0.1:<port> when --dashboard started one
+    token: Optional[str] = None  # the auth token in use, None when auth is disabled
+
+
+def ray_env() -> None:
+    """Set the environment Ray reads at start-up: no usage stats, quiet Tune checkpoint warnings."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic, compact trial status table
+
+
+def _auth_token() -> Optional[str]:
+    """Return the token the cluster will use, generating a per-run one (never written to ~/.ray)."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return None
+    if not os.environ.get("RAY_AUTH_TOKEN"):
+        # Without a token in the environment Ray 2.60 generates one and saves it to ~/.ray/auth_token.
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    return os.environ["RAY_AUTH_TOKEN"]
+
+
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise a one-line NasError unless something accepts TCP connections at ``address`` (host:port)."""
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise NasError(f"--address {address}: expected HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise NasError(f"--address {address}: no Ray cluster answers there ({reason}); start one with "
+                       f"`ray start --head` or drop --address to start a local cluster") from None
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    return preferred
+
+
+def _check_dashboard_deps() -> None:
+    if importlib.util.find_spec("aiohttp") is None or importlib.util.find_spec("aiohttp_cors") is None:
+        raise NasError("--dashboard needs the Ray dashboard packages: pip install -e '.[dashboard]' "
+                       "(ray[default]==2.60.*)")
+
+
+def _temp_dir() -> str:
+    # Ray's unix sockets need a short path; one folder per cluster avoids clashes with other users' sessions.
+    base = os.environ.get("NAS_RAY_TMPDIR") or tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="nasray-", dir=base)
+
+
+def _init_local(cpus: Optional[int], gpus: Optional[int], dashboard: bool, host: str, temp: str) -> dict:
+    import ray
+
+    # Progress bars from many workers garble the driver's log (their log lines still come through).
+    env = {"TQDM_DISABLE": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    kwargs = dict(num_cpus=cpus, num_gpus=gpus, include_dashboard=dashboard, _temp_dir=temp,
+                  log_to_driver=True, configure_logging=True, logging_level="warning",
+                  runtime_env={"env_vars": env})
+    if dashboard:
+        kwargs.update(dashboard_host=host, dashboard_port=_free_port(DASHBOARD_PORT))
+    ctx = ray.init(**kwargs)
+    return {"address": ctx.address_info.get("gcs_address", ""), "dashboard_url": ctx.dashboard_url or None}
+
+
+def print_dashboard(url: str, token: Optional[str], log: Callable[[str], None] = print) -> None:
+    """Print the dashboard URL and how to authenticate against it."""
+    log(f"Ray dashboard: {url}")
+    if token is None:
+        log("  token auth is disabled (RAY_AUTH_MODE=disabled): open the URL directly")
+        return
+    log("  token auth is on; in another shell:")
+    log(f"    export RAY_AUTH_TOKEN={token}")
+    log(f"    curl -H \"Authorization: Bearer $RAY_AUTH_TOKEN\" {url}/api/version")
+    log("  the browser asks for the same token; opt out on a trusted machine with RAY_AUTH_MODE=disabled")
+
+
+def _join(address: str) -> None:
+    import ray
+
+    try:
+        ray.init(address=address, logging_level="warning")
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError or its own types here
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        hint = "" if os.environ.get("RAY_AUTH_TOKEN") else "; if it uses token auth, export RAY_AUTH_TOKEN=<its token>"
+        raise NasError(f"--address {address}: cannot join the Ray cluster ({first}){hint}") from None
+
+
+@contextlib.contextmanager
+def ray_cluster(address: Optional[str] = None, cpus: Optional[int] = None, gpus: Optional[int] = None,
+                dashboard: bool = False, dashboard_host: str = "127.0.0.1",
+                log: Callable[[str], None] = print) -> Iterator[ClusterInfo]:
+    """Start a local cluster (or join ``address``) for the duration of the ``with`` block.
+
+    An already initialised Ray (a test fixture, a Tune trial) is reused and left running.
+    """
+    import ray
+
+    ray_env()
+    if address:
+        check_address(address)
+    owned = not ray.is_initialized()
+    url = temp = None
+    if owned and address:
+        if dashboard:
+            log("--dashboard is ignored with --address: the cluster's own dashboard is used (port 8265 of its head)")
+        _join(address)
+    elif owned:
+        if dashboard:
+            _check_dashboard_deps()
+        _auth_token()
+        temp = _temp_dir()
+        url = _init_local(cpus, gpus, dashboard, dashboard_host, temp)["dashboard_url"]
+        url = f"http://{url}" if url and not url.startswith("http") else url
+    token = None if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled" else os.environ.get("RAY_AUTH_TOKEN")
+    res = ray.cluster_resources()
+    info = ClusterInfo(address=ray.get_runtime_context().gcs_address, cpus=res.get("CPU", 0.0),
+                       gpus=res.get("GPU", 0.0), dashboard_url=url, token=token)
+    if url:
+        print_dashboard(url, token, log)
+    try:
+        yield info
+    finally:
+        if owned:
+            ray.shutdown()
+        if temp and not os.environ.get("NAS_RAY_KEEP_TMP"):
+            shutil.rmtree(temp, ignore_errors=True)  # session logs; set NAS_RAY_KEEP_TMP=1 to keep them

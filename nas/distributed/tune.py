@@ -1,0 +1,114 @@
+"""Search trials on Ray Tune: one ordinary st_topo run folder per trial, live metrics, retries from checkpoints.
+
+Each trial runs :class:`nas.search.st_runner.StTopoSearch` in its own folder. Every supernet epoch, SGLD snapshot
+and evolution generation is sent with ``tune.report`` together with a small Tune checkpoint that names the run
+folder; a retried trial (its process died) finds that checkpoint and the run's own atomic checkpoints let
+``StTopoSearch.run()`` continue where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+__all__ = ["search_trial", "run_experiment", "trial_name", "EXPERIMENT"]
+
+EXPERIMENT = "tune"  # Tune's experiment folder under --out (holds the state that --resume restores)
+
+
+def trial_name(trial) -> str:
+    """Name a Tune trial (and its Tune folder) after its run folder."""
+    return trial.config["spec"]["name"]
+
+
+def _log_attempt(run_dir: Path, restored: bool) -> None:
+    """Record this attempt's process id, so tools and tests can find (and kill) the trial worker."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    line = {"pid": os.getpid(), "restored": restored, "had_run_checkpoint": (run_dir / "checkpoint.pt").is_file(),
+            "time": time.time()}
+    with open(run_dir / "attempts.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\n")
+    (run_dir / "pid").write_text(str(os.getpid()))
+
+
+def _reporter(run_dir: Path):
+    from ray import tune
+
+    def report(metrics: Dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory(prefix="nas-ckpt-") as d:
+            Path(d, "run.json").write_text(json.dumps({"run_dir": str(run_dir), **metrics}))
+            tune.report(dict(metrics), checkpoint=tune.Checkpoint.from_directory(d))
+
+    return report
+
+
+def search_trial(config: Dict[str, Any]) -> None:
+    """Run (or continue) one search in ``config['spec']['run_dir']``; the Tune trainable."""
+    import torch
+    from ray import tune
+
+    from nas.config import from_dict
+    from nas.config.search import SearchConfig
+    from nas.search.st_runner import StTopoSearch
+
+    torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
+    spec = config["spec"]
+    run_dir = Path(spec["run_dir"])
+    _log_attempt(run_dir, restored=tune.get_checkpoint() is not None)
+    scorer = None
+    if config.get("eval_workers", 0) > 0:
+        from nas.distributed.executor import RayExecutor, ShardedScorer
+
+        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1))
+    cfg = from_dict(SearchConfig, spec["cfg"])
+    report = _reporter(run_dir)
+    StTopoSearch(cfg, run_dir, on_report=report, score_fn=scorer).run()
+    s = json.loads((run_dir / "summary.json").read_text())
+    report({"phase": "done", "score": s["score"], "madds": s["madds"], "params": s["params"]})
+
+
+def _tuner_kwargs(out: Path, max_failures: int, verbose: int) -> Dict[str, Any]:
+    from ray import tune
+
+    run = tune.RunConfig(name=EXPERIMENT, storage_path=str(out.resolve()), verbose=verbose,
+                         failure_config=tune.FailureConfig(max_failures=max_failures),
+                         checkpoint_config=tune.CheckpointConfig(num_to_keep=1))
+    return {"run_config": run,
+            "tune_config": tune.TuneConfig(trial_name_creator=trial_name, trial_dirname_creator=trial_name)}
+
+
+def trainable(cpus_per_trial: float, gpus_per_trial: int, eval_workers: int = 0):
+    """Return the search trainable with its per-trial resources (plus one CPU per eval worker task)."""
+    from ray import tune
+
+    if eval_workers <= 0:
+        return tune.with_resources(search_trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
+    # The eval tasks a trial launches run inside its placement group, so reserve their CPUs with the trial.
+    bundles = [{"CPU": cpus_per_trial, "GPU": gpus_per_trial}] + [{"CPU": 1}] * eval_workers
+    return tune.with_resources(search_trial, tune.PlacementGroupFactory(bundles))
+
+
+def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: int = 0,
+                   max_failures: int = 1, eval_workers: int = 0, resume: bool = False, verbose: int = 1):
+    """Run the trials in ``specs`` (or restore the experiment in ``out``); return Tune's ResultGrid.
+
+    Always check ``results.errors``: ``Tuner.fit()`` returns normally even when every trial failed.
+    """
+    from ray import tune
+
+    from nas.distributed.cluster import ray_env
+
+    ray_env()
+    out = Path(out).resolve()
+    fn = trainable(cpus_per_trial, gpus_per_trial, eval_workers)
+    state = out / EXPERIMENT
+    if resume and tune.Tuner.can_restore(str(state)):
+        tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
+    else:
+        space = {"spec": tune.grid_search(specs), "threads": max(1, int(cpus_per_trial)),
+                 "eval_workers": eval_workers}
+        tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose))
+    return tuner.fit()

@@ -1,0 +1,129 @@
+"""Measure ST-NAS search quality on the embedded set: rank stability, ranking quality, budget use.
+
+* Rank stability: Kendall tau of the proxy scores of N fixed in-budget architectures (a) under two SGLD chains
+  from one trained supernet, (b) under SGLD from two supernets trained with different seeds, and (c) the plain
+  one-shot proxy (trained weights, K = 1) under the same two supernets.
+* Ranking quality: Kendall tau between each proxy's scores and the accuracy of M of those architectures trained
+  standalone from scratch for a few epochs on the embedded set (at the proxy width and resolution).
+* Budget use: the best genotype's MAdds over the budget, from a finished search run folder (``--run``).
+
+Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 6] [--run RUN_DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Dict, List
+
+import torch
+import torch.nn.functional as F
+
+import nas
+from nas.config.search import SearchConfig
+from nas.search.evolution import Evolution
+from nas.search.one_shot import accuracy, score_genotypes
+from nas.search.st_runner import StTopoSearch
+from nas.utils.stats import kendall_tau
+
+
+def trained_search(cfg: SearchConfig, out: Path, init_state=None) -> StTopoSearch:
+    """Train a supernet (or start from ``init_state``) and run the SGLD phase into ``out/snapshots``."""
+    s = StTopoSearch(cfg, out)
+    s.out.mkdir(parents=True, exist_ok=True)
+    s._build()
+    from nas.search.progress import Progress
+
+    s.progress = Progress(0, f"seed {cfg.seed}")
+    if init_state is None:
+        s._train_supernet(0)
+    else:
+        s.supernet.load_state_dict(init_state)
+    s.trained = copy.deepcopy(s.supernet.state_dict())
+    s._sgld(0)
+    s.progress.close()
+    return s
+
+
+def proxy_scores(s: StTopoSearch, archs, snapshots) -> List[float]:
+    bn, val = s.data.score_batches()
+    per = score_genotypes(s.supernet, archs, snapshots, bn, val)
+    return [sum(r) / len(r) for r in per]
+
+
+def standalone_accuracy(s: StTopoSearch, g, epochs: int, seed: int) -> float:
+    """Train ``g`` from scratch at the proxy width/resolution and return its validation accuracy."""
+    torch.manual_seed(seed)
+    model = nas.create_model(g, num_classes=s.data.num_classes, width=s.cfg.supernet.width, dropout=0.0,
+                             stem_stride=s.cfg.supernet.stem_stride)
+    model = model.to(memory_format=torch.channels_last)
+    steps = epochs * s.data.steps_per_epoch
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=4e-5)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps, pct_start=0.1)
+    model.train()
+    for epoch in range(epochs):
+        for x, y in s.data.train_batches(1000 + epoch):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    _, val = s.data.score_batches()
+    return accuracy(model, val)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--archs", type=int, default=20)
+    p.add_argument("--standalone", type=int, default=8)
+    p.add_argument("--standalone-epochs", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=None, help="supernet epochs (default: the default config's)")
+    p.add_argument("--run", help="finished search run folder for the budget-use figure")
+    p.add_argument("--json", help="write all numbers to this JSON file")
+    args = p.parse_args()
+    t0 = time.time()
+    cfg = SearchConfig()
+    if args.epochs is not None:
+        cfg = replace(cfg, supernet=replace(cfg.supernet, epochs=args.epochs))
+    space = nas.get_space("st_topo")
+    cost = lambda g: space.cost(g).madds  # noqa: E731
+    evo = Evolution(space, cost, lo=int(0.85 * cfg.budget), hi=cfg.budget, population=1, parents=1,
+                    rng=random.Random(123))
+    archs = [evo.random_feasible() for _ in range(args.archs)]
+    out: Dict[str, object] = {"archs": len(archs), "config": "default SearchConfig"}
+    with tempfile.TemporaryDirectory() as tmp:
+        a = trained_search(cfg, Path(tmp) / "a")
+        a2 = trained_search(replace(cfg, seed=cfg.seed + 1000), Path(tmp) / "a2", init_state=a.trained)
+        b = trained_search(replace(cfg, seed=cfg.seed + 1), Path(tmp) / "b")
+        sg_a, sg_a2, sg_b = (proxy_scores(s, archs, s._snapshots()) for s in (a, a2, b))
+        plain_a = proxy_scores(a, archs, [a.trained])
+        plain_b = proxy_scores(b, archs, [b.trained])
+        out["tau_sgld_two_chains_same_supernet"] = kendall_tau(sg_a, sg_a2)
+        out["tau_sgld_two_supernet_seeds"] = kendall_tau(sg_a, sg_b)
+        out["tau_plain_two_supernet_seeds"] = kendall_tau(plain_a, plain_b)
+        print(json.dumps(out, indent=1), flush=True)
+        m = min(args.standalone, len(archs))
+        truth = [standalone_accuracy(a, g, args.standalone_epochs, seed=i) for i, g in enumerate(archs[:m])]
+        out["standalone_epochs"] = args.standalone_epochs
+        out["standalone_acc"] = truth
+        out["tau_sgld_vs_standalone"] = kendall_tau(sg_a[:m], truth)
+        out["tau_sgld_b_vs_standalone"] = kendall_tau(sg_b[:m], truth)
+        out["tau_plain_vs_standalone"] = kendall_tau(plain_a[:m], truth)
+        out["tau_plain_b_vs_standalone"] = kendall_tau(plain_b[:m], truth)
+        out["scores"] = {"sgld_a": sg_a, "sgld_a2": sg_a2, "sgld_b": sg_b, "plain_a": plain_a, "plain_b": plain_b}
+    if args.run:
+        summary = json.loads((Path(args.run) / "summary.json").read_text())
+        out["budget_use"] = summary["madds"] / summary["budget"]
+    out["seconds"] = round(time.time() - t0)
+    print(json.dumps({k: v for k, v in out.items() if k != "scores"}, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
