@@ -17,6 +17,7 @@ __all__ = ["ClusterInfo", "ray_cluster", "check_address", "ray_env", "DASHBOARD_
 
 DASHBOARD_PORT = 8265  # Ray's default; the next free port is used when it is taken
 CONNECT_TIMEOUT_S = 3.0  # how long --address may take to answer before it is reported as unreachable
+JOIN_RETRIES = 5  # GCS handshake attempts (about one a second) when joining --address
 DASHBOARD_HELP = ("Ray 2.60 protects the dashboard with a token. nas generates one per run and prints it; "
                   "to opt out on a trusted single-user machine, run with RAY_AUTH_MODE=disabled.")
 
@@ -112,17 +113,38 @@ def print_dashboard(url: str, token: Optional[str], log: Callable[[str], None] =
     log("  token auth is on; in another shell:")
     log(f"    export RAY_AUTH_TOKEN={token}")
     log(f"    curl -H \"Authorization: Bearer $RAY_AUTH_TOKEN\" {url}/api/version")
-    log("  the browser asks for the same token; opt out on a trusted machine with RAY_AUTH_MODE=disabled")
+    log("  the web UI needs the same token; on a trusted single-user machine, RAY_AUTH_MODE=disabled opts out")
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the block (C++ log lines bypass Python's sys.stderr)."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _join(address: str) -> None:
     import ray
 
+    # Ray retries the GCS once a second for 20 s by default; an address that answers TCP but is no Ray head
+    # (a proxy, another service) should fail as fast as one that refuses the connection.
+    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(JOIN_RETRIES))
     try:
-        ray.init(address=address, logging_level="warning")
+        with _quiet_stderr():  # Ray's C++ client logs one retry line per second while it waits
+            ray.init(address=address, logging_level="warning")
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError or its own types here
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        hint = "" if os.environ.get("RAY_AUTH_TOKEN") else "; if it uses token auth, export RAY_AUTH_TOKEN=<its token>"
+        hint = ("; check that RAY_AUTH_TOKEN is that cluster's token" if os.environ.get("RAY_AUTH_TOKEN") else
+                "; if it uses token auth, export RAY_AUTH_TOKEN=<its token>")
         raise NasError(f"--address {address}: cannot join the Ray cluster ({first}){hint}") from None
 
 
@@ -134,11 +156,17 @@ def ray_cluster(address: Optional[str] = None, cpus: Optional[int] = None, gpus:
 
     An already initialised Ray (a test fixture, a Tune trial) is reused and left running.
     """
+    if address and os.environ.get("RAY_AUTH_TOKEN") and not os.environ.get("RAY_AUTH_MODE"):
+        # A joining driver assumes auth is disabled unless told otherwise (read when Ray is imported), and then
+        # never sends the token.
+        os.environ["RAY_AUTH_MODE"] = "token"
     import ray
 
     ray_env()
     if address:
         check_address(address)
+    elif dashboard:
+        _check_dashboard_deps()
     owned = not ray.is_initialized()
     url = temp = None
     if owned and address:
@@ -146,8 +174,6 @@ def ray_cluster(address: Optional[str] = None, cpus: Optional[int] = None, gpus:
             log("--dashboard is ignored with --address: the cluster's own dashboard is used (port 8265 of its head)")
         _join(address)
     elif owned:
-        if dashboard:
-            _check_dashboard_deps()
         _auth_token()
         temp = _temp_dir()
         url = _init_local(cpus, gpus, dashboard, dashboard_host, temp)["dashboard_url"]

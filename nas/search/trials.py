@@ -107,9 +107,10 @@ def run_distributed(args) -> int:
             raise NasError(f"{out} already holds trials; use --resume {out} or another --out")
         opts = _options(args)
         specs = trial_specs(args, out)
-        atomic_write_json(out / SPEC_FILE, {"trials": specs, "options": opts})
     with ray_cluster(address=args.address, dashboard=args.dashboard) as info:
         _check_resources(info, opts)
+        if not args.resume:
+            atomic_write_json(out / SPEC_FILE, {"trials": specs, "options": opts})
         _fit(specs, out, opts, resume=bool(args.resume))
     rows = summarize(out, specs)
     print_table(rows)

@@ -11,9 +11,9 @@ from nas.core.models import register_model_builder
 from nas.core.ops import get_op
 from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import parse_op
-from search_spaces.st_topo.ops import conv_bn
+from search_spaces.st_topo.ops import InvertedResidual, conv_bn, last_bn
 
-__all__ = ["TopoNode", "Head", "TopoNet", "build_edge", "build_model", "init_weights"]
+__all__ = ["TopoNode", "Head", "TopoNet", "build_edge", "build_model", "init_weights", "zero_init_residual"]
 
 
 class TopoNode(nn.Module):
@@ -110,7 +110,23 @@ def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.
     head = Head(ch[-1], sk.head_channels(width), num_classes, dropout)
     model = TopoNet(stem, nodes, head, str(genotype))
     init_weights(model)
+    for node in model.nodes:
+        for i, edge in enumerate(node.edges):
+            # Edge 0 of a node is its stem edge; the others are branch edges.
+            zero_init_residual(edge, is_branch=i > 0)
     return model
+
+
+def zero_init_residual(edge: nn.Module, is_branch: bool) -> None:
+    """Zero the last BN gamma of residual blocks and branch edges, so each starts as a no-op addition.
+
+    Summing several freshly initialised paths at a node inflates activations and makes early training
+    diverge; starting every extra path at zero (Goyal et al. 2017) keeps the start equal to the plain chain.
+    """
+    bn = last_bn(edge)
+    residual = isinstance(edge, InvertedResidual) and edge.use_res
+    if bn is not None and (is_branch or residual):
+        nn.init.zeros_(bn.weight)
 
 
 register_model_builder("st_topo", build_model)

@@ -7,7 +7,7 @@ from torch import nn
 from nas.core.ops import register_op
 from search_spaces.st_topo.cost import ir_cost, shortcut_cost
 
-__all__ = ["InvertedResidual", "Shortcut", "conv_bn"]
+__all__ = ["InvertedResidual", "Shortcut", "conv_bn", "last_bn"]
 
 
 def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
@@ -45,3 +45,12 @@ class Shortcut(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.proj is None else self.proj(x)
+
+
+def last_bn(module: nn.Module):
+    """Return the BatchNorm that ends an op's output path, or None for a parameter-free identity."""
+    if isinstance(module, InvertedResidual):
+        return module.conv[-1][1]
+    if isinstance(module, Shortcut):
+        return None if module.proj is None else module.proj[1]
+    return None

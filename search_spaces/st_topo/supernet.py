@@ -125,6 +125,13 @@ class StTopoSupernet(Supernet):
         for e in self.space.edges:
             self._incoming[e.dst].append((e.src - 1, e.key))
         init_weights(self)
+        for e in edges:
+            edge = self.edges[e.key]
+            # As in the standalone model: residual blocks and branch edges start as no-op additions.
+            if not e.is_stem or edge.ir.use_res:
+                nn.init.zeros_(edge.ir.bn3.weight)
+            if not e.is_stem and edge.shortcut is not None and edge.shortcut.proj is not None:
+                nn.init.zeros_(edge.shortcut.proj[1].weight)
         self.set_active(self.space.default())
 
     def set_active(self, genotype: Genotype) -> None:

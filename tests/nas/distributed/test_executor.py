@@ -1,6 +1,7 @@
 """Executors: local semantics, and Ray-sharded candidate scoring identical to local scoring."""
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -33,12 +34,13 @@ def ray_session():
     os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
                       TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
     owned = not ray.is_initialized()
+    temp = tempfile.mkdtemp(prefix="nasray-")
     if owned:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tempfile.mkdtemp(prefix="nasray-"),
-                 logging_level="warning")
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning")
     yield ray
     if owned and ray.is_initialized():
         ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

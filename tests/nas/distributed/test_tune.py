@@ -1,6 +1,7 @@
 """Search trials on Ray Tune: outputs and ranking, bad input, a killed trial retried, --resume, the dashboard."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,12 +31,13 @@ def ray_session():
     os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
                       TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
     owned = not ray.is_initialized()
+    temp = tempfile.mkdtemp(prefix="nasray-")
     if owned:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tempfile.mkdtemp(prefix="nasray-"),
-                 logging_level="warning")
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning")
     yield ray
     if owned and ray.is_initialized():
         ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def recipe(tmp: Path, epochs: int = 3) -> str:
@@ -186,3 +188,13 @@ def test_dashboard_answers_with_the_printed_token_while_trials_run(tmp_path):
     assert statuses == [200, 401] and running
     assert proc.returncode == 0, rest[-2000:]
     assert not (home / ".ray").exists() and not (home / "ray_results").exists()
+
+
+def test_dashboard_without_ray_default_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "aiohttp" else real(name, *a))
+    rc = main(["--trials", "1", "--dashboard", "--recipe", recipe(tmp_path), "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "pip install -e '.[dashboard]'" in err
