@@ -46,9 +46,9 @@ class VideoDataConfig:
 class DiffSearchConfig:
     """First-order bilevel search of per-slot alpha with a FLOPs hinge and a cyclic alpha LR."""
 
-    epochs: int = 8  # passes over the weight-training split
+    epochs: int = 20  # passes over the weight-training split
     batch_size: int = 32  # clips per weight step and per alpha step
-    w_lr: float = 0.05  # peak SGD learning rate of the shared weights, cosine-annealed per step
+    w_lr: float = 0.1  # peak SGD learning rate of the shared weights, cosine-annealed per step
     w_momentum: float = 0.9  # SGD momentum
     w_weight_decay: float = 1e-4  # SGD weight decay
     warmup_epochs: int = 1  # weight-only epochs before alpha moves (DARTS-style warm-up against early collapse)
