@@ -35,7 +35,7 @@ def infinite_batches(ds, batch: int, seed: int):
 def train_one(name: str, args, train, val, writer) -> Dict[str, object]:
     """Train a fresh copy of the network with optimizer ``name``; return its loss curve and final metrics."""
     torch.manual_seed(args.seed)
-    model = nas.create_model(args.genotype, num_classes=10)
+    model = nas.create_model(args.genotype, num_classes=10, stem_stride=args.stem_stride)
     reg, kwargs = OPTIMIZERS[name]
     opt = create_optimizer(reg, param_groups_weight_decay(model, args.weight_decay), **kwargs)
     sched = WarmupCosine(opt, total_steps=args.steps, warmup_steps=args.steps // 10)
@@ -62,7 +62,7 @@ def train_one(name: str, args, train, val, writer) -> Dict[str, object]:
 
 def warm_up(args, train) -> None:
     """Run two throwaway steps so one-time kernel setup is not billed to the first optimizer's time."""
-    model = nas.create_model(args.genotype, num_classes=10)
+    model = nas.create_model(args.genotype, num_classes=10, stem_stride=args.stem_stride)
     x, y, _ = next(infinite_batches(train, args.batch_size, args.seed))
     for _ in range(2):
         nn.functional.cross_entropy(model(x), y).backward()
@@ -108,6 +108,7 @@ def main() -> None:
     p.add_argument("--train-size", type=int, default=6000)
     p.add_argument("--weight-decay", type=float, default=4e-5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stem-stride", type=int, default=1, help="1: CIFAR-style stem for the 32 px embedded set")
     p.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS), choices=list(OPTIMIZERS))
     p.add_argument("--out", default=time.strftime("runs/compare-optimizers-%Y%m%d-%H%M%S"))
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); 1 is fastest "

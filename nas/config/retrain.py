@@ -44,6 +44,7 @@ class ModelConfig:
 
     num_classes: Optional[int] = None  # classifier outputs; None: the number of classes in the data
     dropout: float = 0.2  # dropout before the classifier (MobileNetV2's value)
+    stem_stride: Optional[int] = None  # st_topo only: 1 = CIFAR-style stem for small images; None = stride 2
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

@@ -1,18 +1,20 @@
 """The Space declaration: named discrete dimensions, membership, uniform sampling and exact size. No torch."""
 from __future__ import annotations
 
+import abc
 import itertools
 import math
 import random
 from typing import Dict, Iterator, Mapping, Optional, Tuple
 
 from nas.core.genotype import Genotype
+from nas.errors import NasError
 from nas.registry import Registry
 
 __all__ = ["Space", "SPACES", "register_space", "get_space", "list_spaces"]
 
 
-class Space:
+class Space(abc.ABC):
     """A search space: an ordered set of named dimensions, each a tuple of allowed string values.
 
     Subclasses declare ``name`` and implement ``dims()``; they may override ``contains`` for extra
@@ -35,9 +37,9 @@ class Space:
     name: str = ""
     modality: str = "image"  # "image" inputs are (N, 3, H, W); "video" inputs are (N, 3, T, H, W)
 
+    @abc.abstractmethod
     def dims(self) -> Dict[str, Tuple[str, ...]]:
         """Return the ordered ``{dimension: allowed values}`` mapping."""
-        raise NotImplementedError
 
     def contains(self, g: Genotype) -> Optional[str]:
         """Return a one-line description of why ``g`` is not in the space, or ``None`` if it is."""
@@ -78,11 +80,11 @@ class Space:
 
     def cheapest(self) -> Genotype:
         """Return the member of least cost (spaces with a cost model override this)."""
-        raise NotImplementedError(f"space {self.name!r} has no cost model")
+        raise NasError(f"space {self.name!r} has no cost model to find its cheapest member")
 
     def largest(self) -> Genotype:
         """Return the member of greatest cost (spaces with a cost model override this)."""
-        raise NotImplementedError(f"space {self.name!r} has no cost model")
+        raise NasError(f"space {self.name!r} has no cost model to find its largest member")
 
     def named(self) -> Dict[str, Genotype]:
         """Return the published members of this space by name."""

@@ -1,6 +1,7 @@
 """The supernet contract (set_active / sample_active / extract) and BatchNorm recalibration."""
 from __future__ import annotations
 
+import abc
 import random
 from typing import Iterable, List
 
@@ -13,7 +14,7 @@ from nas.core.space import Space
 __all__ = ["Supernet", "recalibrate_bn"]
 
 
-class Supernet(nn.Module):
+class Supernet(nn.Module, abc.ABC):
     """Shared weights for every member of ``space``.
 
     Subclasses implement ``set_active`` and ``extract``. Differentiable supernets also return their
@@ -22,9 +23,9 @@ class Supernet(nn.Module):
 
     space: Space
 
+    @abc.abstractmethod
     def set_active(self, genotype: Genotype) -> None:
         """Route ``forward`` through ``genotype``'s ops only."""
-        raise NotImplementedError
 
     def sample_active(self, rng: random.Random) -> Genotype:
         """Activate a uniformly sampled genotype and return it."""
@@ -32,9 +33,9 @@ class Supernet(nn.Module):
         self.set_active(g)
         return g
 
+    @abc.abstractmethod
     def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> nn.Module:
         """Return a standalone ``nn.Module`` for ``genotype``, with the shared weights copied when asked."""
-        raise NotImplementedError
 
     def arch_parameters(self) -> List[nn.Parameter]:
         """Return architecture parameters (none for one-shot supernets)."""

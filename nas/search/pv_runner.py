@@ -282,7 +282,8 @@ def run_pv_search(args) -> int:
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
 
-    from nas.utils.io import atomic_torch_save
+    from nas.utils.io import atomic_torch_save, atomic_write_json
+    from nas.utils.run import run_metadata
 
     t0 = time.time()
     if getattr(args, "resume", None):
@@ -291,6 +292,7 @@ def run_pv_search(args) -> int:
         cfg, state = resolve_config(args), None
         out = _run_dir(cfg)
         dump_config(cfg, out / "config.yaml")
+        atomic_write_json(out / "meta.json", run_metadata(cfg.seed))
     run = PvSearch(cfg, out)
     if state is not None:
         run.load_state_dict(state)

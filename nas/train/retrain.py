@@ -136,7 +136,8 @@ def build_datasets(cfg: RetrainConfig, g: Genotype) -> Tuple[Any, Any, int]:
 
 def _build_model(g: Genotype, cfg: RetrainConfig, num_classes: int, device: torch.device) -> nn.Module:
     torch.manual_seed(cfg.seed)
-    model = nas.create_model(g, num_classes=num_classes, dropout=cfg.model.dropout)
+    extra = {} if cfg.model.stem_stride is None else {"stem_stride": cfg.model.stem_stride}
+    model = nas.create_model(g, num_classes=num_classes, dropout=cfg.model.dropout, **extra)
     model = model.to(device)
     if cfg.channels_last and device.type == "cuda" and nas.get_space(g.space).modality == "image":
         model = model.to(memory_format=torch.channels_last)

@@ -79,10 +79,10 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     ref, _ = tiny_run
     out = tmp_path / "killed"
     args = ["--space", "st_topo", "--recipe", TINY, "--out", str(out), "--seed", "3"]
-    # Kill during SGLD (after the supernet epoch), then during evolution (after the first generation).
-    for marker in (out / "snapshots" / "0.pt", out / "evolution.json"):
-        proc = _search(*args, wait=False) if marker.parent == out / "snapshots" else _search(
-            "--resume", str(out), wait=False)
+    # Kill at the first checkpoint (end of supernet training), during SGLD (after the first snapshot),
+    # then during evolution (after the first generation); resume after each.
+    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "evolution.json")):
+        proc = _search(*args, wait=False) if i == 0 else _search("--resume", str(out), wait=False)
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
