@@ -75,7 +75,9 @@ def assert_resumed_not_redone(out: Path, name: str) -> None:
     rows = [json.loads(line) for line in (out / "tune" / name / "result.json").read_text().splitlines()]
     steps = {pid: {(r["phase"], r.get("epoch"), r.get("snapshot"), r.get("generation")) for r in rows
                    if r["pid"] == pid} for pid in (first["pid"], second["pid"])}
-    assert steps[first["pid"]] and steps[second["pid"]]
+    # The killed attempt's last reports may not reach result.json before the kill, so only the retried
+    # attempt must have reported; whatever the first one did report must not be repeated.
+    assert steps[second["pid"]]
     assert not steps[first["pid"]] & steps[second["pid"]]
 
 
