@@ -12,14 +12,14 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from nas.config import apply_overrides, dump_config, from_dict, load_recipe, merge, to_dict
+from nas.config import apply_overrides, dump_config, from_dict, load_recipe, merge
 from nas.config.video import PvSearchConfig, VideoDataConfig
 from nas.errors import NasError
 from nas.search import RUNNERS

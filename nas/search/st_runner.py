@@ -22,7 +22,6 @@ import torch
 import nas
 from nas.config import dump_config, to_dict
 from nas.config.search import SearchConfig
-from nas.errors import NasError
 from nas.search import RUNNERS
 from nas.search.data import ProxyData, build_proxy_data
 from nas.search.evolution import Evolution, cost_window, sample_in_window

@@ -1,12 +1,7 @@
 """Executors: local semantics, and Ray-sharded candidate scoring identical to local scoring."""
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-import pytest
-import torch
 
 from nas.config import from_dict, load_recipe, merge, to_dict
 from nas.config.search import SearchConfig
@@ -25,30 +20,6 @@ def micro_config(**top) -> SearchConfig:
     """Return the micro st_topo search config used by the distributed tests."""
     data = merge(merge(to_dict(SearchConfig()), load_recipe(str(TINY))), MICRO)
     return from_dict(SearchConfig, {**data, **top})
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """One local 2-CPU Ray cluster for the distributed tests (no dashboard, auth off, short temp dir)."""
-    ray = pytest.importorskip("ray")
-    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
-                      TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
-    owned = not ray.is_initialized()
-    temp = tempfile.mkdtemp(prefix="nasray-")
-    if owned:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning")
-    yield ray
-    if owned and ray.is_initialized():
-        ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_split_keeps_order_and_balances():

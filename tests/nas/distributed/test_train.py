@@ -1,8 +1,5 @@
 """Multi-worker DDP retraining on Ray Train against the single-process nas-retrain run with the same global batch."""
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,30 +17,6 @@ TINY = "st_topo:k3e1,k3e3,id,id,k3e3,id,id,k3e3,id,id,id,k3e3,id,id,k3e3,id,id,i
 # statistics (16 in one process), and rank 0's running statistics are the ones evaluated; float sums also differ.
 # Measured on this recipe (lr 0.01): |d train_loss| = 0.077, |d val_loss| = 0.004.
 LOSS_TOL = 0.15
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """One local 2-CPU Ray cluster for the distributed tests (no dashboard, auth off, short temp dir)."""
-    ray = pytest.importorskip("ray")
-    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
-                      TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
-    owned = not ray.is_initialized()
-    temp = tempfile.mkdtemp(prefix="nasray-")
-    if owned:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning")
-    yield ray
-    if owned and ray.is_initialized():
-        ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def config() -> RetrainConfig:

@@ -1,11 +1,9 @@
 """Search trials on Ray Tune: outputs and ranking, bad input, a killed trial retried, --resume, the dashboard."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -22,22 +20,6 @@ MICRO = {"madds": "330M", "data": {"proxy_resolution": 8, "train_images": 64, "v
          "supernet": {"width": 0.25, "epochs": 3}, "sgld": {"burn_in": 1, "snapshots": 2, "spacing": 1},
          "score": {"bn_batches": 1, "bn_batch_size": 16, "val_images": 32, "eval_batch_size": 32},
          "evolution": {"population": 2, "generations": 1, "parents": 1}}
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """One local 2-CPU Ray cluster for the distributed tests (no dashboard, auth off, short temp dir)."""
-    ray = pytest.importorskip("ray")
-    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
-                      TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
-    owned = not ray.is_initialized()
-    temp = tempfile.mkdtemp(prefix="nasray-")
-    if owned:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning")
-    yield ray
-    if owned and ray.is_initialized():
-        ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
 
 
 def recipe(tmp: Path, epochs: int = 3) -> str:

@@ -1,0 +1,32 @@
+"""Fixtures shared by the distributed tests: one local Ray cluster per session, torch on one thread."""
+import os
+import shutil
+import tempfile
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local 2-CPU Ray cluster for the distributed tests (no dashboard, auth off, short temp dir)."""
+    ray = pytest.importorskip("ray")
+    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled",
+                      TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0")
+    owned = not ray.is_initialized()
+    temp = tempfile.mkdtemp(prefix="nasray-")
+    if owned:
+        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning")
+    yield ray
+    if owned and ray.is_initialized():
+        ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Pin torch to one thread: two threads on a shared 2-core box with Ray workers oversubscribe badly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
