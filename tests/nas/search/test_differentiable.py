@@ -159,3 +159,34 @@ def test_resume_finished_run_and_bad_folder(tiny_run, tmp_path):
         run_pv_search(_args(resume=str(tmp_path)))
     with pytest.raises(NasError, match="below the cheapest"):
         run_pv_search(_args(out=str(tmp_path / "x"), flops="1M"))
+
+
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    opts = ["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32", "search.bn_batches=1",
+            "search.epochs=3"]
+
+    def cmd(*extra):
+        return [sys.executable, "-m", "nas.cli.search", *extra]
+
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    base = ["--space", "pv_st", "--recipe", "recipes/search/pv_st_tiny.yaml"]
+    subprocess.run(cmd(*base, "--out", str(ref), *opts), check=True, capture_output=True, timeout=300)
+    proc = subprocess.Popen(cmd(*base, "--out", str(out), *opts), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not (out / "checkpoint.pt").exists():
+        assert proc.poll() is None and time.time() - t0 < 300
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "genotype.yaml").exists()  # killed mid-search
+    subprocess.run(cmd("--resume", str(out)), check=True, capture_output=True, timeout=300)
+    assert nas.load_genotype(out) == nas.load_genotype(ref)
+    strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "seconds"}  # noqa: E731
+                       for x in (p / "search.jsonl").read_text().splitlines()]
+    assert strip(out) == strip(ref)
