@@ -190,3 +190,30 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "seconds"}  # noqa: E731
                        for x in (p / "search.jsonl").read_text().splitlines()]
     assert strip(out) == strip(ref)
+
+
+def test_search_on_user_video_lists(tmp_path):
+    """nas-search --space pv_st on real mp4 files named in path-label lists, one corrupt file skipped."""
+    import subprocess
+    import sys
+
+    from nas.data.video import write_video
+    from nas.data.video_synthetic import SyntheticMotion
+
+    ds = SyntheticMotion(24, frames=8, size=32, seed=0)
+    lines = []
+    for i in range(24):
+        write_video(tmp_path / f"v{i}.mp4", ds.to_uint8(i))
+        lines.append(f"v{i}.mp4 {int(ds.labels[i])}")
+    (tmp_path / "bad.mp4").write_bytes(b"\x00not a video" * 50)
+    (tmp_path / "train.txt").write_text("\n".join(lines[:16] + ["bad.mp4 0"]) + "\n")
+    (tmp_path / "val.txt").write_text("\n".join(lines[16:]) + "\n")
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "nas.cli.search", "--space", "pv_st", "--recipe",
+                          "recipes/search/pv_st_tiny.yaml", "--data-root", str(tmp_path), "--train-list",
+                          str(tmp_path / "train.txt"), "--val-list", str(tmp_path / "val.txt"), "--frames", "4",
+                          "--out", str(out), "search.batch_size=4", "search.bn_batches=1", "search.epochs=1"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "skipped" in res.stderr and "unreadable video" in res.stderr
+    assert nas.load_genotype(out).space == "pv_st"
