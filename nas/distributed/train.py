@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from nas.errors import NasError
+from nas.train.retrain import TrainingParts
 
 __all__ = ["retrain_distributed", "global_batch_indices"]
 
@@ -46,22 +47,18 @@ def _seed(cfg, epoch: int, rank: int) -> None:
     torch.manual_seed(s + 7919 * rank)  # dropout and augmentation draws differ per worker, as they must
 
 
-class _Worker:
+class _Worker(TrainingParts):
     """One DDP worker's model, optimizer, schedule and run state."""
 
     def __init__(self, config: Dict[str, Any]):
         import ray.train
         import ray.train.torch
-        import torch
-        from torch import nn
         from torch.nn.parallel import DistributedDataParallel
 
         import nas
         from nas.config import from_dict
         from nas.config.retrain import RetrainConfig
-        from nas.optim import WarmupCosine, create_optimizer, param_groups_weight_decay
-        from nas.train.loop import ModelEma
-        from nas.train.retrain import build_datasets, optimizer_kwargs, step_options
+        from nas.train.retrain import build_datasets, build_model, step_options
 
         ctx = ray.train.get_context()
         self.rank, self.world = ctx.get_world_rank(), ctx.get_world_size()
@@ -71,50 +68,20 @@ class _Worker:
         self.opts = step_options(cfg, self.device)
         self.train_ds, self.val_ds, classes = build_datasets(cfg, self.g)
         self.num_classes = cfg.model.num_classes or classes
-        torch.manual_seed(cfg.seed)  # same init on every rank (DDP also broadcasts rank 0's weights)
-        self.model = nas.create_model(self.g, num_classes=self.num_classes, dropout=cfg.model.dropout).to(self.device)
+        self.model = build_model(self.g, cfg, self.num_classes, self.device)  # seeded: same init on every rank
         ids = [self.device.index] if self.device.type == "cuda" else None
         self.ddp = DistributedDataParallel(self.model, device_ids=ids)
-        o = cfg.optim
-        params = (param_groups_weight_decay(self.model, o.weight_decay) if o.no_decay_1d else
-                  [{"params": list(self.model.parameters()), "weight_decay": o.weight_decay}])
-        self.optimizer = create_optimizer(o.name, params, **optimizer_kwargs(o))
-        self.steps_per_epoch = len(self.train_ds) // cfg.batch_size
-        total = cfg.epochs * self.steps_per_epoch
-        warmup = min(total - 1, round(cfg.schedule.warmup_epochs * self.steps_per_epoch))
-        self.scheduler = WarmupCosine(self.optimizer, total_steps=total, warmup_steps=warmup,
-                                      lr_min=cfg.schedule.lr_min, warmup_start_factor=cfg.schedule.warmup_start_factor)
-        self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.amp_dtype == torch.float16)
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.epoch, self.step, self.best, self.history = 0, 0, -1.0, []
+        self.setup_training()
 
     def state(self) -> Dict[str, Any]:
-        """Return the checkpoint dict in the single-process ``nas-retrain`` format."""
-        import nas
-        from nas.config import to_dict
-        from nas.train import checkpoint as ck
-
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "ema": self.ema.module.state_dict() if self.ema is not None else None,
-                "epoch": self.epoch, "step": self.step, "best_top1": self.best, "history": self.history,
-                "genotype": str(self.g), "num_classes": self.num_classes, "config": to_dict(self.cfg),
-                "rng": ck.rng_state(None), "nas_version": nas.__version__, "workers": self.world}
+        """Return the checkpoint dict in the single-process ``nas-retrain`` format, plus the worker count."""
+        return {**super().state(), "workers": self.world}
 
     def load(self, path: Path) -> None:
         """Restore model, optimizer, schedule and history from ``path`` (every rank reads it)."""
         from nas.train import checkpoint as ck
 
-        c = ck.load_checkpoint(path)
-        ck.check_architecture(c, str(self.g), path)
-        ck.load_model_state(self.model, c["model"], path)
-        self.optimizer.load_state_dict(c["optimizer"])
-        self.scheduler.load_state_dict(c["scheduler"])
-        self.scaler.load_state_dict(c["scaler"])
-        if self.ema is not None and c["ema"] is not None:
-            self.ema.module.load_state_dict(c["ema"])
-        self.epoch, self.step, self.best, self.history = c["epoch"], c["step"], c["best_top1"], list(c["history"])
+        self.restore_training(ck.load_checkpoint(path), path)
 
     def train_epoch(self) -> Dict[str, float]:
         """Train one epoch on this rank's slices of the global batches; return the all-reduced mean loss."""

@@ -134,7 +134,8 @@ def build_datasets(cfg: RetrainConfig, g: Genotype) -> Tuple[Any, Any, int]:
     return train, val, len(classes)
 
 
-def _build_model(g: Genotype, cfg: RetrainConfig, num_classes: int, device: torch.device) -> nn.Module:
+def build_model(g: Genotype, cfg: RetrainConfig, num_classes: int, device: torch.device) -> nn.Module:
+    """Build the standalone model on ``device`` with a seeded init (the same on every DDP rank)."""
     torch.manual_seed(cfg.seed)
     extra = {} if cfg.model.stem_stride is None else {"stem_stride": cfg.model.stem_stride}
     model = nas.create_model(g, num_classes=num_classes, dropout=cfg.model.dropout, **extra)
@@ -181,7 +182,53 @@ def _progress(epoch: int, epochs: int, steps: int, log_every: int, log: Log):
     return callback, bar
 
 
-class _Trainer:
+class TrainingParts:
+    """Optimizer, LR schedule, EMA, loss scaler and progress counters shared by local and DDP trainers.
+
+    Subclasses set ``cfg``, ``g``, ``model``, ``train_ds``, ``device``, ``opts`` and ``num_classes`` first,
+    then call :meth:`setup_training`; :meth:`state` is the one checkpoint format both write.
+    """
+
+    def setup_training(self) -> None:
+        """Build the optimizer, the per-step warm-up + cosine schedule, EMA, scaler and loss."""
+        cfg = self.cfg
+        self.optimizer = _build_optimizer(self.model, cfg.optim)
+        self.steps_per_epoch = len(self.train_ds) // cfg.batch_size
+        total = cfg.epochs * self.steps_per_epoch
+        warmup = min(total - 1, round(cfg.schedule.warmup_epochs * self.steps_per_epoch))
+        self.scheduler = WarmupCosine(self.optimizer, total_steps=total, warmup_steps=warmup,
+                                      lr_min=cfg.schedule.lr_min, warmup_start_factor=cfg.schedule.warmup_start_factor)
+        self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.amp_dtype == torch.float16)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        self.epoch, self.step, self.best, self.history = 0, 0, -1.0, []
+
+    def _rng(self) -> Any:
+        return ck.rng_state(None)
+
+    def state(self) -> Dict[str, Any]:
+        """Return the checkpoint dict (tensors, lists and numbers only)."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "ema": self.ema.module.state_dict() if self.ema is not None else None,
+                "epoch": self.epoch, "step": self.step, "best_top1": self.best, "history": self.history,
+                "genotype": str(self.g), "num_classes": self.num_classes, "config": to_dict(self.cfg),
+                "rng": self._rng(), "nas_version": nas.__version__}
+
+    def restore_training(self, ckpt: Dict[str, Any], path: Path) -> None:
+        """Restore model, optimizer, schedule, scaler, EMA and progress from a checkpoint dict."""
+        ck.check_architecture(ckpt, str(self.g), path)
+        ck.load_model_state(self.model, ckpt["model"], path)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        if self.ema is not None and ckpt["ema"] is not None:
+            self.ema.module.load_state_dict(ckpt["ema"])
+        self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best_top1"]
+        self.history = list(ckpt["history"])
+
+
+class _Trainer(TrainingParts):
     """The mutable state of one retraining run, built from a config, a genotype and a run folder."""
 
     def __init__(self, cfg: RetrainConfig, g: Genotype, out: Path, log: Log):
@@ -192,40 +239,16 @@ class _Trainer:
         self.num_classes = cfg.model.num_classes or data_classes
         if len(self.train_ds) < cfg.batch_size:
             raise NasError(f"batch_size {cfg.batch_size} exceeds the {len(self.train_ds)} training images")
-        self.model = _build_model(g, cfg, self.num_classes, self.device)
-        self.optimizer = _build_optimizer(self.model, cfg.optim)
-        self.steps_per_epoch = len(self.train_ds) // cfg.batch_size
-        total = cfg.epochs * self.steps_per_epoch
-        warmup = min(total - 1, round(cfg.schedule.warmup_epochs * self.steps_per_epoch))
-        self.scheduler = WarmupCosine(self.optimizer, total_steps=total, warmup_steps=warmup,
-                                      lr_min=cfg.schedule.lr_min, warmup_start_factor=cfg.schedule.warmup_start_factor)
-        self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        fp16 = self.opts.amp_dtype == torch.float16
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.model = build_model(g, cfg, self.num_classes, self.device)
         self.gen = torch.Generator()
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.epoch, self.step, self.best, self.history = 0, 0, -1.0, []
+        self.setup_training()
 
-    def state(self) -> Dict[str, Any]:
-        """Return the checkpoint dict (tensors, lists and numbers only)."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "ema": self.ema.module.state_dict() if self.ema is not None else None,
-                "epoch": self.epoch, "step": self.step, "best_top1": self.best, "history": self.history,
-                "genotype": str(self.g), "num_classes": self.num_classes, "config": to_dict(self.cfg),
-                "rng": ck.rng_state(self.gen), "nas_version": nas.__version__}
+    def _rng(self) -> Any:
+        return ck.rng_state(self.gen)
 
     def load(self, ckpt: Dict[str, Any], path: Path) -> None:
         """Restore everything :meth:`state` saved."""
-        ck.check_architecture(ckpt, str(self.g), path)
-        ck.load_model_state(self.model, ckpt["model"], path)
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.scaler.load_state_dict(ckpt["scaler"])
-        if self.ema is not None and ckpt["ema"] is not None:
-            self.ema.module.load_state_dict(ckpt["ema"])
-        self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best_top1"]
-        self.history = list(ckpt["history"])
+        self.restore_training(ckpt, path)
         ck.set_rng_state(ckpt["rng"], self.gen)
 
     def train_epoch(self) -> Dict[str, float]:
@@ -353,7 +376,7 @@ def evaluate_checkpoint(path: Any, cfg: Optional[RetrainConfig] = None, genotype
     _, val_ds, num_classes = build_datasets(cfg, g)
     if ckpt["num_classes"] != (cfg.model.num_classes or num_classes):
         raise NasError(f"checkpoint {path} has {ckpt['num_classes']} classes, the data has {num_classes}")
-    model = _build_model(g, cfg, cfg.model.num_classes or num_classes, device)
+    model = build_model(g, cfg, cfg.model.num_classes or num_classes, device)
     out: Dict[str, float] = {}
     for name in ("model", "ema"):
         if ckpt.get(name) is None:
