@@ -54,7 +54,9 @@ def assert_resumed_not_redone(out: Path, name: str) -> None:
     """Check the retried attempt of ``name`` started from its run checkpoint and repeated no reported step."""
     first, second = attempts(out / name)[:2]
     assert second["had_run_checkpoint"]
-    rows = [json.loads(line) for line in (out / "tune" / name / "result.json").read_text().splitlines()]
+    # A restored trial may log into a suffixed folder (tune/<name>_<hash>/), so read every one of them.
+    rows = [json.loads(line) for path in sorted((out / "tune").glob(f"{name}*/result.json"))
+            for line in path.read_text().splitlines()]
     steps = {pid: {(r["phase"], r.get("epoch"), r.get("snapshot"), r.get("generation")) for r in rows
                    if r["pid"] == pid} for pid in (first["pid"], second["pid"])}
     # The killed attempt's last reports may not reach result.json before the kill, so only the retried
