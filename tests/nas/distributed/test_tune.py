@@ -1,6 +1,7 @@
 """Search trials on Ray Tune: outputs and ranking, bad input, a killed trial retried, --resume, the dashboard."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +27,17 @@ def recipe(tmp: Path, epochs: int = 3) -> str:
     path = tmp / "micro.yaml"
     path.write_text(yaml.safe_dump({**MICRO, "supernet": {**MICRO["supernet"], "epochs": epochs}}))
     return str(path)
+
+
+# Lines the shared test cluster forwards from its own worker processes, e.g. "(PlacementGroupCleaner pid=7) ...",
+# possibly coloured; they reach this process's stderr whenever they happen and are not the command's output.
+RAY_WORKER_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\(\w+ pid=\d+")
+
+
+def command_stderr(capsys) -> str:
+    """The stderr the command itself printed, without lines forwarded from Ray worker processes."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    return "\n".join(line for line in lines if not RAY_WORKER_LINE.match(line)).strip()
 
 
 def kill_once(run_dir: Path, tune_dir: Path, timeout: float = 120.0) -> dict:
@@ -67,7 +79,7 @@ def assert_resumed_not_redone(out: Path, name: str) -> None:
 
 def test_trials_zero_is_a_one_line_error(tmp_path, capsys):
     assert main(["--trials", "0", "--recipe", recipe(tmp_path), "--out", str(tmp_path / "x")]) == 2
-    err = capsys.readouterr().err.strip()
+    err = command_stderr(capsys)
     assert err == "nas-search: error: --trials must be at least 1, got 0"
 
 
@@ -75,14 +87,14 @@ def test_address_pointing_at_nothing_fails_fast(tmp_path, capsys):
     start = time.time()
     rc = main(["--trials", "1", "--address", "127.0.0.1:9", "--recipe", recipe(tmp_path), "--out", str(tmp_path)])
     assert rc == 2 and time.time() - start < 10
-    err = capsys.readouterr().err.strip()
+    err = command_stderr(capsys)
     assert len(err.splitlines()) == 1 and "no Ray cluster answers" in err
 
 
 def test_more_gpus_than_the_cluster_is_an_error(tmp_path, capsys, ray_session):
     rc = main(["--trials", "1", "--gpus-per-trial", "1", "--recipe", recipe(tmp_path), "--out", str(tmp_path / "g")])
     assert rc == 2
-    err = capsys.readouterr().err.strip()
+    err = command_stderr(capsys)
     assert len(err.splitlines()) == 1 and "--gpus-per-trial 1 but the cluster has 0 GPUs" in err
 
 
@@ -182,5 +194,5 @@ def test_dashboard_without_ray_default_is_a_one_line_error(tmp_path, capsys, mon
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "aiohttp" else real(name, *a))
     rc = main(["--trials", "1", "--dashboard", "--recipe", recipe(tmp_path), "--out", str(tmp_path / "d")])
-    err = capsys.readouterr().err.strip()
+    err = command_stderr(capsys)
     assert rc == 2 and len(err.splitlines()) == 1 and "pip install -e '.[dashboard]'" in err
