@@ -104,38 +104,14 @@ class _Worker(TrainingParts):
         self.step += self.steps_per_epoch
         return stats
 
-    def validate(self) -> Dict[str, float]:
-        """Evaluate with rank 0's BatchNorm statistics (what ``last.pt`` holds)."""
-        from torch.utils.data import DataLoader
-
-        from nas.train.loop import collate_batch, evaluate
-
-        loader = DataLoader(self.val_ds, batch_size=self.cfg.eval_batch_size, collate_fn=collate_batch,
-                            num_workers=self.cfg.data.workers)
-        res = evaluate(self.model, loader, self.opts)
-        row = {"val_loss": res["val_loss"], "top1": res["top1"], "top5": res["top5"], "val_skipped": res["skipped"]}
-        if self.ema is not None:
-            e = evaluate(self.ema.module, loader, self.opts)
-            row.update(ema_val_loss=e["val_loss"], ema_top1=e["top1"], ema_top5=e["top5"])
-        return row
-
 
 def _finish_epoch(w: _Worker, row: Dict[str, Any], writer) -> None:
-    from nas.train import checkpoint as ck
+    from nas.train.retrain import write_scalars
     from nas.utils.io import atomic_write_json
 
-    w.history.append(row)
-    w.epoch += 1
-    score = row.get("ema_top1", row["top1"])
-    w.best = max(w.best, score)
-    state = w.state()
-    if score >= w.best:
-        ck.save_checkpoint(w.out / "best.pt", state)
-    ck.save_checkpoint(w.out / "last.pt", state)
+    w.save_epoch(row)
     atomic_write_json(w.out / "metrics.json", {"genotype": str(w.g), "workers": w.world, "epochs": w.history})
-    for key in ("train_loss", "val_loss", "top1", "top5", "lr"):
-        writer.add_scalar(f"retrain/{key}", row[key], row["step"])
-    writer.flush()
+    write_scalars(writer, row)
 
 
 def _worker_loop(config: Dict[str, Any]) -> None:

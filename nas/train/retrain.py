@@ -26,7 +26,8 @@ from nas.train.loop import ModelEma, StepOptions, collate_batch, evaluate, train
 from nas.utils.io import atomic_write_json
 
 __all__ = ["retrain", "evaluate_checkpoint", "run_config", "build_datasets", "write_meta", "optimizer_kwargs",
-           "step_options"]
+           "step_options",
+           "write_scalars", "TrainingParts"]
 
 Log = Callable[[str], None]
 
@@ -185,7 +186,8 @@ def _progress(epoch: int, epochs: int, steps: int, log_every: int, log: Log):
 class TrainingParts:
     """Optimizer, LR schedule, EMA, loss scaler and progress counters shared by local and DDP trainers.
 
-    Subclasses set ``cfg``, ``g``, ``model``, ``train_ds``, ``device``, ``opts`` and ``num_classes`` first,
+    Subclasses set ``cfg``, ``g``, ``out``, ``model``, ``train_ds``, ``val_ds``, ``device``, ``opts`` and
+    ``num_classes`` first,
     then call :meth:`setup_training`; :meth:`state` is the one checkpoint format both write.
     """
 
@@ -227,6 +229,28 @@ class TrainingParts:
         self.epoch, self.step, self.best = ckpt["epoch"], ckpt["step"], ckpt["best_top1"]
         self.history = list(ckpt["history"])
 
+    def validate(self) -> Dict[str, float]:
+        """Evaluate the model (and its EMA) on ``val_ds``; return the metric row fields."""
+        loader = _loader(self.val_ds, self.cfg.eval_batch_size, self.cfg.data.workers, False)
+        res = evaluate(self.model, loader, self.opts)
+        row = {"val_loss": res["val_loss"], "top1": res["top1"], "top5": res["top5"], "val_skipped": res["skipped"]}
+        if self.ema is not None:
+            e = evaluate(self.ema.module, loader, self.opts)
+            row.update(ema_val_loss=e["val_loss"], ema_top1=e["top1"], ema_top5=e["top5"])
+        return row
+
+    def save_epoch(self, row: Dict[str, Any]) -> None:
+        """Append the epoch's row, then write ``best.pt`` (when the EMA or plain top-1 improves) and ``last.pt``."""
+        self.history.append(row)
+        self.epoch += 1
+        score = row.get("ema_top1", row["top1"])
+        improved = score > self.best
+        self.best = max(self.best, score)
+        state = self.state()
+        if improved:
+            ck.save_checkpoint(self.out / "best.pt", state)
+        ck.save_checkpoint(self.out / "last.pt", state)
+
 
 class _Trainer(TrainingParts):
     """The mutable state of one retraining run, built from a config, a genotype and a run folder."""
@@ -267,15 +291,6 @@ class _Trainer(TrainingParts):
         self.step += self.steps_per_epoch
         return stats
 
-    def validate(self) -> Dict[str, float]:
-        """Evaluate the model (and its EMA); return the metric row fields."""
-        loader = _loader(self.val_ds, self.cfg.eval_batch_size, self.cfg.data.workers, False)
-        res = evaluate(self.model, loader, self.opts)
-        row = {"val_loss": res["val_loss"], "top1": res["top1"], "top5": res["top5"], "val_skipped": res["skipped"]}
-        if self.ema is not None:
-            e = evaluate(self.ema.module, loader, self.opts)
-            row.update(ema_val_loss=e["val_loss"], ema_top1=e["top1"], ema_top5=e["top5"])
-        return row
 
 
 def _row(epoch: int, step: int, train: Dict[str, float], val: Dict[str, float], seconds: float) -> Dict[str, Any]:
@@ -291,7 +306,7 @@ def _log_row(row: Dict[str, Any], epochs: int, log: Log) -> None:
         f"top1 {row['top1']:.2f} top5 {row['top5']:.2f}{ema} lr {row['lr']:.3g} {row['seconds']:.1f}s{skip}")
 
 
-def _write_scalars(writer, row: Dict[str, Any]) -> None:
+def write_scalars(writer, row: Dict[str, Any]) -> None:
     for key in ("train_loss", "val_loss", "top1", "top5", "lr", "ema_top1", "ema_top5"):
         if key in row:
             writer.add_scalar(f"retrain/{key}", row[key], row["step"])
@@ -300,17 +315,9 @@ def _write_scalars(writer, row: Dict[str, Any]) -> None:
 
 def _finish_epoch(t: _Trainer, row: Dict[str, Any], writer) -> None:
     """Record the epoch: history, last.pt (and best.pt), metrics.json, TensorBoard, one log line."""
-    t.history.append(row)
-    t.epoch += 1
-    score = row.get("ema_top1", row["top1"])
-    state = t.state()
-    if score > t.best:
-        t.best = score
-        state["best_top1"] = score
-        ck.save_checkpoint(t.out / "best.pt", state)
-    ck.save_checkpoint(t.out / "last.pt", state)
+    t.save_epoch(row)
     atomic_write_json(t.out / "metrics.json", {"genotype": str(t.g), "epochs": t.history})
-    _write_scalars(writer, row)
+    write_scalars(writer, row)
     _log_row(row, t.cfg.epochs, t.log)
     warn_skipped(row["train_skipped"] + row["val_skipped"])
 

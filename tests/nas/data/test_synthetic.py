@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -8,10 +6,8 @@ import nas
 from nas.data.synthetic import NUM_CLASSES, ShapesSpec, make_shapes, shapes_datasets
 
 
-def test_deterministic_from_seed_and_fast():
-    t = time.perf_counter()
+def test_deterministic_from_seed():
     a = make_shapes(500, 32, 0.1, np.random.default_rng(5))
-    assert time.perf_counter() - t < 5
     b = make_shapes(500, 32, 0.1, np.random.default_rng(5))
     c = make_shapes(500, 32, 0.1, np.random.default_rng(6))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

@@ -1,10 +1,9 @@
-"""Fixtures shared by the distributed tests: one local Ray cluster per session, torch on one thread."""
+"""Fixtures shared by the distributed tests: one local Ray cluster per session."""
 import os
 import shutil
 import tempfile
 
 import pytest
-import torch
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +22,3 @@ def ray_session():
     if owned and ray.is_initialized():
         ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Pin torch to one thread: two threads on a shared 2-core box with Ray workers oversubscribe badly."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

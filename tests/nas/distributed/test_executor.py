@@ -7,6 +7,8 @@ from nas.config import from_dict, load_recipe, merge, to_dict
 from nas.config.search import SearchConfig
 from nas.distributed.executor import Executor, LocalExecutor, ShardedScorer, split
 
+TORCH_THREADS = 1  # Ray workers share the 2 cores with this process (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[3]
 TINY = ROOT / "recipes" / "search" / "st_topo_tiny.yaml"
 # Smaller than st_topo_tiny: seconds per search on one thread, still 2 snapshots and 2 generations.

@@ -5,13 +5,16 @@ from pathlib import Path
 import pytest
 import torch
 
+import nas
 from nas.config import from_dict, load_recipe, merge
 from nas.config.retrain import RetrainConfig
 from nas.distributed.train import global_batch_indices
 
+TORCH_THREADS = 1  # Ray workers share the 2 cores with this process (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[3]
 RECIPE = ROOT / "recipes" / "retrain" / "cpu_small.yaml"
-TINY = "st_topo:k3e1,k3e3,id,id,k3e3,id,id,k3e3,id,id,id,k3e3,id,id,k3e3,id,id,id,k3e3," + ",".join(["-"] * 35)
+TINY = str(nas.get_space("st_topo").cheapest())
 # Tolerance of the 2-worker run against the 1-process run (global batch 16 either way), on the final epoch's mean
 # training loss and validation loss. Not bitwise: BatchNorm normalises each worker's 8 images with their own batch
 # statistics (16 in one process), and rank 0's running statistics are the ones evaluated; float sums also differ.
