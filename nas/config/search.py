@@ -19,6 +19,8 @@ class DataConfig:
     train_images: int = 6000  # embedded set only: training images
     val_images: int = 1000  # embedded set only: validation images
     val_fraction: float = 0.1  # folders without val/: share of train held out (seeded split)
+    seed: int = 0  # embedded set generator / folder split seed; fixed apart from the run seed so that runs and
+    #              trials with different --seed are trained and scored on the same data
     batch_size: int = 64  # supernet training batch
     workers: int = 0  # DataLoader worker processes for folder data
 

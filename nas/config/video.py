@@ -28,6 +28,7 @@ class VideoDataConfig:
     synthetic_train: int = 768  # embedded set: clips for weight steps
     synthetic_alpha: int = 384  # embedded set: held-out clips for alpha steps
     synthetic_val: int = 256  # embedded set: clips for the per-epoch accuracy
+    seed: int = 0  # embedded set generator / list shuffle seed, fixed apart from the run seed (same data per --seed)
     workers: int = 0  # DataLoader worker processes for list data
 
     def validate(self) -> None:

@@ -104,9 +104,9 @@ def build_proxy_data(cfg: SearchConfig) -> ProxyData:
     d, s = cfg.data, cfg.score
     if d.root is None:
         train, val, num_classes = shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images,
-                                                             resolution=d.proxy_resolution, seed=cfg.seed))
+                                                             resolution=d.proxy_resolution, seed=d.seed))
     else:
-        train, val, classes = image_folder_datasets(d.root, d.proxy_resolution, d.val_fraction, cfg.seed)
+        train, val, classes = image_folder_datasets(d.root, d.proxy_resolution, d.val_fraction, d.seed)
         num_classes = len(classes)
     return ProxyData(train, val, num_classes, d.batch_size, cfg.seed, s.bn_batches, s.bn_batch_size,
                      s.val_images, s.eval_batch_size, d.workers)

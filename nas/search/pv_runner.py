@@ -54,11 +54,14 @@ def _loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0)
 
 
 def build_data(cfg: VideoDataConfig, seed: int, batch: int) -> Tuple[DataLoader, DataLoader, DataLoader, int]:
-    """Return (weight loader, alpha loader, val loader, number of classes)."""
+    """Return (weight loader, alpha loader, val loader, number of classes).
+
+    The clips come from ``cfg.seed`` (the data seed); ``seed`` (the run seed) orders the batches.
+    """
     if cfg.source == "synthetic":
         from nas.data.video_synthetic import CLASS_NAMES, SyntheticMotion
 
-        sets = [SyntheticMotion(n, cfg.frames, cfg.size, seed * 10 + i)
+        sets = [SyntheticMotion(n, cfg.frames, cfg.size, cfg.seed * 10 + i)
                 for i, n in enumerate((cfg.synthetic_train, cfg.synthetic_alpha, cfg.synthetic_val))]
         n_cls = len(CLASS_NAMES)
     else:
@@ -68,7 +71,8 @@ def build_data(cfg: VideoDataConfig, seed: int, batch: int) -> Tuple[DataLoader,
 
 
 def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
-    """Split the train list in halves (weights / alpha) and read the val list."""
+    """Split the train list in halves (weights / alpha) by the data seed and read the val list; ``seed`` (the
+    run seed) drives the frame sampling."""
     from nas.data.video import VideoListDataset, parse_list
 
     root = Path(cfg.data_root)
@@ -76,7 +80,7 @@ def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
         raise NasError(f"video data root not found: {root}")
     train, names = parse_list(cfg.train_list, cfg.list_format, cfg.num_classes, cfg.labels_file)
     val, _ = parse_list(cfg.val_list, cfg.list_format, cfg.num_classes or len(names), cfg.labels_file)
-    random.Random(seed).shuffle(train)
+    random.Random(cfg.seed).shuffle(train)
     half = max(1, len(train) // 2)
     kw = dict(frames=cfg.frames, size=cfg.size, sampling=cfg.sampling, stride=cfg.stride, seed=seed)
     sets = [VideoListDataset(train[:half], root, train=True, **kw),
