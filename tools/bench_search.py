@@ -7,7 +7,15 @@
   standalone from scratch for a few epochs on the embedded set (at the proxy width and resolution).
 * Budget use: the best genotype's MAdds over the budget, from a finished search run folder (``--run``).
 
-Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 6] [--run RUN_DIR]
+* Noise ceiling: the same standalone training with two seeds ranks the architectures only so consistently; a
+  proxy cannot be expected to agree with standalone accuracy better than that. Cost (MAdds) alone is the
+  trivial baseline a proxy has to beat.
+
+All supernets share the data (``data.seed``); each proxy is scored at every ``--val-images`` size, and the
+standalone accuracy (mean over ``--standalone-seeds``) on the whole validation set.
+
+Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 6] [--standalone-seeds 2]
+           [--val-images 400,1000] [--truth EARLIER.json] [--run RUN_DIR] [--json FILE] [key=value ...]
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 import nas
+from nas.config import apply_overrides, from_dict, to_dict
 from nas.config.search import SearchConfig
 from nas.search.evolution import Evolution
 from nas.search.one_shot import accuracy, score_genotypes
@@ -50,7 +59,9 @@ def trained_search(cfg: SearchConfig, out: Path, init_state=None) -> StTopoSearc
     return s
 
 
-def proxy_scores(s: StTopoSearch, archs, snapshots) -> List[float]:
+def proxy_scores(s: StTopoSearch, archs, snapshots, val_images: int) -> List[float]:
+    """Mean accuracy over ``snapshots`` of each architecture on the first ``val_images`` validation images."""
+    s.data.val_images, s.data._score = val_images, None  # rebuild the fixed scoring batches at this size
     bn, val = s.data.score_batches()
     per = score_genotypes(s.supernet, archs, snapshots, bn, val)
     return [sum(r) / len(r) for r in per]
@@ -73,6 +84,7 @@ def standalone_accuracy(s: StTopoSearch, g, epochs: int, seed: int) -> float:
             loss.backward()
             opt.step()
             sched.step()
+    s.data.val_images, s.data._score = len(s.data.val), None  # the whole validation set
     _, val = s.data.score_batches()
     return accuracy(model, val)
 
@@ -82,40 +94,56 @@ def main() -> None:
     p.add_argument("--archs", type=int, default=20)
     p.add_argument("--standalone", type=int, default=8)
     p.add_argument("--standalone-epochs", type=int, default=6)
-    p.add_argument("--epochs", type=int, default=None, help="supernet epochs (default: the default config's)")
+    p.add_argument("--standalone-seeds", type=int, default=2,
+                   help="train each standalone architecture this many times; two or more give the noise ceiling")
+    p.add_argument("--val-images", default="400,1000",
+                   help="comma list of scoring set sizes to compare (the default config scores on 400)")
+    p.add_argument("--truth", help="reuse the standalone accuracies of an earlier --json output (same --archs)")
     p.add_argument("--run", help="finished search run folder for the budget-use figure")
     p.add_argument("--json", help="write all numbers to this JSON file")
+    p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
     args = p.parse_args()
     t0 = time.time()
-    cfg = SearchConfig()
-    if args.epochs is not None:
-        cfg = replace(cfg, supernet=replace(cfg.supernet, epochs=args.epochs))
+    cfg = from_dict(SearchConfig, apply_overrides(to_dict(SearchConfig()), args.overrides))
+    sizes = [int(v) for v in args.val_images.split(",")]
     space = nas.get_space("st_topo")
     cost = lambda g: space.cost(g).madds  # noqa: E731
     evo = Evolution(space, cost, lo=int(0.85 * cfg.budget), hi=cfg.budget, population=1, parents=1,
                     rng=random.Random(123))
     archs = [evo.random_feasible() for _ in range(args.archs)]
-    out: Dict[str, object] = {"archs": len(archs), "config": "default SearchConfig"}
+    out: Dict[str, object] = {"archs": len(archs), "overrides": args.overrides, "val_images": sizes}
+    scores: Dict[str, List[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        # Every supernet sees the same data (data.seed); only the run seed (init, order, paths, noise) differs.
         a = trained_search(cfg, Path(tmp) / "a")
         a2 = trained_search(replace(cfg, seed=cfg.seed + 1000), Path(tmp) / "a2", init_state=a.trained)
         b = trained_search(replace(cfg, seed=cfg.seed + 1), Path(tmp) / "b")
-        sg_a, sg_a2, sg_b = (proxy_scores(s, archs, s._snapshots()) for s in (a, a2, b))
-        plain_a = proxy_scores(a, archs, [a.trained])
-        plain_b = proxy_scores(b, archs, [b.trained])
-        out["tau_sgld_two_chains_same_supernet"] = kendall_tau(sg_a, sg_a2)
-        out["tau_sgld_two_supernet_seeds"] = kendall_tau(sg_a, sg_b)
-        out["tau_plain_two_supernet_seeds"] = kendall_tau(plain_a, plain_b)
+        for n in sizes:
+            sg_a, sg_a2, sg_b = (proxy_scores(s, archs, s._snapshots(), n) for s in (a, a2, b))
+            plain_a, plain_b = proxy_scores(a, archs, [a.trained], n), proxy_scores(b, archs, [b.trained], n)
+            scores.update({f"sgld_a@{n}": sg_a, f"sgld_a2@{n}": sg_a2, f"sgld_b@{n}": sg_b,
+                           f"plain_a@{n}": plain_a, f"plain_b@{n}": plain_b})
+            out[f"tau_sgld_two_chains_same_supernet@{n}"] = kendall_tau(sg_a, sg_a2)
+            out[f"tau_sgld_two_supernet_seeds@{n}"] = kendall_tau(sg_a, sg_b)
+            out[f"tau_plain_two_supernet_seeds@{n}"] = kendall_tau(plain_a, plain_b)
         print(json.dumps(out, indent=1), flush=True)
         m = min(args.standalone, len(archs))
-        truth = [standalone_accuracy(a, g, args.standalone_epochs, seed=i) for i, g in enumerate(archs[:m])]
+        if args.truth:  # the architectures are drawn from a fixed RNG, so an earlier run's truth still applies
+            earlier = json.loads(Path(args.truth).read_text())
+            runs = [r[:m] for r in earlier["standalone_acc"]]
+            args.standalone_epochs = earlier["standalone_epochs"]
+        else:
+            runs = [[standalone_accuracy(a, g, args.standalone_epochs, seed=1000 * r + i)
+                     for i, g in enumerate(archs[:m])] for r in range(args.standalone_seeds)]
+        truth = [sum(col) / len(col) for col in zip(*runs)]
         out["standalone_epochs"] = args.standalone_epochs
-        out["standalone_acc"] = truth
-        out["tau_sgld_vs_standalone"] = kendall_tau(sg_a[:m], truth)
-        out["tau_sgld_b_vs_standalone"] = kendall_tau(sg_b[:m], truth)
-        out["tau_plain_vs_standalone"] = kendall_tau(plain_a[:m], truth)
-        out["tau_plain_b_vs_standalone"] = kendall_tau(plain_b[:m], truth)
-        out["scores"] = {"sgld_a": sg_a, "sgld_a2": sg_a2, "sgld_b": sg_b, "plain_a": plain_a, "plain_b": plain_b}
+        out["standalone_acc"] = runs
+        if len(runs) >= 2:
+            out["tau_standalone_seed_vs_seed"] = kendall_tau(runs[0], runs[1])  # the noise ceiling
+        out["tau_madds_vs_standalone"] = kendall_tau([cost(g) for g in archs[:m]], truth)
+        for key, vals in scores.items():
+            out[f"tau_{key}_vs_standalone"] = kendall_tau(vals[:m], truth)
+        out["scores"] = scores
     if args.run:
         summary = json.loads((Path(args.run) / "summary.json").read_text())
         out["budget_use"] = summary["madds"] / summary["budget"]

@@ -2,9 +2,11 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -197,3 +199,43 @@ def test_dashboard_without_ray_default_is_a_one_line_error(tmp_path, capsys, mon
     rc = main(["--trials", "1", "--dashboard", "--recipe", recipe(tmp_path), "--out", str(tmp_path / "d")])
     err = command_stderr(capsys)
     assert rc == 2 and len(err.splitlines()) == 1 and "pip install -e '.[dashboard]'" in err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_trials_run_on_an_existing_cluster_given_by_address(tmp_path):
+    """A separately started head (`ray start --head`) takes the trials; its own processes stay up afterwards."""
+    port, temp = _free_port(), tempfile.mkdtemp(prefix="nashead-")  # short: Ray's socket paths are length-limited
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_TOKEN")}
+    env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    ray_cli = Path(sys.executable).with_name("ray")
+    # --block keeps the head in the foreground; SIGTERM to it drains and stops only this cluster's processes
+    # (`ray stop` would also stop the cluster the other tests share).
+    head = subprocess.Popen([str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=1",
+                             "--include-dashboard=false", f"--temp-dir={temp}", "--block"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    out = tmp_path / "exp"
+    try:
+        cmd = [sys.executable, "-m", "nas.cli.search", "--trials", "1", "--address", f"127.0.0.1:{port}",
+               "--recipe", recipe(tmp_path, epochs=1), "--out", str(out)]
+        for _ in range(60):  # the head needs a few seconds before its GCS port accepts connections
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+            if "no Ray cluster answers" not in proc.stderr or head.poll() is not None:
+                break
+            time.sleep(1)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+        assert head.poll() is None  # joining did not take the cluster down
+    finally:
+        head.terminate()
+        head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+    (run,) = [p for p in out.iterdir() if p.name.startswith("trial-")]
+    assert (run / "genotype.yaml").is_file()
+    rows = (out / "trials.csv").read_text().splitlines()
+    assert len(rows) == 2 and run.name in rows[1]
