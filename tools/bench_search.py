@@ -15,7 +15,7 @@ All supernets share the data (``data.seed``); each proxy is scored at every ``--
 standalone accuracy (mean over ``--standalone-seeds``) on the whole validation set.
 
 Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 6] [--standalone-seeds 2]
-           [--val-images 400,1000] [--truth EARLIER.json] [--run RUN_DIR] [--json FILE] [key=value ...]
+           [--val-images 400,1000] [--spread] [--truth EARLIER.json] [--run RUN_DIR] [--json FILE] [key=value ...]
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ import torch.nn.functional as F
 import nas
 from nas.config import apply_overrides, from_dict, to_dict
 from nas.config.search import SearchConfig
-from nas.search.evolution import Evolution
+from nas.search.evolution import Evolution, sample_in_window
 from nas.search.one_shot import accuracy, score_genotypes
 from nas.search.st_runner import StTopoSearch
 from nas.utils.stats import kendall_tau
@@ -98,6 +98,8 @@ def main() -> None:
                    help="train each standalone architecture this many times; two or more give the noise ceiling")
     p.add_argument("--val-images", default="400,1000",
                    help="comma list of scoring set sizes to compare (the default config scores on 400)")
+    p.add_argument("--spread", action="store_true",
+                   help="spread the architectures evenly over the cost window instead of drawing them uniformly")
     p.add_argument("--truth", help="reuse the standalone accuracies of an earlier --json output (same --archs)")
     p.add_argument("--run", help="finished search run folder for the budget-use figure")
     p.add_argument("--json", help="write all numbers to this JSON file")
@@ -108,10 +110,17 @@ def main() -> None:
     sizes = [int(v) for v in args.val_images.split(",")]
     space = nas.get_space("st_topo")
     cost = lambda g: space.cost(g).madds  # noqa: E731
-    evo = Evolution(space, cost, lo=int(0.85 * cfg.budget), hi=cfg.budget, population=1, parents=1,
-                    rng=random.Random(123))
-    archs = [evo.random_feasible() for _ in range(args.archs)]
-    out: Dict[str, object] = {"archs": len(archs), "overrides": args.overrides, "val_images": sizes}
+    # The architectures come from the search's own cost window (evolution.min_budget_fraction x budget .. budget),
+    # the window the supernet's paths are drawn from; lower the fraction to compare across a wider cost range.
+    lo = int(cfg.evolution.min_budget_fraction * cfg.budget)
+    evo = Evolution(space, cost, lo=lo, hi=cfg.budget, population=1, parents=1, rng=random.Random(123))
+    if args.spread:  # one architecture per equal-width cost bin: uniform draws bunch near the window's top
+        edges = [lo + (cfg.budget - lo) * k // args.archs for k in range(args.archs + 1)]
+        archs = [sample_in_window(space, cost, a, b, evo.rng, max_tries=2000) for a, b in zip(edges, edges[1:])]
+    else:
+        archs = [evo.random_feasible() for _ in range(args.archs)]
+    out: Dict[str, object] = {"archs": len(archs), "overrides": args.overrides, "val_images": sizes,
+                              "madds_range": [min(map(cost, archs)), max(map(cost, archs))]}
     scores: Dict[str, List[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         # Every supernet sees the same data (data.seed); only the run seed (init, order, paths, noise) differs.
@@ -128,21 +137,24 @@ def main() -> None:
             out[f"tau_plain_two_supernet_seeds@{n}"] = kendall_tau(plain_a, plain_b)
         print(json.dumps(out, indent=1), flush=True)
         m = min(args.standalone, len(archs))
+        # The architectures trained standalone: the first m, or with --spread m spread over the cost range.
+        pick = [round(k * (len(archs) - 1) / max(1, m - 1)) for k in range(m)] if args.spread else list(range(m))
+        out["standalone_archs"] = [str(archs[k]) for k in pick]
         if args.truth:  # the architectures are drawn from a fixed RNG, so an earlier run's truth still applies
             earlier = json.loads(Path(args.truth).read_text())
             runs = [r[:m] for r in earlier["standalone_acc"]]
             args.standalone_epochs = earlier["standalone_epochs"]
         else:
             runs = [[standalone_accuracy(a, g, args.standalone_epochs, seed=1000 * r + i)
-                     for i, g in enumerate(archs[:m])] for r in range(args.standalone_seeds)]
+                     for i, g in enumerate(archs[k] for k in pick)] for r in range(args.standalone_seeds)]
         truth = [sum(col) / len(col) for col in zip(*runs)]
         out["standalone_epochs"] = args.standalone_epochs
         out["standalone_acc"] = runs
         if len(runs) >= 2:
             out["tau_standalone_seed_vs_seed"] = kendall_tau(runs[0], runs[1])  # the noise ceiling
-        out["tau_madds_vs_standalone"] = kendall_tau([cost(g) for g in archs[:m]], truth)
+        out["tau_madds_vs_standalone"] = kendall_tau([cost(archs[k]) for k in pick], truth)
         for key, vals in scores.items():
-            out[f"tau_{key}_vs_standalone"] = kendall_tau(vals[:m], truth)
+            out[f"tau_{key}_vs_standalone"] = kendall_tau([vals[k] for k in pick], truth)
         out["scores"] = scores
     if args.run:
         summary = json.loads((Path(args.run) / "summary.json").read_text())
