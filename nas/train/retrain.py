@@ -26,8 +26,7 @@ from nas.train.loop import ModelEma, StepOptions, collate_batch, evaluate, train
 from nas.utils.io import atomic_write_json
 
 __all__ = ["retrain", "evaluate_checkpoint", "run_config", "build_datasets", "write_meta", "optimizer_kwargs",
-           "step_options",
-           "write_scalars", "TrainingParts"]
+           "step_options", "write_scalars", "TrainingParts"]
 
 Log = Callable[[str], None]
 
