@@ -186,8 +186,8 @@ class TrainingParts:
     """Optimizer, LR schedule, EMA, loss scaler and progress counters shared by local and DDP trainers.
 
     Subclasses set ``cfg``, ``g``, ``out``, ``model``, ``train_ds``, ``val_ds``, ``device``, ``opts`` and
-    ``num_classes`` first,
-    then call :meth:`setup_training`; :meth:`state` is the one checkpoint format both write.
+    ``num_classes`` first, then call :meth:`setup_training`; :meth:`state` is the one checkpoint format both
+    write, :meth:`validate` and :meth:`save_epoch` the one evaluation and checkpointing path.
     """
 
     def setup_training(self) -> None:
