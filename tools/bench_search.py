@@ -4,17 +4,17 @@
   from one trained supernet, (b) under SGLD from two supernets trained with different seeds, and (c) the plain
   one-shot proxy (trained weights, K = 1) under the same two supernets.
 * Ranking quality: Kendall tau between each proxy's scores and the accuracy of M of those architectures trained
-  standalone from scratch for a few epochs on the embedded set (at the proxy width and resolution).
+  standalone from scratch (12 epochs by default) on the embedded set (at the proxy width and resolution).
 * Budget use: the best genotype's MAdds over the budget, from a finished search run folder (``--run``).
 
-* Noise ceiling: the same standalone training with two seeds ranks the architectures only so consistently; a
-  proxy cannot be expected to agree with standalone accuracy better than that. Cost (MAdds) alone is the
-  trivial baseline a proxy has to beat.
+* Noise ceiling: the same standalone training with two seeds ranks the architectures only so consistently (with
+  more seeds: the mean tau over seed pairs); a proxy cannot be expected to agree with standalone accuracy better
+  than that. Cost (MAdds) alone is the trivial baseline a proxy has to beat.
 
 All supernets share the data (``data.seed``); each proxy is scored at every ``--val-images`` size, and the
 standalone accuracy (mean over ``--standalone-seeds``) on the whole validation set.
 
-Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 6] [--standalone-seeds 2]
+Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 12] [--standalone-seeds 2]
            [--val-images 400,1000] [--spread] [--truth EARLIER.json] [--run RUN_DIR] [--json FILE] [key=value ...]
 """
 from __future__ import annotations
@@ -93,14 +93,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--archs", type=int, default=20)
     p.add_argument("--standalone", type=int, default=8)
-    p.add_argument("--standalone-epochs", type=int, default=6)
+    p.add_argument("--standalone-epochs", type=int, default=12,
+                   help="standalone training length; 6 epochs ranked the architectures no better than chance")
     p.add_argument("--standalone-seeds", type=int, default=2,
                    help="train each standalone architecture this many times; two or more give the noise ceiling")
     p.add_argument("--val-images", default="400,1000",
                    help="comma list of scoring set sizes to compare (the default config scores on 400)")
     p.add_argument("--spread", action="store_true",
                    help="spread the architectures evenly over the cost window instead of drawing them uniformly")
-    p.add_argument("--truth", help="reuse the standalone accuracies of an earlier --json output (same --archs)")
+    p.add_argument("--truth", help="reuse the standalone accuracies of an earlier --json output (same --archs and "
+                   "overrides); seeds beyond its count up to --standalone-seeds are trained and added")
     p.add_argument("--run", help="finished search run folder for the budget-use figure")
     p.add_argument("--json", help="write all numbers to this JSON file")
     p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
@@ -140,18 +142,26 @@ def main() -> None:
         # The architectures trained standalone: the first m, or with --spread m spread over the cost range.
         pick = [round(k * (len(archs) - 1) / max(1, m - 1)) for k in range(m)] if args.spread else list(range(m))
         out["standalone_archs"] = [str(archs[k]) for k in pick]
+        out["standalone_madds"] = [cost(archs[k]) for k in pick]
+        runs: List[List[float]] = []
         if args.truth:  # the architectures are drawn from a fixed RNG, so an earlier run's truth still applies
             earlier = json.loads(Path(args.truth).read_text())
             runs = [r[:m] for r in earlier["standalone_acc"]]
             args.standalone_epochs = earlier["standalone_epochs"]
-        else:
-            runs = [[standalone_accuracy(a, g, args.standalone_epochs, seed=1000 * r + i)
-                     for i, g in enumerate(archs[k] for k in pick)] for r in range(args.standalone_seeds)]
+        for r in range(len(runs), args.standalone_seeds):  # train the seeds the earlier truth lacks, if any
+            runs.append([])
+            for i, k in enumerate(pick):
+                t = time.time()
+                runs[-1].append(standalone_accuracy(a, archs[k], args.standalone_epochs, seed=1000 * r + i))
+                print(f"standalone {i + 1}/{m} (seed {r}, {cost(archs[k]) / 1e6:.0f}M MAdds): "
+                      f"acc {runs[-1][-1]:.3f} ({time.time() - t:.0f}s)", flush=True)
         truth = [sum(col) / len(col) for col in zip(*runs)]
         out["standalone_epochs"] = args.standalone_epochs
         out["standalone_acc"] = runs
-        if len(runs) >= 2:
-            out["tau_standalone_seed_vs_seed"] = kendall_tau(runs[0], runs[1])  # the noise ceiling
+        if len(runs) >= 2:  # the noise ceiling: how alike two standalone seeds rank them (mean over seed pairs)
+            pairs = [kendall_tau(x, y) for i, x in enumerate(runs) for y in runs[i + 1:]]
+            out["tau_standalone_seed_vs_seed"] = sum(pairs) / len(pairs)
+            out["tau_standalone_seed_pairs"] = pairs
         out["tau_madds_vs_standalone"] = kendall_tau([cost(archs[k]) for k in pick], truth)
         for key, vals in scores.items():
             out[f"tau_{key}_vs_standalone"] = kendall_tau([vals[k] for k in pick], truth)
