@@ -123,6 +123,19 @@ def main() -> None:
         archs = [evo.random_feasible() for _ in range(args.archs)]
     out: Dict[str, object] = {"archs": len(archs), "overrides": args.overrides, "val_images": sizes,
                               "madds_range": [min(map(cost, archs)), max(map(cost, archs))]}
+    m = min(args.standalone, len(archs))
+    # The architectures trained standalone: the first m, or with --spread m spread over the cost range.
+    pick = [round(k * (len(archs) - 1) / max(1, m - 1)) for k in range(m)] if args.spread else list(range(m))
+    out["standalone_archs"] = [str(archs[k]) for k in pick]
+    out["standalone_madds"] = [cost(archs[k]) for k in pick]
+    runs: List[List[float]] = []
+    if args.truth:  # the architectures are drawn from a fixed RNG, so an earlier run's truth still applies
+        earlier = json.loads(Path(args.truth).read_text())
+        if earlier.get("standalone_archs", out["standalone_archs"])[:m] != out["standalone_archs"]:
+            raise SystemExit(f"--truth {args.truth}: its standalone architectures are not this run's "
+                             "(different --archs, --standalone, --spread or overrides)")
+        runs = [r[:m] for r in earlier["standalone_acc"]]
+        args.standalone_epochs = earlier["standalone_epochs"]
     scores: Dict[str, List[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         # Every supernet sees the same data (data.seed); only the run seed (init, order, paths, noise) differs.
@@ -138,16 +151,6 @@ def main() -> None:
             out[f"tau_sgld_two_supernet_seeds@{n}"] = kendall_tau(sg_a, sg_b)
             out[f"tau_plain_two_supernet_seeds@{n}"] = kendall_tau(plain_a, plain_b)
         print(json.dumps(out, indent=1), flush=True)
-        m = min(args.standalone, len(archs))
-        # The architectures trained standalone: the first m, or with --spread m spread over the cost range.
-        pick = [round(k * (len(archs) - 1) / max(1, m - 1)) for k in range(m)] if args.spread else list(range(m))
-        out["standalone_archs"] = [str(archs[k]) for k in pick]
-        out["standalone_madds"] = [cost(archs[k]) for k in pick]
-        runs: List[List[float]] = []
-        if args.truth:  # the architectures are drawn from a fixed RNG, so an earlier run's truth still applies
-            earlier = json.loads(Path(args.truth).read_text())
-            runs = [r[:m] for r in earlier["standalone_acc"]]
-            args.standalone_epochs = earlier["standalone_epochs"]
         for r in range(len(runs), args.standalone_seeds):  # train the seeds the earlier truth lacks, if any
             runs.append([])
             for i, k in enumerate(pick):
