@@ -165,7 +165,7 @@ def main() -> None:
             pairs = [kendall_tau(x, y) for i, x in enumerate(runs) for y in runs[i + 1:]]
             out["tau_standalone_seed_vs_seed"] = sum(pairs) / len(pairs)
             out["tau_standalone_seed_pairs"] = pairs
-        out["tau_madds_vs_standalone"] = kendall_tau([cost(archs[k]) for k in pick], truth)
+        out["tau_madds_vs_standalone"] = kendall_tau(out["standalone_madds"], truth)
         for key, vals in scores.items():
             out[f"tau_{key}_vs_standalone"] = kendall_tau([vals[k] for k in pick], truth)
         out["scores"] = scores
