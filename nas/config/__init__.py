@@ -14,7 +14,8 @@ import yaml
 
 from nas.errors import NasError
 
-__all__ = ["from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config"]
+__all__ = ["from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
+           "nest_flags", "refuse_on_resume"]
 
 C = TypeVar("C")
 
@@ -127,3 +128,39 @@ def dump_config(cfg: Any, path: str | Path) -> None:
     from nas.utils.io import atomic_write_text
 
     atomic_write_text(Path(path), yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+def nest_flags(flags: Mapping[str, Any]) -> Dict[str, Any]:
+    """Turn ``{"supernet.epochs": 3, "seed": None}`` into a nested dict, dropping flags left unset (None)."""
+    out: Dict[str, Any] = {}
+    for key, value in flags.items():
+        if value is not None:
+            out = merge(out, _nest(key.split("."), value))
+    return out
+
+
+def build_config(cls: Type[C], *, recipe: Optional[str | Path] = None, flags: Optional[Mapping[str, Any]] = None,
+                 opts: Optional[List[str]] = None, base: Optional[Mapping[str, Any]] = None) -> C:
+    """Build the typed config of a command: defaults (or ``base``), then the recipe, flags and overrides.
+
+    ``flags`` maps dotted config keys to the values of the explicit command-line flags (None = not given);
+    ``opts`` are the trailing ``key=value`` overrides, applied last. This is the one path from the command
+    line to a config for every command.
+    """
+    data: Dict[str, Any] = dict(base) if base is not None else {}
+    if recipe:
+        data = merge(data, load_recipe(recipe))
+    data = apply_overrides(merge(data, nest_flags(flags or {})), opts)
+    return from_dict(cls, data)
+
+
+def refuse_on_resume(given: Mapping[str, Any]) -> None:
+    """Raise a one-line error if any option that would change a resumed run's config was given.
+
+    A resumed run continues with its own stored config, so that it ends as the uninterrupted run would;
+    ``given`` maps flag names (as typed, e.g. ``--epochs``) to their values, None when absent.
+    """
+    used = [name for name, value in given.items() if value not in (None, [], False)]
+    if used:
+        raise NasError(f"--resume continues with the run's own config; drop {', '.join(used[:4])}"
+                       f"{' ...' if len(used) > 4 else ''}")
