@@ -10,6 +10,7 @@ from nas.core.cost import Cost, parse_budget
 from nas.core.genotype import Genotype
 from nas.core.space import Space, get_space, list_spaces
 from nas.errors import NasError
+from nas.plugins import SpacePlugin, get_plugin
 
 __version__ = "0.1.0"
 
@@ -18,9 +19,11 @@ __all__ = [
     "Genotype",
     "NasError",
     "Space",
+    "SpacePlugin",
     "cost",
     "create_model",
     "create_supernet",
+    "get_plugin",
     "get_space",
     "list_spaces",
     "load_genotype",
@@ -31,7 +34,7 @@ __all__ = [
 
 
 def _load_spaces() -> None:
-    """Import the bundled search spaces so they register themselves."""
-    from search_spaces import load_spaces
+    """Register every space plugin found through the ``nas.spaces`` entry points."""
+    from nas.plugins import load_plugins
 
-    load_spaces()
+    load_plugins()

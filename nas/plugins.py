@@ -1,0 +1,133 @@
+"""Space plugins: one object per search space, found through the ``nas.spaces`` entry point group.
+
+A plugin bundles what the rest of nas needs to know about a space: its torch-free declaration, the builders
+of its standalone model, backbone and supernet, its plotter, its modality and its default search strategy.
+The torch parts are named as ``"module:attribute"`` strings and imported on first use, so listing spaces or
+computing a cost never imports torch. A package adds a space with an entry point::
+
+    [options.entry_points]
+    nas.spaces =
+        my_space = my_package.plugin:PLUGIN
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Callable, List, Optional
+
+from nas.core.space import Space
+from nas.errors import NasError
+from nas.registry import Registry
+
+__all__ = ["SpacePlugin", "PLUGINS", "ENTRY_POINT_GROUP", "register_plugin", "get_plugin", "list_plugins",
+           "load_plugins"]
+
+ENTRY_POINT_GROUP = "nas.spaces"
+
+
+def _resolve(ref: str) -> Any:
+    module, _, attr = ref.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class SpacePlugin:
+    """Everything nas needs about one search space.
+
+    Args:
+        space: the declaration (dimensions, membership, cost); torch-free.
+        model: ``"module:function"`` building the standalone model ``(genotype, num_classes=..., **kw)``.
+        backbone: ``"module:function"`` building the backbone ``(genotype, **kw)`` (pooled features,
+            ``num_features``, ``forward_features``).
+        supernet: ``"module:Class"`` of the weight-sharing supernet, or None when the space has none.
+        plotter: ``"module:function"`` drawing a genotype ``(genotype, path, **kw)``, or None.
+        modality: ``"image"`` (inputs ``(N, 3, H, W)``) or ``"video"`` (``(N, 3, T, H, W)``).
+        default_strategy: the STRATEGIES name ``nas-search`` uses when none is given.
+        differentiable: whether the supernet has architecture parameters (for gradient-based strategies).
+    """
+
+    space: Space
+    model: str
+    backbone: str
+    supernet: Optional[str] = None
+    plotter: Optional[str] = None
+    modality: str = "image"
+    default_strategy: str = "evolution"
+    differentiable: bool = False
+
+    @property
+    def name(self) -> str:
+        """Return the space's name."""
+        return self.space.name
+
+    def build_model(self, genotype, **kwargs):
+        """Build the standalone model of ``genotype``."""
+        return _resolve(self.model)(genotype, **kwargs)
+
+    def build_backbone(self, genotype, **kwargs):
+        """Build the backbone (the model without its classifier) of ``genotype``."""
+        return _resolve(self.backbone)(genotype, **kwargs)
+
+    def build_supernet(self, **kwargs):
+        """Build the space's supernet; a one-line error when it has none."""
+        if self.supernet is None:
+            raise NasError(f"space {self.name!r} has no supernet")
+        return _resolve(self.supernet)(**kwargs)
+
+    def plot(self, genotype, path, **kwargs) -> None:
+        """Draw ``genotype`` to ``path``; a one-line error when the space has no plotter."""
+        if self.plotter is None:
+            raise NasError(f"space {self.name!r} has no plotter")
+        _resolve(self.plotter)(genotype, path, **kwargs)
+
+
+PLUGINS: Registry[SpacePlugin] = Registry("space")
+_loaded = False
+
+
+def register_plugin(plugin: SpacePlugin) -> SpacePlugin:
+    """Register ``plugin`` (and its space declaration) under the space's name; a duplicate raises."""
+    from nas.core.space import SPACES
+
+    PLUGINS.add(plugin.name, plugin)
+    if plugin.name not in SPACES:
+        SPACES.add(plugin.name, plugin.space)
+    return plugin
+
+
+def load_plugins() -> None:
+    """Register every plugin advertised in the ``nas.spaces`` entry point group (once per process)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if ep.name in PLUGINS:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not take the bundled spaces down
+            raise NasError(f"cannot load space plugin {ep.name!r} ({ep.value}): {type(exc).__name__}: "
+                           f"{str(exc)[:200]}") from None
+        if not isinstance(plugin, SpacePlugin) or plugin.name != ep.name:
+            raise NasError(f"entry point {ep.name!r} ({ep.value}) is not a SpacePlugin named {ep.name!r}")
+        register_plugin(plugin)
+
+
+def get_plugin(name: str) -> SpacePlugin:
+    """Return the plugin of space ``name``."""
+    load_plugins()
+    return PLUGINS.get(name)
+
+
+def list_plugins(pattern: str = "*") -> List[str]:
+    """Return the names of the registered spaces matching an fnmatch pattern."""
+    load_plugins()
+    return PLUGINS.list(pattern)
+
+
+Builder = Callable[..., Any]
