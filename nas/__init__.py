@@ -5,10 +5,12 @@ inside ``nas.distributed``.
 """
 from __future__ import annotations
 
-from nas.api import cost, create_model, create_supernet, load_genotype, save_genotype
+from nas.api import (cost, create_backbone, create_model, create_supernet, get_space, list_spaces, load_genotype,
+                     save_genotype)
 from nas.core.cost import Cost, parse_budget
 from nas.core.genotype import Genotype
-from nas.core.space import Space, get_space, list_spaces
+from nas.core.space import Space
+from nas.core.target import Target
 from nas.errors import NasError
 from nas.plugins import SpacePlugin, get_plugin
 
@@ -20,7 +22,9 @@ __all__ = [
     "NasError",
     "Space",
     "SpacePlugin",
+    "Target",
     "cost",
+    "create_backbone",
     "create_model",
     "create_supernet",
     "get_plugin",
@@ -32,9 +36,3 @@ __all__ = [
     "__version__",
 ]
 
-
-def _load_spaces() -> None:
-    """Register every space plugin found through the ``nas.spaces`` entry points."""
-    from nas.plugins import load_plugins
-
-    load_plugins()

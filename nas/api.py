@@ -1,20 +1,32 @@
-"""The public Python API: load genotypes, build models and supernets, compute costs."""
+"""The public Python API: load genotypes, build models, backbones and supernets, compute costs, list spaces."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
+from typing import List, Union
 
 import yaml
 
 from nas.core.cost import Cost
 from nas.core.genotype import Genotype
-from nas.core.space import get_space
+from nas.core.space import Space
 from nas.errors import NasError
+from nas.plugins import get_plugin, list_plugins
 
-__all__ = ["load_genotype", "create_model", "create_supernet", "cost", "check_genotype", "save_genotype"]
+__all__ = ["load_genotype", "create_model", "create_backbone", "create_supernet", "cost", "check_genotype",
+           "save_genotype", "get_space", "list_spaces"]
 
 GenotypeLike = Union[Genotype, str, os.PathLike]
+
+
+def get_space(name: str) -> Space:
+    """Return the declaration of space ``name``, from its plugin."""
+    return get_plugin(name).space
+
+
+def list_spaces(pattern: str = "*") -> List[str]:
+    """Return the names of the installed spaces matching an fnmatch pattern."""
+    return list_plugins(pattern)
 
 
 def check_genotype(g: Genotype) -> Genotype:
@@ -89,26 +101,31 @@ def save_genotype(g: Genotype, path: Union[str, os.PathLike], **extra: object) -
 
 
 def create_model(genotype: GenotypeLike, num_classes: int = 1000, **kwargs):
-    """Build the standalone ``nn.Module`` of a genotype (timm-style factory)."""
-    from nas.core.models import MODEL_BUILDERS
-    from search_spaces import load_models
-
+    """Build the standalone ``nn.Module`` of a genotype: its backbone plus a linear classifier."""
     g = load_genotype(genotype)
-    load_models()
-    return MODEL_BUILDERS.get(g.space)(g, num_classes=num_classes, **kwargs)
+    return get_plugin(g.space).build_model(g, num_classes=num_classes, **kwargs)
+
+
+def create_backbone(genotype: GenotypeLike, **kwargs):
+    """Build a genotype's backbone: pooled ``forward`` of shape ``(N, num_features)``, plus ``forward_features``."""
+    g = load_genotype(genotype)
+    return get_plugin(g.space).build_backbone(g, **kwargs)
 
 
 def create_supernet(space: str, **kwargs):
     """Build the supernet of a space."""
-    from nas.core.models import SUPERNETS
-    from search_spaces import load_models
-
-    get_space(space)
-    load_models()
-    return SUPERNETS.get(space)(**kwargs)
+    return get_plugin(space).build_supernet(**kwargs)
 
 
-def cost(genotype: GenotypeLike, resolution: int = 224, num_classes: int = 1000, **kwargs) -> Cost:
-    """Return the exact MAdds and parameter count of a genotype's standalone model, without building it."""
+def cost(genotype: GenotypeLike, resolution: int = 224, num_classes: int = 1000, **target) -> Cost:
+    """Return the exact MAdds and parameter count of a genotype's standalone model, without building it.
+
+    ``target`` takes ``frames`` for video spaces; any other keyword, or a bad value, is a one-line NasError.
+
+    Example:
+        >>> import nas
+        >>> nas.cost("st_topo:mobilenetv2").params
+        3504872
+    """
     g = load_genotype(genotype)
-    return get_space(g.space).cost(g, resolution=resolution, num_classes=num_classes, **kwargs)
+    return get_space(g.space).cost(g, resolution=resolution, num_classes=num_classes, **target)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
 from nas.core.space import Space
 from nas.errors import NasError
@@ -26,11 +26,15 @@ __all__ = ["SpacePlugin", "PLUGINS", "ENTRY_POINT_GROUP", "register_plugin", "ge
 ENTRY_POINT_GROUP = "nas.spaces"
 
 
-def _resolve(ref: str) -> Any:
+def _resolve(ref: str, space: str) -> Any:
+    """Import the object a ``"module:attribute"`` reference names; a one-line NasError when it cannot."""
     module, _, attr = ref.partition(":")
-    obj = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise NasError(f"space {space!r}: cannot load {ref} ({type(exc).__name__}: {str(exc)[:120]})") from None
     return obj
 
 
@@ -66,23 +70,23 @@ class SpacePlugin:
 
     def build_model(self, genotype, **kwargs):
         """Build the standalone model of ``genotype``."""
-        return _resolve(self.model)(genotype, **kwargs)
+        return _resolve(self.model, self.name)(genotype, **kwargs)
 
     def build_backbone(self, genotype, **kwargs):
         """Build the backbone (the model without its classifier) of ``genotype``."""
-        return _resolve(self.backbone)(genotype, **kwargs)
+        return _resolve(self.backbone, self.name)(genotype, **kwargs)
 
     def build_supernet(self, **kwargs):
         """Build the space's supernet; a one-line error when it has none."""
         if self.supernet is None:
             raise NasError(f"space {self.name!r} has no supernet")
-        return _resolve(self.supernet)(**kwargs)
+        return _resolve(self.supernet, self.name)(**kwargs)
 
     def plot(self, genotype, path, **kwargs) -> None:
         """Draw ``genotype`` to ``path``; a one-line error when the space has no plotter."""
         if self.plotter is None:
             raise NasError(f"space {self.name!r} has no plotter")
-        _resolve(self.plotter)(genotype, path, **kwargs)
+        _resolve(self.plotter, self.name)(genotype, path, **kwargs)
 
 
 PLUGINS: Registry[SpacePlugin] = Registry("space")
@@ -90,12 +94,11 @@ _loaded = False
 
 
 def register_plugin(plugin: SpacePlugin) -> SpacePlugin:
-    """Register ``plugin`` (and its space declaration) under the space's name; a duplicate raises."""
-    from nas.core.space import SPACES
-
+    """Register ``plugin`` under its space's name (the only registry of spaces); a duplicate raises."""
+    if plugin.modality != plugin.space.modality:
+        raise NasError(f"space plugin {plugin.name!r} says modality {plugin.modality!r} but its space says "
+                       f"{plugin.space.modality!r}")
     PLUGINS.add(plugin.name, plugin)
-    if plugin.name not in SPACES:
-        SPACES.add(plugin.name, plugin.space)
     return plugin
 
 
@@ -104,9 +107,8 @@ def load_plugins() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if ep.name in PLUGINS:
+        if ep.name in PLUGINS:  # registered by hand in this process (tests, notebooks): that one stays
             continue
         try:
             plugin = ep.load()
@@ -116,6 +118,7 @@ def load_plugins() -> None:
         if not isinstance(plugin, SpacePlugin) or plugin.name != ep.name:
             raise NasError(f"entry point {ep.name!r} ({ep.value}) is not a SpacePlugin named {ep.name!r}")
         register_plugin(plugin)
+    _loaded = True  # only after every entry point loaded, so a broken one is reported again, not hidden
 
 
 def get_plugin(name: str) -> SpacePlugin:
@@ -129,5 +132,3 @@ def list_plugins(pattern: str = "*") -> List[str]:
     load_plugins()
     return PLUGINS.list(pattern)
 
-
-Builder = Callable[..., Any]

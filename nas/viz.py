@@ -1,35 +1,27 @@
-"""Architecture drawings: each space registers a plotter ``(genotype, path, **kw) -> None``."""
+"""Architecture drawings: ``plot_genotype`` hands a genotype to its space plugin's plotter."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from nas.core.genotype import Genotype
 from nas.errors import NasError
-from nas.registry import Registry
 
-__all__ = ["PLOTTERS", "register_plotter", "plot_genotype"]
+__all__ = ["plot_genotype"]
 
-PLOTTERS: Registry[Callable] = Registry("plotter")
 _FORMATS = (".png", ".svg", ".pdf")
 
 
-def register_plotter(space: str) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the plotter of ``space``."""
-    return PLOTTERS.register(space)
-
-
 def plot_genotype(g: Genotype, path: str | Path, **kwargs) -> Path:
-    """Draw ``g`` to ``path`` (.png, .svg or .pdf)."""
+    """Draw ``g`` to ``path`` (.png, .svg or .pdf) with its space's plotter."""
+    from nas.plugins import get_plugin
+
     path = Path(path)
     if path.suffix.lower() not in _FORMATS:
         raise NasError(f"cannot plot to {path.name}: use one of {', '.join(_FORMATS)}")
+    plugin = get_plugin(g.space)
     import matplotlib
 
     matplotlib.use("Agg")
-    from search_spaces import load_plotters
-
-    load_plotters()
     path.parent.mkdir(parents=True, exist_ok=True)
-    PLOTTERS.get(g.space)(g, path, **kwargs)
+    plugin.plot(g, path, **kwargs)
     return path

@@ -26,11 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cost_kwargs(space, args) -> dict:
-    kw = {"resolution": args.resolution, "num_classes": args.num_classes}
-    if args.frames is not None:
-        kw["frames"] = args.frames
-    return kw
+def _target(space, args):
+    """Return the space's checked cost target for the flags (a bad value or --frames on images: one line)."""
+    return space.target(resolution=args.resolution, num_classes=args.num_classes, frames=args.frames)
 
 
 def export_model(model, path: Path, example) -> None:
@@ -68,14 +66,11 @@ def main(argv: List[str]) -> int:
     import nas
 
     args = build_parser().parse_args(argv)
-    for flag, value in (("--resolution", args.resolution), ("--num-classes", args.num_classes)):
-        if value <= 0:
-            raise NasError(f"{flag} must be positive, got {value}")
     g = nas.load_genotype(args.genotype)
     space = nas.get_space(g.space)
-    kw = _cost_kwargs(space, args)
-    rows = space.cost_breakdown(g, **kw)
-    total = space.cost(g, **kw)
+    target = _target(space, args)
+    rows = space.breakdown_at(g, target)
+    total = space.cost_at(g, target)
     if args.export:
         import torch
 

@@ -1,17 +1,18 @@
-"""The Space declaration: named discrete dimensions, membership, uniform sampling and exact size. No torch."""
+"""The Space declaration: named discrete dimensions, membership, sampling, size and the cost hooks. No torch."""
 from __future__ import annotations
 
 import abc
 import itertools
 import math
 import random
-from typing import Dict, Iterator, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
+from nas.core.cost import Cost
 from nas.core.genotype import Genotype
+from nas.core.target import TARGET_KEYS, Target, check_min
 from nas.errors import NasError
-from nas.registry import Registry
 
-__all__ = ["Space", "SPACES", "register_space", "get_space", "list_spaces"]
+__all__ = ["Space"]
 
 
 class Space(abc.ABC):
@@ -20,6 +21,11 @@ class Space(abc.ABC):
     Subclasses declare ``name`` and implement ``dims()``; they may override ``contains`` for extra
     constraints, ``default`` and ``named`` (published members). A genotype is valid when every dimension
     holds one of its values.
+
+    Everything a strategy may call is declared here. A space with a cost model implements ``cost_at``
+    (and may refine ``breakdown_at``, ``cheapest`` and ``largest``); ``cost`` and ``cost_breakdown`` take
+    the target as keywords, fill in the space's ``default_target`` and check it (:meth:`target`) first.
+    Spaces are found through their plugin (``nas.get_space``), never registered here.
 
     Example:
         >>> class Toy(Space):
@@ -36,6 +42,8 @@ class Space(abc.ABC):
 
     name: str = ""
     modality: str = "image"  # "image" inputs are (N, 3, H, W); "video" inputs are (N, 3, T, H, W)
+    default_target: Target = Target(224, 1000)  # video spaces set frames too
+    min_resolution: int = 1  # the smallest input the space's strides turn into a non-empty last map
 
     @abc.abstractmethod
     def dims(self) -> Dict[str, Tuple[str, ...]]:
@@ -78,6 +86,43 @@ class Space(abc.ABC):
         """Return the exact number of members."""
         return math.prod(len(v) for v in self.dims().values())
 
+    def target(self, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+               frames: Optional[int] = None, **unknown: object) -> Target:
+        """Return the checked Target of these keywords, the space's defaults filling those left as None.
+
+        An unknown keyword, a non-positive or non-integer value, ``frames`` on an image space or a
+        resolution below ``min_resolution`` is a one-line NasError.
+        """
+        if unknown:
+            names = ", ".join(sorted(unknown)[:3])[:60]
+            raise NasError(f"unsupported cost keyword(s) for {self.name!r}: {names} (known: {', '.join(TARGET_KEYS)})")
+        d = self.default_target
+        if frames is not None and d.frames is None:
+            raise NasError(f"frames applies to video spaces only; {self.name!r} is an image space")
+        t = Target(d.resolution if resolution is None else resolution,
+                   d.num_classes if num_classes is None else num_classes,
+                   d.frames if frames is None else frames)
+        check_min("resolution", t.resolution, self.min_resolution, f"the smallest input {self.name!r} allows")
+        return t
+
+    def cost(self, g: Genotype, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+             frames: Optional[int] = None, **unknown: object) -> Cost:
+        """Return the exact MAdds and parameters of ``g``'s standalone model at the given target."""
+        return self.cost_at(g, self.target(resolution, num_classes, frames, **unknown))
+
+    def cost_breakdown(self, g: Genotype, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+                       frames: Optional[int] = None, **unknown: object) -> List[Tuple[str, Cost]]:
+        """Return ``(part, Cost)`` rows that sum to :meth:`cost` at the given target."""
+        return self.breakdown_at(g, self.target(resolution, num_classes, frames, **unknown))
+
+    def cost_at(self, g: Genotype, target: Target) -> Cost:
+        """Return the cost of ``g`` at a checked ``target`` (spaces with a cost model implement this)."""
+        raise NasError(f"space {self.name!r} has no cost model")
+
+    def breakdown_at(self, g: Genotype, target: Target) -> List[Tuple[str, Cost]]:
+        """Return ``g``'s cost per part at a checked ``target`` (one ``total`` row unless overridden)."""
+        return [("total", self.cost_at(g, target))]
+
     def cheapest(self) -> Genotype:
         """Return the member of least cost (spaces with a cost model override this)."""
         raise NasError(f"space {self.name!r} has no cost model to find its cheapest member")
@@ -98,28 +143,3 @@ class Space(abc.ABC):
     def parse(self, text: str) -> Genotype:
         """Parse a canonical genotype string of this space (membership is not checked here)."""
         return Genotype.from_str(text, list(self.dims()))
-
-
-SPACES: Registry[Space] = Registry("space")
-
-
-def register_space(space_cls: type) -> type:
-    """Register a Space subclass under its ``name`` (class decorator)."""
-    SPACES.add(space_cls.name, space_cls())
-    return space_cls
-
-
-def get_space(name: str) -> Space:
-    """Return the registered space called ``name``."""
-    from nas import _load_spaces
-
-    _load_spaces()
-    return SPACES.get(name)
-
-
-def list_spaces(pattern: str = "*") -> list:
-    """Return the names of registered spaces matching an fnmatch pattern."""
-    from nas import _load_spaces
-
-    _load_spaces()
-    return SPACES.list(pattern)

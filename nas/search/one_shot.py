@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.core.genotype import Genotype
-from nas.core.supernet import Supernet, recalibrate_bn
+from nas.nn.supernet import Supernet, recalibrate_bn
 
 __all__ = ["Batches", "train_steps", "score_genotypes", "accuracy"]
 

@@ -176,7 +176,7 @@ class PvSearch:
     @torch.no_grad()
     def score(self, g) -> float:
         """Return the val accuracy of genotype ``g`` run through the supernet, after BN recalibration."""
-        from nas.core.supernet import recalibrate_bn
+        from nas.nn.supernet import recalibrate_bn
 
         self.net.set_active(g)
         batches = [b[0] for b, _ in zip(self.train, range(self.cfg.search.bn_batches)) if b[0] is not None]

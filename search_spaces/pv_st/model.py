@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from nas.core.genotype import Genotype
-from nas.core.models import register_model_builder
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.ops import Spatial, build_slot_op
 
@@ -113,6 +112,3 @@ def build_model(genotype: Genotype, num_classes: int = 400, dropout: float = 0.0
     init_weights(model)
     return model
 
-
-register_model_builder("pv_st", build_model)
-register_model_builder("pv_st_m", build_model)

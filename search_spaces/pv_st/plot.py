@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from nas.core.genotype import Genotype
-from nas.viz import register_plotter
 from search_spaces.pv_st.cost import OP_NAMES
 
 __all__ = ["plot_pv_st"]
@@ -37,6 +36,3 @@ def plot_pv_st(g: Genotype, path: Path, title: str = "", resolution: int = 224, 
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
-
-register_plotter("pv_st")(plot_pv_st)
-register_plotter("pv_st_m")(plot_pv_st)

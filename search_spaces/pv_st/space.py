@@ -5,7 +5,8 @@ from typing import Dict, List, Tuple
 
 from nas.core.cost import Cost
 from nas.core.genotype import Genotype
-from nas.core.space import Space, register_space
+from nas.core.space import Space
+from nas.core.target import Target
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES, Size3, block_cost, head_cost, op_cost, stem_cost
 
@@ -30,6 +31,8 @@ class PvStSpace(Space):
 
     name = "pv_st"
     modality = "video"
+    default_target = Target(224, 1000, frames=8)
+    min_resolution = 8  # the stem's stride 2 times two stride-2 stages (time is never strided: any T >= 1)
     skeleton: sk.Skeleton = sk.LIGHT
 
     def __init__(self) -> None:
@@ -68,10 +71,9 @@ class PvStSpace(Space):
         return [{o: op_cost(o, thw, s.op_in, s.op_out, s.stride)[0] for o in OP_NAMES}
                 for s, thw in zip(self.slots, sizes)]
 
-    def cost_breakdown(self, g: Genotype, resolution: int = 224, num_classes: int = 1000,
-                       frames: int = 8) -> List[Tuple[str, Cost]]:
+    def breakdown_at(self, g: Genotype, target: Target) -> List[Tuple[str, Cost]]:
         """Return ``(part, Cost)`` rows: stem, each block (with its op name) and head."""
-        thw = (frames, resolution, resolution)
+        thw = (target.frames, target.resolution, target.resolution)
         c, thw = stem_cost(thw, self.skeleton.stem)
         rows = [("stem", c)]
         mids = [st.c_mid for st in self.skeleton.stages for _ in range(st.depth)]
@@ -79,20 +81,27 @@ class PvStSpace(Space):
             op, _ = op_cost(g[s.key], thw, s.op_in, s.op_out, s.stride)
             rest, thw = block_cost(self.skeleton.block, thw, s.block_in, mid, s.block_out, s.stride)
             rows.append((f"{s.key} {g[s.key]} ({s.block_out}ch)", op + rest))
-        rows.append(("head", head_cost(self.slots[-1].block_out, num_classes)))
+        rows.append(("head", head_cost(self.slots[-1].block_out, target.num_classes)))
         return rows
 
-    def cost(self, g: Genotype, resolution: int = 224, num_classes: int = 1000, frames: int = 8) -> Cost:
-        """Return the exact MAdds and parameters of ``g``'s standalone model on ``frames`` frames."""
-        return sum((c for _, c in self.cost_breakdown(g, resolution, num_classes, frames)), Cost())
+    def cost_at(self, g: Genotype, target: Target) -> Cost:
+        """Return the exact MAdds and parameters of ``g``'s standalone model on ``target.frames`` frames."""
+        return sum((c for _, c in self.breakdown_at(g, target)), Cost())
+
+    def cheapest(self) -> Genotype:
+        """Return the member of least MAdds at the default target: slot costs are independent, so pick per slot."""
+        return self._extreme(min)
+
+    def largest(self) -> Genotype:
+        """Return the member of greatest MAdds at the default target."""
+        return self._extreme(max)
+
+    def _extreme(self, pick) -> Genotype:
+        t = self.default_target
+        costs = self.op_costs(t.resolution, t.frames)
+        return self.freeze({s.key: pick(OP_NAMES, key=lambda o: per[o].madds) for s, per in zip(self.slots, costs)})
 
 
-@register_space
-class _PvStLight(PvStSpace):
-    """Registered light space ``pv_st``."""
-
-
-@register_space
 class PvStMSpace(PvStSpace):
     """The median space ``pv_st_m``: 7 bottleneck-block slots with 7 temporal ops each."""
 

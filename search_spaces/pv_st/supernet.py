@@ -8,9 +8,8 @@ import torch
 from torch import nn
 
 from nas.core.genotype import Genotype
-from nas.core.models import register_supernet
-from nas.core.supernet import Supernet
-from nas.search.differentiable import MixedOp, relax
+from nas.nn.mixed import RELAXATIONS, MixedOp, relax
+from nas.nn.supernet import Supernet
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES
 from search_spaces.pv_st.model import PvNet, build_model, init_weights, make_blocks, stem
@@ -23,7 +22,7 @@ class PvStSupernet(Supernet):
     """Shared weights for all of a pv_st space, plus architecture logits ``alpha`` of shape ``[slots, ops]``.
 
     ``set_active(g)`` routes every slot through ``g``'s op; ``set_relaxation(mode, ...)`` makes ``forward``
-    draw per-slot weights from alpha (see :func:`nas.search.differentiable.relax`) instead.
+    draw per-slot weights from alpha (see :func:`nas.nn.mixed.relax`) instead.
     """
 
     space_name = "pv_st"
@@ -45,6 +44,7 @@ class PvStSupernet(Supernet):
         self.alpha = nn.Parameter(1e-3 * torch.randn(len(self.space.slots), len(OP_NAMES)))
         self.mode: Optional[str] = None
         self.tau, self.k = 1.0, 2
+        self.generator: Optional[torch.Generator] = None
         self.set_active(self.space.default())
 
     @property
@@ -66,10 +66,20 @@ class PvStSupernet(Supernet):
             m.active, m.weights, m.paths = OP_NAMES.index(op), None, None
         self.active = genotype
 
-    def set_relaxation(self, mode: str, tau: float = 1.0, k: int = 2) -> None:
-        """Make ``forward`` mix ops by relaxed alpha: ``softmax`` (all paths), ``gumbel`` (one) or ``sample`` (k)."""
-        relax(self.alpha[0].detach(), mode, tau, k)  # validates the mode
-        self.mode, self.tau, self.k = mode, tau, k
+    def set_relaxation(self, mode: str, tau: float = 1.0, k: int = 2,
+                       generator: Optional[torch.Generator] = None) -> None:
+        """Make ``forward`` mix ops by relaxed alpha: ``softmax`` (all paths), ``gumbel`` (one) or ``sample`` (k).
+
+        ``generator`` supplies the Gumbel noise of every later relaxed forward (the run owns and checkpoints
+        it); None draws from torch's global generator, as before.
+        """
+        if generator is None:
+            # Today's check: one throw-away relaxation. Under gumbel/sample it draws from the global generator,
+            # and seeded runs depend on that draw, so it stays for them.
+            relax(self.alpha[0].detach(), mode, tau, k)
+        elif mode not in RELAXATIONS:
+            relax(self.alpha[0].detach(), mode)  # raises the one-line error naming the known modes
+        self.mode, self.tau, self.k, self.generator = mode, tau, k, generator
 
     def argmax(self) -> Genotype:
         """Return the genotype of argmax(alpha) per slot."""
@@ -85,7 +95,7 @@ class PvStSupernet(Supernet):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode is not None:
             for m, row in zip(self.mixed_ops, self.alpha):
-                m.weights, m.paths = relax(row, self.mode, self.tau, self.k)
+                m.weights, m.paths = relax(row, self.mode, self.tau, self.k, self.generator)
         return self.net(x)
 
     def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> PvNet:
@@ -108,11 +118,8 @@ class PvStSupernet(Supernet):
         return out
 
 
-@register_supernet("pv_st_m")
 class PvStMSupernet(PvStSupernet):
     """The supernet of the median space ``pv_st_m``."""
 
     space_name = "pv_st_m"
 
-
-register_supernet("pv_st")(PvStSupernet)

@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from nas.core.genotype import Genotype
-from nas.core.models import register_model_builder
 from nas.core.ops import get_op
 from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import parse_op
@@ -128,5 +127,3 @@ def zero_init_residual(edge: nn.Module, is_branch: bool) -> None:
     if bn is not None and (is_branch or residual):
         nn.init.zeros_(bn.weight)
 
-
-register_model_builder("st_topo", build_model)

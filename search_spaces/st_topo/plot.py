@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from nas.core.genotype import Genotype
-from nas.viz import register_plotter
 from search_spaces.st_topo import skeleton as sk
 
 __all__ = ["plot_st_topo"]
@@ -16,7 +15,6 @@ def _color(code: str) -> str:
     return _COLORS["id"] if code == "id" else _COLORS[code[1]]
 
 
-@register_plotter("st_topo")
 def plot_st_topo(g: Genotype, path: Path, title: str = "") -> None:
     """Write a picture of ``g`` to ``path``; colour encodes kernel size, line width the expansion."""
     import matplotlib.pyplot as plt

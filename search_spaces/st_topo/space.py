@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import functools
-from typing import Dict, List, Tuple
+import math
+from typing import Dict, List, Optional, Tuple
 
 from nas.core.cost import Cost
 from nas.core.genotype import Genotype
-from nas.core.space import Space, register_space
+from nas.core.space import Space
+from nas.core.target import Target
 from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import head_cost, op_cost, stem_cost
 
-__all__ = ["StTopoSpace", "IR_OPS", "edge_options"]
+__all__ = ["StTopoSpace", "IR_OPS", "edge_options", "TOTAL_STRIDE"]
 
 KERNELS = (3, 5, 7)
 EXPANDS = (3, 6)
 IR_OPS: Tuple[str, ...] = tuple(f"k{k}e{e}" for k in KERNELS for e in EXPANDS)
 FIRST_OPS: Tuple[str, ...] = tuple(f"k{k}e1" for k in KERNELS)  # 32->16 edge: expansion 1, as in MobileNetV2
+TOTAL_STRIDE = 2 * math.prod(s for _, _, s in sk.STAGES)  # the stem's 2 times the stages' strides: 32
 
 
 def edge_options(edge: sk.Edge) -> Tuple[str, ...]:
@@ -33,7 +36,6 @@ def edge_options(edge: sk.Edge) -> Tuple[str, ...]:
     return ("-", "id") + IR_OPS
 
 
-@register_space
 class StTopoSpace(Space):
     """Topology-augmented MobileNetV2-style space: 2^35 branch-edge masks times per-edge op choices.
 
@@ -49,6 +51,8 @@ class StTopoSpace(Space):
     """
 
     name = "st_topo"
+    default_target = Target(224, 1000)
+    min_resolution = TOTAL_STRIDE  # a smaller input leaves the last stages striding over a single pixel
 
     def __init__(self) -> None:
         self.stem = sk.stem_edges()
@@ -79,8 +83,36 @@ class StTopoSpace(Space):
 
         return named_genotypes(self)
 
-    def cost_breakdown(self, g: Genotype, resolution: int = 224, num_classes: int = 1000) -> List[Tuple[str, Cost]]:
+    def contains(self, g: Genotype) -> Optional[str]:
+        """Return why ``g`` is not a member (a bad choice, or a node cut off from the stem or the head), or None."""
+        problem = super().contains(g)
+        return problem if problem else self._topology_problem(g)
+
+    def graph(self, g: Genotype):
+        """Return ``g``'s active topology as a networkx DiGraph on nodes 1..20, edges labelled ``op`` and ``key``."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(range(1, sk.NUM_NODES + 1))
+        graph.add_edges_from((e.src, e.dst, {"op": code, "key": e.key}) for e, code in self.active_edges(g))
+        return graph
+
+    def _topology_problem(self, g: Genotype) -> Optional[str]:
+        """Return a one-line problem if some node is not on a path from the stem (node 1) to the head."""
+        import networkx as nx
+
+        graph = self.graph(g)
+        head = sk.NUM_NODES
+        unreached = sorted(set(graph) - nx.descendants(graph, 1) - {1})
+        dead = sorted(set(graph) - nx.ancestors(graph, head) - {head})
+        if unreached or dead:
+            return (f"st_topo genotype has nodes off the stem-to-head path (unreached from the stem: "
+                    f"{unreached[:5]}, not reaching the head: {dead[:5]})")
+        return None
+
+    def breakdown_at(self, g: Genotype, target: Target) -> List[Tuple[str, Cost]]:
         """Return ``(part, Cost)`` rows: stem, each stage (its stem and incoming branch edges) and head."""
+        resolution, num_classes = target.resolution, target.num_classes
         sizes = sk.node_sizes(resolution)
         ch = sk.node_channels()
         rows: List[Tuple[str, Cost]] = [("stem", stem_cost(resolution, sk.STEM_CHANNELS)[0])]
@@ -95,13 +127,13 @@ class StTopoSpace(Space):
         rows.append(("head", head_cost(sizes[-1], ch[-1], sk.HEAD_CHANNELS, num_classes)))
         return rows
 
-    def cost(self, g: Genotype, resolution: int = 224, num_classes: int = 1000) -> Cost:
+    def cost_at(self, g: Genotype, target: Target) -> Cost:
         """Return the exact MAdds and parameters of ``g``'s standalone model.
 
         Node shapes are fixed by the skeleton, so the cost is a sum of per-choice terms: it is read from a
-        table built once per (resolution, num_classes). ``cost_breakdown`` computes the same sum per stage.
+        table built once per (resolution, num_classes). ``breakdown_at`` computes the same sum per stage.
         """
-        base, table = self._table(resolution, num_classes)
+        base, table = self._table(target.resolution, target.num_classes)
         total = base
         for dim, value in g.choices:
             total = total + table[dim][value]
@@ -126,5 +158,5 @@ class StTopoSpace(Space):
         return self._extreme(max)
 
     def _extreme(self, pick) -> Genotype:
-        _, table = self._table(224, 1000)
+        _, table = self._table(self.default_target.resolution, self.default_target.num_classes)
         return self.freeze({dim: pick(opts, key=lambda code: table[dim][code].madds) for dim, opts in table.items()})

@@ -7,10 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nas.core.elastic import ElasticBatchNorm2d, copy_bn
 from nas.core.genotype import Genotype
-from nas.core.models import register_supernet
-from nas.core.supernet import Supernet
+from nas.nn.elastic import ElasticBatchNorm2d, copy_bn
+from nas.nn.supernet import Supernet
 from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import parse_op
 from search_spaces.st_topo.model import Head, TopoNet, build_model, init_weights
@@ -103,7 +102,6 @@ class SuperEdge(nn.Module):
             self.ir.copy_into(module)
 
 
-@register_supernet("st_topo")
 class StTopoSupernet(Supernet):
     """Shared weights for all of st_topo; ``forward`` runs the active genotype's edges only."""
 

@@ -91,3 +91,28 @@ def test_extract_preserves_active_and_trains():
     loss = sn(torch.randn(2, 3, 32, 32)).sum()
     loss.backward()
     assert sn.stem[0].weight.grad is not None
+
+
+def test_topology_is_a_networkx_dag_from_stem_to_head():
+    import networkx as nx
+
+    space = nas.get_space("st_topo")
+    g = space.sample(random.Random(3))
+    graph = space.graph(g)
+    assert nx.is_directed_acyclic_graph(graph) and graph.number_of_nodes() == sk.NUM_NODES
+    assert graph.number_of_edges() == len(space.active_edges(g))
+    assert nx.has_path(graph, 1, sk.NUM_NODES)
+    assert all(graph.edges[e.src, e.dst]["op"] == code for e, code in space.active_edges(g))
+
+
+def test_node_cut_off_from_the_head_is_reported():
+    from nas.core.genotype import Genotype
+
+    space = nas.get_space("st_topo")
+    # Not reachable through dims (stem edges are never off); built by hand to exercise the graph check.
+    choices = dict(space.default().choices)
+    choices["s05"] = "-"
+    g = Genotype("st_topo", tuple(choices.items()))
+    assert "allowed" in space.contains(g)
+    problem = space._topology_problem(g)
+    assert problem and "off the stem-to-head path" in problem

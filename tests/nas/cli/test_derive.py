@@ -53,9 +53,23 @@ def test_export_onnx_runs(tmp_path):
     (["zz:mobilenetv2"], "unknown space"),
     (["st_topo:mobilenetv2", "--export", "x.bin"], "cannot export"),
     (["st_topo:mobilenetv2", "--plot", "x.jpg2"], "cannot plot"),
+    (["pv_st:tsm", "--frames", "-4"], "frames must be positive"),
+    (["pv_st:tsm", "--frames", "0"], "frames must be positive"),
+    (["st_topo:mobilenetv2", "--frames", "8"], "frames applies to video spaces only"),
+    (["st_topo:mobilenetv2", "--resolution", "0"], "resolution must be positive"),
+    (["st_topo:mobilenetv2", "--resolution", "16"], "resolution must be at least 32"),
+    (["st_topo:mobilenetv2", "--num-classes", "-1"], "num_classes must be positive"),
 ])
 def test_bad_input_is_one_line(args, fragment, tmp_path):
     res = _run([a.replace("x.", str(tmp_path / "x.")) for a in args])
     assert res.returncode == 2
     assert fragment in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_video_target_flags(capsys):
+    assert main(["pv_st:tsm", "--frames", "4", "--resolution", "64", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    import nas
+
+    assert out["madds"] == nas.cost("pv_st:tsm", resolution=64, frames=4).madds

@@ -4,7 +4,7 @@ import random
 import torch
 
 import nas
-from nas.core.supernet import recalibrate_bn
+from nas.nn.supernet import recalibrate_bn
 from nas.search.evolution import sample_in_window
 from nas.search.one_shot import accuracy, score_genotypes, train_steps
 
