@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from nas.core.genotype import Genotype
+from nas.nn.init import init_weights
 from nas.nn.mixed import RELAXATIONS, MixedOp, relax
 from nas.nn.supernet import Supernet
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES
-from search_spaces.pv_st.model import PvNet, build_model, init_weights, make_blocks, stem
+from search_spaces.pv_st.model import PvNet, build_model, make_blocks, stem
 from search_spaces.pv_st.ops import build_slot_op
 
 __all__ = ["PvStSupernet", "PvStMSupernet"]

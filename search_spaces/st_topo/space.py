@@ -89,12 +89,13 @@ class StTopoSpace(Space):
         return problem if problem else self._topology_problem(g)
 
     def graph(self, g: Genotype):
-        """Return ``g``'s active topology as a networkx DiGraph on nodes 1..20, edges labelled ``op`` and ``key``."""
+        """Return ``g``'s active topology as a networkx DiGraph on nodes 1..20; edges carry ``op``, ``key``, ``stride``."""
         import networkx as nx
 
         graph = nx.DiGraph()
         graph.add_nodes_from(range(1, sk.NUM_NODES + 1))
-        graph.add_edges_from((e.src, e.dst, {"op": code, "key": e.key}) for e, code in self.active_edges(g))
+        graph.add_edges_from((e.src, e.dst, {"op": code, "key": e.key, "stride": e.stride})
+                             for e, code in self.active_edges(g))
         return graph
 
     def _topology_problem(self, g: Genotype) -> Optional[str]:

@@ -9,10 +9,11 @@ from torch import nn
 
 from nas.core.genotype import Genotype
 from nas.nn.elastic import ElasticBatchNorm2d, copy_bn
+from nas.nn.init import init_weights
 from nas.nn.supernet import Supernet
 from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import parse_op
-from search_spaces.st_topo.model import Head, TopoNet, build_model, init_weights
+from search_spaces.st_topo.model import Head, TopoNet, build_model
 from search_spaces.st_topo.ops import InvertedResidual, Shortcut, conv_bn
 
 __all__ = ["ElasticIR", "SuperEdge", "StTopoSupernet"]
