@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Union
+from typing import List, Optional, Union
 
 import yaml
 
@@ -117,10 +117,13 @@ def create_supernet(space: str, **kwargs):
     return get_plugin(space).build_supernet(**kwargs)
 
 
-def cost(genotype: GenotypeLike, resolution: int = 224, num_classes: int = 1000, **target) -> Cost:
+def cost(genotype: GenotypeLike, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+         **target) -> Cost:
     """Return the exact MAdds and parameter count of a genotype's standalone model, without building it.
 
-    ``target`` takes ``frames`` for video spaces; any other keyword, or a bad value, is a one-line NasError.
+    What is left out comes from the space's ``default_target`` (224 px and 1000 classes for the bundled spaces,
+    8 frames for video). ``target`` takes ``frames`` for video spaces; any other keyword, or a bad value, is a
+    one-line NasError.
 
     Example:
         >>> import nas

@@ -1,0 +1,90 @@
+"""The example of docs/adding_a_space.md, found WITHOUT pip: a dist-info with its entry point on sys.path."""
+import configparser
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "nas_toy_space"
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Return an environment whose sys.path holds the example package and an installed-looking dist-info.
+
+    The entry point is copied from the example's own setup.cfg, so the test checks what a user would ship.
+    """
+    cfg = configparser.ConfigParser()
+    cfg.read(EXAMPLE / "setup.cfg")
+    entry = cfg["options.entry_points"]["nas.spaces"].strip()
+    info = tmp_path / "nas_toy_space-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nas-toy-space\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(f"[nas.spaces]\n{entry}\n")
+    paths = [str(tmp_path), str(EXAMPLE), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+def _run(env, *args):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT)
+
+
+def test_toy_space_is_discovered_costed_built_and_searched(env):
+    code = textwrap.dedent("""
+        import random, sys
+        import nas
+        assert "toy" in nas.list_spaces(), nas.list_spaces()
+        g = nas.load_genotype("toy:small")
+        assert nas.cost(g) == nas.cost(g, resolution=32, num_classes=10)
+        assert nas.cost(g).madds == 414800 and "torch" not in sys.modules
+        import torch
+        from torch.utils.flop_counter import FlopCounterMode
+        space = nas.get_space("toy")
+        rng = random.Random(0)
+        for g in [space.sample(rng) for _ in range(5)] + [space.largest()]:
+            model = nas.create_model(g, num_classes=10).eval()
+            with FlopCounterMode(display=False) as fc, torch.no_grad():
+                out = model(torch.randn(2, 3, 32, 32))
+            assert out.shape == (2, 10)
+            assert fc.get_total_flops() // 4 == nas.cost(g).madds  # FLOPs = 2 MAdds, batch of 2
+            assert sum(p.numel() for p in model.parameters()) == nas.cost(g).params
+            bb = nas.create_backbone(g)
+            x = torch.randn(2, 3, 32, 32)
+            assert bb(x).shape == (2, bb.num_features) and bb.forward_features(x).shape == (2, bb.num_features, 4, 4)
+        sn = nas.create_supernet("toy", num_classes=10)
+        sn.train()
+        sn(torch.randn(8, 3, 32, 32))  # move the BN statistics away from their initial values
+        sn.eval()
+        for _ in range(5):
+            g = sn.sample_active(rng)
+            x = torch.randn(2, 3, 32, 32)
+            assert torch.allclose(sn(x), sn.extract(g).eval()(x), atol=1e-6), str(g)
+        from nas.search.evolution import Evolution, cost_window
+        cost = lambda g: nas.cost(g).madds
+        lo, hi = cost_window(space, cost, 1_000_000, 0.5)
+        evo = Evolution(space, cost, lo=lo, hi=hi, population=8, parents=4, mutation_prob=0.3, rng=random.Random(0))
+        for _ in range(4):
+            batch = evo.ask()
+            evo.tell([(g, -abs(cost(g) - 900_000) / 1e6) for g in batch])
+        best = evo.best()
+        assert lo <= cost(best.genotype) <= hi
+        print("ok", best.genotype)
+    """)
+    out = _run(env, "-c", code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("ok toy:")
+
+
+def test_nas_derive_on_the_toy_space(env, tmp_path):
+    out = _run(env, "-m", "nas.cli.derive", "toy:big", "--json")
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    assert data["space"] == "toy" and data["madds"] == sum(v["madds"] for v in data["breakdown"].values())
+    bad = _run(env, "-m", "nas.cli.derive", "toy:big", "--frames", "4")
+    assert bad.returncode == 2 and "frames applies to video spaces only" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
