@@ -1,5 +1,6 @@
 """tools/bench_cost.py: our cost equals FlopCounterMode / 2 and thop less its BatchNorm term, on built models."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import nas
 pytest.importorskip("thop")
 _SPEC = importlib.util.spec_from_file_location("bench_cost", Path(__file__).resolve().parents[2] / "tools" / "bench_cost.py")
 bench_cost = importlib.util.module_from_spec(_SPEC)
+sys.modules["bench_cost"] = bench_cost  # dataclasses look their module up there
 _SPEC.loader.exec_module(bench_cost)
 TORCH_THREADS = 1
 
