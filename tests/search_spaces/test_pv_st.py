@@ -6,7 +6,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import nas
 from nas.core.ops import get_op
-from nas.search.differentiable import MixedOp
+from nas.nn.mixed import MixedOp
 from search_spaces.pv_st.cost import OP_NAMES, op_cost
 from search_spaces.pv_st.ops import TemporalConv, build_slot_op, temporal_shift
 
