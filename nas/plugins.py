@@ -112,7 +112,7 @@ def load_plugins() -> None:
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # a broken third-party plugin must not take the bundled spaces down
+        except Exception as exc:  # whatever broke inside a plugin, the user gets one line naming it
             raise NasError(f"cannot load space plugin {ep.name!r} ({ep.value}): {type(exc).__name__}: "
                            f"{str(exc)[:200]}") from None
         if not isinstance(plugin, SpacePlugin) or plugin.name != ep.name:
