@@ -5,7 +5,7 @@ inside ``nas.distributed``.
 """
 from __future__ import annotations
 
-from nas.api import cost, create_model, create_supernet, load_genotype, save_genotype
+from nas.api import cost, create_backbone, create_model, create_supernet, list_tasks, load_genotype, save_genotype
 from nas.core.cost import Cost, parse_budget
 from nas.core.genotype import Genotype
 from nas.core.space import Space, get_space, list_spaces
@@ -21,11 +21,13 @@ __all__ = [
     "Space",
     "SpacePlugin",
     "cost",
+    "create_backbone",
     "create_model",
     "create_supernet",
     "get_plugin",
     "get_space",
     "list_spaces",
+    "list_tasks",
     "load_genotype",
     "parse_budget",
     "save_genotype",

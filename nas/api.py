@@ -12,7 +12,8 @@ from nas.core.genotype import Genotype
 from nas.core.space import get_space
 from nas.errors import NasError
 
-__all__ = ["load_genotype", "create_model", "create_supernet", "cost", "check_genotype", "save_genotype"]
+__all__ = ["load_genotype", "create_model", "create_backbone", "create_supernet", "cost", "check_genotype",
+           "save_genotype", "list_tasks"]
 
 GenotypeLike = Union[Genotype, str, os.PathLike]
 
@@ -96,6 +97,21 @@ def create_model(genotype: GenotypeLike, num_classes: int = 1000, **kwargs):
     g = load_genotype(genotype)
     load_models()
     return MODEL_BUILDERS.get(g.space)(g, num_classes=num_classes, **kwargs)
+
+
+def create_backbone(genotype: GenotypeLike, **kwargs):
+    """Build the backbone of a genotype: pooled ``forward``, ``forward_features`` and ``num_features``."""
+    from nas.plugins import get_plugin
+
+    g = load_genotype(genotype)
+    return get_plugin(g.space).build_backbone(g, **kwargs)
+
+
+def list_tasks(pattern: str = "*") -> list:
+    """Return the names of the registered retraining tasks matching an fnmatch pattern."""
+    from nas.tasks import list_tasks as _list
+
+    return _list(pattern)
 
 
 def create_supernet(space: str, **kwargs):
