@@ -39,8 +39,9 @@ class Task:
 
         modality = nas.get_plugin(genotype.space).modality
         if self.modality is not None and modality != self.modality:
-            raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is a {modality} "
-                           f"space (try --task {default_task_name(modality)})")
+            article = "an" if modality[:1] in "aeiou" else "a"
+            raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
+                           f"{modality} space (try --task {default_task_name(modality)})")
 
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
         """Return the training and validation sets of ``cfg``."""
