@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="retraining task (see nas.list_tasks(); default: classification for image "
                                   "genotypes, video_classification for video ones)")
     p.add_argument("--init", help="starting weights: scratch (default), supernet (of the search run given as the "
-                                  "genotype; or supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head dropped)")
+                                  "genotype; or supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head "
+                                  "dropped)")
     p.add_argument("--data", metavar="DIR", help="image genotypes: ImageNet-style folder (train/<class>/*, "
                                                  "val/<class>/*); default: the embedded shapes set")
     p.add_argument("--recipe", metavar="FILE", help="YAML recipe, e.g. recipes/retrain/cpu_small.yaml")
