@@ -57,11 +57,14 @@ def _forked_rng(seed: int, device: torch.device) -> Iterator[None]:
     Dropout draws from the default generator and takes no generator argument; forking it keeps those draws
     a function of the run's seeds without changing anyone else's random state.
     """
-    devices = [device.index or 0] if device.type == "cuda" else []
+    devices = []
+    if device.type == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=devices):
         torch.random.default_generator.manual_seed(seed)
-        if device.type == "cuda":
-            torch.cuda.manual_seed(seed)
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
         yield
 
 
