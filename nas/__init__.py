@@ -5,8 +5,8 @@ inside ``nas.distributed``.
 """
 from __future__ import annotations
 
-from nas.api import (cost, create_backbone, create_model, create_supernet, get_space, list_spaces, load_genotype,
-                     save_genotype)
+from nas.api import (cost, create_backbone, create_model, create_supernet, get_space, list_spaces, list_tasks,
+                     load_genotype, save_genotype)
 from nas.core.cost import Cost, parse_budget
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -30,6 +30,7 @@ __all__ = [
     "get_plugin",
     "get_space",
     "list_spaces",
+    "list_tasks",
     "load_genotype",
     "parse_budget",
     "save_genotype",

@@ -14,7 +14,7 @@ from nas.errors import NasError
 from nas.plugins import get_plugin, list_plugins
 
 __all__ = ["load_genotype", "create_model", "create_backbone", "create_supernet", "cost", "check_genotype",
-           "save_genotype", "get_space", "list_spaces"]
+           "save_genotype", "get_space", "list_spaces", "list_tasks"]
 
 GenotypeLike = Union[Genotype, str, os.PathLike]
 
@@ -110,6 +110,13 @@ def create_backbone(genotype: GenotypeLike, **kwargs):
     """Build a genotype's backbone: pooled ``forward`` of shape ``(N, num_features)``, plus ``forward_features``."""
     g = load_genotype(genotype)
     return get_plugin(g.space).build_backbone(g, **kwargs)
+
+
+def list_tasks(pattern: str = "*") -> list:
+    """Return the names of the registered retraining tasks matching an fnmatch pattern."""
+    from nas.tasks import list_tasks as _list
+
+    return _list(pattern)
 
 
 def create_supernet(space: str, **kwargs):

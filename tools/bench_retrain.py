@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 import nas
 from nas.data.folders import image_folder_datasets
 from nas.data.synthetic import ShapesSpec, shapes_datasets
-from nas.train.loop import collate_batch
+from nas.data.collate import collate_skip
 
 TARGET = 0.05  # the derived network may be at most 5% slower than the plain one
 
@@ -136,12 +136,12 @@ def bench_loaders(args) -> Dict[str, float]:
     """Return images/s of the embedded-set loader and of an ImageNet-style folder loader."""
     out = {}
     train, _, _ = shapes_datasets(ShapesSpec(train=args.batch_size * 40, val=1, resolution=args.resolution))
-    out["embedded set"] = loader_rate(DataLoader(train, args.batch_size, shuffle=True, collate_fn=collate_batch), 30)
+    out["embedded set"] = loader_rate(DataLoader(train, args.batch_size, shuffle=True, collate_fn=collate_skip), 30)
     with tempfile.TemporaryDirectory() as tmp:
         root = write_folder(Path(tmp), 4, args.batch_size * 4, args.folder_side)
         train, _, _ = image_folder_datasets(root, args.resolution, val_fraction=0.1, seed=0)
         for workers in sorted({0, args.workers}):
-            loader = DataLoader(train, args.batch_size, shuffle=True, num_workers=workers, collate_fn=collate_batch)
+            loader = DataLoader(train, args.batch_size, shuffle=True, num_workers=workers, collate_fn=collate_skip)
             out[f"image folder ({args.folder_side}px JPEG, {workers} workers)"] = loader_rate(loader, 12)
     return out
 

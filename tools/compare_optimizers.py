@@ -14,7 +14,8 @@ from torch.utils.data import DataLoader
 import nas
 from nas.data.synthetic import ShapesSpec, shapes_datasets
 from nas.optim import WarmupCosine, create_optimizer, param_groups_weight_decay
-from nas.train.loop import StepOptions, collate_batch, evaluate
+from nas.data.collate import collate_skip
+from nas.train.loop import StepOptions, evaluate
 
 # name -> (registry name, kwargs). LRs are each method's usual value for this batch size, not tuned per method:
 # SGD 0.1 with Nesterov momentum; Adam 1e-3 (Kingma & Ba); AdaRem 0.4, the reference reconstruction's default.
@@ -29,7 +30,7 @@ def infinite_batches(ds, batch: int, seed: int):
     """Yield training batches forever in an order fixed by ``seed`` (the same for every optimizer)."""
     gen = torch.Generator().manual_seed(seed)
     while True:
-        yield from DataLoader(ds, batch, shuffle=True, generator=gen, collate_fn=collate_batch, drop_last=True)
+        yield from DataLoader(ds, batch, shuffle=True, generator=gen, collate_fn=collate_skip, drop_last=True)
 
 
 def train_one(name: str, args, train, val, writer) -> Dict[str, object]:
@@ -53,7 +54,7 @@ def train_one(name: str, args, train, val, writer) -> Dict[str, object]:
         if (step + 1) % max(1, args.steps // 5) == 0:
             print(f"  {name} step {step + 1}/{args.steps} loss {losses[-1]:.3f}", flush=True)
     seconds = time.perf_counter() - start
-    res = evaluate(model, DataLoader(val, 250, collate_fn=collate_batch), StepOptions(device=torch.device("cpu")))
+    res = evaluate(model, DataLoader(val, 250, collate_fn=collate_skip), StepOptions(device=torch.device("cpu")))
     writer.add_scalar(f"val_top1/{name}", res["top1"], args.steps)
     tail = losses[-max(1, args.steps // 10):]
     return {"losses": losses, "final_train_loss": sum(tail) / len(tail), "val_loss": res["val_loss"],

@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-classes", type=int, default=1000, help="classifier outputs (default 1000)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--export", metavar="FILE", help="write a standalone model: FILE.ts (TorchScript) or FILE.onnx")
+    p.add_argument("--weights", default=None, metavar="init|supernet|FILE",
+                   help="weights written by --export: init (freshly initialised, the default), supernet (of the "
+                        "search run given as the genotype) or FILE (a nas-retrain checkpoint)")
     p.add_argument("--plot", metavar="FILE", help="draw the architecture to FILE.png or FILE.svg")
     p.add_argument("--frames", type=int, default=None, help="clip length for video spaces (default: the space's)")
     return p
@@ -51,6 +54,20 @@ def export_model(model, path: Path, example) -> None:
         raise NasError(f"cannot export to {path.name}: use a .ts or .onnx file name")
 
 
+def _export(g, target, args) -> str:
+    """Build the model, load the ``--weights`` it asks for, write ``--export``; return which weights were written."""
+    import torch
+
+    import nas
+    from nas.weights import export_weights
+
+    model = nas.create_model(g, num_classes=target.num_classes)
+    note = export_weights(model, args.weights or "init", g, run=args.genotype)
+    example = torch.randn(target.input_shape(1))
+    export_model(model, Path(args.export), example)
+    return note
+
+
 def _table(g, rows, total, resolution: int) -> str:
     lines = [str(g), "", f"{'part':<20}{'MAdds':>16}{'params':>14}"]
     for name, c in rows:
@@ -66,17 +83,14 @@ def main(argv: List[str]) -> int:
     import nas
 
     args = build_parser().parse_args(argv)
+    if args.weights is not None and not args.export:
+        raise NasError("--weights applies only with --export")
     g = nas.load_genotype(args.genotype)
     space = nas.get_space(g.space)
     target = _target(space, args)
     rows = space.breakdown_at(g, target)
     total = space.cost_at(g, target)
-    if args.export:
-        import torch
-
-        model = nas.create_model(g, num_classes=args.num_classes)
-        example = torch.randn(space.example_input_shape(args.resolution, frames=args.frames))
-        export_model(model, Path(args.export), example)
+    weights = _export(g, target, args) if args.export else None
     if args.plot:
         from nas.viz import plot_genotype
 
@@ -86,7 +100,7 @@ def main(argv: List[str]) -> int:
                "resolution": args.resolution, "num_classes": args.num_classes,
                "breakdown": {name: {"madds": c.madds, "params": c.params} for name, c in rows}}
         if args.export:
-            out["export"] = args.export
+            out["export"], out["weights"] = args.export, weights
         if args.plot:
             out["plot"] = args.plot
         print(json.dumps(out))
@@ -95,6 +109,8 @@ def main(argv: List[str]) -> int:
         for what, path in (("exported", args.export), ("plotted", args.plot)):
             if path:
                 print(f"{what}: {path}")
+        if weights:
+            print(f"weights: {weights}")
     return 0
 
 

@@ -1,22 +1,21 @@
-"""nas-retrain: train a derived architecture from scratch, resume a killed run, or evaluate a checkpoint."""
+"""nas-retrain: train a derived architecture for a task, resume a killed run, or evaluate a checkpoint."""
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from nas.cli.common import cli_main
 from nas.errors import NasError
 
-__all__ = ["main", "build_parser", "build_config", "parse_args"]
+__all__ = ["main", "build_parser", "config_flags", "parse_args"]
 
-# flag attribute -> dotted config key
+# flag attribute -> dotted config key; every one of these changes the stored config
 _FLAG_KEYS = {
     "epochs": "epochs", "resolution": "resolution", "batch_size": "batch_size", "seed": "seed", "data": "data.root",
     "data_root": "data.video_root", "train_list": "data.train_list", "val_list": "data.val_list",
-    "frames": "data.frames",
+    "frames": "data.frames", "task": "task", "init": "init",
 }
 
 
@@ -24,8 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-retrain."""
     p = argparse.ArgumentParser(prog="nas-retrain", description=__doc__)
     p.add_argument("genotype", nargs="?", help="genotype string or name (st_topo:mobilenetv2), YAML file or run folder")
-    p.add_argument("--data", metavar="DIR", help="ImageNet-style folder (train/<class>/*, val/<class>/*); "
-                                                 "default: the embedded shapes set")
+    p.add_argument("--task", help="retraining task (see nas.list_tasks(); default: classification for image "
+                                  "genotypes, video_classification for video ones)")
+    p.add_argument("--init", help="starting weights: scratch (default), supernet (of the search run given as the "
+                                  "genotype; or supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head "
+                                  "dropped)")
+    p.add_argument("--data", metavar="DIR", help="image genotypes: ImageNet-style folder (train/<class>/*, "
+                                                 "val/<class>/*); default: the embedded shapes set")
     p.add_argument("--recipe", metavar="FILE", help="YAML recipe, e.g. recipes/retrain/cpu_small.yaml")
     p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--resolution", type=int, help="input resolution in pixels")
@@ -33,45 +37,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="run seed (model init, data order, augmentation)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from RUN_DIR/last.pt with its own config")
-    p.add_argument("--eval", metavar="CHECKPOINT", help="only evaluate CHECKPOINT and print top-1/top-5")
+    p.add_argument("--eval", metavar="CHECKPOINT", help="only evaluate CHECKPOINT and print its metrics")
     p.add_argument("--data-root", metavar="DIR", help="video genotypes: folder the clip lists are relative to")
     p.add_argument("--train-list", metavar="FILE", help="video genotypes: training clip list")
     p.add_argument("--val-list", metavar="FILE", help="video genotypes: validation clip list")
     p.add_argument("--frames", type=int, help="video genotypes: frames per clip")
+    p.add_argument("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers")
     p.add_argument("--workers", type=int, help="train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on "
                                                "GPU); batch_size stays the global batch")
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides, e.g. optim.lr=0.1")
     return p
 
 
-def _flag_overrides(args: argparse.Namespace) -> Dict[str, Any]:
-    """Return the explicit flags as a nested config dict (values kept as typed, never re-parsed)."""
-    out: Dict[str, Any] = {}
-    for attr, key in _FLAG_KEYS.items():
-        if getattr(args, attr) is not None:
-            *parents, leaf = key.split(".")
-            node = out
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = getattr(args, attr)
-    return out
+def _init_spec(args: argparse.Namespace) -> Optional[str]:
+    """Return ``--init`` with a bare ``supernet`` bound to the search run given as the genotype argument."""
+    if args.init != "supernet":
+        return args.init
+    if not args.genotype or not Path(args.genotype).is_dir():
+        raise NasError("--init supernet takes the supernet of the search run given as the genotype argument; "
+                       "give a run folder (or use --init supernet:RUN)")
+    return f"supernet:{args.genotype}"
 
 
-def build_config(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None):
-    """Return the RetrainConfig of recipe (or ``base``) + flags + ``key=value`` overrides (applied last)."""
-    from nas.config import apply_overrides, from_dict, load_recipe, merge
+def config_flags(args: argparse.Namespace) -> Dict[str, Any]:
+    """Return the config-changing flags as ``{dotted key: value or None}``."""
+    values = {attr: getattr(args, attr) for attr in _FLAG_KEYS}
+    values["init"] = _init_spec(args)
+    return {_FLAG_KEYS[attr]: v for attr, v in values.items()}
+
+
+def _build(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None):
+    from nas.config import build_config
     from nas.config.retrain import RetrainConfig
 
-    data = load_recipe(args.recipe) if args.recipe else dict(base or {})
-    data = apply_overrides(merge(data, _flag_overrides(args)), args.opts)
-    if args.data is not None and not Path(args.data).is_dir():
-        raise NasError(f"data folder not found: {args.data}")
-    return from_dict(RetrainConfig, data)
+    return build_config(RetrainConfig, recipe=args.recipe, flags=config_flags(args), opts=args.opts, base=base)
+
+
+def _device(args: argparse.Namespace):
+    from nas.utils.device import resolve_device
+
+    if args.workers and args.device:
+        raise NasError("--device does not apply with --workers (each Ray Train worker gets its own device)")
+    return resolve_device(args.device or "auto")
 
 
 def _resume(args: argparse.Namespace) -> int:
-    if args.recipe or args.opts or _flag_overrides(args):
-        raise NasError("--resume continues with the run's own config; drop --recipe, flags and overrides")
+    from nas.config import refuse_on_resume
+
+    given = {f"--{attr.replace('_', '-')}": getattr(args, attr) for attr in _FLAG_KEYS}
+    refuse_on_resume({"--recipe": args.recipe, **given, "key=value overrides": args.opts})
     run = Path(args.resume)
     if not run.is_dir():
         raise NasError(f"run folder not found: {run}")
@@ -88,7 +102,8 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> None:
-    """Train in this process, or on ``--workers`` Ray Train workers."""
+    """Train in this process on the resolved device, or on ``--workers`` Ray Train workers."""
+    device = _device(args)
     if args.workers:
         from nas.distributed.train import retrain_distributed
 
@@ -96,32 +111,29 @@ def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> N
         return
     from nas.train import retrain
 
-    retrain(cfg, g, out, resume=resume)
+    retrain(cfg, g, out, resume=resume, device=device)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from nas.train import evaluate_checkpoint, load_checkpoint
 
+    if args.workers:
+        raise NasError("--workers does not apply to --eval")
     ckpt = load_checkpoint(Path(args.eval))
-    cfg = build_config(args, base=ckpt["config"])
-    evaluate_checkpoint(Path(args.eval), cfg, genotype=args.genotype)
+    cfg = _build(args, base=ckpt["config"])
+    evaluate_checkpoint(Path(args.eval), cfg, genotype=args.genotype, device=_device(args))
     return 0
-
-
-def _default_out() -> Path:
-    return Path("runs") / time.strftime("retrain-%Y%m%d-%H%M%S")
 
 
 def _train(args: argparse.Namespace) -> int:
     import nas
+    from nas.utils.run import default_run_dir
 
     if not args.genotype:
         raise NasError("give a genotype or run folder to train (or --resume RUN_DIR / --eval CHECKPOINT)")
     g = nas.load_genotype(args.genotype)
-    cfg = build_config(args)
-    out = Path(args.out) if args.out else _default_out()
-    if (out / "last.pt").exists():
-        raise NasError(f"{out} already holds a run; continue it with --resume {out} or pick another --out")
+    cfg = _build(args)
+    out = Path(args.out) if args.out else default_run_dir("retrain")
     _fit(args, cfg, g, out)
     print(f"done: {out}")
     return 0

@@ -115,6 +115,8 @@ class RetrainConfig:
     amp: bool = True  # CUDA only: autocast to bfloat16 (float16 + GradScaler if bf16 is unsupported)
     channels_last: bool = True  # CUDA only: NHWC memory format for 4-D inputs
     log_every: int = 0  # also print a progress line every N steps; 0: only the tqdm bar and one line per epoch
+    task: Optional[str] = None  # TASKS name; None: classification for image genotypes, video_classification for video
+    init: str = "scratch"  # starting weights: scratch, supernet:RUN (a search run's supernet) or backbone:FILE
     data: DataConfig = field(default_factory=DataConfig)  # the data source
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
@@ -131,5 +133,8 @@ class RetrainConfig:
             raise NasError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.log_every < 0:
             raise NasError(f"log_every must be >= 0, got {self.log_every}")
+        kind, _, arg = self.init.partition(":")
+        if not (self.init == "scratch" or (kind in ("supernet", "backbone") and arg)):
+            raise NasError(f"init must be scratch, supernet:RUN or backbone:FILE, got {self.init[:80]!r}")
         if self.schedule.warmup_epochs >= self.epochs:
             raise NasError(f"schedule.warmup_epochs ({self.schedule.warmup_epochs}) must be < epochs ({self.epochs})")

@@ -1,13 +1,14 @@
 """ImageNet-style folders (``train/<class>/*``, ``val/<class>/*``) read with Pillow.
 
-Unreadable images are skipped and counted (``SkipCounter``) instead of stopping an epoch; a class folder
-without a single readable image is a one-line error up front.
+Unreadable images are skipped and counted (see :func:`nas.data.collate.collate_skip`) instead of stopping an
+epoch; a class folder without a single readable image is a one-line error up front. Augmentation draws come
+from a ``random.Random`` seeded by (dataset seed, epoch key, sample index), so they do not depend on the
+loader's worker count or on any global RNG; call :meth:`ImageFolderDataset.set_epoch` once per epoch.
 """
 from __future__ import annotations
 
 import math
 import random
-import warnings
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -16,7 +17,9 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from nas.data.collate import collate_skip, warn_skipped
 from nas.errors import NasError
+from nas.utils.seeds import seeded_random
 
 __all__ = ["IMAGE_EXTENSIONS", "scan_folder", "split_samples", "ImageFolderDataset", "train_transform",
            "eval_transform", "collate_skip", "warn_skipped", "image_folder_datasets", "MEAN", "STD"]
@@ -25,6 +28,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 Sample = Tuple[Path, int]
+Transform = Callable[[Image.Image, random.Random], torch.Tensor]
 
 
 def _readable(path: Path) -> bool:
@@ -76,33 +80,33 @@ def _to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(arr.transpose(2, 0, 1).copy())
 
 
-def train_transform(size: int, scale: Tuple[float, float] = (0.08, 1.0)) -> Callable[[Image.Image], torch.Tensor]:
+def train_transform(size: int, scale: Tuple[float, float] = (0.08, 1.0)) -> Transform:
     """Return random-resized-crop + horizontal flip + normalisation (the standard ImageNet train view)."""
 
-    def apply(img: Image.Image) -> torch.Tensor:
+    def apply(img: Image.Image, rng: random.Random) -> torch.Tensor:
         w, h = img.size
         for _ in range(10):
-            area = w * h * random.uniform(*scale)
-            ratio = math.exp(random.uniform(math.log(3 / 4), math.log(4 / 3)))
+            area = w * h * rng.uniform(*scale)
+            ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
             cw, ch = int(round(math.sqrt(area * ratio))), int(round(math.sqrt(area / ratio)))
             if 0 < cw <= w and 0 < ch <= h:
-                x0, y0 = random.randint(0, w - cw), random.randint(0, h - ch)
+                x0, y0 = rng.randint(0, w - cw), rng.randint(0, h - ch)
                 break
         else:
             cw = ch = min(w, h)
             x0, y0 = (w - cw) // 2, (h - ch) // 2
         img = img.resize((size, size), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
-        if random.random() < 0.5:
+        if rng.random() < 0.5:
             img = img.transpose(Image.FLIP_LEFT_RIGHT)
         return _to_tensor(img)
 
     return apply
 
 
-def eval_transform(size: int, crop_fraction: float = 0.875) -> Callable[[Image.Image], torch.Tensor]:
-    """Return resize-shorter-side + centre crop + normalisation (the standard ImageNet eval view)."""
+def eval_transform(size: int, crop_fraction: float = 0.875) -> Transform:
+    """Return resize-shorter-side + centre crop + normalisation (the standard ImageNet eval view; no draws)."""
 
-    def apply(img: Image.Image) -> torch.Tensor:
+    def apply(img: Image.Image, rng: Optional[random.Random] = None) -> torch.Tensor:
         w, h = img.size
         short = int(round(size / crop_fraction))
         s = short / min(w, h)
@@ -115,10 +119,19 @@ def eval_transform(size: int, crop_fraction: float = 0.875) -> Callable[[Image.I
 
 
 class ImageFolderDataset(Dataset):
-    """Samples ``(path, label)`` decoded with Pillow; an unreadable file yields ``None`` and is counted."""
+    """Samples ``(path, label)`` decoded with Pillow; an unreadable file yields ``None`` and is counted.
 
-    def __init__(self, samples: List[Sample], classes: List[str], transform: Callable):
+    Sample ``i`` in epoch key ``k`` is augmented with ``seeded_random(seed, k, i)``: the same view for the same
+    (seed, key, index) in any process, so a resumed run sees the augmentations the uninterrupted one saw.
+    """
+
+    def __init__(self, samples: List[Sample], classes: List[str], transform: Transform, seed: int = 0):
         self.samples, self.classes, self.transform = samples, classes, transform
+        self.seed, self.key = seed, 0
+
+    def set_epoch(self, key: object) -> None:
+        """Draw the augmentations of the coming epoch from ``key`` (e.g. the epoch number)."""
+        self.key = key
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -130,27 +143,7 @@ class ImageFolderDataset(Dataset):
                 img = im.convert("RGB")
         except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
             return None
-        return self.transform(img), label
-
-
-def collate_skip(batch):
-    """Collate ``(tensor, label)`` samples, dropping ``None`` ones; return ``(x, y, number skipped)``.
-
-    The count travels with the batch so it is right with any number of DataLoader worker processes;
-    the training loop sums it and warns once per epoch. A batch of only skipped samples is ``(None, None, n)``.
-    """
-    kept = [b for b in batch if b is not None]
-    skipped = len(batch) - len(kept)
-    if not kept:
-        return None, None, skipped
-    xs, ys = zip(*kept)
-    return torch.stack(xs), torch.tensor(ys), skipped
-
-
-def warn_skipped(n: int, what: str = "images") -> None:
-    """Emit one warning naming how many unreadable files an epoch skipped (nothing if none)."""
-    if n:
-        warnings.warn(f"skipped {n} unreadable {what}", RuntimeWarning, stacklevel=2)
+        return self.transform(img, seeded_random(self.seed, self.key, i)), label
 
 
 def image_folder_datasets(root: str | Path, size: int, val_fraction: float = 0.1, seed: int = 0,
@@ -167,5 +160,5 @@ def image_folder_datasets(root: str | Path, size: int, val_fraction: float = 0.1
         train, val = split_samples(train, val_fraction, seed)
     if not train:
         raise NasError(f"data folder {root} has no training images")
-    return (ImageFolderDataset(train, classes, train_transform(size)),
-            ImageFolderDataset(val, classes, eval_transform(eval_size or size)), classes)
+    return (ImageFolderDataset(train, classes, train_transform(size), seed),
+            ImageFolderDataset(val, classes, eval_transform(eval_size or size), seed), classes)

@@ -2,8 +2,9 @@
 
 Our reading of the usual toolboxes (mmaction2, PySlowFast, TSM), not a copy of any: a list yields
 ``VideoRecord(path, label)``; a dataset decodes the sampled frames with PyAV and returns ``None`` for a
-corrupt or missing file, and :func:`collate_skip` drops those and reports how many it dropped, so an epoch
-never stops on a bad video (the runner sums the count and warns once per epoch). There is no horizontal
+corrupt or missing file, and ``collate_skip`` (from :mod:`nas.data.collate`, re-exported here) drops those and
+reports how many it dropped, so an epoch never stops on a bad video (the runner sums the count and warns once
+per epoch). Frame and crop draws come from a ``random.Random`` seeded by (dataset seed, epoch key, sample index). There is no horizontal
 flip: it would swap "left" and "right" classes (SSv2, the embedded set).
 """
 from __future__ import annotations
@@ -20,7 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from nas.data.collate import collate_skip
 from nas.errors import NasError
+from nas.utils.seeds import seeded_random
 
 __all__ = ["VideoRecord", "LIST_FORMATS", "parse_list", "segment_indices", "dense_indices", "decode_frames",
            "write_video", "VideoListDataset", "collate_skip", "multiview_logits"]
@@ -185,7 +188,8 @@ def _crops(x: torch.Tensor, size: int, num_crops: int, train: bool, rng: random.
 class VideoListDataset(Dataset):
     """Decode clips of a video list: ``(clip [3, T, S, S], label)``, or ``[V, 3, T, S, S]`` for V > 1 views.
 
-    A video that cannot be read yields ``None`` (see :func:`collate_skip`).
+    A video that cannot be read yields ``None`` (see :func:`nas.data.collate.collate_skip`); draws for sample
+    ``i`` come from ``seeded_random(seed, key, i)`` with the key set by :meth:`set_epoch`.
     """
 
     def __init__(self, records: Sequence[VideoRecord], root: str | Path, *, frames: int = 8, size: int = 32,
@@ -199,17 +203,21 @@ class VideoListDataset(Dataset):
         self.records, self.root = list(records), root
         self.frames, self.size, self.train, self.sampling, self.stride = frames, size, train, sampling, stride
         self.num_clips, self.num_crops = num_clips, num_crops
-        self.rng = random.Random(seed)
+        self.seed, self.key = seed, 0
+
+    def set_epoch(self, key: object) -> None:
+        """Draw the coming epoch's frame offsets and crops from ``key`` (e.g. the epoch number)."""
+        self.key = key
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def _indices(self, n: int, clip: int) -> List[int]:
+    def _indices(self, n: int, clip: int, rng: random.Random) -> List[int]:
         if self.sampling == "segment":
             if self.train or self.num_clips == 1:
-                return segment_indices(n, self.frames, self.train, self.rng)
-            return [min(n - 1, i + clip) for i in segment_indices(n, self.frames, False, self.rng)]
-        return dense_indices(n, self.frames, self.stride, self.train, self.rng, clip, self.num_clips)
+                return segment_indices(n, self.frames, self.train, rng)
+            return [min(n - 1, i + clip) for i in segment_indices(n, self.frames, False, rng)]
+        return dense_indices(n, self.frames, self.stride, self.train, rng, clip, self.num_clips)
 
     def __getitem__(self, i: int) -> Optional[Tuple[torch.Tensor, int]]:
         rec = self.records[i]
@@ -217,21 +225,12 @@ class VideoListDataset(Dataset):
             video = decode_frames(self.root / rec.path)
         except Exception:  # noqa: BLE001 - any decoder failure (missing, truncated, bad codec) skips the video
             return None
-        views = []
+        views, rng = [], seeded_random(self.seed, self.key, i)
         for clip in range(1 if self.train else self.num_clips):
-            x = torch.from_numpy(video[self._indices(len(video), clip)]).permute(0, 3, 1, 2).float() / 255.0
-            views += _crops(x, self.size, self.num_crops, self.train, self.rng)
+            x = torch.from_numpy(video[self._indices(len(video), clip, rng)]).permute(0, 3, 1, 2).float() / 255.0
+            views += _crops(x, self.size, self.num_crops, self.train, rng)
         views = [((v - MEAN) / STD).permute(1, 0, 2, 3).contiguous() for v in views]  # -> [3, T, S, S]
         return (views[0] if len(views) == 1 else torch.stack(views)), rec.label
-
-
-def collate_skip(batch: Sequence[Optional[tuple]]) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor], int]:
-    """Stack the readable items; return ``(clips or None, labels or None, number skipped)``."""
-    good = [b for b in batch if b is not None]
-    skipped = len(batch) - len(good)
-    if not good:
-        return None, None, skipped
-    return torch.stack([b[0] for b in good]), torch.tensor([b[1] for b in good]), skipped
 
 
 @torch.no_grad()

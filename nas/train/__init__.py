@@ -1,9 +1,10 @@
-"""Retraining derived architectures from scratch: the epoch loop, checkpoints and the ``retrain`` entry point."""
+"""Retraining derived architectures: the task-driven trainer, its backends, checkpoints and ``retrain``."""
 from __future__ import annotations
 
 from nas.train.checkpoint import load_checkpoint, save_checkpoint
 from nas.train.loop import ModelEma, accuracy, evaluate, train_one_epoch
 from nas.train.retrain import evaluate_checkpoint, retrain, run_config
+from nas.train.trainer import Trainer
 
-__all__ = ["ModelEma", "accuracy", "evaluate", "evaluate_checkpoint", "load_checkpoint", "retrain", "run_config",
-           "save_checkpoint", "train_one_epoch"]
+__all__ = ["ModelEma", "Trainer", "accuracy", "evaluate", "evaluate_checkpoint", "load_checkpoint", "retrain",
+           "run_config", "save_checkpoint", "train_one_epoch"]

@@ -1,50 +1,21 @@
 """Atomic retraining checkpoints that load with ``torch.load(weights_only=True)``: no pickled objects inside.
 
 A checkpoint holds the model, optimizer, scheduler, EMA and grad-scaler states, the epoch and global step, the
-metric history, the genotype string, the resolved config as a plain dict and every RNG state (Python, NumPy,
-torch, the DataLoader generator) as tensors and lists.
+metric history, the genotype string, the task, the resolved config as a plain dict and the state of the
+generators the run owns (``nas.utils.seeds.rng_state``) as tensors and lists.
 """
 from __future__ import annotations
 
-import random
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
-import numpy as np
 import torch
 from torch import nn
 
 from nas.errors import NasError
 from nas.utils.io import atomic_torch_save
 
-__all__ = ["rng_state", "set_rng_state", "save_checkpoint", "load_checkpoint", "check_architecture",
-           "load_model_state"]
-
-
-def rng_state(loader_generator: Optional[torch.Generator] = None) -> Dict[str, Any]:
-    """Return every RNG state as tensors, lists and numbers."""
-    version, mt, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {
-        "python": [version, list(mt), gauss],
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "loader": loader_generator.get_state() if loader_generator is not None else None,
-    }
-
-
-def set_rng_state(state: Dict[str, Any], loader_generator: Optional[torch.Generator] = None) -> None:
-    """Restore the RNG states written by :func:`rng_state`."""
-    version, mt, gauss = state["python"]
-    random.setstate((version, tuple(mt), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if loader_generator is not None and state["loader"] is not None:
-        loader_generator.set_state(state["loader"])
+__all__ = ["save_checkpoint", "load_checkpoint", "check_architecture", "load_model_state"]
 
 
 def save_checkpoint(path: Path, state: Dict[str, Any]) -> None:

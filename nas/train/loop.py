@@ -1,17 +1,19 @@
-"""One training epoch and one evaluation pass: top-1/top-5, label smoothing, weight EMA, AMP on CUDA."""
+"""One training epoch and one evaluation pass of any task: weight EMA, AMP on CUDA, skipped-sample counts."""
 from __future__ import annotations
 
 import copy
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Callable, Dict, Iterable, Optional
 
 import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-__all__ = ["StepOptions", "ModelEma", "accuracy", "collate_batch", "train_one_epoch", "evaluate", "prepare_input"]
+from nas.tasks.classification import accuracy  # re-exported: callers import it from here
+
+__all__ = ["StepOptions", "ModelEma", "accuracy", "train_one_epoch", "evaluate", "prepare_input"]
 
 
 @dataclass(frozen=True)
@@ -45,24 +47,6 @@ class ModelEma(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)
-
-
-def accuracy(logits: torch.Tensor, target: torch.Tensor, topk: Tuple[int, ...] = (1, 5)) -> Tuple[int, ...]:
-    """Return the number of samples whose label is among the top-k logits, for each k (capped at #classes)."""
-    k_max = min(max(topk), logits.shape[1])
-    pred = logits.topk(k_max, dim=1).indices
-    hit = pred.eq(target[:, None])
-    return tuple(int(hit[:, : min(k, k_max)].any(dim=1).sum()) for k in topk)
-
-
-def collate_batch(batch):
-    """Collate ``(x, label)`` samples, dropping ``None`` (unreadable) ones; return ``(x, y, number skipped)``."""
-    kept = [b for b in batch if b is not None]
-    skipped = len(batch) - len(kept)
-    if not kept:
-        return None, None, skipped
-    xs, ys = zip(*kept)
-    return torch.stack(xs), torch.stack([torch.as_tensor(y) for y in ys]), skipped
 
 
 def prepare_input(x: torch.Tensor, opts: StepOptions) -> torch.Tensor:
@@ -126,20 +110,26 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, opts: StepOptions) -> Dict[str, float]:
-    """Return mean cross-entropy, top-1 and top-5 (percent) of ``model`` over ``loader``."""
+def evaluate(model: nn.Module, loader: Iterable, opts: StepOptions, task=None) -> Dict[str, float]:
+    """Return ``task``'s metrics (its loss as ``val_loss``) of ``model`` over ``loader``, plus image counts.
+
+    ``task`` defaults to image classification: mean cross-entropy, top-1 and top-5 in percent.
+    """
+    if task is None:
+        from nas.tasks import get_task
+
+        task = get_task("classification")
     model.eval()
-    loss_sum, n, hits1, hits5, skipped = 0.0, 0, 0, 0, 0
+    sums: Dict[str, float] = {}
+    n, skipped = 0, 0
     for x, y, n_skip in loader:
         skipped += n_skip
         if x is None:
             continue
         x, y = prepare_input(x, opts), y.to(opts.device, non_blocking=True)
         with _autocast(opts):
-            logits = model(x).float()
-        loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
-        h1, h5 = accuracy(logits, y)
-        hits1, hits5, n = hits1 + h1, hits5 + h5, n + len(y)
-    d = max(n, 1)
-    return {"val_loss": loss_sum / d, "top1": 100.0 * hits1 / d, "top5": 100.0 * hits5 / d,
-            "val_images": n, "skipped": skipped}
+            out = model(x).float()
+        for k, v in task.batch_metrics(out, y).items():
+            sums[k] = sums.get(k, 0) + v
+        n += len(y)
+    return {**task.finish_metrics(sums, n), "val_images": n, "skipped": skipped}

@@ -1,7 +1,7 @@
 """The standalone pv_st networks: a per-frame ResNet whose blocks carry one temporal slot op each."""
 from __future__ import annotations
 
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import torch
 from torch import nn
@@ -10,7 +10,8 @@ from nas.core.genotype import Genotype
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.ops import Spatial, build_slot_op
 
-__all__ = ["BasicBlock", "Bottleneck", "PvNet", "make_blocks", "stem", "build_model", "init_weights"]
+__all__ = ["BasicBlock", "Bottleneck", "PvNet", "make_blocks", "stem", "build_model", "build_backbone",
+           "init_weights"]
 
 
 def _shortcut(c_in: int, c_out: int, stride: int) -> nn.Module:
@@ -58,23 +59,31 @@ class Bottleneck(nn.Module):
 
 
 class PvNet(nn.Module):
-    """A video backbone on ``(N, 3, T, H, W)``: per-frame stem, blocks, spatio-temporal average, classifier."""
+    """A video network on ``(N, 3, T, H, W)``: per-frame stem, blocks, spatio-temporal average, classifier.
 
-    def __init__(self, stem: nn.Module, blocks: List[nn.Module], c_last: int, num_classes: int, dropout: float,
-                 genotype: str = ""):
+    Without a classifier (``num_classes`` 0 or None) it is the backbone: ``forward`` gives the pooled
+    ``(N, num_features)`` features; the model's state_dict extends the backbone's by ``fc.*`` only.
+    """
+
+    def __init__(self, stem: nn.Module, blocks: List[nn.Module], c_last: int, num_classes: Optional[int],
+                 dropout: float, genotype: str = ""):
         super().__init__()
         self.stem = stem
         self.blocks = nn.Sequential(*blocks)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c_last, num_classes)
+        self.fc = nn.Linear(c_last, num_classes) if num_classes else None
+        self.num_features: int = c_last
         self.genotype = genotype  # canonical string, kept for provenance
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the pooled ``(N, C)`` features (TSN-style average over frames and pixels)."""
-        return self.blocks(self.stem(x)).mean((2, 3, 4))
+        """Return the last feature map ``(N, num_features, T, H, W)``."""
+        return self.blocks(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.dropout(self.forward_features(x)))
+        x = self.forward_features(x).mean((2, 3, 4))  # TSN-style average over frames and pixels
+        if self.fc is None:
+            return x
+        return self.fc(self.dropout(x))
 
 
 def stem(c_out: int) -> nn.Sequential:
@@ -101,8 +110,18 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def build_backbone(genotype: Genotype) -> PvNet:
+    """Build the backbone of a pv_st / pv_st_m genotype: the model without its classifier."""
+    return _build(genotype, None, 0.0)
+
+
 def build_model(genotype: Genotype, num_classes: int = 400, dropout: float = 0.0) -> PvNet:
-    """Build the standalone network of a pv_st / pv_st_m genotype."""
+    """Build the standalone network of a pv_st / pv_st_m genotype: its backbone plus a linear classifier."""
+    return _build(genotype, num_classes, dropout)
+
+
+def _build(genotype: Genotype, num_classes: Optional[int], dropout: float) -> PvNet:
+    """Build the network, with a classifier of ``num_classes`` outputs unless that is None."""
     from nas import get_space
 
     skel = get_space(genotype.space).skeleton

@@ -1,7 +1,7 @@
 """The standalone st_topo network: a plain DAG of ops with summed node inputs, no supernet code."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -12,7 +12,8 @@ from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import parse_op
 from search_spaces.st_topo.ops import InvertedResidual, conv_bn, last_bn
 
-__all__ = ["TopoNode", "Head", "TopoNet", "build_edge", "build_model", "init_weights", "zero_init_residual"]
+__all__ = ["TopoNode", "Head", "TopoNet", "build_edge", "build_model", "build_backbone", "init_weights",
+           "zero_init_residual"]
 
 
 class TopoNode(nn.Module):
@@ -32,38 +33,54 @@ class TopoNode(nn.Module):
 
 
 class Head(nn.Module):
-    """1x1 conv + BN + ReLU6, global average pooling, dropout and the classifier."""
+    """1x1 conv + BN + ReLU6 and global average pooling, then dropout and the classifier (none: pooled features).
 
-    def __init__(self, c_in: int, c_head: int, num_classes: int, dropout: float):
+    ``num_classes`` of 0 or None leaves the classifier out, which is the backbone's head.
+    """
+
+    def __init__(self, c_in: int, c_head: int, num_classes: Optional[int], dropout: float):
         super().__init__()
         self.conv = conv_bn(c_in, c_head, 1)
+        self.num_features = c_head
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c_head, num_classes)
+        self.fc = nn.Linear(c_head, num_classes) if num_classes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x).mean((2, 3))
+        if self.fc is None:
+            return x
         return self.fc(self.dropout(x))
 
 
 class TopoNet(nn.Module):
-    """A derived st_topo architecture: stem, 19 nodes fed by their active edges, head."""
+    """A derived st_topo architecture: stem, 19 nodes fed by their active edges, head.
 
-    def __init__(self, stem: nn.Module, nodes: List[TopoNode], head: nn.Module, genotype: str = ""):
+    Without a classifier (``head.fc`` None) it is the backbone: ``forward`` gives the pooled
+    ``(N, num_features)`` features; with one it is the model, whose state_dict extends the backbone's by
+    ``head.fc.*`` only (so a model checkpoint holds a loadable backbone).
+    """
+
+    def __init__(self, stem: nn.Module, nodes: List[TopoNode], head: Head, genotype: str = ""):
         super().__init__()
         self.stem = stem
         self.nodes = nn.ModuleList(nodes)
         self.head = head
+        self.num_features: int = head.num_features
         self.genotype = genotype  # canonical string, kept for provenance
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the last node's feature map."""
+    def forward_nodes(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the last node's feature map (before the head's 1x1 conv)."""
         feats = [self.stem(x)]
         for node in self.nodes:
             feats.append(node(feats))
         return feats[-1]
 
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the last feature map ``(N, num_features, H, W)``: the head's 1x1 conv on the last node."""
+        return self.head.conv(self.forward_nodes(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.forward_features(x))
+        return self.head(self.forward_nodes(x))
 
 
 def build_edge(edge: sk.Edge, code: str) -> nn.Module:
@@ -89,13 +106,23 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2, width: float = 1.0,
-                stem_stride: int = 2) -> TopoNet:
-    """Build the standalone network of an st_topo genotype.
+def build_backbone(genotype: Genotype, width: float = 1.0, stem_stride: int = 2) -> TopoNet:
+    """Build the backbone of an st_topo genotype: the model without its classifier.
 
     ``width`` < 1 and ``stem_stride`` = 1 are for cheap small-image proxies only (a CIFAR-style stem keeps a
     32 px image at 32x32 after the stem); the cost model always describes width 1 and a stride-2 stem.
     """
+    return _build(genotype, None, 0.0, width, stem_stride)
+
+
+def build_model(genotype: Genotype, num_classes: int = 1000, dropout: float = 0.2, width: float = 1.0,
+                stem_stride: int = 2) -> TopoNet:
+    """Build the standalone network of an st_topo genotype: its backbone plus a linear classifier."""
+    return _build(genotype, num_classes, dropout, width, stem_stride)
+
+
+def _build(genotype: Genotype, num_classes: Optional[int], dropout: float, width: float, stem_stride: int) -> TopoNet:
+    """Build the network, with a classifier of ``num_classes`` outputs unless that is None."""
     from nas import get_space
 
     space = get_space("st_topo")

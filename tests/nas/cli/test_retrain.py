@@ -50,6 +50,30 @@ def test_eval_prints_top1_top5(run_dir, capsys):
     assert "top1" in out and "top5" in out and "EMA" in out
 
 
+def test_init_and_task_are_recorded(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert metrics["task"] == "classification" and metrics["init"].startswith("from scratch")
+    assert meta["kind"] == "retrain" and meta["init"] == "scratch" and meta["task"] == "classification"
+
+
+def test_init_backbone_starts_from_a_checkpoint(run_dir, tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main([TINY, "--recipe", str(RECIPE), "--epochs", "1", "schedule.warmup_epochs=0", "--out", str(out),
+                 "--init", f"backbone:{run_dir / 'last.pt'}"]) == 0
+    assert "init: backbone EMA weights of" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["init"].startswith("backbone EMA weights of")
+
+
+def test_resume_allows_execution_options_and_keeps_meta(run_dir, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(run_dir, run)
+    before = json.loads((run / "meta.json").read_text())
+    assert main(["--resume", str(run), "--device", "cpu"]) == 0
+    after = json.loads((run / "meta.json").read_text())
+    assert {k: after[k] for k in before} == before and len(after["resumes"]) == 1
+
+
 def test_existing_run_is_not_overwritten(run_dir):
     res = _run([TINY, "--out", run_dir])
     assert res.returncode == 2 and "--resume" in res.stderr
@@ -84,11 +108,48 @@ def _bad_cases(run_dir: Path, tmp: Path):
         "malformed recipe": ([TINY, "--recipe", recipe], "malformed recipe"),
         "unknown recipe key": ([TINY, "optim.nme=sgd"], "unknown config key"),
         "bad optimizer": ([TINY, "optim.name=rmsprop"], "optim.name must be one of"),
+        "data with a video genotype": (["pv_st:tsn", "--data", _png_folder(tmp / "v")],
+                                       "--data (data.root) is for image genotypes"),
+        "frames with an image genotype": ([TINY, "--frames", "4"], "--frames (data.frames) is for video genotypes"),
+        "task of another modality": ([TINY, "--task", "video_classification"], "is for video genotypes"),
+        "unknown task": ([TINY, "--task", "nope"], "unknown task 'nope'"),
+        "init supernet without a run": ([TINY, "--init", "supernet"], "--init supernet takes the supernet"),
+        "bad init": ([TINY, "--init", "imagenet"], "init must be scratch, supernet:RUN or backbone:FILE"),
+        "init backbone of another arch": (["st_topo:mobilenetv2", "--recipe", RECIPE, "--out", tmp / "o2",
+                                           "--init", f"backbone:{run_dir / 'last.pt'}"], "another architecture"),
+        "resume with a flag": (["--resume", run_dir, "--epochs", "5"], "drop --epochs"),
+        "resume with a recipe": (["--resume", run_dir, "--recipe", RECIPE], "drop --recipe"),
+        "resume with an override": (["--resume", run_dir, "optim.lr=0.1"], "drop key=value overrides"),
+        "out at a search run": ([TINY, "--out", _search_folder(tmp / "s")], "it holds a search run"),
+        "out is a file": ([TINY, "--out", _file(tmp / "f")], "is a file, not a folder"),
+        "out at a foreign folder": ([TINY, "--out", _foreign(tmp / "x")], "files that are not a run (notes.txt)"),
+        "device with workers": ([TINY, "--workers", "2", "--device", "cpu"], "--device does not apply with --workers"),
     }
 
 
 CASES = ["missing genotype", "missing run folder", "missing data folder", "empty class folder", "eval other arch",
-         "resume other arch", "resume foreign last.pt", "malformed recipe", "unknown recipe key", "bad optimizer"]
+         "resume other arch", "resume foreign last.pt", "malformed recipe", "unknown recipe key", "bad optimizer",
+         "data with a video genotype", "frames with an image genotype", "task of another modality", "unknown task",
+         "init supernet without a run", "bad init", "init backbone of another arch", "resume with a flag",
+         "resume with a recipe", "resume with an override", "out at a search run", "out is a file",
+         "out at a foreign folder", "device with workers"]
+
+
+def _search_folder(path: Path) -> Path:
+    path.mkdir()
+    (path / "meta.json").write_text(json.dumps({"kind": "search", "seed": 0}))
+    return path
+
+
+def _file(path: Path) -> Path:
+    path.write_text("x")
+    return path
+
+
+def _foreign(path: Path) -> Path:
+    path.mkdir()
+    (path / "notes.txt").write_text("mine")
+    return path
 
 
 @pytest.fixture(scope="module")

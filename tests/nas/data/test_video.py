@@ -138,3 +138,18 @@ def test_2d_baseline_at_chance_temporal_far_above():
     flat = _train_acc("pv_st:tsn", 4, tr, va)
     temporal = _train_acc("pv_st:r2plus1d", 4, tr, va)
     assert flat < 0.4 and temporal > 0.75, (flat, temporal)
+
+
+def test_clip_draws_are_keyed_by_seed_epoch_and_index(tmp_path):
+    _write_set(tmp_path, n=2)
+    records, _ = parse_list(tmp_path / "list.txt", num_classes=4)
+    data = VideoListDataset(records[:2], tmp_path, frames=4, size=24, train=True, seed=3)
+    data.set_epoch(1)
+    first = data[0][0]
+    random.seed(99)  # the global RNG plays no part
+    assert torch.equal(data[0][0], first)
+    views = []
+    for key in range(2, 8):
+        data.set_epoch(key)
+        views.append(data[0][0])
+    assert any(not torch.equal(v, first) for v in views)

@@ -1,0 +1,109 @@
+"""The task contract: what a retraining task supplies to the trainer, and the ``TASKS`` registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from nas.errors import NasError
+from nas.registry import Registry
+
+__all__ = ["Task", "Datasets", "TASKS", "register_task", "get_task", "list_tasks", "resolve_task", "default_task_name"]
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """A task's training and validation sets and the number of classes (outputs) they need."""
+
+    train: Any
+    val: Any
+    num_classes: int
+
+
+class Task:
+    """A retraining task: datasets, a model (backbone plus head), a loss, metrics and the primary metric.
+
+    The trainer knows nothing task-specific: it asks the task for data and a model, trains with
+    :meth:`loss`, evaluates by summing :meth:`batch_metrics` over the validation batches and turning the sums
+    into numbers with :meth:`finish_metrics`, and keeps ``best.pt`` on :attr:`primary` (of the EMA weights
+    when there are any). Subclasses set the class attributes and implement the methods that raise here.
+    """
+
+    name: str = ""  # registry name, e.g. "classification"
+    modality: Optional[str] = None  # "image" or "video": genotypes of other spaces are refused; None takes any
+    primary: str = "top1"  # the metric (a key of finish_metrics; higher is better) whose best value picks best.pt
+    scalars: Tuple[str, ...] = ()  # metric-row keys written to TensorBoard (besides train_loss and lr)
+
+    def check(self, cfg: Any, genotype: Any) -> None:
+        """Raise a one-line NasError if the genotype's modality or a config value does not fit this task."""
+        import nas
+
+        modality = nas.get_plugin(genotype.space).modality
+        if self.modality is not None and modality != self.modality:
+            article = "an" if modality[:1] in "aeiou" else "a"
+            raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
+                           f"{modality} space (try --task {default_task_name(modality)})")
+
+    def datasets(self, cfg: Any, genotype: Any) -> Datasets:
+        """Return the training and validation sets of ``cfg``."""
+        raise NotImplementedError
+
+    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> Any:
+        """Return the ``nn.Module`` to train: the genotype's backbone with this task's head(s)."""
+        raise NotImplementedError
+
+    def loss(self, cfg: Any) -> Callable:
+        """Return the training loss ``loss(output, target) -> scalar tensor``."""
+        raise NotImplementedError
+
+    def batch_metrics(self, output: Any, target: Any) -> Dict[str, float]:
+        """Return this batch's metric sums (added up over the validation set by the trainer)."""
+        raise NotImplementedError
+
+    def finish_metrics(self, sums: Dict[str, float], n: int) -> Dict[str, float]:
+        """Turn the summed batch metrics over ``n`` samples into the row fields (``val_loss`` first)."""
+        raise NotImplementedError
+
+    def log_line(self, row: Dict[str, Any]) -> str:
+        """Return the one-line summary of an epoch's metric row."""
+        return " ".join(f"{k} {row[k]:.4f}" for k in ("val_loss", self.primary) if k in row)
+
+
+TASKS: Registry[Task] = Registry("task")
+
+
+def register_task(cls: type) -> type:
+    """Register an instance of the decorated Task subclass under its ``name``; a duplicate raises."""
+    TASKS.add(cls.name, cls())
+    return cls
+
+
+def get_task(name: str) -> Task:
+    """Return the task registered as ``name``."""
+    _load()
+    return TASKS.get(name)
+
+
+def list_tasks(pattern: str = "*") -> List[str]:
+    """Return the registered task names matching an fnmatch pattern."""
+    _load()
+    return TASKS.list(pattern)
+
+
+def default_task_name(modality: str) -> str:
+    """Return the task a genotype of ``modality`` trains with when none is named."""
+    return "video_classification" if modality == "video" else "classification"
+
+
+def resolve_task(name: Optional[str], genotype: Any) -> Task:
+    """Return task ``name`` (None: the default for the genotype's modality)."""
+    import nas
+
+    if name is None:
+        name = default_task_name(nas.get_plugin(genotype.space).modality)
+    return get_task(name)
+
+
+def _load() -> None:
+    """Import the bundled tasks so they register themselves."""
+    import nas.tasks.classification  # noqa: F401
+    import nas.tasks.video  # noqa: F401

@@ -1,0 +1,76 @@
+"""Where a trainer's steps run: one process (``LocalBackend``); the DDP backend lives in ``nas.distributed.train``.
+
+A backend only decides how an epoch's batches are split among workers, how per-worker numbers are
+reduced, whether this worker writes the run folder, and what it reports after each epoch. Everything else
+(the epoch bookkeeping, checkpoints, metrics) is the trainer's.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from nas.data.collate import collate_skip
+
+__all__ = ["Backend", "LocalBackend", "epoch_seed", "make_loader"]
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Return the seed of epoch ``epoch``'s data order, augmentation and dropout draws (the historic formula)."""
+    return seed * 100_003 + epoch
+
+
+def make_loader(ds: Any, batch_size: int, workers: int, **kwargs: Any) -> DataLoader:
+    """Return a DataLoader that skips unreadable samples (see ``collate_skip``).
+
+    Without a ``generator`` it gets a fixed one of its own: every DataLoader iterator draws a base seed, and
+    from torch's global generator unless it has one, which would move the caller's random state.
+    """
+    kwargs.setdefault("generator", torch.Generator().manual_seed(0))
+    return DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
+                      pin_memory=torch.cuda.is_available(), persistent_workers=False, **kwargs)
+
+
+class Backend:
+    """The single-process defaults; a multi-worker backend overrides what differs."""
+
+    rank = 0  # this worker's index
+    world = 1  # number of workers
+    name = "local"  # recorded in meta.json
+
+    @property
+    def writer(self) -> bool:
+        """Return whether this worker writes checkpoints, metrics.json and TensorBoard."""
+        return self.rank == 0
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """Return the module the training step calls (DDP wraps the model)."""
+        return model
+
+    def train_loader(self, ds: Any, batch_size: int, workers: int, seed: int, epoch: int,
+                     gen: torch.Generator) -> DataLoader:
+        """Return this worker's loader of the epoch's training batches."""
+        raise NotImplementedError
+
+    def mean(self, value: float) -> float:
+        """Return the mean of ``value`` over the workers."""
+        return value
+
+    def report(self, row: Dict[str, Any]) -> None:
+        """Report the epoch's metric row to the cluster (nothing to do locally)."""
+
+    def extra(self) -> Dict[str, Any]:
+        """Return the fields this backend adds to checkpoints and metrics.json."""
+        return {}
+
+
+class LocalBackend(Backend):
+    """Train in this process on ``DataLoader(shuffle=True)`` batches from the run's generator."""
+
+    def train_loader(self, ds: Any, batch_size: int, workers: int, seed: int, epoch: int,
+                     gen: torch.Generator) -> DataLoader:
+        """Return the epoch's shuffled batches, their order fixed by (seed, epoch) through ``gen``."""
+        gen.manual_seed(epoch_seed(seed, epoch))
+        return make_loader(ds, batch_size, workers, shuffle=True, generator=gen, drop_last=True)
