@@ -11,6 +11,7 @@ from nas.core.genotype import Genotype
 from nas.core.space import Space, get_space, list_spaces
 from nas.errors import NasError
 from nas.plugins import SpacePlugin, get_plugin
+from nas.search.strategies import list_strategies
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,7 @@ __all__ = [
     "get_plugin",
     "get_space",
     "list_spaces",
+    "list_strategies",
     "load_genotype",
     "parse_budget",
     "save_genotype",

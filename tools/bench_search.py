@@ -35,7 +35,8 @@ import torch.nn.functional as F
 import nas
 from nas.config import apply_overrides, from_dict, to_dict
 from nas.config.search import SearchConfig
-from nas.search.evolution import Evolution, sample_in_window
+from nas.search.strategies.evolution import Evolution
+from nas.search.strategies.window import sample_in_window
 from nas.search.one_shot import accuracy, score_genotypes
 from nas.search.st_runner import StTopoSearch
 from nas.utils.stats import kendall_tau
@@ -114,10 +115,10 @@ def main() -> None:
     cost = lambda g: space.cost(g).madds  # noqa: E731
     # The architectures come from the search's own cost window (evolution.min_budget_fraction x budget .. budget),
     # the window the supernet's paths are drawn from; lower the fraction to compare across a wider cost range.
-    lo = int(cfg.evolution.min_budget_fraction * cfg.budget)
-    evo = Evolution(space, cost, lo=lo, hi=cfg.budget, population=1, parents=1, rng=random.Random(123))
+    lo = int(cfg.evolution.min_budget_fraction * cfg.madds)
+    evo = Evolution(space, cost, lo=lo, hi=cfg.madds, population=1, parents=1, rng=random.Random(123))
     if args.spread:  # one architecture per equal-width cost bin: uniform draws bunch near the window's top
-        edges = [lo + (cfg.budget - lo) * k // args.archs for k in range(args.archs + 1)]
+        edges = [lo + (cfg.madds - lo) * k // args.archs for k in range(args.archs + 1)]
         archs = [sample_in_window(space, cost, a, b, evo.rng, max_tries=2000) for a, b in zip(edges, edges[1:])]
     else:
         archs = [evo.random_feasible() for _ in range(args.archs)]

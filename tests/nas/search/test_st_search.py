@@ -39,8 +39,8 @@ def test_run_folder_contents(tiny_run):
     assert data["madds"] >= 0.85 * 330_000_000
     assert data["seed"] == 3 and "score" in data
     lines = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
-    assert len(lines) == 3 and {"best_score", "mean_score", "best_madds"} <= set(lines[0])
-    assert all(r["best_madds"] <= 330_000_000 for r in lines)
+    assert len(lines) == 3 and {"score", "mean_score", "madds", "genotype", "snapshot_spread"} <= set(lines[0])
+    assert all(r["madds"] <= 330_000_000 and 0 <= r["score"] <= 1 for r in lines)
     state = torch.load(out / "supernet.pt", weights_only=True)
     assert any(k.startswith("edges.") for k in state)
     assert "best genotype" in res.stdout and "%" in res.stderr  # progress bar on stderr
@@ -79,8 +79,8 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     out = tmp_path / "killed"
     args = ["--space", "st_topo", "--recipe", TINY, "--out", str(out), "--seed", "3"]
     # Kill at the first checkpoint (end of supernet training), during SGLD (after the first snapshot),
-    # then during evolution (after the first generation); resume after each.
-    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "evolution.json")):
+    # then during evolution (after the first generation's row); resume after each.
+    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "search.jsonl")):
         proc = _search(*args, wait=False) if i == 0 else _search("--resume", str(out), wait=False)
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGKILL)
