@@ -275,16 +275,14 @@ def _std(row: List[float]) -> float:
 # -- strategy families ---------------------------------------------------------------------------------
 def _one_shot(run: SearchRun) -> _Setup:
     """Evolution or random search scored by the one-shot supernet under SGLD snapshots."""
-    from nas.search.scorer import OneShotScorer
+    from nas.search.scorer import OneShotScorer, window_sampler
     from nas.search.strategies import create_strategy
-    from nas.search.strategies.window import sample_in_window
     from nas.utils.seeds import seeded_random
 
     cfg, e = run.cfg, run.cfg.evolution
     sampler = None
     if cfg.supernet.sampling == "budget":
-        def sampler(rng):
-            return sample_in_window(run.space, run.cost_fn, run.lo, run.hi, rng, e.max_tries)
+        sampler = window_sampler(run.space, run.cost_fn, run.lo, run.hi, e.max_tries)
     scorer = OneShotScorer(cfg, run.out, run.device, sampler=sampler, score_fn=run.score_fn)
     kw: Dict[str, Any] = {"population": e.population, "generations": e.generations, "max_tries": e.max_tries}
     if run.strategy_name == "evolution":

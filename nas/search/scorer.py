@@ -24,9 +24,19 @@ from nas.search.progress import Hooks
 from nas.utils.io import atomic_torch_save
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
 
-__all__ = ["OneShotScorer"]
+__all__ = ["OneShotScorer", "window_sampler"]
 
 Sampler = Callable[..., Genotype]
+
+
+def window_sampler(space, cost_fn: Callable[[Genotype], int], lo: int, hi: int, max_tries: int = 200) -> Sampler:
+    """Return ``sampler(rng)`` drawing training paths inside the cost window ``[lo, hi]``."""
+    from nas.search.strategies.window import sample_in_window
+
+    def sample(rng) -> Genotype:
+        return sample_in_window(space, cost_fn, lo, hi, rng, max_tries)
+
+    return sample
 
 
 class OneShotScorer:

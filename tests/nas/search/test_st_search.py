@@ -99,6 +99,14 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     (["--recipe", "/nonexistent.yaml"], "recipe not found"),
     (["--resume", "/tmp"], "not a search run folder"),
     (["supernet.epochs=oops"], "supernet.epochs"),
+    (["--flops", "3G"], "--flops does not apply to image space 'st_topo'"),
+    (["--frames", "4"], "--frames does not apply to image space 'st_topo'"),
+    (["--space", "pv_st", "--madds", "330M"], "--madds does not apply to video space 'pv_st'"),
+    (["--space", "pv_st", "--data", "/tmp"], "--data does not apply to video space 'pv_st'"),
+    (["--space", "pv_st", "--population", "4"], "--population does not apply to video space 'pv_st'"),
+    (["--strategy", "differentiable"], "strategy 'differentiable' needs a supernet with architecture parameters"),
+    (["--space", "pv_st", "--strategy", "evolution"], "strategy 'evolution' scores candidates with the image"),
+    (["--strategy", "nope"], "unknown strategy 'nope'"),
 ])
 def test_bad_input_one_line(args, fragment, tmp_path):
     res = _search(*args, "--out", str(tmp_path / "r"))
@@ -139,3 +147,31 @@ def test_image_folder_search_skips_corrupt(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "skipped 1 unreadable images" in res.stderr
     assert nas.load_genotype(tmp_path / "run").space == "st_topo"
+
+
+def test_resume_refuses_config_changes_in_one_line(tiny_run):
+    out, _ = tiny_run
+    for extra, name in ((["--epochs", "3"], "--epochs"), (["supernet.epochs=2"], "key=value"),
+                        (["--strategy", "random"], "--strategy"), (["--recipe", TINY], "--recipe")):
+        res = _search("--resume", str(out), *extra)
+        assert res.returncode == 2 and name in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_budget_is_parsed_once_and_stored_as_an_integer(tiny_run):
+    out, _ = tiny_run
+    assert yaml.safe_load((out / "config.yaml").read_text())["madds"] == 330_000_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["budget"] == 330_000_000 and summary["strategy"] == "evolution"
+    assert {"genotype", "score", "madds", "params", "top5", "seed", "space"} <= set(summary)
+    assert all("spread" in t for t in summary["top5"])
+
+
+def test_random_strategy_runs_on_st_topo(tmp_path):
+    out = tmp_path / "random"
+    res = _search("--space", "st_topo", "--strategy", "random", "--recipe", TINY, "--out", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == "random" and summary["evaluated"] == 4 * (2 + 1)
+    assert 0.85 * 330e6 <= summary["madds"] <= 330e6 and 0 <= summary["score"] <= 1
+    rows = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and rows[-1]["genotype"] == summary["genotype"]
