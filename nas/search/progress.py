@@ -25,6 +25,15 @@ class Progress:
         """Print a status line without corrupting the bar."""
         self.bar.write(line, file=sys.stderr)
 
+    def set_total(self, total: int) -> None:
+        """Set the number of work units once it is known."""
+        self.bar.total = total
+        self.bar.refresh()
+
+    def postfix(self, **values: object) -> None:
+        """Show ``values`` after the bar (refreshed with the next update)."""
+        self.bar.set_postfix(values, refresh=False)
+
     def close(self) -> None:
         """Finish the bar."""
         self.bar.close()

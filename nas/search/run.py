@@ -138,7 +138,7 @@ class SearchRun:
         try:
             self.setup = self._build()
             state = self._load()
-            self.progress.bar.total = self._total_units()
+            self.progress.set_total(self._total_units())
             self._prepare(state)
             self._search(state.get("search"))
             return self._finish()
@@ -305,7 +305,7 @@ def _differentiable(run: SearchRun) -> _Setup:
 
     def on_step(loss: float) -> None:
         run.progress.advance(1)
-        run.progress.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        run.progress.postfix(loss=f"{loss:.3f}")
 
     strategy = create_strategy("differentiable", space=run.space, trainer=trainer, epochs=s.epochs,
                                warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step)

@@ -4,8 +4,10 @@ Every strategy answers the same five calls, so one search run (``nas.search.run.
 
 - ``ask() -> list of genotypes``: the next batch to score;
 - ``tell([(genotype, score), ...])``: their scores, fractions in [0, 1];
-- ``done``: True once the strategy's evaluation budget is spent;
+- ``done``: True once the strategy's evaluation budget is spent (after ``total_rounds`` rounds);
 - ``best() -> Individual`` and ``top(k)``: the pick so far (and the runners-up);
+- ``result() -> (genotype, score or None)``: the final answer; None asks the run to score it;
+- ``info``: what the last round adds to its ``search.jsonl`` row;
 - ``state_dict()`` / ``load_state_dict(state)``: everything needed to resume bit for bit.
 
 Constructors take keyword-only hyperparameters and an injected ``rng``.
@@ -22,7 +24,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Protocol, Sequence, Tuple, runtime_checkable
+from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 from nas.core.genotype import Genotype
 from nas.registry import Registry
@@ -46,8 +48,22 @@ class Strategy(Protocol):
     def done(self) -> bool:
         """Return whether the evaluation budget is spent."""
 
+    @property
+    def total_rounds(self) -> int:
+        """Return how many ask/tell rounds the strategy runs."""
+
+    @property
+    def info(self) -> dict:
+        """Return what the last round adds to its search.jsonl row."""
+
     def best(self) -> Any:
         """Return the best scored candidate (an ``Individual``)."""
+
+    def top(self, k: int) -> List[Any]:
+        """Return the ``k`` best scored candidates."""
+
+    def result(self) -> Tuple[Genotype, Optional[float]]:
+        """Return the final genotype and its score (None: the run scores it)."""
 
     def state_dict(self) -> dict:
         """Return a resumable state."""

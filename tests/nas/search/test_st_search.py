@@ -39,7 +39,8 @@ def test_run_folder_contents(tiny_run):
     assert data["madds"] >= 0.85 * 330_000_000
     assert data["seed"] == 3 and "score" in data
     lines = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
-    assert len(lines) == 3 and {"score", "mean_score", "madds", "genotype", "snapshot_spread"} <= set(lines[0])
+    assert len(lines) == 3 and {"round", "genotype", "score", "madds", "params", "mean_score", "evaluated",
+                                "snapshot_spread", "generation"} <= set(lines[0])
     assert all(r["madds"] <= 330_000_000 and 0 <= r["score"] <= 1 for r in lines)
     state = torch.load(out / "supernet.pt", weights_only=True)
     assert any(k.startswith("edges.") for k in state)
@@ -175,3 +176,13 @@ def test_random_strategy_runs_on_st_topo(tmp_path):
     assert 0.85 * 330e6 <= summary["madds"] <= 330e6 and 0 <= summary["score"] <= 1
     rows = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and rows[-1]["genotype"] == summary["genotype"]
+
+
+def test_new_run_refuses_a_foreign_or_finished_folder(tiny_run, tmp_path):
+    out, _ = tiny_run
+    res = _search("--recipe", TINY, "--out", str(out))
+    assert res.returncode == 2 and f"--resume {out}" in res.stderr
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    res = _search("--recipe", TINY, "--out", str(tmp_path / "mine"))
+    assert res.returncode == 2 and "refusing to write into" in res.stderr and "notes.txt" in res.stderr
