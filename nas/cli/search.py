@@ -71,24 +71,35 @@ def main(argv: List[str]) -> int:
     if args.resume:
         return _resume(args)
     cfg, budgets = _config(args)
-    from nas.search.trials import ClusterOptions, TrialOptions, run_trials, run_with_eval_workers
+    from nas.search.trials import ClusterOptions, run_trials, run_with_eval_workers
 
     cluster = ClusterOptions(args.address, args.dashboard, args.device)
-    out = Path(args.out) if args.out else _default_out(cfg.space, args.trials is not None or len(budgets) > 1)
-    if args.trials is not None or len(budgets) > 1 or args.address or args.dashboard:
-        opts = TrialOptions(trials=1 if args.trials is None else args.trials,
-                            cpus_per_trial=1 if args.cpus_per_trial is None else args.cpus_per_trial,
-                            gpus_per_trial=args.gpus_per_trial or 0,
-                            max_failures=1 if args.max_failures is None else args.max_failures,
-                            eval_workers=args.eval_workers or 0)
+    device = _device(args.device)  # a bad name is a one-line error here, also for trials
+    trials = args.trials is not None or len(budgets) > 1 or bool(args.address) or args.dashboard
+    opts = _trial_options(args, trials)
+    out = Path(args.out) if args.out else _default_out(cfg.space, trials)
+    if trials:
         return run_trials(cfg, out, budgets, opts, cluster)
-    device = _device(args.device)
     if args.eval_workers:
         run, best = run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, resume=False)
         return _print_result(out, best)
     from nas.search.run import SearchRun
 
     return _print_result(out, SearchRun(cfg, out, device).run(resume=False))
+
+
+def _trial_options(args, trials: bool):
+    """Return the trial options; the trial-only flags are an error on a single search."""
+    from nas.search.trials import TrialOptions
+
+    for flag in ("cpus_per_trial", "gpus_per_trial", "max_failures"):
+        if getattr(args, flag) is not None and not trials:
+            raise NasError(f"--{flag.replace('_', '-')} applies to trials only (--trials, a budget list, --address)")
+    return TrialOptions(trials=1 if args.trials is None else args.trials,
+                        cpus_per_trial=1 if args.cpus_per_trial is None else args.cpus_per_trial,
+                        gpus_per_trial=args.gpus_per_trial or 0,
+                        max_failures=1 if args.max_failures is None else args.max_failures,
+                        eval_workers=args.eval_workers or 0)
 
 
 def _device(name: str):

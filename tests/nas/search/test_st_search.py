@@ -108,6 +108,7 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     (["--strategy", "differentiable"], "strategy 'differentiable' needs a supernet with architecture parameters"),
     (["--space", "pv_st", "--strategy", "evolution"], "strategy 'evolution' scores candidates with the image"),
     (["--strategy", "nope"], "unknown strategy 'nope'"),
+    (["--cpus-per-trial", "2"], "--cpus-per-trial applies to trials only"),
 ])
 def test_bad_input_one_line(args, fragment, tmp_path):
     res = _search(*args, "--out", str(tmp_path / "r"))
