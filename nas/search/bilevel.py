@@ -139,10 +139,13 @@ class BilevelTrainer:
         fixed = self.cost_of(g).madds - sum(r[g[s.key]].madds for r, s in zip(rows, self.space.slots))
         return torch.tensor([[r[n].madds for n in names] for r in rows], dtype=torch.float64).float(), fixed
 
-    def train_epoch(self, tau: float, update_alpha: bool, on_step: Callable[[float], None],
+    def train_epoch(self, epoch: int, tau: float, update_alpha: bool, on_step: Callable[[float], None],
                     on_cycle_end: Callable[[Genotype], None]) -> Tuple[Dict[str, float], int]:
         """Run one epoch of alternating weight and alpha steps; return the last losses and skipped clips."""
         s = self.cfg.search
+        for name, loader in (("weights", self.data.train), ("alpha", self.data.alpha)):
+            if hasattr(loader.dataset, "set_epoch"):  # augmentation keyed by (dataset seed, this key, clip)
+                loader.dataset.set_epoch((name, epoch))
         self.net.train()
         alpha_iter, logs, skipped = _cycle(self.data.alpha), {}, 0
         with borrowed_global_rng(self.noise):

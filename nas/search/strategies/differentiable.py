@@ -59,7 +59,7 @@ class DifferentiableSearch:
     def ask(self) -> List[Genotype]:
         """Run one epoch of bilevel steps; return ``[argmax(alpha)]``."""
         tau = self.tau()
-        logs, skipped = self.trainer.train_epoch(tau, self.epoch >= self.warmup_epochs, self.on_step,
+        logs, skipped = self.trainer.train_epoch(self.epoch, tau, self.epoch >= self.warmup_epochs, self.on_step,
                                                  lambda g: self.candidates.append(str(g)))
         self.info = {"epoch": self.epoch, "tau": tau, "skipped": skipped, **logs}
         return [self.trainer.argmax()]

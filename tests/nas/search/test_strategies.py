@@ -48,7 +48,7 @@ class ToyTrainer:
         self.opt = torch.optim.SGD([self.alpha], lr=0.5)
         self.target = torch.tensor([int(OPTIMUM[k]) for k in "abc"])
 
-    def train_epoch(self, tau, update_alpha, on_step, on_cycle_end):
+    def train_epoch(self, epoch, tau, update_alpha, on_step, on_cycle_end):
         for _ in range(3):
             loss = torch.nn.functional.cross_entropy(self.alpha / tau, self.target)
             self.opt.zero_grad()
