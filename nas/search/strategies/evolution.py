@@ -20,6 +20,9 @@ __all__ = ["Evolution"]
 class Evolution:
     """Evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
+    With ``generations`` set it is ``done`` after the initial population plus that many generations, the
+    budget ``random`` search matches; without it, it runs for as long as its caller asks.
+
     Example:
         >>> import random
         >>> from nas import get_space, cost

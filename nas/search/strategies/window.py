@@ -9,7 +9,7 @@ from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
 
-__all__ = ["Individual", "History", "cost_window", "sample_in_window"]
+__all__ = ["Individual", "History", "cost_window", "sample_in_window", "rng_to_list", "rng_from_list"]
 
 
 @dataclass(frozen=True)
