@@ -13,6 +13,7 @@ from nas.core.space import Space
 from nas.core.target import Target
 from nas.errors import NasError
 from nas.plugins import SpacePlugin, get_plugin
+from nas.search.strategies import list_strategies
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "get_plugin",
     "get_space",
     "list_spaces",
+    "list_strategies",
     "list_tasks",
     "load_genotype",
     "parse_budget",

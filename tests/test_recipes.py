@@ -7,6 +7,7 @@ from nas.config import from_dict, load_recipe, merge, to_dict
 from nas.config.retrain import RetrainConfig
 from nas.config.search import SearchConfig
 from nas.config.video import PvSearchConfig
+from nas.errors import NasError
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
@@ -28,3 +29,15 @@ def test_thorough_recipe_differs_from_the_default_where_it_says():
     cfg = from_dict(SearchConfig, merge(to_dict(SearchConfig()), thorough))
     assert cfg.supernet.epochs == 2 * SearchConfig().supernet.epochs
     assert cfg.score.val_images == cfg.data.val_images == 1000
+
+
+def test_budgets_are_parsed_once_into_integers():
+    from nas.config import build_config
+
+    assert build_config(SearchConfig, flags={"madds": "0.5G"}).madds == 500_000_000
+    assert build_config(SearchConfig, recipe=RECIPES / "search" / "st_topo_tiny.yaml").madds == 330_000_000
+    assert build_config(PvSearchConfig, flags={"madds": "3G"}).madds == 3_000_000_000
+    assert build_config(PvSearchConfig).madds is None
+    with pytest.raises(NasError, match="bad budget '330X'"):
+        build_config(SearchConfig, flags={"madds": "330X"})
+    assert from_dict(SearchConfig, to_dict(SearchConfig())) == SearchConfig()  # the stored int loads back

@@ -33,8 +33,10 @@ def config(epochs: int, seed: int) -> SearchConfig:
 
 
 def spec(cfg: SearchConfig, out: Path, i: int) -> dict:
-    name = f"trial-{i:03d}-{cfg.madds}-s{cfg.seed}"
-    return {"name": name, "run_dir": str((out / name).resolve()), "budget": cfg.madds, "seed": cfg.seed,
+    from nas.search.trials import budget_label
+
+    name = f"trial-{i:03d}-{budget_label(cfg.madds)}-s{cfg.seed}"
+    return {"name": name, "run_dir": str((out / name).resolve()), "budget": budget_label(cfg.madds), "seed": cfg.seed,
             "cfg": to_dict(cfg)}
 
 
@@ -45,9 +47,9 @@ def timed(fn) -> float:
 
 
 def local_run(cfg: SearchConfig, out: Path) -> float:
-    from nas.search.st_runner import StTopoSearch
+    from nas.search.run import SearchRun
 
-    return timed(lambda: StTopoSearch(cfg, out).run())
+    return timed(lambda: SearchRun(cfg, out).run())
 
 
 def tune_run(specs, out: Path) -> float:

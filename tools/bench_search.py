@@ -27,7 +27,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -35,43 +35,45 @@ import torch.nn.functional as F
 import nas
 from nas.config import apply_overrides, from_dict, to_dict
 from nas.config.search import SearchConfig
-from nas.search.evolution import Evolution, sample_in_window
-from nas.search.one_shot import accuracy, score_genotypes
-from nas.search.st_runner import StTopoSearch
+from nas.search.strategies.evolution import Evolution
+from nas.search.strategies.window import sample_in_window
+from nas.search.one_shot import accuracy
+from nas.search.scorer import OneShotScorer, window_sampler
+from nas.search.strategies.window import cost_window
+from nas.utils.seeds import seeded_init
 from nas.utils.stats import kendall_tau
 
 
-def trained_search(cfg: SearchConfig, out: Path, init_state=None) -> StTopoSearch:
-    """Train a supernet (or start from ``init_state``) and run the SGLD phase into ``out/snapshots``."""
-    s = StTopoSearch(cfg, out)
-    s.out.mkdir(parents=True, exist_ok=True)
-    s._build()
-    from nas.search.progress import Progress
+def trained_scorer(cfg: SearchConfig, out: Path, init_state=None) -> Tuple[OneShotScorer, dict]:
+    """Train a supernet (or start from ``init_state``), run the SGLD phase into ``out/snapshots``.
 
-    s.progress = Progress(0, f"seed {cfg.seed}")
+    Returns the scorer and the trained (pre-SGLD) weights.
+    """
+    space = nas.get_space(cfg.space)
+    cost = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
+    lo, hi = cost_window(space, cost, cfg.madds, cfg.evolution.min_budget_fraction)
+    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if cfg.supernet.sampling == "budget" else None
+    s = OneShotScorer(cfg, out, sampler=sampler)
     if init_state is None:
-        s._train_supernet(0)
+        s.train_supernet()
     else:
         s.supernet.load_state_dict(init_state)
-    s.trained = copy.deepcopy(s.supernet.state_dict())
-    s._sgld(0)
-    s.progress.close()
-    return s
+    trained = copy.deepcopy(s.supernet.state_dict())
+    s.sgld()
+    return s, trained
 
 
-def proxy_scores(s: StTopoSearch, archs, snapshots, val_images: int) -> List[float]:
+def proxy_scores(s: OneShotScorer, archs, snapshots, val_images: int) -> List[float]:
     """Mean accuracy over ``snapshots`` of each architecture on the first ``val_images`` validation images."""
-    s.data.val_images, s.data._score = val_images, None  # rebuild the fixed scoring batches at this size
-    bn, val = s.data.score_batches()
-    per = score_genotypes(s.supernet, archs, snapshots, bn, val)
+    per = s(archs, snapshots=snapshots, val_images=val_images)
     return [sum(r) / len(r) for r in per]
 
 
-def standalone_accuracy(s: StTopoSearch, g, epochs: int, seed: int) -> float:
+def standalone_accuracy(s: OneShotScorer, g, epochs: int, seed: int) -> float:
     """Train ``g`` from scratch at the proxy width/resolution and return its validation accuracy."""
-    torch.manual_seed(seed)
-    model = nas.create_model(g, num_classes=s.data.num_classes, width=s.cfg.supernet.width, dropout=0.0,
-                             stem_stride=s.cfg.supernet.stem_stride)
+    with seeded_init(seed):
+        model = nas.create_model(g, num_classes=s.data.num_classes, width=s.cfg.supernet.width, dropout=0.0,
+                                 stem_stride=s.cfg.supernet.stem_stride)
     model = model.to(memory_format=torch.channels_last)
     steps = epochs * s.data.steps_per_epoch
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=4e-5)
@@ -84,8 +86,7 @@ def standalone_accuracy(s: StTopoSearch, g, epochs: int, seed: int) -> float:
             loss.backward()
             opt.step()
             sched.step()
-    s.data.val_images, s.data._score = len(s.data.val), None  # the whole validation set
-    _, val = s.data.score_batches()
+    _, val = s.data.score_batches(val_images=len(s.data.val))  # the whole validation set
     return accuracy(model, val)
 
 
@@ -114,10 +115,10 @@ def main() -> None:
     cost = lambda g: space.cost(g).madds  # noqa: E731
     # The architectures come from the search's own cost window (evolution.min_budget_fraction x budget .. budget),
     # the window the supernet's paths are drawn from; lower the fraction to compare across a wider cost range.
-    lo = int(cfg.evolution.min_budget_fraction * cfg.budget)
-    evo = Evolution(space, cost, lo=lo, hi=cfg.budget, population=1, parents=1, rng=random.Random(123))
+    lo = int(cfg.evolution.min_budget_fraction * cfg.madds)
+    evo = Evolution(space, cost, lo=lo, hi=cfg.madds, population=1, parents=1, rng=random.Random(123))
     if args.spread:  # one architecture per equal-width cost bin: uniform draws bunch near the window's top
-        edges = [lo + (cfg.budget - lo) * k // args.archs for k in range(args.archs + 1)]
+        edges = [lo + (cfg.madds - lo) * k // args.archs for k in range(args.archs + 1)]
         archs = [sample_in_window(space, cost, a, b, evo.rng, max_tries=2000) for a, b in zip(edges, edges[1:])]
     else:
         archs = [evo.random_feasible() for _ in range(args.archs)]
@@ -139,12 +140,12 @@ def main() -> None:
     scores: Dict[str, List[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         # Every supernet sees the same data (data.seed); only the run seed (init, order, paths, noise) differs.
-        a = trained_search(cfg, Path(tmp) / "a")
-        a2 = trained_search(replace(cfg, seed=cfg.seed + 1000), Path(tmp) / "a2", init_state=a.trained)
-        b = trained_search(replace(cfg, seed=cfg.seed + 1), Path(tmp) / "b")
+        a, a_trained = trained_scorer(cfg, Path(tmp) / "a")
+        a2, _ = trained_scorer(replace(cfg, seed=cfg.seed + 1000), Path(tmp) / "a2", init_state=a_trained)
+        b, b_trained = trained_scorer(replace(cfg, seed=cfg.seed + 1), Path(tmp) / "b")
         for n in sizes:
-            sg_a, sg_a2, sg_b = (proxy_scores(s, archs, s._snapshots(), n) for s in (a, a2, b))
-            plain_a, plain_b = proxy_scores(a, archs, [a.trained], n), proxy_scores(b, archs, [b.trained], n)
+            sg_a, sg_a2, sg_b = (proxy_scores(s, archs, s.snapshots(), n) for s in (a, a2, b))
+            plain_a, plain_b = proxy_scores(a, archs, [a_trained], n), proxy_scores(b, archs, [b_trained], n)
             scores.update({f"sgld_a@{n}": sg_a, f"sgld_a2@{n}": sg_a2, f"sgld_b@{n}": sg_b,
                            f"plain_a@{n}": plain_a, f"plain_b@{n}": plain_b})
             out[f"tau_sgld_two_chains_same_supernet@{n}"] = kendall_tau(sg_a, sg_a2)

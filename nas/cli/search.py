@@ -3,11 +3,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 from nas.cli.common import cli_main
+from nas.errors import NasError
 
 __all__ = ["main", "build_parser"]
+
+# Flags that configure a search, per modality: flag attribute -> dotted config key.
+IMAGE_FLAGS = {"madds": "madds", "epochs": "supernet.epochs", "population": "evolution.population",
+               "generations": "evolution.generations", "data": "data.root"}
+VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "data.frames", "data_root": "data.data_root",
+               "train_list": "data.train_list", "val_list": "data.val_list"}
+COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
+# Flags that change what runs, refused with --resume (which continues with the run's stored config).
+CONFIG_FLAGS = ("space", "recipe", "out", "strategy", "seed", "epochs", "resolution", "num_classes", "madds",
+                "population", "generations", "data", "flops", "frames", "data_root", "train_list", "val_list",
+                "trials", "cpus_per_trial", "gpus_per_trial", "max_failures")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,21 +28,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nas-search", description=__doc__,
                                 epilog="Extra positional key=value pairs override any config key, e.g. "
                                        "sgld.snapshots=8 evolution.parents=10")
-    p.add_argument("--space", default="st_topo", help="search space (default st_topo; see nas.list_spaces())")
+    p.add_argument("--space", help="search space (default: the recipe's, else st_topo; see nas.list_spaces())")
+    p.add_argument("--strategy", help="search strategy (default: the space's; see nas.list_strategies())")
     p.add_argument("--recipe", help="YAML recipe with any config keys (see recipes/search/)")
     p.add_argument("--out", help="run folder (default runs/<space>-<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoints")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--epochs", type=int, help="supernet training epochs")
     p.add_argument("--resolution", type=int, help="target resolution at which cost is computed (default 224)")
     p.add_argument("--num-classes", type=int, help="classes of the target model for the cost (default 1000)")
-    img = p.add_argument_group("st_topo (one-shot + SGLD + evolution)")
-    img.add_argument("--madds", help="hard MAdds budget, e.g. 330M or 0.5G")
-    img.add_argument("--population", type=int, help="evolution population size")
-    img.add_argument("--generations", type=int, help="evolution generations")
+    img = p.add_argument_group("image spaces (st_topo: one-shot + SGLD + evolution or random)")
+    img.add_argument("--madds", help="hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)")
+    img.add_argument("--population", type=int, help="candidates per round (evolution, random)")
+    img.add_argument("--generations", type=int, help="rounds after the first (evolution, random)")
     img.add_argument("--data", help="ImageNet-style folder (train/<class>/*, optional val/); default: embedded set")
-    vid = p.add_argument_group("pv_st (differentiable video search)")
-    vid.add_argument("--flops", help="FLOPs (MAdds) budget for video models, e.g. 33G")
+    vid = p.add_argument_group("video spaces (pv_st: differentiable search)")
+    vid.add_argument("--flops", help="MAdds budget of the video model, e.g. 33G (the same quantity as --madds)")
     vid.add_argument("--frames", type=int, help="frames per clip")
     vid.add_argument("--data-root", help="root folder of the videos named in the lists")
     vid.add_argument("--train-list", help="training list (mmaction2 'path label', Kinetics CSV or SSv2 JSON)")
@@ -40,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     ray.add_argument("--address", help="join an existing Ray cluster (HOST:PORT); default: start a local one")
     ray.add_argument("--cpus-per-trial", type=float, help="CPUs each trial holds (default 1)")
     ray.add_argument("--gpus-per-trial", type=int, help="whole GPUs each trial holds (default 0)")
-    ray.add_argument("--max-failures", type=int, default=1, help="retries of a trial whose process dies (default 1)")
+    ray.add_argument("--max-failures", type=int, help="retries of a trial whose process dies (default 1)")
     ray.add_argument("--dashboard", action="store_true",
                      help="start the Ray dashboard on 127.0.0.1 and print its URL and token "
                           "(needs pip install -e '.[dashboard]')")
-    ray.add_argument("--eval-workers", type=int, help="score evolution candidates on N Ray tasks")
+    ray.add_argument("--eval-workers", type=int, help="score candidates on N Ray tasks")
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides")
     return p
 
@@ -52,31 +67,153 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_main("nas-search")
 def main(argv: List[str]) -> int:
     """Run nas-search."""
-    import nas
-    from nas.search import get_runner
-
     args = build_parser().parse_args(argv)
-    from nas.search.trials import run_distributed, wants_distributed
-
-    if wants_distributed(args):
-        return run_distributed(args)
     if args.resume:
-        args.space = _space_of_run(args.resume) or args.space
-    nas.get_space(args.space)  # one-line error for an unknown space
-    return get_runner(args.space)(args)
+        return _resume(args)
+    cfg, budgets = _config(args)
+    from nas.search.trials import ClusterOptions, run_trials, run_with_eval_workers
+
+    cluster = ClusterOptions(args.address, args.dashboard, args.device)
+    device = _device(args.device)  # a bad name is a one-line error here, also for trials
+    trials = args.trials is not None or len(budgets) > 1 or bool(args.address) or args.dashboard
+    opts = _trial_options(args, trials)
+    out = Path(args.out) if args.out else _default_out(cfg.space, trials)
+    if trials:
+        return run_trials(cfg, out, budgets, opts, cluster)
+    if args.eval_workers:
+        run, best = run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, resume=False)
+        return _print_result(out, best)
+    from nas.search.run import SearchRun
+
+    return _print_result(out, SearchRun(cfg, out, device).run(resume=False))
 
 
-def _space_of_run(run_dir: str) -> str | None:
-    from pathlib import Path
+def _trial_options(args, trials: bool):
+    """Return the trial options; the trial-only flags are an error on a single search."""
+    from nas.search.trials import TrialOptions
 
+    for flag in ("cpus_per_trial", "gpus_per_trial", "max_failures"):
+        if getattr(args, flag) is not None and not trials:
+            raise NasError(f"--{flag.replace('_', '-')} applies to trials only (--trials, a budget list, --address)")
+    return TrialOptions(trials=1 if args.trials is None else args.trials,
+                        cpus_per_trial=1 if args.cpus_per_trial is None else args.cpus_per_trial,
+                        gpus_per_trial=args.gpus_per_trial or 0,
+                        max_failures=1 if args.max_failures is None else args.max_failures,
+                        eval_workers=args.eval_workers or 0)
+
+
+def _device(name: str):
+    from nas.utils.device import resolve_device
+
+    return resolve_device(name)
+
+
+def _space(args) -> str:
+    """Return the space: --space, else the recipe's ``space``, else st_topo."""
+    from nas.config import load_recipe
+
+    if args.space:
+        return args.space
+    recipe = load_recipe(args.recipe) if args.recipe else {}
+    return str(recipe.get("space") or "st_topo")
+
+
+def _config(args):
+    """Return the typed config and the list of budgets (one per trial) the flags ask for."""
+    import nas
+    from nas.config import build_config
+    from nas.search.run import config_class
+
+    plugin = nas.get_plugin(_space(args))
+    own, other = (VIDEO_FLAGS, IMAGE_FLAGS) if plugin.modality == "video" else (IMAGE_FLAGS, VIDEO_FLAGS)
+    for flag in other:
+        if getattr(args, flag) is not None and flag not in own:
+            raise NasError(f"--{flag.replace('_', '-')} does not apply to {plugin.modality} space {plugin.name!r}")
+    budget_flag = "flops" if plugin.modality == "video" else "madds"
+    budgets = _budget_list(getattr(args, budget_flag), budget_flag)
+    flags: Dict[str, Any] = {key: getattr(args, f) for f, key in {**own, **COMMON_FLAGS}.items()}
+    flags.update(space=plugin.name, madds=budgets[0] if budgets else None)
+    if plugin.modality == "video" and args.train_list is not None:
+        flags["data.source"] = "list"
+    cfg = build_config(config_class(plugin), recipe=args.recipe, flags=flags, opts=args.opts)
+    from nas.search.run import resolve_strategy
+
+    resolve_strategy(plugin, cfg.strategy)  # a misfit strategy is an error before any work
+    root = getattr(cfg.data, "root", None)
+    if root is not None and not Path(root).is_dir():
+        raise NasError(f"data folder not found: {root}")
+    return cfg, budgets or [cfg.madds]
+
+
+def _budget_list(text: Optional[str], flag: str) -> List[int]:
+    """Parse ``330M`` or ``330M,500M`` into integers (once, here); empty when the flag was not given."""
+    from nas.core.cost import parse_budget
+
+    if text is None:
+        return []
+    items = [b.strip() for b in str(text).split(",") if b.strip()]
+    if not items:
+        raise NasError(f"--{flag} {text[:40]!r}: give a budget such as 330M or a list such as 330M,500M")
+    return [parse_budget(b) for b in items]
+
+
+def _resume(args) -> int:
+    """Continue a search (or a trials experiment) with its stored config; config flags are refused."""
+    from nas.config import refuse_on_resume
+    from nas.search.trials import SPEC_FILE, ClusterOptions, resume_trials, run_with_eval_workers
+
+    out = Path(args.resume)
+    trials = (out / SPEC_FILE).is_file()
+    cfg = None if trials else _stored_config(out)  # not a run folder: say that first
+    given = {f"--{f.replace('_', '-')}": getattr(args, f) for f in CONFIG_FLAGS}
+    refuse_on_resume({**given, "key=value overrides": args.opts})
+    cluster = ClusterOptions(args.address, args.dashboard, args.device)
+    if trials:
+        return resume_trials(out, cluster)
+    device = _device(args.device)
+    if args.eval_workers:
+        return _print_result(out, run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, True)[1])
+    from nas.search.run import SearchRun
+
+    return _print_result(out, SearchRun(cfg, out, device).run(resume=True))
+
+
+def _stored_config(out: Path):
+    """Return the typed config stored in a search run folder."""
     import yaml
 
-    path = Path(run_dir) / "config.yaml"
+    import nas
+    from nas.config import from_dict
+    from nas.search.run import config_class
+    from nas.utils.run import RunFolder
+
+    RunFolder.reopen(out, "search", needs=("config.yaml",))
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return None
-    return data.get("space") if isinstance(data, dict) else None
+        data = yaml.safe_load((out / "config.yaml").read_text())
+    except yaml.YAMLError:
+        raise NasError(f"--resume {out}: config.yaml is malformed") from None
+    if not isinstance(data, dict):
+        raise NasError(f"--resume {out}: config.yaml is malformed")
+    return from_dict(config_class(nas.get_plugin(str(data.get("space")))), data)
+
+
+def _default_out(space: str, trials: bool) -> Path:
+    from nas.utils.run import default_run_dir
+
+    return default_run_dir("trials" if trials else space)
+
+
+def _print_result(out: Path, best) -> int:
+    """Print the best genotype, its score and cost, and where the run folder is."""
+    import json
+
+    s = json.loads((out / "summary.json").read_text())
+    print(f"best genotype: {best}")
+    use = f" ({100 * s['budget_use']:.1f}% of budget)" if "budget_use" in s else ""
+    print(f"score {s['score']:.4f} ({s['strategy']}), {s['madds'] / 1e6:.1f}M MAdds{use}, "
+          f"{s['params'] / 1e6:.2f}M params")
+    print(f"run folder: {out}")
+    return 0
 
 
 if __name__ == "__main__":

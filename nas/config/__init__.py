@@ -14,10 +14,17 @@ import yaml
 
 from nas.errors import NasError
 
-__all__ = ["from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
+__all__ = ["Budget", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
            "nest_flags", "refuse_on_resume"]
 
 C = TypeVar("C")
+
+
+class Budget(int):
+    """A MAdds budget field: written as ``330M``, ``0.5G`` or an integer, held (and dumped) as a plain int.
+
+    The text is parsed once, when the config is built; a bad one is a one-line error naming the budget.
+    """
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -39,6 +46,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return tuple(_coerce(v, item, key) for v in value)
     if tp is Any:
         return value
+    if tp is Budget:
+        from nas.core.cost import parse_budget
+
+        return parse_budget(value)
     if tp is bool:
         if isinstance(value, bool):
             return value

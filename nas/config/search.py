@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from nas.core.cost import parse_budget
+from nas.config import Budget
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "SearchConfig"]
@@ -83,7 +83,8 @@ class SearchConfig:
     """The whole st_topo search."""
 
     space: str = "st_topo"  # registered space name
-    madds: str = "330M"  # hard MAdds budget at ``resolution`` (K/M/G suffixes)
+    strategy: Optional[str] = None  # STRATEGIES name (evolution or random); None = the space's default
+    madds: Budget = 330_000_000  # hard MAdds budget at ``resolution``; recipes may write 330M, 0.5G
     resolution: int = 224  # target resolution at which the budget and costs are computed
     num_classes: int = 1000  # classes of the target model the cost is computed for
     seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
@@ -93,14 +94,8 @@ class SearchConfig:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
 
-    @property
-    def budget(self) -> int:
-        """Return the parsed MAdds budget."""
-        return parse_budget(self.madds)
-
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
-        self.budget  # noqa: B018 - parse check
         checks = [
             (self.resolution > 0, "resolution must be positive"),
             (self.data.proxy_resolution >= 8, "data.proxy_resolution must be at least 8"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from nas.core.cost import parse_budget
+from nas.config import Budget
 from nas.errors import NasError
 
 __all__ = ["VideoDataConfig", "DiffSearchConfig", "PvSearchConfig"]
@@ -64,7 +64,6 @@ class DiffSearchConfig:
     cycle_epochs: float = 1.0  # diversity only: cycle length in epochs of alpha steps
     period_mult: float = 1.0  # diversity only: cycle i lasts cycle * period_mult**i
     alpha_lr_min: float = 0.0  # LR at the end of each cycle (or of the cosine)
-    flops: Optional[str] = None  # MAdds budget of the derived model at the target size, e.g. 3G; None = none
     gamma: float = 2.0  # weight of the hinge gamma * max(0, E[MAdds] - B) / B
     bn_batches: int = 4  # batches used to recalibrate BN before scoring an argmax genotype
 
@@ -80,12 +79,6 @@ class DiffSearchConfig:
             raise NasError("search.paths must be >= 2 for the sample relaxation (one path gives alpha no gradient)")
         if not 0 < self.tau_min <= self.tau_max:
             raise NasError("need 0 < search.tau_min <= search.tau_max")
-        if self.flops is not None:
-            parse_budget(self.flops)
-
-    def budget(self) -> Optional[int]:
-        """Return the parsed MAdds budget, or None."""
-        return None if self.flops is None else parse_budget(self.flops)
 
 
 @dataclass(frozen=True)
@@ -93,8 +86,10 @@ class PvSearchConfig:
     """A whole pv_st search run."""
 
     space: str = "pv_st"  # pv_st (light) or pv_st_m (median)
+    strategy: Optional[str] = None  # STRATEGIES name; None = the space's default (differentiable)
+    madds: Optional[Budget] = None  # MAdds (the --flops flag) budget of the derived model at the target size,
+    #                                 e.g. 3G; None = no budget
     seed: int = 0  # seeds data generation, init, Gumbel noise and order
-    out: Optional[str] = None  # run folder; None = runs/<space>-<YYYYmmdd-HHMMSS>
     resolution: int = 224  # target resolution the cost and budget refer to (frames: data.frames)
     num_classes: Optional[int] = None  # classes of the target model for the cost; None = the data's
     data: VideoDataConfig = field(default_factory=VideoDataConfig)

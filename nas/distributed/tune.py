@@ -1,9 +1,9 @@
-"""Search trials on Ray Tune: one ordinary st_topo run folder per trial, live metrics, retries from checkpoints.
+"""Search trials on Ray Tune: one ordinary search run folder per trial, live metrics, retries from checkpoints.
 
-Each trial runs :class:`nas.search.st_runner.StTopoSearch` in its own folder. Every supernet epoch, SGLD snapshot
-and evolution generation is sent with ``tune.report`` together with a small Tune checkpoint that names the run
-folder; a retried trial (its process died) finds that checkpoint and the run's own atomic checkpoints let
-``StTopoSearch.run()`` continue where it stopped.
+Each trial runs :class:`nas.search.run.SearchRun` in its own folder. Every supernet epoch, SGLD snapshot and
+search round is sent with ``tune.report`` together with a small Tune checkpoint that names the run folder; a
+retried trial (its process died) finds that checkpoint and the run's own atomic checkpoints let
+``SearchRun.run()`` continue where it stopped.
 """
 from __future__ import annotations
 
@@ -24,11 +24,9 @@ def trial_name(trial) -> str:
     return trial.config["spec"]["name"]
 
 
-def _log_attempt(run_dir: Path, restored: bool) -> None:
+def _log_attempt(run_dir: Path, restored: bool, had_checkpoint: bool) -> None:
     """Record this attempt's process id, so tools and tests can find (and kill) the trial worker."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    line = {"pid": os.getpid(), "restored": restored, "had_run_checkpoint": (run_dir / "checkpoint.pt").is_file(),
-            "time": time.time()}
+    line = {"pid": os.getpid(), "restored": restored, "had_run_checkpoint": had_checkpoint, "time": time.time()}
     with open(run_dir / "attempts.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")
     (run_dir / "pid").write_text(str(os.getpid()))
@@ -50,22 +48,26 @@ def search_trial(config: Dict[str, Any]) -> None:
     import torch
     from ray import tune
 
+    import nas
     from nas.config import from_dict
-    from nas.config.search import SearchConfig
-    from nas.search.st_runner import StTopoSearch
+    from nas.search.run import SearchRun, config_class
+    from nas.utils.device import resolve_device
 
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
-    _log_attempt(run_dir, restored=tune.get_checkpoint() is not None)
     scorer = None
     if config.get("eval_workers", 0) > 0:
         from nas.distributed.executor import RayExecutor, ShardedScorer
 
         scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1))
-    cfg = from_dict(SearchConfig, spec["cfg"])
+    cfg = from_dict(config_class(nas.get_plugin(spec["cfg"]["space"])), spec["cfg"])
     report = _reporter(run_dir)
-    StTopoSearch(cfg, run_dir, on_report=report, score_fn=scorer).run()
+    run = SearchRun(cfg, run_dir, resolve_device(config.get("device", "auto")), on_report=report, score_fn=scorer)
+    had_checkpoint = (run_dir / "checkpoint.pt").is_file()
+    run.open()  # a new run folder, or the one a killed attempt left
+    _log_attempt(run_dir, restored=tune.get_checkpoint() is not None, had_checkpoint=had_checkpoint)
+    run.run()
     s = json.loads((run_dir / "summary.json").read_text())
     report({"phase": "done", "score": s["score"], "madds": s["madds"], "params": s["params"]})
 
@@ -92,7 +94,8 @@ def trainable(cpus_per_trial: float, gpus_per_trial: int, eval_workers: int = 0)
 
 
 def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: int = 0,
-                   max_failures: int = 1, eval_workers: int = 0, resume: bool = False, verbose: int = 1):
+                   max_failures: int = 1, eval_workers: int = 0, resume: bool = False, verbose: int = 1,
+                   device: str = "auto"):
     """Run the trials in ``specs`` (or restore the experiment in ``out``); return Tune's ResultGrid.
 
     Always check ``results.errors``: ``Tuner.fit()`` returns normally even when every trial failed.
@@ -109,6 +112,6 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:
         space = {"spec": tune.grid_search(specs), "threads": max(1, int(cpus_per_trial)),
-                 "eval_workers": eval_workers}
+                 "eval_workers": eval_workers, "device": device}
         tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose))
     return tuner.fit()

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import itertools
-import random
 from typing import Iterator, List, Optional, Tuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from nas.config.search import SearchConfig
-from nas.data.folders import collate_skip, image_folder_datasets, warn_skipped
+from nas.data.collate import collate_skip, warn_skipped
+from nas.data.folders import image_folder_datasets
 from nas.data.synthetic import ShapesSpec, shapes_datasets
+from nas.utils.seeds import derive_seed as _seed
 
 __all__ = ["ProxyData", "build_proxy_data"]
 
@@ -20,10 +21,6 @@ Batch = Tuple[torch.Tensor, torch.Tensor]
 def _cl(x: torch.Tensor) -> torch.Tensor:
     # Channels-last is several times faster for depthwise convs on CPU (oneDNN), and no slower elsewhere.
     return x.contiguous(memory_format=torch.channels_last)
-
-
-def _seed(*parts: object) -> int:
-    return random.Random("-".join(map(str, parts))).getrandbits(63)
 
 
 class ProxyData:
@@ -57,7 +54,8 @@ class ProxyData:
                 idx = order[i : i + batch_size]
                 yield _cl(x[idx]), y[idx]
             return
-        random.seed(seed)  # folder transforms draw from `random` when loading in this process
+        if hasattr(dataset, "set_epoch"):  # augmentation draws keyed by (dataset seed, this key, sample)
+            dataset.set_epoch(seed)
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=True,
                             num_workers=self.workers, collate_fn=collate_skip,
                             generator=torch.Generator().manual_seed(seed))
@@ -75,8 +73,13 @@ class ProxyData:
         return itertools.chain.from_iterable(
             self._loader(self.train, self.batch_size, _seed(self.seed, tag, i)) for i in itertools.count())
 
-    def score_batches(self) -> Tuple[List[torch.Tensor], List[Batch]]:
-        """Return fixed BN-recalibration inputs and validation batches (built once, kept in memory)."""
+    def score_batches(self, val_images: Optional[int] = None) -> Tuple[List[torch.Tensor], List[Batch]]:
+        """Return fixed BN-recalibration inputs and validation batches (built once per size, kept in memory).
+
+        ``val_images`` changes the size of the scoring set (default: the config's); a new size rebuilds it.
+        """
+        if val_images is not None and val_images != self.val_images:
+            self.val_images, self._score = val_images, None
         if self._score is None:
             bn = [x for x, _ in itertools.islice(
                 self._loader(self.train, self.bn_batch_size, _seed(self.seed, "bn")), self.bn_batches)]

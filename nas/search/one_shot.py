@@ -26,10 +26,12 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
     exhausted or ``steps`` steps are done; returns mean loss and accuracy.
     """
     supernet.train()
+    device = next(supernet.parameters()).device
     total_loss, total_correct, total_n, done = 0.0, 0, 0, 0
     for x, y in batches:
         if steps is not None and done >= steps:
             break
+        x, y = x.to(device), y.to(device)
         if sample is None:
             supernet.sample_active(rng)
         else:

@@ -1,85 +1,80 @@
-"""``nas-search --trials N`` / budget lists / ``--eval-workers``: the CLI glue around ``nas.distributed``.
+"""``nas-search --trials N`` / budget lists / ``--eval-workers``: search runs on Ray, from a typed config.
 
-Trials are the cross product of the budgets in ``--madds`` (comma-separated, e.g. ``330M,500M``) and N seeds
-``seed, seed+1, ..., seed+N-1``; with ``--trials 1`` (or no ``--trials``) and a list, that is one trial per
-budget. Each trial is an ordinary run folder ``<out>/trial-<i>-<budget>-s<seed>/``; ``<out>`` also gets
-``trials.json`` (what to run, for ``--resume``), Tune's state in ``tune/``, and the ranked ``trials.csv`` and
-``summary.json``.
+Trials are the cross product of the budgets (``--madds 330M,500M``) and N seeds ``seed, seed+1, ...,
+seed+N-1``; with ``--trials 1`` (or no ``--trials``) and a list, that is one trial per budget. Each trial's
+config is the command's config with ``dataclasses.replace`` (budget, seed), and each trial is an ordinary run
+folder ``<out>/trial-<i>-<budget>-s<seed>/``; ``<out>`` also gets ``trials.json`` (what to run, for
+``--resume``), Tune's state in ``tune/``, and the ranked ``trials.csv`` and ``summary.json``.
 """
 from __future__ import annotations
 
-import copy
 import csv
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from nas.errors import NasError
 from nas.utils.io import atomic_write_json, atomic_write_text
 
-__all__ = ["wants_distributed", "run_distributed", "trial_specs", "summarize", "print_table", "SPEC_FILE"]
+__all__ = ["TrialOptions", "ClusterOptions", "budget_label", "trial_specs", "run_trials", "resume_trials",
+           "run_with_eval_workers", "summarize", "print_table", "SPEC_FILE"]
 
 SPEC_FILE = "trials.json"
 CSV_FIELDS = ["rank", "trial", "budget", "seed", "score", "madds", "params", "budget_use", "genotype", "run_dir"]
 
 
-def _budgets(args) -> List[Optional[str]]:
-    if not args.madds:
-        return [None]
-    items = [b.strip() for b in str(args.madds).split(",") if b.strip()]
-    if not items:
-        raise NasError(f"--madds {args.madds!r}: give a budget such as 330M or a list such as 330M,500M")
-    return items
+@dataclass(frozen=True)
+class TrialOptions:
+    """How trials are run (stored in trials.json, so a resumed experiment runs the same way)."""
+
+    trials: int = 1  # seeds per budget
+    cpus_per_trial: float = 1  # CPUs each trial holds
+    gpus_per_trial: int = 0  # whole GPUs each trial holds
+    max_failures: int = 1  # retries of a trial whose process dies
+    eval_workers: int = 0  # Ray tasks each trial scores candidates on
+
+    def validate(self) -> None:
+        """Raise a one-line error on an impossible setting."""
+        if self.trials < 1:
+            raise NasError(f"--trials must be at least 1, got {self.trials}")
+        if self.cpus_per_trial <= 0 or self.gpus_per_trial < 0 or self.max_failures < 0 or self.eval_workers < 0:
+            raise NasError("--cpus-per-trial must be > 0; --gpus-per-trial, --max-failures and --eval-workers >= 0")
 
 
-def wants_distributed(args) -> bool:
-    """Return True when the arguments ask for Ray (trials, budget lists, eval workers, a cluster, a trials resume)."""
-    if getattr(args, "resume", None):
-        return (Path(args.resume) / SPEC_FILE).is_file()
-    listed = args.madds is not None and "," in str(args.madds)
-    return any([args.trials is not None, listed, (args.eval_workers or 0) > 0, args.dashboard, args.address])
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where Ray runs (execution only: allowed with --resume)."""
+
+    address: Optional[str] = None  # join this cluster; None = start a local one
+    dashboard: bool = False  # start the dashboard on 127.0.0.1
+    device: str = "auto"  # what each trial passes to resolve_device
 
 
-def trial_specs(args, out: Path) -> List[Dict[str, Any]]:
-    """Return one spec (name, run folder, resolved config) per budget x seed."""
+def budget_label(madds: int) -> str:
+    """Return a short budget name for folder names and tables: ``330M``, ``1.5G``."""
+    for div, suffix in ((10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if madds >= div:
+            return f"{madds / div:g}{suffix}"
+    return str(madds)
+
+
+def trial_specs(cfg, out: Path, budgets: Sequence[int], trials: int) -> List[Dict[str, Any]]:
+    """Return one spec (name, run folder, resolved config) per budget x seed; infeasible budgets fail here."""
     from nas.config import to_dict
-    from nas.search.st_config import resolve_config
-    from nas.search.st_runner import StTopoSearch
+    from nas.search.run import SearchRun
 
-    if args.space != "st_topo":
-        raise NasError(f"--trials supports the st_topo space, not {args.space}")
-    n = 1 if args.trials is None else args.trials
-    if n < 1:
-        raise NasError(f"--trials must be at least 1, got {n}")
-    base = copy.copy(args)
-    base.resume, base.madds = None, None
     specs = []
-    for budget in _budgets(args):
-        for k in range(n):
-            a = copy.copy(base)
-            a.madds, a.out = budget, str(out / "_")
-            cfg, _ = resolve_config(a)
-            cfg = _with_seed(cfg, cfg.seed + k)
-            name = f"trial-{len(specs):03d}-{cfg.madds}-s{cfg.seed}"
-            StTopoSearch(cfg, out / name)  # an infeasible budget fails here, before Ray starts
-            specs.append({"name": name, "run_dir": str((out / name).resolve()), "budget": cfg.madds,
-                          "seed": cfg.seed, "cfg": to_dict(cfg)})
+    for budget in budgets:
+        for k in range(trials):
+            trial = dataclasses.replace(cfg, madds=budget, seed=cfg.seed + k)
+            label = budget_label(budget) if budget is not None else "none"
+            name = f"trial-{len(specs):03d}-{label}-s{trial.seed}"
+            SearchRun(trial, out / name)  # an infeasible budget or a misfit strategy fails here, before Ray
+            specs.append({"name": name, "run_dir": str((out / name).resolve()), "budget": label,
+                          "seed": trial.seed, "cfg": to_dict(trial)})
     return specs
-
-
-def _with_seed(cfg, seed: int):
-    import dataclasses
-
-    return dataclasses.replace(cfg, seed=seed)
-
-
-def _options(args) -> Dict[str, Any]:
-    cpus = 1 if args.cpus_per_trial is None else args.cpus_per_trial
-    gpus = 0 if args.gpus_per_trial is None else args.gpus_per_trial
-    if cpus <= 0 or gpus < 0 or args.max_failures < 0 or (args.eval_workers or 0) < 0:
-        raise NasError("--cpus-per-trial must be > 0; --gpus-per-trial, --max-failures and --eval-workers >= 0")
-    return {"cpus_per_trial": cpus, "gpus_per_trial": gpus, "max_failures": args.max_failures,
-            "eval_workers": args.eval_workers or 0}
 
 
 def _check_resources(info, opts: Dict[str, Any]) -> None:
@@ -91,36 +86,47 @@ def _check_resources(info, opts: Dict[str, Any]) -> None:
                        f"cluster has {info.cpus:g}")
 
 
-def run_distributed(args) -> int:
-    """Run trials on Ray Tune (or one search with Ray eval workers); print and write the ranking."""
-    from nas.distributed.cluster import ray_cluster
+def run_trials(cfg, out: Path, budgets: Sequence[int], opts: TrialOptions, cluster: ClusterOptions) -> int:
+    """Run the trials of ``cfg`` x budgets x seeds on Ray Tune; print and write the ranking."""
+    opts.validate()
+    out = Path(out)
+    if (out / SPEC_FILE).exists():
+        raise NasError(f"{out} already holds trials; use --resume {out} or another --out")
+    specs = trial_specs(cfg, out, budgets, opts.trials)
+    saved = {k: v for k, v in dataclasses.asdict(opts).items() if k != "trials"}
+    return _launch(specs, out, saved, cluster, resume=False)
 
-    if args.resume:
-        out = Path(args.resume)
-        saved = json.loads((out / SPEC_FILE).read_text())
-        specs, opts = saved["trials"], saved["options"]
-    else:
-        if args.trials is None and "," not in str(args.madds or "") and (args.eval_workers or 0) > 0:
-            return _single_with_eval_workers(args)
-        out = Path(args.out) if args.out else _default_out()
-        if (out / SPEC_FILE).exists():
-            raise NasError(f"{out} already holds trials; use --resume {out} or another --out")
-        opts = _options(args)
-        specs = trial_specs(args, out)
-    with ray_cluster(address=args.address, dashboard=args.dashboard) as info:
+
+def resume_trials(out: Path, cluster: ClusterOptions) -> int:
+    """Continue an interrupted trials experiment without redoing finished trials."""
+    from nas.utils.run import RunFolder
+
+    out = Path(out)
+    saved = json.loads((out / SPEC_FILE).read_text())
+    RunFolder(out, "trials").record_resume()
+    return _launch(saved["trials"], out, saved["options"], cluster, resume=True)
+
+
+def _launch(specs, out: Path, opts: Dict[str, Any], cluster: ClusterOptions, resume: bool) -> int:
+    from nas.distributed.cluster import ray_cluster
+    from nas.utils.run import RunFolder
+
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
         _check_resources(info, opts)
-        if not args.resume:
+        if not resume:
+            out.mkdir(parents=True, exist_ok=True)
+            RunFolder(out, "trials").write_meta(seed=specs[0]["seed"] if specs else 0, trials=len(specs))
             atomic_write_json(out / SPEC_FILE, {"trials": specs, "options": opts})
-        _fit(specs, out, opts, resume=bool(args.resume))
+        _fit(specs, out, opts, cluster.device, resume=resume)
     rows = summarize(out, specs)
     print_table(rows)
     return 0
 
 
-def _fit(specs, out: Path, opts: Dict[str, Any], resume: bool) -> None:
+def _fit(specs, out: Path, opts: Dict[str, Any], device: str, resume: bool) -> None:
     from nas.distributed.tune import run_experiment
 
-    results = run_experiment(specs, out, resume=resume, **opts)
+    results = run_experiment(specs, out, resume=resume, device=device, **opts)
     errors = [_error_line(e) for e in results.errors]
     if errors:
         summarize(out, specs, errors=errors)
@@ -137,30 +143,22 @@ def _error_line(exc: BaseException) -> str:
     return (causes[-1] if causes else lines[-1] if lines else type(exc).__name__)[:300]
 
 
-def _single_with_eval_workers(args) -> int:
-    """One ordinary search whose candidate scoring runs on ``--eval-workers`` Ray tasks."""
-    from nas.distributed.cluster import ray_cluster
-    from nas.distributed.executor import RayExecutor, ShardedScorer
-    from nas.search.st_config import resolve_config
-    from nas.search.st_runner import StTopoSearch
-
+def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: ClusterOptions,
+                          resume: bool) -> Tuple[Any, Any]:
+    """Run one ordinary search whose candidate scoring runs on ``eval_workers`` Ray tasks; return (run, genotype)."""
     import torch
 
-    cfg, out = resolve_config(args)
-    with ray_cluster(address=args.address, dashboard=args.dashboard) as info:
+    from nas.distributed.cluster import ray_cluster
+    from nas.distributed.executor import RayExecutor, ShardedScorer
+    from nas.search.run import SearchRun
+
+    if eval_workers < 0:
+        raise NasError(f"--eval-workers must be >= 0, got {eval_workers}")
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
         # Leave the eval workers their cores: oversubscribed OpenMP threads spin and slow every step down.
-        torch.set_num_threads(max(1, int(info.cpus) - args.eval_workers))
-        executor = RayExecutor(args.eval_workers, cpus=1)
-        best = StTopoSearch(cfg, out, score_fn=ShardedScorer(executor)).run()
-    print(f"best genotype: {best}")
-    print(f"run folder: {out}")
-    return 0
-
-
-def _default_out() -> Path:
-    import time
-
-    return Path("runs") / time.strftime("trials-%Y%m%d-%H%M%S")
+        torch.set_num_threads(max(1, int(info.cpus) - eval_workers))
+        run = SearchRun(cfg, out, device, score_fn=ShardedScorer(RayExecutor(eval_workers, cpus=1)))
+        return run, run.run(resume=resume)
 
 
 def summarize(out: Path, specs: List[Dict[str, Any]], errors: Any = None) -> List[Dict[str, Any]]:
@@ -172,7 +170,7 @@ def summarize(out: Path, specs: List[Dict[str, Any]], errors: Any = None) -> Lis
             continue
         s = json.loads(path.read_text())
         rows.append({"trial": spec["name"], "budget": spec["budget"], "seed": spec["seed"], "score": s["score"],
-                     "madds": s["madds"], "params": s["params"], "budget_use": s["budget_use"],
+                     "madds": s["madds"], "params": s["params"], "budget_use": s.get("budget_use"),
                      "genotype": s["genotype"], "run_dir": spec["run_dir"]})
     rows.sort(key=lambda r: (-r["score"], r["madds"], r["trial"]))
     for i, r in enumerate(rows, 1):

@@ -51,9 +51,9 @@ class _Counting(LocalExecutor):
 
 
 def _search(tmp: Path, score_fn=None) -> dict:
-    from nas.search.st_runner import StTopoSearch
+    from nas.search.run import SearchRun
 
-    best = StTopoSearch(micro_config(), tmp, score_fn=score_fn).run()
+    best = SearchRun(micro_config(), tmp, score_fn=score_fn).run()
     summary = json.loads((tmp / "summary.json").read_text())
     records = [json.loads(line) for line in (tmp / "search.jsonl").read_text().splitlines()]
     return {"best": str(best), "score": summary["score"], "records": records}

@@ -1,4 +1,3 @@
-import argparse
 import json
 
 import pytest
@@ -110,21 +109,23 @@ def test_gumbel_runs_one_path_per_slot():
     assert len(calls) == len(KEYS) * len(OP_NAMES)
 
 
-def _args(**kw):
-    base = dict(space="pv_st", recipe="recipes/search/pv_st_tiny.yaml", out=None, resume=None, seed=None,
-                epochs=None, resolution=None, frames=None, flops=None, data_root=None, train_list=None,
-                val_list=None, opts=["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32",
-                                                       "search.bn_batches=1"])
-    base.update(kw)
-    return argparse.Namespace(**base)
+TINY_OPTS = ["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32", "search.bn_batches=1"]
+
+
+def _config(**flags):
+    from nas.config import build_config
+    from nas.config.video import PvSearchConfig
+
+    return build_config(PvSearchConfig, recipe="recipes/search/pv_st_tiny.yaml", flags=flags, opts=TINY_OPTS)
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from nas.search import get_runner
+    from nas.search.run import SearchRun
 
     out = tmp_path_factory.mktemp("run") / "pv"
-    assert get_runner("pv_st")(_args(out=str(out), flops="3G")) == 0
+    g = SearchRun(_config(madds="3G"), out).run(resume=False)
+    assert g == nas.load_genotype(out)
     return out
 
 
@@ -137,9 +138,13 @@ def test_runner_writes_run_folder(tiny_run):
     assert meta["madds"] == nas.cost(g, resolution=224, num_classes=4, frames=4).madds <= 3e9
     assert {"score", "seed", "params"} <= set(meta)
     lines = [json.loads(x) for x in (tiny_run / "search.jsonl").read_text().splitlines()]
-    assert len(lines) == 2 and {"genotype", "madds", "val_acc"} <= set(lines[0])
+    # The rows share their key names with every other strategy's (see test_st_search.py), plus their own.
+    assert len(lines) == 2 and {"round", "genotype", "score", "madds", "params", "mean_score", "evaluated",
+                                "tau", "loss_w", "epoch"} <= set(lines[0])
     summary = json.loads((tiny_run / "summary.json").read_text())
     assert "candidates" in summary and summary["genotype"] == str(g)
+    assert summary["strategy"] == "differentiable" and 0 <= summary["score"] <= 1
+    assert summary["budget"] == 3_000_000_000 and summary["madds"] <= summary["budget"]
     state = torch.load(tiny_run / "supernet.pt", weights_only=True)
     assert "alpha" in state
     torch.load(tiny_run / "checkpoint.pt", weights_only=True)
@@ -154,13 +159,15 @@ def test_derived_model_is_temporal(tiny_run):
 
 
 def test_resume_finished_run_and_bad_folder(tiny_run, tmp_path):
-    from nas.search.pv_runner import run_pv_search
+    from nas.search.run import SearchRun
 
-    assert run_pv_search(_args(resume=str(tiny_run))) == 0
-    with pytest.raises(NasError, match="not a pv_st run folder"):
-        run_pv_search(_args(resume=str(tmp_path)))
+    before = json.loads((tiny_run / "summary.json").read_text())
+    assert SearchRun(_config(madds="3G"), tiny_run).run(resume=True) == nas.load_genotype(tiny_run)
+    assert json.loads((tiny_run / "summary.json").read_text())["score"] == before["score"]
+    with pytest.raises(NasError, match="not a search run folder"):
+        SearchRun(_config(), tmp_path).run(resume=True)
     with pytest.raises(NasError, match="below the cheapest"):
-        run_pv_search(_args(out=str(tmp_path / "x"), flops="1M"))
+        SearchRun(_config(madds="1M"), tmp_path / "x").run(resume=False)
 
 
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path):

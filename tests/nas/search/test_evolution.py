@@ -4,7 +4,8 @@ import pytest
 
 import nas
 from nas.core.space import Space
-from nas.search.evolution import Evolution, cost_window
+from nas.search.strategies.evolution import Evolution
+from nas.search.strategies.window import cost_window
 
 
 class Toy(Space):

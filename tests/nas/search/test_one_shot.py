@@ -5,7 +5,7 @@ import torch
 
 import nas
 from nas.nn.supernet import recalibrate_bn
-from nas.search.evolution import sample_in_window
+from nas.search.strategies.window import sample_in_window
 from nas.search.one_shot import accuracy, score_genotypes, train_steps
 
 

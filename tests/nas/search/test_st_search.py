@@ -39,8 +39,9 @@ def test_run_folder_contents(tiny_run):
     assert data["madds"] >= 0.85 * 330_000_000
     assert data["seed"] == 3 and "score" in data
     lines = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
-    assert len(lines) == 3 and {"best_score", "mean_score", "best_madds"} <= set(lines[0])
-    assert all(r["best_madds"] <= 330_000_000 for r in lines)
+    assert len(lines) == 3 and {"round", "genotype", "score", "madds", "params", "mean_score", "evaluated",
+                                "snapshot_spread", "generation"} <= set(lines[0])
+    assert all(r["madds"] <= 330_000_000 and 0 <= r["score"] <= 1 for r in lines)
     state = torch.load(out / "supernet.pt", weights_only=True)
     assert any(k.startswith("edges.") for k in state)
     assert "best genotype" in res.stdout and "%" in res.stderr  # progress bar on stderr
@@ -79,8 +80,8 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     out = tmp_path / "killed"
     args = ["--space", "st_topo", "--recipe", TINY, "--out", str(out), "--seed", "3"]
     # Kill at the first checkpoint (end of supernet training), during SGLD (after the first snapshot),
-    # then during evolution (after the first generation); resume after each.
-    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "evolution.json")):
+    # then during evolution (after the first generation's row); resume after each.
+    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "search.jsonl")):
         proc = _search(*args, wait=False) if i == 0 else _search("--resume", str(out), wait=False)
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGKILL)
@@ -99,6 +100,15 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     (["--recipe", "/nonexistent.yaml"], "recipe not found"),
     (["--resume", "/tmp"], "not a search run folder"),
     (["supernet.epochs=oops"], "supernet.epochs"),
+    (["--flops", "3G"], "--flops does not apply to image space 'st_topo'"),
+    (["--frames", "4"], "--frames does not apply to image space 'st_topo'"),
+    (["--space", "pv_st", "--madds", "330M"], "--madds does not apply to video space 'pv_st'"),
+    (["--space", "pv_st", "--data", "/tmp"], "--data does not apply to video space 'pv_st'"),
+    (["--space", "pv_st", "--population", "4"], "--population does not apply to video space 'pv_st'"),
+    (["--strategy", "differentiable"], "strategy 'differentiable' needs a supernet with architecture parameters"),
+    (["--space", "pv_st", "--strategy", "evolution"], "strategy 'evolution' scores candidates with the image"),
+    (["--strategy", "nope"], "unknown strategy 'nope'"),
+    (["--cpus-per-trial", "2"], "--cpus-per-trial applies to trials only"),
 ])
 def test_bad_input_one_line(args, fragment, tmp_path):
     res = _search(*args, "--out", str(tmp_path / "r"))
@@ -139,3 +149,41 @@ def test_image_folder_search_skips_corrupt(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "skipped 1 unreadable images" in res.stderr
     assert nas.load_genotype(tmp_path / "run").space == "st_topo"
+
+
+def test_resume_refuses_config_changes_in_one_line(tiny_run):
+    out, _ = tiny_run
+    for extra, name in ((["--epochs", "3"], "--epochs"), (["supernet.epochs=2"], "key=value"),
+                        (["--strategy", "random"], "--strategy"), (["--recipe", TINY], "--recipe")):
+        res = _search("--resume", str(out), *extra)
+        assert res.returncode == 2 and name in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_budget_is_parsed_once_and_stored_as_an_integer(tiny_run):
+    out, _ = tiny_run
+    assert yaml.safe_load((out / "config.yaml").read_text())["madds"] == 330_000_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["budget"] == 330_000_000 and summary["strategy"] == "evolution"
+    assert {"genotype", "score", "madds", "params", "top5", "seed", "space"} <= set(summary)
+    assert all("spread" in t for t in summary["top5"])
+
+
+def test_random_strategy_runs_on_st_topo(tmp_path):
+    out = tmp_path / "random"
+    res = _search("--space", "st_topo", "--strategy", "random", "--recipe", TINY, "--out", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == "random" and summary["evaluated"] == 4 * (2 + 1)
+    assert 0.85 * 330e6 <= summary["madds"] <= 330e6 and 0 <= summary["score"] <= 1
+    rows = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and rows[-1]["genotype"] == summary["genotype"]
+
+
+def test_new_run_refuses_a_foreign_or_finished_folder(tiny_run, tmp_path):
+    out, _ = tiny_run
+    res = _search("--recipe", TINY, "--out", str(out))
+    assert res.returncode == 2 and f"--resume {out}" in res.stderr
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    res = _search("--recipe", TINY, "--out", str(tmp_path / "mine"))
+    assert res.returncode == 2 and "refusing to write into" in res.stderr and "notes.txt" in res.stderr

@@ -6,72 +6,22 @@ candidate it asks for lies inside ``[lo, hi]``, so nothing over budget is ever e
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
-from nas.errors import NasError
+from nas.search.strategies import register_strategy
+from nas.search.strategies.window import History, Individual, rng_from_list, rng_to_list, sample_in_window
 
-__all__ = ["Individual", "Evolution", "cost_window", "sample_in_window"]
-
-
-@dataclass(frozen=True)
-class Individual:
-    """One scored candidate."""
-
-    genotype: Genotype
-    score: float
-    madds: int
+__all__ = ["Evolution"]
 
 
-def cost_window(space: Space, cost_fn: Callable[[Genotype], int], budget: int,
-                min_fraction: float) -> Tuple[int, int]:
-    """Return the feasible ``[lo, hi]`` MAdds window, or raise if the budget is below the cheapest member."""
-    cheapest = cost_fn(space.cheapest())
-    if budget < cheapest:
-        raise NasError(f"infeasible budget: {budget / 1e6:.1f}M MAdds is below the cheapest member of "
-                       f"{space.name} ({cheapest / 1e6:.1f}M at this resolution)")
-    largest = cost_fn(space.largest())
-    lo = min(int(budget * min_fraction), largest)
-    return max(lo, cheapest), budget
-
-
-def _repair(space: Space, cost_fn: Callable[[Genotype], int], g: Genotype, lo: int, hi: int, rng: random.Random,
-            max_tries: int) -> Optional[Genotype]:
-    """Move ``g`` into ``[lo, hi]`` by random single-choice changes, keeping only those that go the right way."""
-    dims = space.dims()
-    names = list(dims)
-    choice = g.as_dict()
-    cost = cost_fn(g)
-    for _ in range(max_tries):
-        if lo <= cost <= hi:
-            return space.freeze(choice)
-        dim = rng.choice(names)
-        old = choice[dim]
-        choice[dim] = rng.choice(dims[dim])
-        new = cost_fn(space.freeze(choice))
-        too_big, too_small = cost > hi, cost < lo
-        if (too_big and new < cost) or (too_small and cost < new):
-            cost = new
-        else:
-            choice[dim] = old
-    return None
-
-
-def sample_in_window(space: Space, cost_fn: Callable[[Genotype], int], lo: int, hi: int, rng: random.Random,
-                     max_tries: int = 200) -> Genotype:
-    """Sample a member whose cost lies in ``[lo, hi]``: a uniform draw, then a random repair walk into the window."""
-    for _ in range(max_tries):
-        g = _repair(space, cost_fn, space.sample(rng), lo, hi, rng, max_tries)
-        if g is not None and space.contains(g) is None:
-            return g
-    raise NasError(f"could not sample a member within {lo / 1e6:.1f}M-{hi / 1e6:.1f}M MAdds; "
-                   "widen the budget or lower evolution.min_budget_fraction")
-
-
+@register_strategy("evolution")
 class Evolution:
     """Evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
+
+    With ``generations`` set it is ``done`` after the initial population plus that many generations, the
+    budget ``random`` search matches; without it, it runs for as long as its caller asks.
 
     Example:
         >>> import random
@@ -86,15 +36,30 @@ class Evolution:
     """
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
-                 parents: int, mutation_prob: float = 0.1, crossover_share: float = 0.5, max_tries: int = 200,
-                 rng: random.Random):
+                 parents: int, generations: Optional[int] = None, mutation_prob: float = 0.1,
+                 crossover_share: float = 0.5, max_tries: int = 200, rng: random.Random):
         self.space, self.cost_fn, self.lo, self.hi = space, cost_fn, lo, hi
-        self.population, self.parents = population, parents
+        self.population, self.parents, self.generations = population, parents, generations
         self.mutation_prob, self.crossover_share, self.max_tries = mutation_prob, crossover_share, max_tries
         self.rng = rng
-        self.history: Dict[str, Individual] = {}
+        self.history = History(space, cost_fn, hi)
         self.generation = 0  # number of generations told so far
         self._dims = space.dims()
+
+    @property
+    def done(self) -> bool:
+        """Return whether the initial population and all ``generations`` have been told (never, if unset)."""
+        return self.generations is not None and self.generation > self.generations
+
+    @property
+    def info(self) -> dict:
+        """Return what the last round adds to its search.jsonl row."""
+        return {"generation": self.generation - 1}
+
+    @property
+    def total_rounds(self) -> Optional[int]:
+        """Return how many batches the search asks for: the initial population plus the generations."""
+        return None if self.generations is None else self.generations + 1
 
     # -- feasibility -------------------------------------------------------------------------------
     def feasible(self, g: Genotype) -> bool:
@@ -153,37 +118,29 @@ class Evolution:
     def tell(self, scored: Sequence[Tuple[Genotype, float]]) -> None:
         """Record the scores of a batch returned by ``ask``."""
         for g, score in scored:
-            madds = self.cost_fn(g)
-            assert madds <= self.hi, "an over-budget candidate was scored"
-            self.history[str(g)] = Individual(g, float(score), madds)
+            self.history.add(g, score)
         self.generation += 1
 
     def top(self, k: int) -> List[Individual]:
         """Return the ``k`` best individuals seen (ties broken by lower cost, then by string)."""
-        ranked = sorted(self.history.values(), key=lambda i: (-i.score, i.madds, str(i.genotype)))
-        return ranked[:k]
+        return self.history.top(k)
 
     def best(self) -> Individual:
         """Return the best individual seen."""
         return self.top(1)[0]
 
     # -- resume ------------------------------------------------------------------------------------
+    def result(self) -> Tuple[Genotype, Optional[float]]:
+        """Return the best genotype and its score."""
+        best = self.best()
+        return best.genotype, best.score
+
     def state_dict(self) -> dict:
         """Return a JSON-serialisable state: history, generation and the RNG state."""
-        version, internal, gauss = self.rng.getstate()
-        return {
-            "generation": self.generation,
-            "history": [{"genotype": str(i.genotype), "score": i.score, "madds": i.madds}
-                        for i in self.history.values()],
-            "rng": [version, list(internal), gauss],
-        }
+        return {"generation": self.generation, "history": self.history.state(), "rng": rng_to_list(self.rng)}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state produced by ``state_dict``."""
         self.generation = int(state["generation"])
-        self.history = {}
-        for item in state["history"]:
-            g = self.space.parse(item["genotype"])
-            self.history[item["genotype"]] = Individual(g, float(item["score"]), int(item["madds"]))
-        version, internal, gauss = state["rng"]
-        self.rng.setstate((version, tuple(internal), gauss))
+        self.history.load(state["history"])
+        rng_from_list(self.rng, state["rng"])

@@ -1,0 +1,267 @@
+"""The video side of differentiable search: seeded loaders, the bilevel supernet trainer and its argmax scorer.
+
+``BilevelTrainer`` owns the weight-sharing video supernet, the weight optimizer and schedule and the
+``ArchOptimizer``; one ``train_epoch`` alternates weight and alpha steps. ``SupernetScorer`` scores a genotype
+through the supernet after BatchNorm recalibration. The ``differentiable`` strategy drives both.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from nas.config.video import PvSearchConfig, VideoDataConfig
+from nas.core.genotype import Genotype
+from nas.data.collate import collate_skip
+from nas.errors import NasError
+from nas.utils.seeds import seeded_init, torch_generator
+
+__all__ = ["VideoData", "build_video_data", "BilevelTrainer", "SupernetScorer", "borrowed_global_rng"]
+
+
+class VideoData:
+    """The three loaders of a video search: weight steps, alpha steps and validation, plus the class count."""
+
+    def __init__(self, train: DataLoader, alpha: DataLoader, val: DataLoader, num_classes: int):
+        self.train, self.alpha, self.val, self.num_classes = train, alpha, val, num_classes
+
+    def generators(self) -> Dict[str, torch.Generator]:
+        """Return the shuffling generators (checkpointed by the run)."""
+        return {"train": self.train.generator, "alpha": self.alpha.generator}
+
+
+def _loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0) -> DataLoader:
+    return DataLoader(ds, batch_size=batch, shuffle=shuffle, drop_last=shuffle and len(ds) >= 2 * batch,
+                      generator=torch_generator(seed), collate_fn=collate_skip, num_workers=workers)
+
+
+def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
+    """Return the loaders; the clips come from ``cfg.seed`` (the data seed), ``seed`` (the run's) orders batches."""
+    if cfg.source == "synthetic":
+        from nas.data.video_synthetic import CLASS_NAMES, SyntheticMotion
+
+        sets = [SyntheticMotion(n, cfg.frames, cfg.size, cfg.seed * 10 + i)
+                for i, n in enumerate((cfg.synthetic_train, cfg.synthetic_alpha, cfg.synthetic_val))]
+        n_cls = len(CLASS_NAMES)
+    else:
+        sets, n_cls = _list_sets(cfg, seed)
+    return VideoData(_loader(sets[0], batch, True, seed, cfg.workers), _loader(sets[1], batch, True, seed + 1,
+                     cfg.workers), _loader(sets[2], batch, False, seed, cfg.workers), n_cls)
+
+
+def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
+    """Split the train list in halves (weights / alpha) by the data seed and read the val list."""
+    from nas.data.video import VideoListDataset, parse_list
+
+    root = Path(cfg.data_root)
+    if not root.is_dir():
+        raise NasError(f"video data root not found: {root}")
+    train, names = parse_list(cfg.train_list, cfg.list_format, cfg.num_classes, cfg.labels_file)
+    val, _ = parse_list(cfg.val_list, cfg.list_format, cfg.num_classes or len(names), cfg.labels_file)
+    random.Random(cfg.seed).shuffle(train)
+    half = max(1, len(train) // 2)
+    kw = dict(frames=cfg.frames, size=cfg.size, sampling=cfg.sampling, stride=cfg.stride, seed=seed)
+    sets = [VideoListDataset(train[:half], root, train=True, **kw),
+            VideoListDataset(train[half:] or train[:half], root, train=True, **kw),
+            VideoListDataset(val, root, train=False, **kw)]
+    return sets, cfg.num_classes or len(names)
+
+
+def _cycle(loader: DataLoader) -> Iterator:
+    while True:
+        yield from loader
+
+
+@contextlib.contextmanager
+def borrowed_global_rng(gen: torch.Generator) -> Iterator[None]:
+    """Let code that draws from torch's global generator draw from ``gen`` instead, then hand it back.
+
+    The supernet's Gumbel noise has no ``generator=`` argument yet; inside this block the global CPU
+    generator runs ``gen``'s stream, and the caller's own global state is restored afterwards.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.set_rng_state(gen.get_state())
+        yield
+        gen.set_state(torch.get_rng_state())
+
+
+class BilevelTrainer:
+    """The supernet, weight optimizer, weight schedule and arch optimizer of one video search."""
+
+    def __init__(self, cfg: PvSearchConfig, data: VideoData, space, device: torch.device):
+        from nas import create_supernet
+        from nas.search.differentiable import ArchOptimizer
+
+        s = cfg.search
+        self.cfg, self.data, self.space, self.device = cfg, data, space, device
+        with seeded_init(cfg.seed):
+            self.net = create_supernet(cfg.space, num_classes=data.num_classes).to(device)
+            # The noise stream continues from the init, exactly as it did when the run seeded torch globally.
+            self.noise = torch.Generator().set_state(torch.get_rng_state())
+        steps = len(data.train)
+        self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum,
+                                     weight_decay=s.w_weight_decay)
+        self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, T_max=steps * s.epochs)
+        table, fixed = self.cost_table()
+        self.arch = ArchOptimizer(self.net, lr=s.alpha_lr, betas=tuple(s.alpha_betas),
+                                  weight_decay=s.alpha_weight_decay, table=table.to(device), fixed=fixed,
+                                  budget=cfg.madds, gamma=s.gamma, scheduler=s.scheduler,
+                                  period=max(1, round(s.cycle_epochs * steps)),
+                                  total_steps=steps * (s.epochs - s.warmup_epochs), lr_min=s.alpha_lr_min,
+                                  period_mult=s.period_mult)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Return the weight steps of one epoch."""
+        return len(self.data.train)
+
+    def cost_of(self, g: Genotype):
+        """Return the cost of ``g`` at the run's target (resolution, classes, frames)."""
+        return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.num_classes,
+                               frames=self.cfg.data.frames)
+
+    @property
+    def num_classes(self) -> int:
+        """Return the classes the target cost is counted for."""
+        return self.cfg.num_classes or self.data.num_classes
+
+    def cost_table(self) -> Tuple[torch.Tensor, int]:
+        """Return per-slot per-op MAdds at the target size and the genotype-independent remainder."""
+        rows = self.space.op_costs(self.cfg.resolution, self.cfg.data.frames)
+        names = list(rows[0])
+        g = self.space.default()
+        fixed = self.cost_of(g).madds - sum(r[g[s.key]].madds for r, s in zip(rows, self.space.slots))
+        return torch.tensor([[r[n].madds for n in names] for r in rows], dtype=torch.float64).float(), fixed
+
+    def train_epoch(self, epoch: int, tau: float, update_alpha: bool, on_step: Callable[[float], None],
+                    on_cycle_end: Callable[[Genotype], None]) -> Tuple[Dict[str, float], int]:
+        """Run one epoch of alternating weight and alpha steps; return the last losses and skipped clips."""
+        s = self.cfg.search
+        for name, loader in (("weights", self.data.train), ("alpha", self.data.alpha)):
+            if hasattr(loader.dataset, "set_epoch"):  # augmentation keyed by (dataset seed, this key, clip)
+                loader.dataset.set_epoch((name, epoch))
+        self.net.train()
+        alpha_iter, logs, skipped = _cycle(self.data.alpha), {}, 0
+        with borrowed_global_rng(self.noise):
+            self.net.set_relaxation(s.relaxation, tau, s.paths)  # it draws once, to validate the mode
+            for x, y, n_bad in self.data.train:
+                val = next(alpha_iter)
+                skipped += n_bad + val[2]
+                if x is None or val[0] is None:
+                    continue
+                logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
+                                      update_alpha=update_alpha)
+                self.w_sched.step()
+                if update_alpha and self.arch.is_cycle_end():
+                    on_cycle_end(self.net.argmax())
+                on_step(logs["loss_w"])
+        return logs, skipped
+
+    def check_budget(self) -> None:
+        """Raise a one-line error when the budget is below the cheapest member (every slot the identity)."""
+        budget = self.cfg.madds
+        if budget is None:
+            return
+        cheapest = self.cost_of(self.space.freeze({s.key: "t_id" for s in self.space.slots})).madds
+        if cheapest > budget:
+            raise NasError(f"MAdds budget {budget / 1e9:.3g}G is below the cheapest {self.cfg.space} model "
+                           f"({cheapest} MAdds at {self.cfg.data.frames}x{self.cfg.resolution}^2)")
+
+    def log_round(self, writer, epoch: int, info: Dict[str, float], score: float) -> None:
+        """Write an epoch's losses, accuracy, collapse diagnostics and the alpha heatmap to TensorBoard."""
+        from nas.search.differentiable import alpha_entropy, expected_madds, heatmap_figure, identity_share
+
+        alpha = self.net.alpha
+        for k in ("loss_w", "loss_a", "penalty", "lr_a"):
+            if k in info:
+                writer.add_scalar(f"train/{k}", info[k], epoch)
+        writer.add_scalar("val/argmax_acc", score, epoch)
+        writer.add_scalar("arch/expected_madds", float(expected_madds(alpha.detach(), self.arch.table,
+                                                                      self.arch.fixed)), epoch)
+        writer.add_scalar("arch/identity_share", identity_share(alpha), epoch)
+        keys = [s.key for s in self.space.slots]
+        for key, h in zip(keys, alpha_entropy(alpha)):
+            writer.add_scalar(f"arch/entropy_{key}", h, epoch)
+        names = self.net.mixed_ops[0].names
+        writer.add_figure("arch/alpha", heatmap_figure(alpha.cpu(), keys, names, f"epoch {epoch + 1}"), epoch)
+        writer.flush()
+
+    def argmax(self) -> Genotype:
+        """Return argmax(alpha) per slot."""
+        return self.net.argmax()
+
+    def derive(self) -> Genotype:
+        """Return argmax(alpha) swapped greedily to cheaper ops until it fits the budget."""
+        from nas.search.differentiable import derive
+
+        keys = [s.key for s in self.space.slots]
+        return derive(self.net.alpha, keys, self.net.mixed_ops[0].names, self.space, self.cost_of, self.arch.budget)
+
+    def _dev(self, x: torch.Tensor, y: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return x.to(self.device), y.to(self.device)
+
+    def state_dict(self) -> dict:
+        """Return the weights, both optimizers, the schedule and the noise and shuffling generators."""
+        gens = {"noise": self.noise, **self.data.generators()}
+        return {"supernet": self.net.state_dict(), "w_opt": self.w_opt.state_dict(),
+                "w_sched": self.w_sched.state_dict(), "arch": self.arch.state_dict(),
+                "rng": {k: g.get_state() for k, g in gens.items()}}
+
+    def load_state_dict(self, st: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        self.net.load_state_dict(st["supernet"])
+        self.w_opt.load_state_dict(st["w_opt"])
+        self.w_sched.load_state_dict(st["w_sched"])
+        self.arch.load_state_dict(st["arch"])
+        for k, g in {"noise": self.noise, **self.data.generators()}.items():
+            g.set_state(st["rng"][k])
+
+
+class SupernetScorer:
+    """Score genotypes through a trained video supernet: BN recalibrated per genotype, then val accuracy."""
+
+    def __init__(self, trainer: BilevelTrainer, bn_batches: int):
+        self.trainer, self.bn_batches = trainer, bn_batches
+
+    @torch.no_grad()
+    def score_one(self, g: Genotype) -> float:
+        """Return the val accuracy of ``g`` run through the supernet, after BN recalibration."""
+        from nas.nn.supernet import recalibrate_bn
+        from nas.data.video import multiview_logits
+
+        t = self.trainer
+        t.net.set_active(g)
+        batches = [b[0].to(t.device) for b, _ in zip(t.data.train, range(self.bn_batches)) if b[0] is not None]
+        recalibrate_bn(t.net, batches)
+        t.net.eval()
+        hit = total = 0
+        for x, y, _ in t.data.val:
+            if x is not None:
+                hit += int((multiview_logits(t.net, x.to(t.device)).argmax(1).cpu() == y).sum())
+                total += len(y)
+        return hit / max(1, total)
+
+    def phases(self) -> list:
+        """Return no preparation phases: the strategy trains the supernet as it goes."""
+        return []
+
+    def prep_units(self) -> int:
+        """Return zero preparation work."""
+        return 0
+
+    def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None
+                 ) -> List[List[float]]:
+        """Return one single-entry score row per genotype (the scorer contract of ``SearchRun``)."""
+        return [[self.score_one(g)] for g in genotypes]
+
+
+def warn_skipped_videos(epoch: int, skipped: int) -> None:
+    """Warn about unreadable videos skipped in an epoch."""
+    if skipped:
+        warnings.warn(f"epoch {epoch + 1}: skipped {skipped} unreadable video(s)", stacklevel=2)

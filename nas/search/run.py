@@ -1,0 +1,322 @@
+"""One search run for every space and strategy: run folder, phases, checkpoints, progress and one result schema.
+
+``SearchRun(cfg, out, device)`` picks the strategy (``cfg.strategy`` or the space's default), builds the
+scorer it needs, runs the scorer's preparation phases (supernet training and SGLD for the one-shot scorer),
+then drives the strategy's ask/tell loop until it is done, and writes the results. Everything is checkpointed
+atomically in ``checkpoint.pt``, so a run killed at any point and continued with ``--resume`` ends exactly as
+an uninterrupted one.
+
+Run folder: ``config.yaml``, ``meta.json``, ``checkpoint.pt``, ``search.jsonl`` (one row per round),
+``tb/``, and at the end ``genotype.yaml``, ``supernet.pt`` and ``summary.json``. The rows and the summary
+share their key names for every space: ``genotype``, ``score`` (a fraction in [0, 1]), ``madds``,
+``params``; the summary adds ``space``, ``strategy``, ``seed``, ``budget`` (and ``budget_use``), ``top5``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import torch
+
+from nas.config import dump_config, to_dict
+from nas.core.genotype import Genotype
+from nas.errors import NasError
+from nas.search.progress import Hooks, Progress
+from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
+from nas.utils.run import RunFolder
+
+__all__ = ["SearchRun", "resolve_strategy", "config_class", "CHECKPOINT"]
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def config_class(plugin) -> type:
+    """Return the search config class of a space plugin's modality."""
+    if plugin.modality == "video":
+        from nas.config.video import PvSearchConfig
+
+        return PvSearchConfig
+    from nas.config.search import SearchConfig
+
+    return SearchConfig
+
+
+def resolve_strategy(plugin, name: Optional[str]) -> str:
+    """Return the strategy to run on ``plugin``'s space (``name`` or its default); a misfit is a one-line error."""
+    from nas.search.strategies import list_strategies
+
+    name = name or plugin.default_strategy
+    if name not in list_strategies():
+        raise NasError(f"unknown strategy {name!r} (known: {', '.join(list_strategies())})")
+    if name == "differentiable" and not plugin.differentiable:
+        raise NasError(f"strategy 'differentiable' needs a supernet with architecture parameters; space "
+                       f"{plugin.name!r} has none (try --strategy evolution or random)")
+    if name != "differentiable" and (plugin.supernet is None or plugin.modality != "image"):
+        raise NasError(f"strategy {name!r} scores candidates with the image one-shot supernet; space "
+                       f"{plugin.name!r} ({plugin.modality}) has none (try --strategy {plugin.default_strategy})")
+    return name
+
+
+@dataclass
+class _Setup:
+    """What a strategy family brings to the run."""
+
+    scorer: Any  # callable(genotypes, on_done) -> per-genotype score rows; may have phases()
+    strategy: Any
+    round_units: int  # progress units of one round
+    final_weights: Callable[[], Dict[str, torch.Tensor]]
+    num_classes: int  # classes the target cost is counted for
+    log_round: Optional[Callable[[Any, int, dict, float], None]] = None
+    summary_extra: Callable[[], dict] = field(default=lambda: {})
+    spread: bool = False  # the scorer's rows hold one score per weight snapshot
+
+
+class SearchRun:
+    """One search in ``out``; ``run()`` executes (or resumes) every remaining phase and returns the genotype.
+
+    Args:
+        cfg: the typed search config (``SearchConfig`` for image spaces, ``PvSearchConfig`` for video).
+        out: the run folder.
+        device: where supernets train and score (the CLI passes ``resolve_device``'s choice).
+        on_report: receives a dict after every supernet epoch, SGLD snapshot and search round (Ray Tune).
+        score_fn: replaces the one-shot ``score_genotypes`` (same signature), e.g. a ``ShardedScorer``.
+    """
+
+    def __init__(self, cfg, out: Path, device: torch.device = torch.device("cpu"),
+                 on_report: Optional[Callable[[dict], None]] = None, score_fn: Optional[Callable] = None):
+        import nas
+
+        self.cfg, self.out, self.device = cfg, Path(out), torch.device(device)
+        self.on_report, self.score_fn = on_report, score_fn
+        self.plugin = nas.get_plugin(cfg.space)
+        self.strategy_name = resolve_strategy(self.plugin, cfg.strategy)
+        self.space = self.plugin.space
+        self.folder: Optional[RunFolder] = None
+        if self.strategy_name != "differentiable":
+            self._window()  # an infeasible budget fails here, before any work
+
+    # -- the cost window of the one-shot strategies --------------------------------------------------
+    def cost_fn(self, g: Genotype) -> int:
+        """Return the MAdds of ``g`` at the run's target."""
+        return self.space.cost(g, self.cfg.resolution, self.cfg.num_classes).madds
+
+    def _window(self):
+        from nas.search.strategies.window import cost_window
+
+        self.lo, self.hi = cost_window(self.space, self.cost_fn, self.cfg.madds,
+                                       self.cfg.evolution.min_budget_fraction)
+
+    # -- folder --------------------------------------------------------------------------------------
+    def open(self, resume: Optional[bool] = None) -> RunFolder:
+        """Create the run folder (``resume=False``), reopen it (True) or pick by what it holds (None)."""
+        if self.folder is not None:
+            return self.folder
+        if resume is None:
+            resume = RunFolder.kind_of(self.out) == "search"
+        if resume:
+            self.folder = RunFolder.reopen(self.out, "search")
+            self.folder.record_resume()
+        else:
+            self.folder = RunFolder.create(self.out, "search")
+            dump_config(self.cfg, self.out / "config.yaml")
+            self.folder.write_meta(self.cfg.seed, budget=self.cfg.madds, strategy=self.strategy_name)
+        return self.folder
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run(self, resume: Optional[bool] = None) -> Genotype:
+        """Run every remaining phase and write the results; return the best genotype."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.open(resume)
+        self.t0 = time.time()
+        self.writer = SummaryWriter(str(self.out / "tb"))
+        self.progress = Progress(0, f"search {self.cfg.space}")
+        self.hooks = Hooks(self.progress, self.writer, self.on_report, self._save_prep)
+        try:
+            self.setup = self._build()
+            state = self._load()
+            self.progress.set_total(self._total_units())
+            self._prepare(state)
+            self._search(state.get("search"))
+            return self._finish()
+        finally:
+            self.progress.close()
+            self.writer.close()
+
+    def _build(self) -> _Setup:
+        if self.strategy_name == "differentiable":
+            return _differentiable(self)
+        return _one_shot(self)
+
+    def _load(self) -> dict:
+        path = self.out / CHECKPOINT
+        state = torch.load(path, weights_only=True) if path.is_file() else {"phase": None, "position": 0}
+        if "prep" in state:
+            self.setup.scorer.load_state_dict(state["prep"])
+        return state
+
+    def _total_units(self) -> int:
+        return self.setup.scorer.prep_units() + self.setup.strategy.total_rounds * self.setup.round_units
+
+    def _save_prep(self, phase: str, position: int) -> None:
+        state = {"phase": phase, "position": position, "prep": self.setup.scorer.state_dict()}
+        atomic_torch_save(state, self.out / CHECKPOINT)
+
+    def _prepare(self, state: dict) -> None:
+        """Run the scorer's preparation phases from where the checkpoint stopped."""
+        phases = self.setup.scorer.phases()
+        names = [n for n, _ in phases]
+        phase, position = state["phase"], int(state.get("position", 0))
+        if phase in (None, *names):
+            start = 0 if phase is None else names.index(phase)
+            self.progress.advance(self.setup.scorer.prep_done(phase, position) if phase else 0)
+            for i, (name, fn) in enumerate(phases[start:], start):
+                fn(position if i == start else 0, self.hooks)
+                if i + 1 < len(names):
+                    self._save_prep(names[i + 1], 0)
+                else:
+                    self._save_search([], 0, {})
+        elif phases:
+            self.progress.advance(self.setup.scorer.prep_units())
+
+    # -- ask / tell ----------------------------------------------------------------------------------
+    def _save_search(self, records: List[dict], evaluated: int, spreads: Dict[str, float]) -> None:
+        search = {"strategy": self.setup.strategy.state_dict(), "records": records, "evaluated": evaluated,
+                  "spreads": spreads}
+        atomic_torch_save({"phase": "search", "position": len(records), "search": search}, self.out / CHECKPOINT)
+
+    def _search(self, saved: Optional[dict]) -> None:
+        strategy, scorer = self.setup.strategy, self.setup.scorer
+        records, evaluated, spreads = [], 0, {}
+        if saved is not None:
+            strategy.load_state_dict(saved["strategy"])
+            records, evaluated, spreads = list(saved["records"]), int(saved["evaluated"]), dict(saved["spreads"])
+            self.progress.advance(len(records) * self.setup.round_units)
+        while not strategy.done:
+            batch = strategy.ask()
+            per = scorer(batch, on_done=lambda: self.progress.advance(1))
+            scores = [sum(row) / len(row) for row in per]
+            strategy.tell(list(zip(batch, scores)))
+            evaluated += len(batch)
+            if self.setup.spread:
+                spreads.update({str(g): _std(row) for g, row in zip(batch, per)})
+            records.append(self._record(len(records), scores, per, evaluated))
+            self._save_search(records, evaluated, spreads)
+            atomic_write_text(self.out / "search.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+            self.hooks.report(phase="search", **{k: v for k, v in records[-1].items() if k != "genotype"})
+        self.spreads = spreads
+        self.records = records
+
+    def _record(self, step: int, scores: List[float], per: List[List[float]], evaluated: int) -> dict:
+        """Return one search.jsonl row: the strategy's pick after this round, its cost and the round's stats."""
+        strategy = self.setup.strategy
+        best = strategy.best()
+        rec = {"round": step, **strategy.info, "genotype": str(best.genotype), "score": best.score,
+               "madds": best.madds, "params": self._cost(best.genotype).params,
+               "mean_score": sum(scores) / len(scores), "evaluated": evaluated}
+        if self.setup.spread:
+            rec["snapshot_spread"] = sum(_std(r) for r in per) / len(per)
+        tags = {"best_score": "score", "best_madds": "madds", "mean_score": "mean_score",
+                "snapshot_spread": "snapshot_spread"}
+        for tag, key in tags.items():
+            if key in rec:
+                self.writer.add_scalar(f"search/{tag}", rec[key], step)
+        if self.setup.log_round is not None:
+            self.setup.log_round(self.writer, step, strategy.info, scores[0])
+        self.progress.log(f"round {step + 1}/{strategy.total_rounds}: best {best.score:.4f} at "
+                          f"{best.madds / 1e6:.1f}M MAdds, mean {rec['mean_score']:.4f}")
+        return rec
+
+    # -- results -------------------------------------------------------------------------------------
+    def _cost(self, g: Genotype):
+        kw = {"frames": self.cfg.data.frames} if self.plugin.modality == "video" else {}
+        return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.setup.num_classes, **kw)
+
+    def _finish(self) -> Genotype:
+        import nas
+
+        cfg, setup = self.cfg, self.setup
+        g, score = setup.strategy.result()
+        if score is None:
+            row = setup.scorer([g])[0]
+            score = sum(row) / len(row)
+        c = self._cost(g)
+        extra = {"frames": cfg.data.frames} if self.plugin.modality == "video" else {}
+        nas.save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
+                          num_classes=setup.num_classes, **extra, score=score, seed=cfg.seed, budget=cfg.madds,
+                          strategy=self.strategy_name)
+        atomic_torch_save(setup.final_weights(), self.out / "supernet.pt")
+        atomic_write_json(self.out / "summary.json", self._summary(g, score, c))
+        return g
+
+    def _summary(self, g: Genotype, score: float, c) -> dict:
+        cfg, budget = self.cfg, self.cfg.madds
+        top = [{"genotype": str(i.genotype), "score": i.score, "madds": i.madds,
+                **({"spread": self.spreads.get(str(i.genotype), 0.0)} if self.setup.spread else {})}
+               for i in self.setup.strategy.top(5)]
+        out = {"space": cfg.space, "strategy": self.strategy_name, "genotype": str(g), "score": score,
+               "madds": c.madds, "params": c.params, "budget": budget}
+        if budget is not None:
+            out["budget_use"] = c.madds / budget
+        out.update({"resolution": cfg.resolution, "num_classes": self.setup.num_classes, "seed": cfg.seed,
+                    "evaluated": self.records[-1]["evaluated"] if self.records else 0, "rounds": len(self.records),
+                    "top5": top, **self.setup.summary_extra(), "seconds": round(time.time() - self.t0, 1),
+                    "config": to_dict(cfg)})
+        return out
+
+
+def _std(row: List[float]) -> float:
+    return float(torch.tensor(row).std()) if len(row) > 1 else 0.0
+
+
+# -- strategy families ---------------------------------------------------------------------------------
+def _one_shot(run: SearchRun) -> _Setup:
+    """Evolution or random search scored by the one-shot supernet under SGLD snapshots."""
+    from nas.search.scorer import OneShotScorer, window_sampler
+    from nas.search.strategies import create_strategy
+    from nas.utils.seeds import seeded_random
+
+    cfg, e = run.cfg, run.cfg.evolution
+    sampler = None
+    if cfg.supernet.sampling == "budget":
+        sampler = window_sampler(run.space, run.cost_fn, run.lo, run.hi, e.max_tries)
+    scorer = OneShotScorer(cfg, run.out, run.device, sampler=sampler, score_fn=run.score_fn)
+    kw: Dict[str, Any] = {"population": e.population, "generations": e.generations, "max_tries": e.max_tries}
+    if run.strategy_name == "evolution":
+        kw.update(parents=e.parents, mutation_prob=e.mutation_prob, crossover_share=e.crossover_share)
+    strategy = create_strategy(run.strategy_name, space=run.space, cost_fn=run.cost_fn, lo=run.lo, hi=run.hi,
+                               rng=seeded_random(cfg.seed, run.strategy_name), **kw)
+    return _Setup(scorer, strategy, e.population * scorer.num_snapshots, scorer.final_weights, cfg.num_classes,
+                  spread=True)
+
+
+def _differentiable(run: SearchRun) -> _Setup:
+    """The bilevel video search: the strategy trains the supernet, the scorer measures argmax genotypes."""
+    from nas.search.bilevel import BilevelTrainer, SupernetScorer, build_video_data, warn_skipped_videos
+    from nas.search.strategies import create_strategy
+
+    cfg, s = run.cfg, run.cfg.search
+    data = build_video_data(cfg.data, cfg.seed, s.batch_size)
+    trainer = BilevelTrainer(cfg, data, run.space, run.device)
+    trainer.check_budget()
+
+    def on_step(loss: float) -> None:
+        run.progress.advance(1)
+        run.progress.postfix(loss=f"{loss:.3f}")
+
+    strategy = create_strategy("differentiable", space=run.space, trainer=trainer, epochs=s.epochs,
+                               warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step)
+
+    def log_round(writer, step: int, info: dict, score: float) -> None:
+        warn_skipped_videos(step, info.get("skipped", 0))
+        trainer.log_round(writer, step, info, score)
+
+    def extra() -> dict:
+        return {"candidates": strategy.candidates, "distinct_candidates": len(set(strategy.candidates)),
+                "epochs": s.epochs}
+
+    return _Setup(SupernetScorer(trainer, s.bn_batches), strategy, trainer.steps_per_epoch,
+                  lambda: trainer.net.state_dict(), trainer.num_classes, log_round=log_round, summary_extra=extra)

@@ -1,0 +1,182 @@
+"""The one-shot scorer of an image search: SPOS supernet training, SGLD snapshots, snapshot-averaged scores.
+
+Phases, each checkpointed through the run's hooks so a killed run resumes where it stopped:
+
+1. supernet: single-path uniform sampling (SPOS) inside the cost window; a checkpoint after every epoch;
+2. sgld: Langevin updates of the shared weights; a burn-in, then K snapshots ``spacing`` steps apart, each
+   segment seeded on its own and saved as ``snapshots/<k>.pt``.
+
+A candidate's score is then its mean validation accuracy over the K snapshots, BatchNorm recalibrated for
+it under each (``score_genotypes``, or any function with its signature such as a ``ShardedScorer``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from nas.config.search import SearchConfig
+from nas.core.genotype import Genotype
+from nas.search.data import ProxyData, build_proxy_data
+from nas.search.one_shot import score_genotypes, train_steps
+from nas.search.progress import Hooks
+from nas.utils.io import atomic_torch_save
+from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
+
+__all__ = ["OneShotScorer", "window_sampler"]
+
+Sampler = Callable[..., Genotype]
+
+
+def window_sampler(space, cost_fn: Callable[[Genotype], int], lo: int, hi: int, max_tries: int = 200) -> Sampler:
+    """Return ``sampler(rng)`` drawing training paths inside the cost window ``[lo, hi]``."""
+    from nas.search.strategies.window import sample_in_window
+
+    def sample(rng) -> Genotype:
+        return sample_in_window(space, cost_fn, lo, hi, rng, max_tries)
+
+    return sample
+
+
+class OneShotScorer:
+    """Train a proxy supernet, sample weight snapshots with SGLD, and score candidates under them.
+
+    Args:
+        cfg: the search config (data, supernet, sgld and score sections).
+        out: the run folder (``snapshots/`` lives there).
+        device: where the supernet trains and scores.
+        sampler: ``sampler(rng) -> genotype`` for the training paths; None = uniform over the space (SPOS).
+        score_fn: replaces ``score_genotypes`` (same signature), e.g. a ``nas.distributed.ShardedScorer``.
+    """
+
+    def __init__(self, cfg: SearchConfig, out: Path, device: torch.device = torch.device("cpu"),
+                 sampler: Optional[Sampler] = None, score_fn: Optional[Callable] = None):
+        import nas
+        from nas.optim import create_optimizer, create_scheduler, param_groups_weight_decay
+
+        self.cfg, self.out, self.device, self.sampler = cfg, Path(out), device, sampler
+        self.score_fn = score_fn or score_genotypes
+        s = cfg.supernet
+        with seeded_init(cfg.seed):  # the init today's runs got from torch.manual_seed(seed)
+            self.data: ProxyData = build_proxy_data(cfg)
+            self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes, width=s.width,
+                                                stem_stride=s.stem_stride).to(device)
+        groups = param_groups_weight_decay(self.supernet, s.weight_decay)
+        kwargs = {"momentum": s.momentum, "nesterov": True} if s.optimizer == "sgd" else {}
+        self.optimizer = create_optimizer(s.optimizer, groups, lr=s.lr, **kwargs)
+        total = max(2, s.epochs * self.data.steps_per_epoch)
+        self.scheduler = create_scheduler("warmup_cosine", self.optimizer, total_steps=total,
+                                          warmup_steps=min(total - 1, int(s.warmup_epochs * self.data.steps_per_epoch)))
+        self._snapshots: Optional[List[Dict[str, torch.Tensor]]] = None
+
+    # -- phases ------------------------------------------------------------------------------------
+    def phases(self) -> List[Tuple[str, Callable[[int, Hooks], None]]]:
+        """Return the preparation phases in order, each ``fn(start_position, hooks)``."""
+        return [("supernet", self.train_supernet), ("sgld", self.sgld)]
+
+    @property
+    def num_snapshots(self) -> int:
+        """Return K, the number of weight snapshots a candidate is scored under."""
+        return self.cfg.sgld.snapshots if self.cfg.sgld.enabled else 1
+
+    def sgld_steps(self) -> int:
+        """Return the SGLD steps of the whole sgld phase."""
+        g = self.cfg.sgld
+        return (g.burn_in + (g.snapshots - 1) * g.spacing) if g.enabled else 0
+
+    def prep_units(self) -> int:
+        """Return the work units (optimizer steps) of all preparation phases."""
+        return self.cfg.supernet.epochs * self.data.steps_per_epoch + self.sgld_steps()
+
+    def prep_done(self, phase: str, position: int) -> int:
+        """Return the work units done once ``phase`` has reached ``position``."""
+        if phase == "supernet":
+            return position * self.data.steps_per_epoch
+        done = self.cfg.supernet.epochs * self.data.steps_per_epoch
+        if phase == "sgld":
+            return done + (self.cfg.sgld.burn_in if position > 0 else 0) + max(0, position - 1) * self.cfg.sgld.spacing
+        return done + self.sgld_steps()
+
+    def train_supernet(self, start_epoch: int = 0, hooks: Optional[Hooks] = None) -> None:
+        """Train the supernet from ``start_epoch`` to the configured epochs (SPOS), checkpointing each epoch."""
+        import time
+
+        hooks, s = hooks or Hooks(), self.cfg.supernet
+        for epoch in range(start_epoch, s.epochs):
+            t0 = time.time()
+            stats = train_steps(self.supernet, self.data.train_batches(epoch), self.optimizer, self.scheduler,
+                                seeded_random(self.cfg.seed, "path", epoch), label_smoothing=s.label_smoothing,
+                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler)
+            self.data.warn_skipped()
+            for key in ("loss", "acc"):
+                hooks.scalar(f"supernet/{key}", stats[key], epoch)
+            hooks.scalar("supernet/lr", self.optimizer.param_groups[0]["lr"], epoch)
+            hooks.log(f"supernet epoch {epoch + 1}/{s.epochs}: loss {stats['loss']:.3f} "
+                      f"acc {stats['acc']:.3f} ({time.time() - t0:.0f}s)")
+            hooks.save("supernet", epoch + 1)
+            hooks.report(phase="supernet", epoch=epoch + 1, loss=stats["loss"], acc=stats["acc"])
+
+    def sgld(self, start_segment: int = 0, hooks: Optional[Hooks] = None) -> None:
+        """Run the SGLD segments from ``start_segment``, saving ``snapshots/<k>.pt`` after each."""
+        from nas.optim import SGLD
+
+        hooks, g = hooks or Hooks(), self.cfg.sgld
+        snaps = self.out / "snapshots"
+        self._snapshots = None
+        if not g.enabled:
+            atomic_torch_save(self.supernet.state_dict(), snaps / "0.pt")
+            return
+        for seg in range(start_segment, g.snapshots):
+            gen = torch_generator(derive_seed(self.cfg.seed, "sgld-noise", seg), self.device)
+            opt = SGLD(self.supernet.parameters(), lr=g.lr, temperature=g.temperature,
+                       num_data=self.data.num_train, prior_precision=g.prior_precision, generator=gen)
+            stats = train_steps(self.supernet, self.data.cycle_batches(("sgld", seg)), opt, None,
+                                seeded_random(self.cfg.seed, "sgld-path", seg),
+                                steps=g.burn_in if seg == 0 else g.spacing,
+                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler)
+            hooks.scalar("sgld/loss", stats["loss"], seg)
+            hooks.scalar("sgld/acc", stats["acc"], seg)
+            atomic_torch_save(self.supernet.state_dict(), snaps / f"{seg}.pt")
+            hooks.log(f"sgld snapshot {seg + 1}/{g.snapshots}: loss {stats['loss']:.3f} acc {stats['acc']:.3f}")
+            if seg + 1 < g.snapshots:
+                hooks.save("sgld", seg + 1)
+            hooks.report(phase="sgld", snapshot=seg + 1, loss=stats["loss"], acc=stats["acc"])
+
+    # -- scoring -----------------------------------------------------------------------------------
+    def snapshots(self) -> List[Dict[str, torch.Tensor]]:
+        """Return the K weight snapshots written by the sgld phase (read once)."""
+        if self._snapshots is None:
+            self._snapshots = [torch.load(self.out / "snapshots" / f"{k}.pt", weights_only=True,
+                                          map_location=self.device) for k in range(self.num_snapshots)]
+        return self._snapshots
+
+    def score_batches(self, val_images: Optional[int] = None):
+        """Return the fixed BN-recalibration inputs and validation batches, on the scorer's device."""
+        bn, val = self.data.score_batches(val_images)
+        if self.device.type == "cpu":
+            return bn, val
+        return [x.to(self.device) for x in bn], [(x.to(self.device), y.to(self.device)) for x, y in val]
+
+    def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None,
+                 snapshots: Optional[Sequence[Dict[str, torch.Tensor]]] = None,
+                 val_images: Optional[int] = None) -> List[List[float]]:
+        """Return, per genotype, its accuracy under each snapshot (default: the run's own)."""
+        bn, val = self.score_batches(val_images)
+        return self.score_fn(self.supernet, genotypes, self.snapshots() if snapshots is None else snapshots,
+                             bn, val, on_done=on_done)
+
+    def state_dict(self) -> dict:
+        """Return the supernet, optimizer and scheduler state."""
+        return {"supernet": self.supernet.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        self.supernet.load_state_dict(state["supernet"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+
+    def final_weights(self) -> Dict[str, torch.Tensor]:
+        """Return the weights saved as ``supernet.pt``: the last snapshot."""
+        return self.snapshots()[-1]

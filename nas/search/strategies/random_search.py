@@ -1,0 +1,101 @@
+"""Random search inside the cost window: the baseline every other strategy has to beat.
+
+With the same ``population`` and ``generations`` it evaluates exactly as many candidates as evolution,
+``population * (generations + 1)``, asked in batches of ``population`` and never one twice. Each draw is
+uniform over the space, then walked into the window by ``sample_in_window`` (the sampler the supernet's
+paths come from), so every candidate is feasible.
+"""
+from __future__ import annotations
+
+import random
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from nas.core.genotype import Genotype
+from nas.core.space import Space
+from nas.errors import NasError
+from nas.search.strategies import register_strategy
+from nas.search.strategies.window import History, Individual, rng_from_list, rng_to_list, sample_in_window
+
+__all__ = ["RandomSearch"]
+
+
+@register_strategy("random")
+class RandomSearch:
+    """Uniform sampling under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
+
+    Example:
+        >>> import random
+        >>> from nas import get_space, cost
+        >>> s = RandomSearch(get_space("st_topo"), lambda g: cost(g).madds, lo=250_000_000, hi=330_000_000,
+        ...                  population=3, generations=1, rng=random.Random(0))
+        >>> while not s.done:
+        ...     s.tell([(g, 0.1) for g in s.ask()])
+        >>> len(s.history)
+        6
+    """
+
+    def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
+                 generations: int, max_tries: int = 200, rng: random.Random):
+        self.space, self.cost_fn, self.lo, self.hi = space, cost_fn, lo, hi
+        self.population, self.generations, self.max_tries = population, generations, max_tries
+        self.rng = rng
+        self.history = History(space, cost_fn, hi)
+        self.generation = 0  # batches told so far
+
+    @property
+    def done(self) -> bool:
+        """Return whether all ``population * (generations + 1)`` candidates have been told."""
+        return self.generation > self.generations
+
+    @property
+    def info(self) -> dict:
+        """Return what the last round adds to its search.jsonl row."""
+        return {"generation": self.generation - 1}
+
+    @property
+    def total_rounds(self) -> int:
+        """Return how many batches the search asks for."""
+        return self.generations + 1
+
+    def ask(self) -> List[Genotype]:
+        """Return ``population`` new in-window candidates, none seen before."""
+        seen: set = set()
+        out: List[Genotype] = []
+        for _ in range(self.population * self.max_tries):
+            if len(out) == self.population:
+                return out
+            g = sample_in_window(self.space, self.cost_fn, self.lo, self.hi, self.rng, self.max_tries)
+            if str(g) not in seen and str(g) not in self.history:
+                seen.add(str(g))
+                out.append(g)
+        raise NasError(f"random search found only {len(out)} new members in the cost window; the window is "
+                       "nearly exhausted (lower the population or widen the budget)")
+
+    def tell(self, scored: Sequence[Tuple[Genotype, float]]) -> None:
+        """Record the scores of a batch returned by ``ask``."""
+        for g, score in scored:
+            self.history.add(g, score)
+        self.generation += 1
+
+    def top(self, k: int) -> List[Individual]:
+        """Return the ``k`` best individuals seen."""
+        return self.history.top(k)
+
+    def best(self) -> Individual:
+        """Return the best individual seen."""
+        return self.top(1)[0]
+
+    def result(self) -> Tuple[Genotype, Optional[float]]:
+        """Return the best genotype and its score."""
+        best = self.best()
+        return best.genotype, best.score
+
+    def state_dict(self) -> dict:
+        """Return a JSON-serialisable state: history, batch count and the RNG state."""
+        return {"generation": self.generation, "history": self.history.state(), "rng": rng_to_list(self.rng)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state produced by ``state_dict``."""
+        self.generation = int(state["generation"])
+        self.history.load(state["history"])
+        rng_from_list(self.rng, state["rng"])

@@ -1,0 +1,112 @@
+"""What the budget-window strategies share: the scored record, the cost window, in-window sampling, a history."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
+
+from nas.core.genotype import Genotype
+from nas.core.space import Space
+from nas.errors import NasError
+
+__all__ = ["Individual", "History", "cost_window", "sample_in_window", "rng_to_list", "rng_from_list"]
+
+
+@dataclass(frozen=True)
+class Individual:
+    """One scored candidate."""
+
+    genotype: Genotype
+    score: float
+    madds: int
+
+
+def cost_window(space: Space, cost_fn: Callable[[Genotype], int], budget: int,
+                min_fraction: float) -> Tuple[int, int]:
+    """Return the feasible ``[lo, hi]`` MAdds window, or raise if the budget is below the cheapest member."""
+    cheapest = cost_fn(space.cheapest())
+    if budget < cheapest:
+        raise NasError(f"infeasible budget: {budget / 1e6:.1f}M MAdds is below the cheapest member of "
+                       f"{space.name} ({cheapest / 1e6:.1f}M at this resolution)")
+    largest = cost_fn(space.largest())
+    lo = min(int(budget * min_fraction), largest)
+    return max(lo, cheapest), budget
+
+
+def _repair(space: Space, cost_fn: Callable[[Genotype], int], g: Genotype, lo: int, hi: int, rng: random.Random,
+            max_tries: int) -> Optional[Genotype]:
+    """Move ``g`` into ``[lo, hi]`` by random single-choice changes, keeping only those that go the right way."""
+    dims = space.dims()
+    names = list(dims)
+    choice = g.as_dict()
+    cost = cost_fn(g)
+    for _ in range(max_tries):
+        if lo <= cost <= hi:
+            return space.freeze(choice)
+        dim = rng.choice(names)
+        old = choice[dim]
+        choice[dim] = rng.choice(dims[dim])
+        new = cost_fn(space.freeze(choice))
+        too_big, too_small = cost > hi, cost < lo
+        if (too_big and new < cost) or (too_small and cost < new):
+            cost = new
+        else:
+            choice[dim] = old
+    return None
+
+
+def sample_in_window(space: Space, cost_fn: Callable[[Genotype], int], lo: int, hi: int, rng: random.Random,
+                     max_tries: int = 200) -> Genotype:
+    """Sample a member whose cost lies in ``[lo, hi]``: a uniform draw, then a random repair walk into the window."""
+    for _ in range(max_tries):
+        g = _repair(space, cost_fn, space.sample(rng), lo, hi, rng, max_tries)
+        if g is not None and space.contains(g) is None:
+            return g
+    raise NasError(f"could not sample a member within {lo / 1e6:.1f}M-{hi / 1e6:.1f}M MAdds; "
+                   "widen the budget or lower evolution.min_budget_fraction")
+
+
+class History:
+    """The scored candidates of a window strategy, with ranking and a JSON-friendly state."""
+
+    def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], hi: int):
+        self.space, self.cost_fn, self.hi = space, cost_fn, hi
+        self.items: Dict[str, Individual] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, g: Genotype, score: float) -> None:
+        """Record ``g`` with its score (it must lie within the budget)."""
+        madds = self.cost_fn(g)
+        assert madds <= self.hi, "an over-budget candidate was scored"
+        self.items[str(g)] = Individual(g, float(score), madds)
+
+    def top(self, k: int) -> List[Individual]:
+        """Return the ``k`` best individuals (ties broken by lower cost, then by string)."""
+        ranked = sorted(self.items.values(), key=lambda i: (-i.score, i.madds, str(i.genotype)))
+        return ranked[:k]
+
+    def state(self) -> List[dict]:
+        """Return the history as plain dicts."""
+        return [{"genotype": str(i.genotype), "score": i.score, "madds": i.madds} for i in self.items.values()]
+
+    def load(self, items: List[dict]) -> None:
+        """Restore what ``state`` returned."""
+        self.items = {d["genotype"]: Individual(self.space.parse(d["genotype"]), float(d["score"]), int(d["madds"]))
+                      for d in items}
+
+
+def rng_to_list(rng: random.Random) -> list:
+    """Return a ``random.Random`` state as JSON-friendly lists."""
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def rng_from_list(rng: random.Random, state: list) -> None:
+    """Restore a state written by ``rng_to_list``."""
+    version, internal, gauss = state
+    rng.setstate((version, tuple(internal), gauss))

@@ -1,0 +1,60 @@
+"""SearchRun: strategy choice and misfits, reports for Ray, resume records, folder refusal, before any work."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import nas
+from nas.config import build_config
+from nas.config.search import SearchConfig
+from nas.config.video import PvSearchConfig
+from nas.search.run import SearchRun, config_class, resolve_strategy
+
+TORCH_THREADS = 1
+TINY = Path(__file__).resolve().parents[3] / "recipes" / "search" / "st_topo_tiny.yaml"
+MICRO = ["data.proxy_resolution=8", "data.train_images=64", "data.val_images=32", "data.batch_size=32",
+         "sgld.burn_in=1", "sgld.snapshots=2", "sgld.spacing=1", "score.bn_batches=1", "score.bn_batch_size=16",
+         "score.val_images=32", "score.eval_batch_size=32", "evolution.population=3", "evolution.generations=1",
+         "evolution.parents=1"]
+
+
+def micro(**flags):
+    return build_config(SearchConfig, recipe=TINY, flags=flags, opts=MICRO)
+
+
+def test_strategy_defaults_and_misfits():
+    st, pv = nas.get_plugin("st_topo"), nas.get_plugin("pv_st")
+    assert resolve_strategy(st, None) == "evolution" and resolve_strategy(pv, None) == "differentiable"
+    assert resolve_strategy(st, "random") == "random"
+    assert config_class(st) is SearchConfig and config_class(pv) is PvSearchConfig
+    with pytest.raises(nas.NasError, match="needs a supernet with architecture parameters"):
+        resolve_strategy(st, "differentiable")
+    with pytest.raises(nas.NasError, match="image one-shot supernet"):
+        resolve_strategy(pv, "random")
+
+
+def test_infeasible_budget_fails_before_the_folder_exists(tmp_path):
+    with pytest.raises(nas.NasError, match="infeasible budget"):
+        SearchRun(micro(madds="10M"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "random"])
+def test_reports_resume_record_and_refusal(strategy, tmp_path):
+    reports = []
+    out = tmp_path / "run"
+    cfg = micro(strategy=strategy)
+    best = SearchRun(cfg, out, torch.device("cpu"), on_report=reports.append).run(resume=False)
+    phases = [r["phase"] for r in reports]
+    assert phases == ["supernet", "sgld", "sgld", "search", "search"]
+    assert all(0 <= r["score"] <= 1 for r in reports if r["phase"] == "search")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == strategy and summary["genotype"] == str(best)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["kind"] == "search" and meta["strategy"] == strategy and "resumes" not in meta
+    assert SearchRun(cfg, out).run(resume=True) == best  # a finished run resumes to the same answer
+    meta = json.loads((out / "meta.json").read_text())
+    assert len(meta["resumes"]) == 1 and meta["argv"]
+    with pytest.raises(nas.NasError, match="already holds a search run"):
+        SearchRun(cfg, out).run(resume=False)
