@@ -82,6 +82,15 @@ class SpacePlugin:
             raise NasError(f"space {self.name!r} has no supernet")
         return _resolve(self.supernet, self.name)(**kwargs)
 
+    def supernet_accepts(self, option: str) -> bool:
+        """Return whether the supernet's constructor takes keyword ``option`` (e.g. ``width``)."""
+        import inspect
+
+        if self.supernet is None:
+            return False
+        params = inspect.signature(_resolve(self.supernet, self.name)).parameters.values()
+        return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
     def plot(self, genotype, path, **kwargs) -> None:
         """Draw ``genotype`` to ``path``; a one-line error when the space has no plotter."""
         if self.plotter is None:

@@ -6,7 +6,6 @@ through the supernet after BatchNorm recalibration. The ``differentiable`` strat
 """
 from __future__ import annotations
 
-import contextlib
 import random
 import warnings
 from pathlib import Path
@@ -22,7 +21,7 @@ from nas.data.collate import collate_skip
 from nas.errors import NasError
 from nas.utils.seeds import seeded_init, torch_generator
 
-__all__ = ["VideoData", "build_video_data", "BilevelTrainer", "SupernetScorer", "borrowed_global_rng"]
+__all__ = ["VideoData", "build_video_data", "BilevelTrainer", "SupernetScorer"]
 
 
 class VideoData:
@@ -76,19 +75,6 @@ def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
 def _cycle(loader: DataLoader) -> Iterator:
     while True:
         yield from loader
-
-
-@contextlib.contextmanager
-def borrowed_global_rng(gen: torch.Generator) -> Iterator[None]:
-    """Let code that draws from torch's global generator draw from ``gen`` instead, then hand it back.
-
-    The supernet's Gumbel noise has no ``generator=`` argument yet; inside this block the global CPU
-    generator runs ``gen``'s stream, and the caller's own global state is restored afterwards.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.set_rng_state(gen.get_state())
-        yield
-        gen.set_state(torch.get_rng_state())
 
 
 class BilevelTrainer:
@@ -148,19 +134,19 @@ class BilevelTrainer:
                 loader.dataset.set_epoch((name, epoch))
         self.net.train()
         alpha_iter, logs, skipped = _cycle(self.data.alpha), {}, 0
-        with borrowed_global_rng(self.noise):
-            self.net.set_relaxation(s.relaxation, tau, s.paths)  # it draws once, to validate the mode
-            for x, y, n_bad in self.data.train:
-                val = next(alpha_iter)
-                skipped += n_bad + val[2]
-                if x is None or val[0] is None:
-                    continue
-                logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
-                                      update_alpha=update_alpha)
-                self.w_sched.step()
-                if update_alpha and self.arch.is_cycle_end():
-                    on_cycle_end(self.net.argmax())
-                on_step(logs["loss_w"])
+        # The Gumbel noise of every relaxed forward comes from the run's own generator (checkpointed).
+        self.net.set_relaxation(s.relaxation, tau, s.paths, generator=self.noise)
+        for x, y, n_bad in self.data.train:
+            val = next(alpha_iter)
+            skipped += n_bad + val[2]
+            if x is None or val[0] is None:
+                continue
+            logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
+                                  update_alpha=update_alpha)
+            self.w_sched.step()
+            if update_alpha and self.arch.is_cycle_end():
+                on_cycle_end(self.net.argmax())
+            on_step(logs["loss_w"])
         return logs, skipped
 
     def check_budget(self) -> None:

@@ -96,7 +96,10 @@ class SearchRun:
         self.space = self.plugin.space
         self.folder: Optional[RunFolder] = None
         if self.strategy_name != "differentiable":
+            from nas.search.scorer import supernet_options
+
             self._window()  # an infeasible budget fails here, before any work
+            supernet_options(cfg)  # so does a proxy option the space's supernet does not take
 
     # -- the cost window of the one-shot strategies --------------------------------------------------
     def cost_fn(self, g: Genotype) -> int:

@@ -12,19 +12,21 @@ it under each (``score_genotypes``, or any function with its signature such as a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from nas.config.search import SearchConfig
+import nas
+from nas.config.search import SearchConfig, SupernetConfig
 from nas.core.genotype import Genotype
+from nas.errors import NasError
 from nas.search.data import ProxyData, build_proxy_data
 from nas.search.one_shot import score_genotypes, train_steps
 from nas.search.progress import Hooks
 from nas.utils.io import atomic_torch_save
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
 
-__all__ = ["OneShotScorer", "window_sampler"]
+__all__ = ["OneShotScorer", "window_sampler", "supernet_options"]
 
 Sampler = Callable[..., Genotype]
 
@@ -52,7 +54,6 @@ class OneShotScorer:
 
     def __init__(self, cfg: SearchConfig, out: Path, device: torch.device = torch.device("cpu"),
                  sampler: Optional[Sampler] = None, score_fn: Optional[Callable] = None):
-        import nas
         from nas.optim import create_optimizer, create_scheduler, param_groups_weight_decay
 
         self.cfg, self.out, self.device, self.sampler = cfg, Path(out), device, sampler
@@ -60,8 +61,8 @@ class OneShotScorer:
         s = cfg.supernet
         with seeded_init(cfg.seed):  # the init today's runs got from torch.manual_seed(seed)
             self.data: ProxyData = build_proxy_data(cfg)
-            self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes, width=s.width,
-                                                stem_stride=s.stem_stride).to(device)
+            self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes,
+                                                **supernet_options(cfg)).to(device)
         groups = param_groups_weight_decay(self.supernet, s.weight_decay)
         kwargs = {"momentum": s.momentum, "nesterov": True} if s.optimizer == "sgd" else {}
         self.optimizer = create_optimizer(s.optimizer, groups, lr=s.lr, **kwargs)
@@ -180,3 +181,20 @@ class OneShotScorer:
     def final_weights(self) -> Dict[str, torch.Tensor]:
         """Return the weights saved as ``supernet.pt``: the last snapshot."""
         return self.snapshots()[-1]
+
+
+def supernet_options(cfg: SearchConfig) -> Dict[str, Any]:
+    """Return the proxy options (``supernet.width``, ``supernet.stem_stride``) the space's supernet takes.
+
+    A space whose supernet has no such option (a user's own plugin, say) simply does not get it, unless the
+    recipe changed it from its default: then it is a one-line error rather than a setting silently ignored.
+    """
+    plugin, default = nas.get_plugin(cfg.space), SupernetConfig()
+    out: Dict[str, Any] = {}
+    for key in ("width", "stem_stride"):
+        value = getattr(cfg.supernet, key)
+        if plugin.supernet_accepts(key):
+            out[key] = value
+        elif value != getattr(default, key):
+            raise NasError(f"supernet.{key} does not apply to space {cfg.space!r}: its supernet takes no {key!r}")
+    return out

@@ -9,7 +9,7 @@ from torch import nn
 
 from nas.core.genotype import Genotype
 from nas.nn.init import init_weights
-from nas.nn.mixed import RELAXATIONS, MixedOp, relax
+from nas.nn.mixed import MixedOp, relax
 from nas.nn.supernet import Supernet
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES
@@ -74,12 +74,9 @@ class PvStSupernet(Supernet):
         ``generator`` supplies the Gumbel noise of every later relaxed forward (the run owns and checkpoints
         it); None draws from torch's global generator, as before.
         """
-        if generator is None:
-            # Today's check: one throw-away relaxation. Under gumbel/sample it draws from the global generator,
-            # and seeded runs depend on that draw, so it stays for them.
-            relax(self.alpha[0].detach(), mode, tau, k)
-        elif mode not in RELAXATIONS:
-            relax(self.alpha[0].detach(), mode)  # raises the one-line error naming the known modes
+        # One throw-away relaxation checks the mode (a one-line error names the known ones). Under gumbel/sample
+        # it draws noise, from the same source as later forwards, and seeded runs have always included that draw.
+        relax(self.alpha[0].detach(), mode, tau, k, generator)
         self.mode, self.tau, self.k, self.generator = mode, tau, k, generator
 
     def argmax(self) -> Genotype:

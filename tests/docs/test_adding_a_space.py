@@ -64,7 +64,8 @@ def test_toy_space_is_discovered_costed_built_and_searched(env):
             g = sn.sample_active(rng)
             x = torch.randn(2, 3, 32, 32)
             assert torch.allclose(sn(x), sn.extract(g).eval()(x), atol=1e-6), str(g)
-        from nas.search.evolution import Evolution, cost_window
+        from nas.search.strategies.evolution import Evolution
+        from nas.search.strategies.window import cost_window
         cost = lambda g: nas.cost(g).madds
         lo, hi = cost_window(space, cost, 1_000_000, 0.5)
         evo = Evolution(space, cost, lo=lo, hi=hi, population=8, parents=4, mutation_prob=0.3, rng=random.Random(0))
@@ -88,3 +89,26 @@ def test_nas_derive_on_the_toy_space(env, tmp_path):
     bad = _run(env, "-m", "nas.cli.derive", "toy:big", "--frames", "4")
     assert bad.returncode == 2 and "frames applies to video spaces only" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "random"])
+def test_nas_search_runs_on_the_toy_space(env, tmp_path, strategy):
+    """The generic search run drives any strategy on a space that only a plugin added."""
+    recipe = tmp_path / "toy.yaml"
+    recipe.write_text("resolution: 32\nnum_classes: 10\n"
+                      "data: {proxy_resolution: 16, train_images: 128, val_images: 64, batch_size: 32}\n"
+                      "supernet: {epochs: 1}\nsgld: {burn_in: 1, snapshots: 2, spacing: 1}\n"
+                      "score: {bn_batches: 1, bn_batch_size: 32, val_images: 64, eval_batch_size: 64}\n"
+                      "evolution: {population: 4, generations: 1, parents: 2}\n")
+    out = tmp_path / "run"
+    res = _run(env, "-m", "nas.cli.search", "--space", "toy", "--madds", "1M", "--strategy", strategy,
+               "--recipe", str(recipe), "--out", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["space"] == "toy" and summary["strategy"] == strategy
+    assert summary["madds"] <= 1_000_000 and 0.0 <= summary["score"] <= 1.0
+    assert summary["genotype"].startswith("toy:")
+    bad = _run(env, "-m", "nas.cli.search", "--space", "toy", "--madds", "1M", "--recipe", str(recipe),
+               "supernet.width=0.25", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "supernet.width does not apply to space 'toy'" in bad.stderr
+    assert not (tmp_path / "bad").exists()  # refused before any folder is written
