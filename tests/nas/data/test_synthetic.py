@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -16,6 +17,7 @@ def test_deterministic_from_seed():
     assert a[0].shape == (500, 3, 32, 32) and 0 <= a[0].min() and a[0].max() <= 1
 
 
+@pytest.mark.slow  # about 30-50 s on 2 cores; run with -m slow
 def test_small_standalone_model_learns_it():
     torch.manual_seed(0)
     train, val, k = shapes_datasets(ShapesSpec(train=3000, val=500, resolution=32, seed=0))

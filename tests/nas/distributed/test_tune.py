@@ -209,6 +209,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # about 30-50 s on 2 cores; run with -m slow
 def test_trials_run_on_an_existing_cluster_given_by_address(tmp_path):
     """A separately started head (`ray start --head`) takes the trials; its own processes stay up afterwards."""
     port, temp = _free_port(), tempfile.mkdtemp(prefix="nashead-")  # short: Ray's socket paths are length-limited
