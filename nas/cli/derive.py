@@ -17,8 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-derive."""
     p = argparse.ArgumentParser(prog="nas-derive", description=__doc__)
     p.add_argument("genotype", help="canonical string, name like st_topo:mobilenetv2, genotype YAML or run folder")
-    p.add_argument("--resolution", type=int, default=224, help="input resolution for the cost (default 224)")
-    p.add_argument("--num-classes", type=int, default=1000, help="classifier outputs (default 1000)")
+    p.add_argument("--resolution", type=int, help="input resolution for the cost (default: the space's, 224 for ours)")
+    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the space's, 1000 for ours)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--export", metavar="FILE", help="write a standalone model: FILE.ts (TorchScript) or FILE.onnx")
     p.add_argument("--weights", default=None, metavar="init|supernet|FILE",
@@ -29,9 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _target(space, args):
-    """Return the space's checked cost target for the flags (a bad value or --frames on images: one line)."""
-    return space.target(resolution=args.resolution, num_classes=args.num_classes, frames=args.frames)
+def build_derive_config(args: argparse.Namespace):
+    """Return the typed DeriveConfig of the flags, through the one ``build_config`` of every command."""
+    from nas.config import build_config
+    from nas.config.derive import DeriveConfig
+
+    keys = ("resolution", "num_classes", "frames", "export", "weights", "plot", "json")
+    return build_config(DeriveConfig, flags={k: getattr(args, k) for k in keys})
+
+
+def _target(space, cfg):
+    """Return the space's checked cost target (a bad value or --frames on an image space: one line)."""
+    return space.target(resolution=cfg.resolution, num_classes=cfg.num_classes, frames=cfg.frames)
 
 
 def export_model(model, path: Path, example) -> None:
@@ -54,7 +63,7 @@ def export_model(model, path: Path, example) -> None:
         raise NasError(f"cannot export to {path.name}: use a .ts or .onnx file name")
 
 
-def _export(g, target, args) -> str:
+def _export(g, target, cfg, source: str) -> str:
     """Build the model, load the ``--weights`` it asks for, write ``--export``; return which weights were written."""
     import torch
 
@@ -62,9 +71,9 @@ def _export(g, target, args) -> str:
     from nas.weights import export_weights
 
     model = nas.create_model(g, num_classes=target.num_classes)
-    note = export_weights(model, args.weights or "init", g, run=args.genotype)
+    note = export_weights(model, cfg.weights or "init", g, run=source)
     example = torch.randn(target.input_shape(1))
-    export_model(model, Path(args.export), example)
+    export_model(model, Path(cfg.export), example)
     return note
 
 
@@ -83,30 +92,31 @@ def main(argv: List[str]) -> int:
     import nas
 
     args = build_parser().parse_args(argv)
-    if args.weights is not None and not args.export:
-        raise NasError("--weights applies only with --export")
+    cfg = build_derive_config(args)
     g = nas.load_genotype(args.genotype)
     space = nas.get_space(g.space)
-    target = _target(space, args)
+    target = _target(space, cfg)
     rows = space.breakdown_at(g, target)
     total = space.cost_at(g, target)
-    weights = _export(g, target, args) if args.export else None
-    if args.plot:
+    weights = _export(g, target, cfg, args.genotype) if cfg.export else None
+    if cfg.plot:
         from nas.viz import plot_genotype
 
-        plot_genotype(g, args.plot)
-    if args.json:
+        plot_genotype(g, cfg.plot)
+    if cfg.json:
         out = {"space": g.space, "genotype": str(g), "madds": total.madds, "params": total.params,
-               "resolution": args.resolution, "num_classes": args.num_classes,
+               "resolution": target.resolution, "num_classes": target.num_classes,
                "breakdown": {name: {"madds": c.madds, "params": c.params} for name, c in rows}}
-        if args.export:
-            out["export"], out["weights"] = args.export, weights
-        if args.plot:
-            out["plot"] = args.plot
+        if target.frames is not None:
+            out["frames"] = target.frames
+        if cfg.export:
+            out["export"], out["weights"] = cfg.export, weights
+        if cfg.plot:
+            out["plot"] = cfg.plot
         print(json.dumps(out))
     else:
-        print(_table(g, rows, total, args.resolution))
-        for what, path in (("exported", args.export), ("plotted", args.plot)):
+        print(_table(g, rows, total, target.resolution))
+        for what, path in (("exported", cfg.export), ("plotted", cfg.plot)):
             if path:
                 print(f"{what}: {path}")
         if weights:
