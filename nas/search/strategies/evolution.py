@@ -6,18 +6,18 @@ candidate it asks for lies inside ``[lo, hi]``, so nothing over budget is ever e
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.search.strategies import register_strategy
-from nas.search.strategies.window import History, Individual, rng_from_list, rng_to_list, sample_in_window
+from nas.search.strategies.window import History, ScoredBatches, sample_in_window
 
 __all__ = ["Evolution"]
 
 
 @register_strategy("evolution")
-class Evolution:
+class Evolution(ScoredBatches):
     """Evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
     With ``generations`` set it is ``done`` after the initial population plus that many generations, the
@@ -114,33 +114,3 @@ class Evolution:
             seen.add(str(child))
             out.append(child)
         return out
-
-    def tell(self, scored: Sequence[Tuple[Genotype, float]]) -> None:
-        """Record the scores of a batch returned by ``ask``."""
-        for g, score in scored:
-            self.history.add(g, score)
-        self.generation += 1
-
-    def top(self, k: int) -> List[Individual]:
-        """Return the ``k`` best individuals seen (ties broken by lower cost, then by string)."""
-        return self.history.top(k)
-
-    def best(self) -> Individual:
-        """Return the best individual seen."""
-        return self.top(1)[0]
-
-    # -- resume ------------------------------------------------------------------------------------
-    def result(self) -> Tuple[Genotype, Optional[float]]:
-        """Return the best genotype and its score."""
-        best = self.best()
-        return best.genotype, best.score
-
-    def state_dict(self) -> dict:
-        """Return a JSON-serialisable state: history, generation and the RNG state."""
-        return {"generation": self.generation, "history": self.history.state(), "rng": rng_to_list(self.rng)}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore a state produced by ``state_dict``."""
-        self.generation = int(state["generation"])
-        self.history.load(state["history"])
-        rng_from_list(self.rng, state["rng"])

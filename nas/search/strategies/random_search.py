@@ -8,19 +8,19 @@ paths come from), so every candidate is feasible.
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
 from nas.search.strategies import register_strategy
-from nas.search.strategies.window import History, Individual, rng_from_list, rng_to_list, sample_in_window
+from nas.search.strategies.window import History, ScoredBatches, sample_in_window
 
 __all__ = ["RandomSearch"]
 
 
 @register_strategy("random")
-class RandomSearch:
+class RandomSearch(ScoredBatches):
     """Uniform sampling under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
     Example:
@@ -70,32 +70,3 @@ class RandomSearch:
                 out.append(g)
         raise NasError(f"random search found only {len(out)} new members in the cost window; the window is "
                        "nearly exhausted (lower the population or widen the budget)")
-
-    def tell(self, scored: Sequence[Tuple[Genotype, float]]) -> None:
-        """Record the scores of a batch returned by ``ask``."""
-        for g, score in scored:
-            self.history.add(g, score)
-        self.generation += 1
-
-    def top(self, k: int) -> List[Individual]:
-        """Return the ``k`` best individuals seen."""
-        return self.history.top(k)
-
-    def best(self) -> Individual:
-        """Return the best individual seen."""
-        return self.top(1)[0]
-
-    def result(self) -> Tuple[Genotype, Optional[float]]:
-        """Return the best genotype and its score."""
-        best = self.best()
-        return best.genotype, best.score
-
-    def state_dict(self) -> dict:
-        """Return a JSON-serialisable state: history, batch count and the RNG state."""
-        return {"generation": self.generation, "history": self.history.state(), "rng": rng_to_list(self.rng)}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore a state produced by ``state_dict``."""
-        self.generation = int(state["generation"])
-        self.history.load(state["history"])
-        rng_from_list(self.rng, state["rng"])

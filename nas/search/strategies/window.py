@@ -9,7 +9,8 @@ from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
 
-__all__ = ["Individual", "History", "cost_window", "sample_in_window", "rng_to_list", "rng_from_list"]
+__all__ = ["Individual", "History", "ScoredBatches", "cost_window", "sample_in_window", "rng_to_list",
+           "rng_from_list"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,44 @@ def rng_from_list(rng: random.Random, state: list) -> None:
     """Restore a state written by ``rng_to_list``."""
     version, internal, gauss = state
     rng.setstate((version, tuple(internal), gauss))
+
+
+class ScoredBatches:
+    """The bookkeeping shared by the batch strategies (evolution, random): scores told, the best, resume.
+
+    A subclass sets ``rng`` (a ``random.Random``), ``history`` (a ``History``) and ``generation`` (batches
+    told so far) in its constructor and implements ``ask``.
+    """
+
+    rng: random.Random
+    history: History
+    generation: int
+
+    def tell(self, scored) -> None:
+        """Record the scores of a batch returned by ``ask``."""
+        for g, score in scored:
+            self.history.add(g, score)
+        self.generation += 1
+
+    def top(self, k: int) -> List[Individual]:
+        """Return the ``k`` best individuals seen (ties broken by lower cost, then by string)."""
+        return self.history.top(k)
+
+    def best(self) -> Individual:
+        """Return the best individual seen."""
+        return self.top(1)[0]
+
+    def result(self) -> Tuple[Genotype, Optional[float]]:
+        """Return the best genotype and its score."""
+        best = self.best()
+        return best.genotype, best.score
+
+    def state_dict(self) -> dict:
+        """Return a JSON-serialisable state: history, batches told and the RNG state."""
+        return {"generation": self.generation, "history": self.history.state(), "rng": rng_to_list(self.rng)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state produced by ``state_dict``."""
+        self.generation = int(state["generation"])
+        self.history.load(state["history"])
+        rng_from_list(self.rng, state["rng"])
