@@ -59,7 +59,7 @@ class OneShotScorer:
         self.cfg, self.out, self.device, self.sampler = cfg, Path(out), device, sampler
         self.score_fn = score_fn or score_genotypes
         s = cfg.supernet
-        with seeded_init(cfg.seed):  # the init today's runs got from torch.manual_seed(seed)
+        with seeded_init(cfg.seed):  # init fixed by the run seed; the caller's global RNG is left as it was
             self.data: ProxyData = build_proxy_data(cfg)
             self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes,
                                                 **supernet_options(cfg)).to(device)

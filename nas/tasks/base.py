@@ -1,6 +1,8 @@
 """The task contract: what a retraining task supplies to the trainer, and the ``TASKS`` registry."""
 from __future__ import annotations
 
+import abc
+
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -19,7 +21,7 @@ class Datasets:
     num_classes: int
 
 
-class Task:
+class Task(abc.ABC):
     """A retraining task: datasets, a model (backbone plus head), a loss, metrics and the primary metric.
 
     The trainer knows nothing task-specific: it asks the task for data and a model, trains with
@@ -43,25 +45,25 @@ class Task:
             raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
                            f"{modality} space (try --task {default_task_name(modality)})")
 
+    @abc.abstractmethod
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
         """Return the training and validation sets of ``cfg``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> Any:
         """Return the ``nn.Module`` to train: the genotype's backbone with this task's head(s)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def loss(self, cfg: Any) -> Callable:
         """Return the training loss ``loss(output, target) -> scalar tensor``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def batch_metrics(self, output: Any, target: Any) -> Dict[str, float]:
         """Return this batch's metric sums (added up over the validation set by the trainer)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def finish_metrics(self, sums: Dict[str, float], n: int) -> Dict[str, float]:
         """Turn the summed batch metrics over ``n`` samples into the row fields (``val_loss`` first)."""
-        raise NotImplementedError
 
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return the one-line summary of an epoch's metric row."""

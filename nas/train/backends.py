@@ -6,6 +6,7 @@ reduced, whether this worker writes the run folder, and what it reports after ea
 """
 from __future__ import annotations
 
+import abc
 from typing import Any, Dict
 
 import torch
@@ -33,7 +34,7 @@ def make_loader(ds: Any, batch_size: int, workers: int, **kwargs: Any) -> DataLo
                       pin_memory=torch.cuda.is_available(), persistent_workers=False, **kwargs)
 
 
-class Backend:
+class Backend(abc.ABC):
     """The single-process defaults; a multi-worker backend overrides what differs."""
 
     rank = 0  # this worker's index
@@ -49,10 +50,10 @@ class Backend:
         """Return the module the training step calls (DDP wraps the model)."""
         return model
 
+    @abc.abstractmethod
     def train_loader(self, ds: Any, batch_size: int, workers: int, seed: int, epoch: int,
                      gen: torch.Generator) -> DataLoader:
         """Return this worker's loader of the epoch's training batches."""
-        raise NotImplementedError
 
     def mean(self, value: float) -> float:
         """Return the mean of ``value`` over the workers."""
