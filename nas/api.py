@@ -12,6 +12,7 @@ from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
 from nas.plugins import get_plugin, list_plugins
+from nas.utils.readers import brief
 
 __all__ = ["load_genotype", "create_model", "create_backbone", "create_supernet", "cost", "check_genotype",
            "save_genotype", "get_space", "list_spaces", "list_tasks"]
@@ -37,32 +38,40 @@ def check_genotype(g: Genotype) -> Genotype:
     return g
 
 
-def _from_yaml(path: Path) -> Genotype:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise NasError(f"malformed YAML in {path}{where}") from None
-    except OSError as exc:
-        raise NasError(f"cannot read {path}: {exc.strerror}") from None
+def _from_yaml(path: Path, seen: tuple = ()) -> Genotype:
+    """Read a genotype YAML: ``space`` and ``choices``, or a ``genotype`` string (which may name another file)."""
+    from nas.utils.readers import read_yaml, show_path
+
+    data = read_yaml(path, "YAML genotype file")
     if isinstance(data, dict) and "choices" in data:
-        return Genotype.from_dict(data)
+        try:
+            return Genotype.from_dict(data)
+        except (TypeError, ValueError, AttributeError):
+            raise NasError(f"genotype file {show_path(path)}: 'space' must be a name and 'choices' a list") from None
     if isinstance(data, dict) and isinstance(data.get("genotype"), str):
-        return load_genotype(data["genotype"])
-    raise NasError(f"{path} holds no genotype (expected 'space' and 'choices', or a 'genotype' string)")
+        return _load(data["genotype"], seen + (path.resolve(),))
+    raise NasError(f"{show_path(path)} holds no genotype (expected 'space' and 'choices', or a 'genotype' string)")
+
+
+def _as_path(text: str) -> Optional[Path]:
+    """Return ``text`` as an existing path, or None when it names nothing on disk (or cannot be a file name)."""
+    try:
+        path = Path(text)
+        return path if path.exists() else None
+    except (OSError, ValueError):  # too long for a file name, or a NUL byte: a genotype string, not a path
+        return None
 
 
 def _from_text(text: str) -> Genotype:
     space_name, sep, body = text.partition(":")
     if not sep:
-        raise NasError(f"not a genotype, file or run folder: {text!r}")
+        raise NasError(f"not a genotype, file or run folder: {brief(text)}")
     space = get_space(space_name)
     if "," not in body:
         named = space.named()
         if body not in named:
             known = ", ".join(f"{space_name}:{n}" for n in sorted(named)) or "none"
-            raise NasError(f"unknown genotype name {text!r} (known: {known})")
+            raise NasError(f"unknown genotype name {brief(text)} (known: {known})")
         return named[body]
     return space.parse(text)
 
@@ -76,19 +85,27 @@ def load_genotype(x: GenotypeLike) -> Genotype:
         >>> nas.load_genotype(str(g)) == g
         True
     """
+    return _load(x, ())
+
+
+def _load(x: GenotypeLike, seen: tuple) -> Genotype:
     if isinstance(x, Genotype):
         return check_genotype(x)
-    path = Path(x)
     text = str(x).strip()
-    if path.is_dir():
+    path = _as_path(str(x))
+    if path is not None and path.resolve() in seen:
+        raise NasError(f"genotype file {str(path)[:120]} refers back to itself")
+    if len(seen) > 8:
+        raise NasError("genotype files refer to each other more than 8 deep")
+    if path is not None and path.is_dir():
         target = path / "genotype.yaml"
         if not target.is_file():
-            raise NasError(f"{path} is a folder without genotype.yaml (not a finished run?)")
-        return check_genotype(_from_yaml(target))
-    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-        if not path.is_file():
-            raise NasError(f"genotype file not found: {path}")
-        return check_genotype(_from_yaml(path))
+            raise NasError(f"{str(path)[:120]} is a folder without genotype.yaml (not a finished run?)")
+        return check_genotype(_from_yaml(target, seen))
+    if path is not None:
+        return check_genotype(_from_yaml(path, seen))
+    if text.lower().endswith((".yaml", ".yml")):
+        raise NasError(f"genotype file not found: {text[:120]}")
     return check_genotype(_from_text(text))
 
 

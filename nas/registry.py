@@ -46,9 +46,10 @@ class Registry(Generic[T]):
         """Return the object registered as ``name`` or raise a one-line ``NasError``."""
         try:
             return self._items[name]
-        except KeyError:
+        except (KeyError, TypeError):
             known = ", ".join(sorted(self._items)) or "none"
-            raise NasError(f"unknown {self.kind} {name!r} (known: {known})") from None
+            shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:56] + "...'"
+            raise NasError(f"unknown {self.kind} {shown} (known: {known})") from None
 
     def list(self, pattern: str = "*") -> List[str]:
         """Return the sorted registered names matching an fnmatch ``pattern``."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-import yaml
 
 from nas.errors import NasError
 
@@ -29,11 +28,12 @@ def _run_config(run: Path) -> Dict[str, Any]:
     for name in ("supernet.pt", "config.yaml"):
         if not (run / name).is_file():
             raise NasError(f"{str(run)[:120]} has no {name} (not a finished search run with a supernet)")
-    try:
-        data = yaml.safe_load((run / "config.yaml").read_text()) or {}
-    except yaml.YAMLError:
-        raise NasError(f"malformed YAML in {run / 'config.yaml'}") from None
-    return data if isinstance(data, dict) else {}
+    from nas.utils.readers import read_yaml
+
+    data = read_yaml(run / "config.yaml", "run config")
+    if not isinstance(data, dict):
+        raise NasError(f"{str(run)[:120]}/config.yaml is empty or not a mapping (not a finished search run?)")
+    return data
 
 
 def _shape_kwargs(settings: Dict[str, Any], target: Dict[str, Any]) -> Dict[str, Any]:
@@ -66,16 +66,17 @@ def supernet_state(run: Any, genotype: Any, target: Dict[str, Any]) -> Tuple[Dic
     ``target`` holds the standalone model's shape settings (``width``, ``stem_stride``); the supernet is
     rebuilt with the run's own settings and refused where they differ.
     """
-    import torch
-
     import nas
+    from nas.utils.readers import load_torch
 
     run = Path(run)
     rc = _run_config(run)
     if rc.get("space", genotype.space) != genotype.space:
         raise NasError(f"the run searched space {str(rc.get('space'))[:40]!r}, not {genotype.space}")
     kw = _shape_kwargs(dict(rc.get("supernet") or {}), target)
-    raw = torch.load(run / "supernet.pt", map_location="cpu", weights_only=True)
+    raw = load_torch(run / "supernet.pt", "supernet weights")
+    if not isinstance(raw, dict):
+        raise NasError(f"{str(run)[:120]}/supernet.pt is not a supernet state dict")
     n = _classes(raw)
     supernet = nas.create_supernet(genotype.space, num_classes=n, **kw)
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Callable, List, Optional
 
@@ -24,6 +25,11 @@ def cli_main(prog: str) -> Callable[[Callable[[List[str]], int]], Callable[[Opti
             except KeyboardInterrupt:
                 print(f"{prog}: interrupted", file=sys.stderr)
                 return 130
+            except BrokenPipeError:
+                # the reader of our output went away (e.g. `| head`): stop quietly, as Unix tools do
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                return 141
 
         return main
 

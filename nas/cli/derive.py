@@ -51,6 +51,7 @@ def export_model(model, path: Path, example) -> None:
 
     model.eval()
     suffix = path.suffix.lower()
+    _check_destination(path)
     if suffix in (".ts", ".pt"):
         scripted = torch.jit.script(model)
         atomic_write(path, lambda f: torch.jit.save(scripted, f))
@@ -61,6 +62,18 @@ def export_model(model, path: Path, example) -> None:
         tmp.replace(path)
     else:
         raise NasError(f"cannot export to {path.name}: use a .ts or .onnx file name")
+
+
+def _check_destination(path: Path) -> None:
+    """Make ``path``'s folder if it is missing; a destination that is a folder or under a file is a one-line error."""
+    from nas.utils.readers import show_path
+
+    if path.is_dir():
+        raise NasError(f"--export {show_path(path)} is a folder; name the file to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NasError(f"cannot create the folder of --export {show_path(path)}: {exc.strerror}") from None
 
 
 def _export(g, target, cfg, source: str) -> str:

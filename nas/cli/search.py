@@ -180,20 +180,16 @@ def _resume(args) -> int:
 
 def _stored_config(out: Path):
     """Return the typed config stored in a search run folder."""
-    import yaml
-
     import nas
     from nas.config import from_dict
+    from nas.utils.readers import read_yaml
     from nas.search.run import config_class
     from nas.utils.run import RunFolder
 
     RunFolder.reopen(out, "search", needs=("config.yaml",))
-    try:
-        data = yaml.safe_load((out / "config.yaml").read_text())
-    except yaml.YAMLError:
-        raise NasError(f"--resume {out}: config.yaml is malformed") from None
+    data = read_yaml(out / "config.yaml", "run config")
     if not isinstance(data, dict):
-        raise NasError(f"--resume {out}: config.yaml is malformed")
+        raise NasError(f"--resume {str(out)[:120]}: config.yaml is empty or not a mapping")
     return from_dict(config_class(nas.get_plugin(str(data.get("space")))), data)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
 import yaml
 
 from nas.errors import NasError
+from nas.utils.readers import brief
 
 __all__ = ["Budget", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
            "nest_flags", "refuse_on_resume"]
@@ -53,23 +54,23 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise NasError(f"config key {key!r} must be true or false, got {value!r}")
+        raise NasError(f"config key {key!r} must be true or false, got {brief(value)}")
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if tp is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if tp is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
-    raise NasError(f"config key {key!r} must be {getattr(tp, '__name__', tp)}, got {value!r}")
+    raise NasError(f"config key {key!r} must be {getattr(tp, '__name__', tp)}, got {brief(value)}")
 
 
 def from_dict(cls: Type[C], data: Mapping[str, Any], prefix: str = "") -> C:
     """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - fields)
+    unknown = sorted(str(k) for k in set(data) - fields)
     if unknown:
-        raise NasError(f"unknown config key {prefix}{unknown[0]!r} (known: {', '.join(sorted(fields))})")
+        raise NasError(f"unknown config key {brief(prefix + unknown[0])} (known: {', '.join(sorted(fields))})")
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
     cfg = cls(**kwargs)
     validate = getattr(cfg, "validate", None)
@@ -93,17 +94,13 @@ def to_dict(cfg: Any) -> Dict[str, Any]:
 
 def load_recipe(path: str | Path) -> Dict[str, Any]:
     """Read a recipe YAML (safe_load) into a dict; missing or malformed files are one-line errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise NasError(f"recipe not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise NasError(f"malformed recipe {path}{where}") from None
+    from nas.utils.readers import read_yaml, show_path
+
+    data = read_yaml(path, "recipe")
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise NasError(f"malformed recipe {path}: the top level must be a mapping")
+        raise NasError(f"malformed recipe {show_path(path)}: the top level must be a mapping")
     return data
 
 
@@ -121,11 +118,11 @@ def apply_overrides(data: Dict[str, Any], overrides: Optional[List[str]]) -> Dic
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise NasError(f"bad override {item!r}: use key=value, e.g. supernet.epochs=3")
+            raise NasError(f"bad override {brief(item)}: use key=value, e.g. supernet.epochs=3")
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
-            raise NasError(f"bad override value in {item!r}") from None
+            raise NasError(f"bad override value in {brief(item)}") from None
         out = merge(out, _nest(key.split("."), value))
     return out
 

@@ -26,6 +26,7 @@ from nas.core.genotype import Genotype
 from nas.errors import NasError
 from nas.search.progress import Hooks, Progress
 from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
+from nas.utils.readers import load_torch
 from nas.utils.run import RunFolder
 
 __all__ = ["SearchRun", "resolve_strategy", "config_class", "CHECKPOINT"]
@@ -95,6 +96,7 @@ class SearchRun:
         self.strategy_name = resolve_strategy(self.plugin, cfg.strategy)
         self.space = self.plugin.space
         self.folder: Optional[RunFolder] = None
+        self.resuming = False
         if self.strategy_name != "differentiable":
             from nas.search.scorer import supernet_options
 
@@ -119,9 +121,9 @@ class SearchRun:
             return self.folder
         if resume is None:
             resume = RunFolder.kind_of(self.out) == "search"
-        if resume:
+        self.resuming = bool(resume)
+        if resume:  # the resume record is appended once the checkpoint has loaded (a failed resume changes nothing)
             self.folder = RunFolder.reopen(self.out, "search")
-            self.folder.record_resume()
         else:
             self.folder = RunFolder.create(self.out, "search")
             dump_config(self.cfg, self.out / "config.yaml")
@@ -135,31 +137,42 @@ class SearchRun:
 
         self.open(resume)
         self.t0 = time.time()
-        self.writer = SummaryWriter(str(self.out / "tb"))
-        self.progress = Progress(0, f"search {self.cfg.space}")
-        self.hooks = Hooks(self.progress, self.writer, self.on_report, self._save_prep)
+        self.writer = None
+        self.progress = None
         try:
+            state = self._read_checkpoint()  # a torn checkpoint fails here, before any work or any write
             self.setup = self._build()
-            state = self._load()
+            self._load(state)
+            if self.resuming:
+                self.folder.record_resume()
+            self.progress = Progress(0, f"search {self.cfg.space}")
+            self.writer = SummaryWriter(str(self.out / "tb"))
+            self.hooks = Hooks(self.progress, self.writer, self.on_report, self._save_prep)
             self.progress.set_total(self._total_units())
             self._prepare(state)
             self._search(state.get("search"))
             return self._finish()
         finally:
-            self.progress.close()
-            self.writer.close()
+            if self.progress is not None:
+                self.progress.close()
+            if self.writer is not None:
+                self.writer.close()
 
     def _build(self) -> _Setup:
         if self.strategy_name == "differentiable":
             return _differentiable(self)
         return _one_shot(self)
 
-    def _load(self) -> dict:
+    def _read_checkpoint(self) -> dict:
         path = self.out / CHECKPOINT
-        state = torch.load(path, weights_only=True) if path.is_file() else {"phase": None, "position": 0}
+        state = load_torch(path, "search checkpoint") if path.is_file() else {"phase": None, "position": 0}
+        if not isinstance(state, dict) or "phase" not in state:
+            raise NasError(f"{str(path)[:120]} is not a search checkpoint written by nas")
+        return state
+
+    def _load(self, state: dict) -> None:
         if "prep" in state:
             self.setup.scorer.load_state_dict(state["prep"])
-        return state
 
     def _total_units(self) -> int:
         return self.setup.scorer.prep_units() + self.setup.strategy.total_rounds * self.setup.round_units

@@ -25,13 +25,10 @@ def save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
 
 def load_checkpoint(path: Path) -> Dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; unreadable files are one-line errors."""
+    from nas.utils.readers import load_torch
+
     path = Path(path)
-    if not path.is_file():
-        raise NasError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for torn or foreign files
-        raise NasError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}") from None
+    ckpt = load_torch(path, "checkpoint")
     if not isinstance(ckpt, dict) or "model" not in ckpt or "genotype" not in ckpt:
         raise NasError(f"{path} is not a nas-retrain checkpoint")
     return ckpt
