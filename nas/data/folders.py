@@ -21,12 +21,14 @@ from nas.data.collate import collate_skip, warn_skipped
 from nas.errors import NasError
 from nas.utils.seeds import seeded_random
 
-__all__ = ["IMAGE_EXTENSIONS", "scan_folder", "split_samples", "ImageFolderDataset", "train_transform",
+__all__ = ["IMAGE_EXTENSIONS", "IMAGE_ERRORS", "scan_folder", "split_samples", "ImageFolderDataset", "train_transform",
            "eval_transform", "collate_skip", "warn_skipped", "image_folder_datasets", "MEAN", "STD"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+# What Pillow raises for a torn, foreign or hostile file (a header claiming gigapixels is a DecompressionBombError).
+IMAGE_ERRORS = (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError)
 Sample = Tuple[Path, int]
 Transform = Callable[[Image.Image, random.Random], torch.Tensor]
 
@@ -36,7 +38,7 @@ def _readable(path: Path) -> bool:
         with Image.open(path) as im:
             im.verify()
         return True
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+    except IMAGE_ERRORS:
         return False
 
 
@@ -141,7 +143,7 @@ class ImageFolderDataset(Dataset):
         try:
             with Image.open(path) as im:
                 img = im.convert("RGB")
-        except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        except IMAGE_ERRORS:
             return None
         return self.transform(img, seeded_random(self.seed, self.key, i)), label
 
