@@ -6,7 +6,9 @@ from typing import Any, Optional, Sequence, Tuple
 
 import torch
 
-__all__ = ["collate_skip", "warn_skipped"]
+from nas.errors import NasError
+
+__all__ = ["collate_skip", "warn_skipped", "check_readable"]
 
 
 def collate_skip(batch: Sequence[Optional[tuple]]) -> Tuple[Optional[torch.Tensor], Optional[Any], int]:
@@ -27,3 +29,19 @@ def warn_skipped(n: int, what: str = "images") -> None:
     """Emit one warning naming how many unreadable files were skipped (nothing if none)."""
     if n:
         warnings.warn(f"skipped {n} unreadable {what}", RuntimeWarning, stacklevel=2)
+
+
+def check_readable(read: int, skipped: int, what: str = "images", min_readable: float = 0.5, where: str = "") -> None:
+    """Raise a one-line NasError when a pass read nothing, or a smaller share than ``min_readable`` of its files.
+
+    Below the floor a run would train or score on whatever few files happened to decode, and still look
+    like a result; above it, the skipped files are only counted (and warned about by :func:`warn_skipped`).
+    """
+    total = read + skipped
+    place = f" in {where}" if where else ""
+    if read == 0:
+        reason = f"all {skipped} were unreadable" if skipped else "there were none"
+        raise NasError(f"no readable {what}{place}: {reason}")
+    if read < min_readable * total:
+        raise NasError(f"only {read} of {total} {what}{place} were readable ({read / total:.0%}, below "
+                       f"data.min_readable {min_readable:g}); fix or remove the unreadable files")

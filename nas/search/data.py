@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from nas.config.search import SearchConfig
-from nas.data.collate import collate_skip, warn_skipped
+from nas.data.collate import check_readable, collate_skip, warn_skipped
 from nas.data.folders import image_folder_datasets
 from nas.data.synthetic import ShapesSpec, shapes_datasets
 from nas.utils.seeds import derive_seed as _seed
@@ -27,12 +27,13 @@ class ProxyData:
     """Training batches whose order depends only on (seed, epoch or tag), plus fixed scoring batches."""
 
     def __init__(self, train: Dataset, val: Dataset, num_classes: int, batch_size: int, seed: int,
-                 bn_batches: int, bn_batch_size: int, val_images: int, eval_batch_size: int, workers: int = 0):
+                 bn_batches: int, bn_batch_size: int, val_images: int, eval_batch_size: int, workers: int = 0,
+                 min_readable: float = 0.5):
         self.train, self.val, self.num_classes = train, val, num_classes
         self.batch_size, self.seed, self.workers = batch_size, seed, workers
         self.bn_batches, self.bn_batch_size = bn_batches, bn_batch_size
         self.val_images, self.eval_batch_size = val_images, eval_batch_size
-        self.skipped = 0
+        self.skipped, self.min_readable = 0, min_readable
         self._score: Optional[Tuple[List[torch.Tensor], List[Batch]]] = None
 
     @property
@@ -45,7 +46,8 @@ class ProxyData:
         """Return the number of full batches per epoch."""
         return max(1, len(self.train) // self.batch_size)
 
-    def _loader(self, dataset: Dataset, batch_size: int, seed: int, shuffle: bool = True) -> Iterator[Batch]:
+    def _loader(self, dataset: Dataset, batch_size: int, seed: int, shuffle: bool = True,
+                where: str = "the training images") -> Iterator[Batch]:
         if isinstance(dataset, TensorDataset):
             x, y = dataset.tensors
             gen = torch.Generator().manual_seed(seed)
@@ -59,10 +61,16 @@ class ProxyData:
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=True,
                             num_workers=self.workers, collate_fn=collate_skip,
                             generator=torch.Generator().manual_seed(seed))
+        read = bad = 0
         for x, y, skipped in loader:
             self.skipped += skipped
+            bad += skipped
+            read += 0 if y is None else len(y)
             if x is not None and len(y) > 1:
                 yield _cl(x), y
+            if read + bad >= 8 * batch_size:  # judge the share early, not after a whole epoch of failures
+                check_readable(read, bad, "images", self.min_readable, where)
+        check_readable(read, bad, "images", self.min_readable, where)
 
     def train_batches(self, epoch: int) -> Iterator[Batch]:
         """Return one epoch of shuffled training batches, the same for the same (seed, epoch)."""
@@ -84,7 +92,8 @@ class ProxyData:
             bn = [x for x, _ in itertools.islice(
                 self._loader(self.train, self.bn_batch_size, _seed(self.seed, "bn")), self.bn_batches)]
             xs, ys, n = [], [], 0
-            for x, y in self._loader(self.val, min(self.eval_batch_size, len(self.val)), 0, shuffle=False):
+            for x, y in self._loader(self.val, min(self.eval_batch_size, len(self.val)), 0, shuffle=False,
+                                     where="the scoring images"):
                 xs.append(x)
                 ys.append(y)
                 n += len(y)
