@@ -29,3 +29,32 @@ def _torch_threads(request):
         torch.set_num_threads(threads)
     yield
     torch.set_num_threads(before)
+
+
+def randomize_bn(module, seed: int = 0):
+    """Give every BatchNorm random affine parameters and statistics, in place; return the module.
+
+    Fresh supernets zero-initialise the last BN of each residual branch, which hides a copy bug on any
+    branch or residual edge from an equality test; after this every edge contributes.
+    """
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                if m.affine:
+                    m.weight.copy_(0.5 + torch.rand(n, generator=g))
+                    m.bias.copy_(0.1 * torch.randn(n, generator=g))
+                if m.track_running_stats:
+                    m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
+                    m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+    return module
+
+
+@pytest.fixture
+def randomized():
+    """The :func:`randomize_bn` helper, for tests of weight sharing."""
+    return randomize_bn
