@@ -8,7 +8,7 @@ import nas
 from search_spaces.nb201 import skeleton as sk
 
 SPACE = nas.get_space("nb201")
-RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"
+RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 
 
 def test_size_and_members():
@@ -29,7 +29,7 @@ def test_arch_string_is_one_to_one():
 def test_load_genotype_accepts_the_nas_bench_201_string():
     g = nas.load_genotype(RESNET)
     assert g == nas.load_genotype("nb201:resnet") == nas.load_genotype(f"nb201:{RESNET}")
-    assert str(g) == "nb201:nor_conv_3x3,none,nor_conv_3x3,skip_connect,none,none"
+    assert str(g) == "nb201:nor_conv_3x3,none,nor_conv_3x3,skip_connect,none,skip_connect"
     with pytest.raises(nas.NasError, match="not allowed"):
         nas.load_genotype(RESNET.replace("skip_connect", "conv_5x5"))
     with pytest.raises(nas.NasError, match="not a genotype"):
