@@ -104,3 +104,17 @@ def test_st_topo_strategy_kwargs_are_unchanged():
                                                  "max_queries": None}
     assert strategy_kwargs("random", cfg) == {"population": 16, "generations": 6, "max_tries": 200,
                                               "max_queries": None}
+
+
+@pytest.mark.slow
+def test_trials_run_seeds_on_ray_tune(tmp_path, capsys):
+    # Ray Tune starts a local cluster: about a minute on two shared cores, hence slow-marked.
+    out = tmp_path / "trials"
+    rc = main(["--space", "nb201", "--benchmark", "cifar10", "--strategy", "random", "--trials", "2", "--out",
+               str(out), "search.max_queries=20", "benchmark.report=test_200ep"])
+    assert rc == 0, capsys.readouterr().err
+    s = json.loads((out / "summary.json").read_text())
+    assert s["finished"] == s["total"] == 2 and sorted(r["seed"] for r in s["trials"]) == [0, 1]
+    table = TabularScorer.for_config(PLUGIN, _cfg().benchmark).table
+    for r in s["trials"]:
+        assert r["queries"] == 20 and r["test"] == table.value(nas.load_genotype(r["genotype"]), "c10_test_200ep_analog")
