@@ -118,3 +118,21 @@ def test_trials_run_seeds_on_ray_tune(tmp_path, capsys):
     table = TabularScorer.for_config(PLUGIN, _cfg().benchmark).table
     for r in s["trials"]:
         assert r["queries"] == 20 and r["test"] == table.value(nas.load_genotype(r["genotype"]), "c10_test_200ep_analog")
+
+
+@pytest.mark.slow
+def test_one_shot_runs_on_nb201(tmp_path, capsys):
+    # The one-shot family (SPOS supernet + SGLD snapshots) on the embedded set: that it runs, not a ranking.
+    import yaml
+
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "space": "nb201", "data": {"proxy_resolution": 8, "train_images": 64, "val_images": 32, "batch_size": 32},
+        "supernet": {"width": 0.25, "epochs": 1}, "sgld": {"burn_in": 1, "snapshots": 2, "spacing": 1},
+        "score": {"bn_batches": 1, "bn_batch_size": 16, "val_images": 32, "eval_batch_size": 32},
+        "evolution": {"population": 2, "generations": 1, "parents": 1}}))
+    out = tmp_path / "run"
+    assert main(["--recipe", str(recipe), "--out", str(out)]) == 0, capsys.readouterr().err
+    s = json.loads((out / "summary.json").read_text())
+    assert s["space"] == "nb201" and s["evaluated"] == 4 and 0 <= s["score"] <= 1
+    assert PLUGIN.space.contains(nas.load_genotype(out)) is None and (out / "supernet.pt").is_file()
