@@ -1,7 +1,7 @@
 """The standalone nb201 network: NAS-Bench-201's macro skeleton with one cell repeated 15 times."""
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 from torch import nn
@@ -17,25 +17,22 @@ __all__ = ["Cell", "Nb201Net", "build_model", "build_backbone", "stage_channels"
 class Cell(nn.Module):
     """One cell: node ``j`` is the sum of its incoming edges' outputs; node 3 is the output.
 
-    ``edges`` maps a dimension name (``n<dst>_<src>``) to its module; ``none`` edges have no module, and a
-    node without inputs is zero (as in the benchmark, whose cut-off cells output a constant).
+    ``edges`` maps a dimension name (``n<dst>_<src>``) to its module, in arch-string order (sorted by the node
+    they feed, so a node is complete before any edge reads it). ``none`` edges have no module, and a node
+    without inputs is zero, as in the benchmark, whose cut-off cells output a constant. TorchScript-able.
     """
 
     def __init__(self, edges: nn.ModuleDict):
         super().__init__()
         self.edges = edges
-        self._incoming = [[(src, d) for (src, dst), d in zip(sk.EDGES, sk.DIMS) if dst == node]
-                          for node in range(1, sk.NUM_NODES)]
+        self.src: Dict[str, int] = {d: src for (src, _), d in zip(sk.EDGES, sk.DIMS)}
+        self.dst: Dict[str, int] = {d: dst for (_, dst), d in zip(sk.EDGES, sk.DIMS)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for incoming in self._incoming:
-            out: Optional[torch.Tensor] = None
-            for src, d in incoming:
-                if d in self.edges:
-                    y = self.edges[d](nodes[src])
-                    out = y if out is None else out + y
-            nodes.append(torch.zeros_like(x) if out is None else out)
+        nodes: List[torch.Tensor] = [x] + [torch.zeros_like(x) for _ in range(sk.NUM_NODES - 1)]
+        for name, edge in self.edges.items():
+            dst = self.dst[name]
+            nodes[dst] = nodes[dst] + edge(nodes[self.src[name]])
         return nodes[-1]
 
 

@@ -22,16 +22,11 @@ class _SuperCell(Cell):
     """A cell whose every edge is a MixedOp; an edge whose active op is ``none`` is left out of the sum."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for incoming in self._incoming:
-            out: Optional[torch.Tensor] = None
-            for src, d in incoming:
-                m = self.edges[d]
-                if m.weights is None and m.names[m.active] == "none":
-                    continue  # the standalone model has no module here: skipping keeps outputs identical
-                y = m(nodes[src])
-                out = y if out is None else out + y
-            nodes.append(torch.zeros_like(x) if out is None else out)
+        nodes = [x] + [torch.zeros_like(x) for _ in range(sk.NUM_NODES - 1)]
+        for name, m in self.edges.items():
+            if m.weights is None and m.names[m.active] == "none":
+                continue  # the standalone model has no module here: skipping keeps outputs identical
+            nodes[self.dst[name]] = nodes[self.dst[name]] + m(nodes[self.src[name]])
         return nodes[-1]
 
 

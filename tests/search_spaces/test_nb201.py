@@ -10,6 +10,8 @@ from search_spaces.nb201 import skeleton as sk
 SPACE = nas.get_space("nb201")
 RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 
+TORCH_THREADS = 1  # a shared 2-core machine: spinning OpenMP threads slow small nets down 10x (tests/conftest.py)
+
 
 def test_size_and_members():
     assert SPACE.size() == 5**6 == 15625
@@ -93,3 +95,4 @@ def test_backbone_is_the_model_without_classifier():
     with torch.no_grad():
         assert torch.allclose(model.classifier(backbone(x)), model(x), atol=1e-6)
         assert backbone.forward_features(x).shape == (2, 64, 8, 8)
+        assert torch.equal(torch.jit.script(model)(x), model(x))  # nas-derive --export FILE.ts

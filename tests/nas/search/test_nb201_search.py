@@ -15,6 +15,8 @@ from nas.search.strategies.window import History
 PLUGIN = nas.get_plugin("nb201")
 WINDOW = [n for n in list_strategies() if n != "differentiable"]
 
+TORCH_THREADS = 1  # a shared 2-core machine: spinning OpenMP threads slow small nets down 10x (tests/conftest.py)
+
 
 def _cfg(*opts):
     return build_config(SearchConfig, flags={"space": "nb201"}, opts=["benchmark.name=cifar10", *opts],
