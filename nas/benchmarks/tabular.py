@@ -12,7 +12,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -142,7 +142,3 @@ def resolve_benchmark(plugin, name: str, report: str) -> Tuple[TableSource, Benc
     bench = source.get(name)
     return source, bench, bench.report_column(report)
 
-
-def benchmark_names(source: TableSource) -> Mapping[str, Benchmark]:
-    """Return the benchmarks of ``source`` by name."""
-    return {b.name: b for b in source.benchmarks}

@@ -204,8 +204,8 @@ class TabularScorer:
     """Score candidates by looking them up in a tabular benchmark: no supernet, no training.
 
     The honest protocol: a candidate's score is its validation value only (as a fraction); the test value is
-    read for the returned genotype alone, by ``report``. It counts every look-up as a query and keeps the
-    best validation value seen so far.
+    read for the returned genotype alone, by ``report``. The scorer is stateless: the strategy counts its
+    queries and holds the best so far, so a resumed run needs nothing from here.
 
     Args:
         table: the loaded ``nas.benchmarks.Table``.
@@ -217,8 +217,6 @@ class TabularScorer:
 
     def __init__(self, table, valid: str, test: str):
         self.table, self.valid, self.test = table, valid, test
-        self.queries = 0
-        self.best_valid = float("-inf")
 
     @classmethod
     def for_config(cls, plugin, bench_cfg) -> "TabularScorer":
@@ -230,12 +228,7 @@ class TabularScorer:
 
     def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None) -> List[List[float]]:
         """Return, per genotype, ``[validation value / 100]``."""
-        out = []
-        for g in genotypes:
-            v = self.table.value(g, self.valid)
-            self.queries += 1
-            self.best_valid = max(self.best_valid, v)
-            out.append([v / 100.0])
+        out = [[self.table.value(g, self.valid) / 100.0] for g in genotypes]
         if on_done is not None:
             on_done()  # one progress unit per round
         return out
@@ -258,12 +251,12 @@ class TabularScorer:
         return 0
 
     def state_dict(self) -> dict:
-        """Return the query count and the best validation value so far."""
-        return {"queries": self.queries, "best_valid": self.best_valid}
+        """Return an empty state: a look-up has none."""
+        return {}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned."""
-        self.queries, self.best_valid = int(state["queries"]), float(state["best_valid"])
+        """Accept the empty state."""
+        del state
 
     def final_weights(self) -> None:
         """Return None: there are no weights to save."""

@@ -21,7 +21,8 @@ class Evolution(ScoredBatches):
     """Evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
     With ``generations`` set it is ``done`` after the initial population plus that many generations, the
-    budget ``random`` search matches; without it, it runs for as long as its caller asks.
+    budget ``random`` search matches; without it, it runs for as long as its caller asks. ``max_queries`` stops
+    it after that many scored candidates (the last batch is cut short).
 
     Example:
         >>> import random
