@@ -314,6 +314,8 @@ def _tabular_scorer(run: SearchRun):
         return None
     if run.strategy_name == "differentiable":
         raise NasError("--benchmark scores by table look-up; the differentiable strategy trains a supernet instead")
+    if run.score_fn is not None:
+        raise NasError("--eval-workers does not apply to a tabular search (a look-up needs no workers)")
     from nas.search.scorer import TabularScorer
 
     return TabularScorer.for_config(run.plugin, bench)
