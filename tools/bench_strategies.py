@@ -107,9 +107,9 @@ def league(names: List[str], seeds: int, budget: Optional[str], workers: int) ->
             accs = [test[r[i]] for r in runs]
             out[name][q] = {"mean": statistics.fmean(accs), "std": statistics.stdev(accs) if seeds > 1 else 0.0,
                             "found_best": sum(r[i] == best for r in runs) / seeds}
+            r = out[name][q]
             print(f"{'budget ' + budget if budget else 'no budget':>12} {name:>22} @{q:>4}: "
-                  f"{out[name][q]['mean']:.2f} ± {out[name][q]['std']:.2f}  best cell {out[name][q]['found_best']:.2f}",
-                  flush=True)
+                  f"{r['mean']:.2f} ± {r['std']:.2f}  best cell {r['found_best']:.2f}", flush=True)
         out[name]["seconds"] = time.time() - t0
         print(f"{'':>12} {name:>22}: {out[name]['seconds']:.1f}s for {seeds} seeds", flush=True)
     return out

@@ -19,7 +19,8 @@ VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "data.fram
 COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
 # Flags that change what runs, refused with --resume (which continues with the run's stored config).
 CONFIG_FLAGS = ("space", "recipe", "out", "strategy", "seed", "epochs", "resolution", "num_classes", "madds",
-                "population", "generations", "data", "benchmark", "flops", "frames", "data_root", "train_list", "val_list",
+                "population", "generations", "data", "benchmark", "flops", "frames", "data_root", "train_list",
+                "val_list",
                 "trials", "cpus_per_trial", "gpus_per_trial", "max_failures")
 
 

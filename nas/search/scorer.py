@@ -226,7 +226,8 @@ class TabularScorer:
         source, bench, test = resolve_benchmark(plugin, bench_cfg.name, bench_cfg.report)
         return cls(load_table(plugin.space, source, bench_cfg.table), bench.valid, test)
 
-    def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None) -> List[List[float]]:
+    def __call__(self, genotypes: Sequence[Genotype],
+                 on_done: Optional[Callable[[], None]] = None) -> List[List[float]]:
         """Return, per genotype, ``[validation value / 100]``."""
         out = [[self.table.value(g, self.valid) / 100.0] for g in genotypes]
         if on_done is not None:

@@ -14,7 +14,8 @@ TABLE = TableSource(
     path=str(Path(__file__).with_name("data") / "nb201_cifar10_imagenet16.csv"),
     key="arch",
     benchmarks=(
-        Benchmark("cifar10", "c10_valid_12ep", (("test_12ep", "c10_test_12ep"), ("test_200ep", "c10_test_200ep_analog"))),
+        Benchmark("cifar10", "c10_valid_12ep",
+                  (("test_12ep", "c10_test_12ep"), ("test_200ep", "c10_test_200ep_analog"))),
         Benchmark("cifar100", "c100_valid_12ep", (("test_12ep", "c100_test_12ep"),)),
         Benchmark("imagenet16", "in16_valid_12ep", (("test_12ep", "in16_test_12ep"),)),
     ),

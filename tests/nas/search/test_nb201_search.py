@@ -119,7 +119,8 @@ def test_trials_run_seeds_on_ray_tune(tmp_path, capsys):
     assert s["finished"] == s["total"] == 2 and sorted(r["seed"] for r in s["trials"]) == [0, 1]
     table = TabularScorer.for_config(PLUGIN, _cfg().benchmark).table
     for r in s["trials"]:
-        assert r["queries"] == 20 and r["test"] == table.value(nas.load_genotype(r["genotype"]), "c10_test_200ep_analog")
+        g = nas.load_genotype(r["genotype"])
+        assert r["queries"] == 20 and r["test"] == table.value(g, "c10_test_200ep_analog")
 
 
 @pytest.mark.slow
