@@ -65,8 +65,15 @@ def _as_path(text: str) -> Optional[Path]:
 def _from_text(text: str) -> Genotype:
     space_name, sep, body = text.partition(":")
     if not sep:
+        for name in list_plugins():  # a space's own foreign notation, e.g. a NAS-Bench-201 arch string
+            g = get_space(name).parse_alias(text)
+            if g is not None:
+                return g
         raise NasError(f"not a genotype, file or run folder: {brief(text)}")
     space = get_space(space_name)
+    alias = space.parse_alias(body)
+    if alias is not None:
+        return alias
     if "," not in body:
         named = space.named()
         if body not in named:

@@ -12,9 +12,9 @@ computing a cost never imports torch. A package adds a space with an entry point
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, List, Optional
+from typing import Any, List, Mapping, Optional
 
 from nas.core.space import Space
 from nas.errors import NasError
@@ -52,6 +52,10 @@ class SpacePlugin:
         modality: ``"image"`` (inputs ``(N, 3, H, W)``) or ``"video"`` (``(N, 3, T, H, W)``).
         default_strategy: the STRATEGIES name ``nas-search`` uses when none is given.
         differentiable: whether the supernet has architecture parameters (for gradient-based strategies).
+        benchmark: ``"module:attribute"`` of a ``nas.benchmarks.TableSource`` (a tabular benchmark of measured
+            accuracies for every member), or None.
+        search_defaults: config values ``nas-search`` starts from on this space (under the recipe, flags and
+            overrides), e.g. the target resolution and classes its cost model describes.
     """
 
     space: Space
@@ -62,6 +66,8 @@ class SpacePlugin:
     modality: str = "image"
     default_strategy: str = "evolution"
     differentiable: bool = False
+    benchmark: Optional[str] = None
+    search_defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -90,6 +96,10 @@ class SpacePlugin:
             return False
         params = inspect.signature(_resolve(self.supernet, self.name)).parameters.values()
         return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+    def table_source(self):
+        """Return the space's ``TableSource`` (its tabular benchmark), or None when it has none."""
+        return None if self.benchmark is None else _resolve(self.benchmark, self.name)
 
     def plot(self, genotype, path, **kwargs) -> None:
         """Draw ``genotype`` to ``path``; a one-line error when the space has no plotter."""

@@ -6,6 +6,8 @@
 * Ranking quality: Kendall tau between each proxy's scores and the accuracy of M of those architectures trained
   standalone from scratch (12 epochs by default) on the embedded set (at the proxy width and resolution).
 * Budget use: the best genotype's MAdds over the budget, from a finished search run folder (``--run``).
+* ``--nb201``: the same diagnostics on real ground truth instead: Kendall tau (with a bootstrap interval) between
+  NAS-Bench-201's 12-epoch columns and the 200-epoch CIFAR-10 column, over all cells and within the top 1%.
 
 * Noise ceiling: the same standalone training with two seeds ranks the architectures only so consistently (with
   more seeds: the mean tau over seed pairs); a proxy cannot be expected to agree with standalone accuracy better
@@ -14,7 +16,8 @@
 All supernets share the data (``data.seed``); each proxy is scored at every ``--val-images`` size, and the
 standalone accuracy (mean over ``--standalone-seeds``) on the whole validation set.
 
-Usage: python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 12] [--standalone-seeds 2]
+Usage: python tools/bench_search.py --nb201 [--resamples 1000] [--json FILE]
+       python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 12] [--standalone-seeds 2]
            [--val-images 400,1000] [--spread] [--truth EARLIER.json] [--run RUN_DIR] [--json FILE] [key=value ...]
 """
 from __future__ import annotations
@@ -41,7 +44,7 @@ from nas.search.one_shot import accuracy
 from nas.search.scorer import OneShotScorer, window_sampler
 from nas.search.strategies.window import cost_window
 from nas.utils.seeds import seeded_init
-from nas.utils.stats import kendall_tau
+from nas.utils.stats import kendall_tau, kendall_tau_ci
 
 
 def trained_scorer(cfg: SearchConfig, out: Path, init_state=None) -> Tuple[OneShotScorer, dict]:
@@ -90,6 +93,34 @@ def standalone_accuracy(s: OneShotScorer, g, epochs: int, seed: int) -> float:
     return accuracy(model, val)
 
 
+def nb201_taus(resamples: int) -> Dict[str, object]:
+    """Return tau (with 95% bootstrap intervals) between the NAS-Bench-201 table's short and long training.
+
+    "Short training as truth": how well a 12-epoch column ranks cells by their 200-epoch CIFAR-10 accuracy,
+    over all cells, over the connected ones, and within the top 1% (by the 200-epoch truth, and by 12-epoch
+    validation, the column a search selects on).
+    """
+    from nas.benchmarks import load_table
+
+    plugin = nas.get_plugin("nb201")
+    table = load_table(plugin.space, plugin.table_source())
+    cols = {c: table.column(c) for c in ("c10_valid_12ep", "c10_test_12ep", "c10_test_200ep_analog")}
+    keys = list(cols["c10_valid_12ep"])
+    truth = cols["c10_test_200ep_analog"]
+    top = max(1, len(keys) // 100)
+    subsets = {"all": keys,
+               "connected": [k for k in keys if plugin.space.is_connected(plugin.space.parse(k))],
+               "top1%_by_200ep": sorted(keys, key=lambda k: -truth[k])[:top],
+               "top1%_by_valid_12ep": sorted(keys, key=lambda k: -cols["c10_valid_12ep"][k])[:top]}
+    out: Dict[str, object] = {}
+    for name, ks in subsets.items():
+        for col in ("c10_valid_12ep", "c10_test_12ep"):
+            ci = kendall_tau_ci([cols[col][k] for k in ks], [truth[k] for k in ks], resamples=resamples)
+            out[f"tau_{col}_vs_200ep[{name}]"] = {"tau": ci.tau, "ci95": [ci.low, ci.high], "n": ci.n}
+            print(f"{col:>15} vs 200ep, {name:>20}: tau {ci}", flush=True)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--archs", type=int, default=20)
@@ -107,8 +138,15 @@ def main() -> None:
     p.add_argument("--run", help="finished search run folder for the budget-use figure")
     p.add_argument("--json", help="write all numbers to this JSON file")
     p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
+    p.add_argument("--nb201", action="store_true", help="the tau diagnostics on the NAS-Bench-201 table instead")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of each tau interval")
     args = p.parse_args()
     t0 = time.time()
+    if args.nb201:
+        out_nb = nb201_taus(args.resamples)
+        if args.json:
+            Path(args.json).write_text(json.dumps(out_nb, indent=1))
+        return
     cfg = from_dict(SearchConfig, apply_overrides(to_dict(SearchConfig()), args.overrides))
     sizes = [int(v) for v in args.val_images.split(",")]
     space = nas.get_space("st_topo")
@@ -168,7 +206,9 @@ def main() -> None:
             out["tau_standalone_seed_pairs"] = pairs
         out["tau_madds_vs_standalone"] = kendall_tau(out["standalone_madds"], truth)
         for key, vals in scores.items():
-            out[f"tau_{key}_vs_standalone"] = kendall_tau([vals[k] for k in pick], truth)
+            ci = kendall_tau_ci([vals[k] for k in pick], truth)
+            out[f"tau_{key}_vs_standalone"] = ci.tau
+            out[f"tau_{key}_vs_standalone_ci95"] = [ci.low, ci.high]  # few architectures: read the interval
         out["scores"] = scores
     if args.run:
         summary = json.loads((Path(args.run) / "summary.json").read_text())

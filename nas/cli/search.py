@@ -13,13 +13,14 @@ __all__ = ["main", "build_parser"]
 
 # Flags that configure a search, per modality: flag attribute -> dotted config key.
 IMAGE_FLAGS = {"madds": "madds", "epochs": "supernet.epochs", "population": "evolution.population",
-               "generations": "evolution.generations", "data": "data.root"}
+               "generations": "evolution.generations", "data": "data.root", "benchmark": "benchmark.name"}
 VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "data.frames", "data_root": "data.data_root",
                "train_list": "data.train_list", "val_list": "data.val_list"}
 COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
 # Flags that change what runs, refused with --resume (which continues with the run's stored config).
 CONFIG_FLAGS = ("space", "recipe", "out", "strategy", "seed", "epochs", "resolution", "num_classes", "madds",
-                "population", "generations", "data", "flops", "frames", "data_root", "train_list", "val_list",
+                "population", "generations", "data", "benchmark", "flops", "frames", "data_root", "train_list",
+                "val_list",
                 "trials", "cpus_per_trial", "gpus_per_trial", "max_failures")
 
 
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     img.add_argument("--population", type=int, help="candidates per round (evolution, random)")
     img.add_argument("--generations", type=int, help="rounds after the first (evolution, random)")
     img.add_argument("--data", help="ImageNet-style folder (train/<class>/*, optional val/); default: embedded set")
+    img.add_argument("--benchmark", help="score by look-up in the space's tabular benchmark instead of training "
+                                         "(nb201: cifar10, cifar100 or imagenet16; see benchmark.* keys)")
     vid = p.add_argument_group("video spaces (pv_st: differentiable search)")
     vid.add_argument("--flops", help="MAdds budget of the video model, e.g. 33G (the same quantity as --madds)")
     vid.add_argument("--frames", type=int, help="frames per clip")
@@ -135,7 +138,8 @@ def _config(args):
     flags.update(space=plugin.name, madds=budgets[0] if budgets else None)
     if plugin.modality == "video" and args.train_list is not None:
         flags["data.source"] = "list"
-    cfg = build_config(config_class(plugin), recipe=args.recipe, flags=flags, opts=args.opts)
+    cfg = build_config(config_class(plugin), recipe=args.recipe, flags=flags, opts=args.opts,
+                       base=plugin.search_defaults)
     from nas.search.run import resolve_strategy
 
     resolve_strategy(plugin, cfg.strategy)  # a misfit strategy is an error before any work

@@ -7,7 +7,8 @@ from typing import Optional
 from nas.config import Budget
 from nas.errors import NasError
 
-__all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "SearchConfig"]
+__all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
+           "QueryConfig", "SearchConfig"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,23 @@ class EvolutionConfig:
     crossover_share: float = 0.5  # share of each new generation made by uniform crossover
     min_budget_fraction: float = 0.85  # candidates must also cost at least this share of the budget
     max_tries: int = 200  # attempts to make a feasible child before giving up on it
+    sample_size: int = 5  # regularized evolution: tournament size S, at most the population (NAS-Bench-201: 5)
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Score by looking candidates up in the space's tabular benchmark instead of training a supernet."""
+
+    name: Optional[str] = None  # the space's benchmark (nb201: cifar10, cifar100, imagenet16); None = one-shot
+    report: str = "test_12ep"  # test column reported for the returned genotype only: test_12ep, test_200ep (C-10)
+    table: Optional[str] = None  # a user's copy of the table (same columns); None = the file shipped with the space
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    """How many candidates a search may score."""
+
+    max_queries: Optional[int] = None  # stop after this many scored candidates; None = the strategy's own budget
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,8 @@ class SearchConfig:
     sgld: SGLDConfig = field(default_factory=SGLDConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
+    search: QueryConfig = field(default_factory=QueryConfig)
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
@@ -108,6 +128,10 @@ class SearchConfig:
             (self.supernet.width > 0, "supernet.width must be positive"),
             (self.supernet.stem_stride in (1, 2), "supernet.stem_stride must be 1 or 2"),
             (self.supernet.sampling in ("budget", "uniform"), "supernet.sampling must be 'budget' or 'uniform'"),
+            (self.evolution.sample_size >= 1, "evolution.sample_size must be at least 1"),
+            (self.benchmark.report in ("test_12ep", "test_200ep"), "benchmark.report must be test_12ep or test_200ep"),
+            (self.search.max_queries is None or self.search.max_queries >= 1,
+             f"search.max_queries must be at least 1, got {self.search.max_queries}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -102,6 +102,7 @@ class SearchRun:
 
             self._window()  # an infeasible budget fails here, before any work
             supernet_options(cfg)  # so does a proxy option the space's supernet does not take
+        self.tabular = _tabular_scorer(self)  # so do a bad benchmark name and a missing or malformed table
 
     # -- the cost window of the one-shot strategies --------------------------------------------------
     def cost_fn(self, g: Genotype) -> int:
@@ -161,6 +162,8 @@ class SearchRun:
     def _build(self) -> _Setup:
         if self.strategy_name == "differentiable":
             return _differentiable(self)
+        if self.tabular is not None:
+            return _tabular(self)
         return _one_shot(self)
 
     def _read_checkpoint(self) -> dict:
@@ -264,7 +267,9 @@ class SearchRun:
         nas.save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
                           num_classes=setup.num_classes, **extra, score=score, seed=cfg.seed, budget=cfg.madds,
                           strategy=self.strategy_name)
-        atomic_torch_save(setup.final_weights(), self.out / "supernet.pt")
+        weights = setup.final_weights()
+        if weights is not None:  # a tabular search trains nothing
+            atomic_torch_save(weights, self.out / "supernet.pt")
         atomic_write_json(self.out / "summary.json", self._summary(g, score, c))
         return g
 
@@ -292,21 +297,64 @@ def _std(row: List[float]) -> float:
 def _one_shot(run: SearchRun) -> _Setup:
     """Evolution or random search scored by the one-shot supernet under SGLD snapshots."""
     from nas.search.scorer import OneShotScorer, window_sampler
-    from nas.search.strategies import create_strategy
-    from nas.utils.seeds import seeded_random
 
     cfg, e = run.cfg, run.cfg.evolution
     sampler = None
     if cfg.supernet.sampling == "budget":
         sampler = window_sampler(run.space, run.cost_fn, run.lo, run.hi, e.max_tries)
     scorer = OneShotScorer(cfg, run.out, run.device, sampler=sampler, score_fn=run.score_fn)
-    kw: Dict[str, Any] = {"population": e.population, "generations": e.generations, "max_tries": e.max_tries}
-    if run.strategy_name == "evolution":
-        kw.update(parents=e.parents, mutation_prob=e.mutation_prob, crossover_share=e.crossover_share)
-    strategy = create_strategy(run.strategy_name, space=run.space, cost_fn=run.cost_fn, lo=run.lo, hi=run.hi,
-                               rng=seeded_random(cfg.seed, run.strategy_name), **kw)
+    strategy = _window_strategy(run)
     return _Setup(scorer, strategy, e.population * scorer.num_snapshots, scorer.final_weights, cfg.num_classes,
                   spread=True)
+
+
+def _window_strategy(run: SearchRun):
+    """Build the run's window strategy (evolution, random, ...) with the hyperparameters it takes."""
+    from nas.search.strategies import create_strategy, strategy_kwargs
+    from nas.utils.seeds import seeded_random
+
+    return create_strategy(run.strategy_name, space=run.space, cost_fn=run.cost_fn, lo=run.lo, hi=run.hi,
+                           rng=seeded_random(run.cfg.seed, run.strategy_name),
+                           **strategy_kwargs(run.strategy_name, run.cfg))
+
+
+def _tabular_scorer(run: SearchRun):
+    """Return the run's TabularScorer when ``benchmark.name`` is set, else None (checked, table loaded)."""
+    bench = getattr(run.cfg, "benchmark", None)
+    if bench is None or bench.name is None:
+        if bench is not None and bench.table is not None:
+            raise NasError("benchmark.table applies only with --benchmark (benchmark.name)")
+        return None
+    if run.strategy_name == "differentiable":
+        raise NasError("--benchmark scores by table look-up; the differentiable strategy trains a supernet instead")
+    if run.score_fn is not None:
+        raise NasError("--eval-workers does not apply to a tabular search (a look-up needs no workers)")
+    from nas.search.scorer import TabularScorer
+
+    return TabularScorer.for_config(run.plugin, bench)
+
+
+def _tabular(run: SearchRun) -> _Setup:
+    """A window strategy scored by table look-up: the validation column only; test reported at the end."""
+    scorer, strategy = run.tabular, _window_strategy(run)
+    if strategy.total_rounds is None:
+        raise NasError("a tabular search needs search.max_queries or evolution.generations")
+
+    def log_round(writer, step: int, info: dict, score: float) -> None:
+        del step, info, score
+        writer.add_scalar("benchmark/best_valid", strategy.best().score * 100, strategy.queries)
+
+    def extra() -> dict:
+        g = strategy.result()[0]
+        found = scorer.report(g)
+        run.writer.add_scalar("benchmark/test_of_returned", found["test"], strategy.queries)
+        b = run.cfg.benchmark
+        return {"benchmark": {"name": b.name, "report": b.report, "valid_column": scorer.valid,
+                              "test_column": scorer.test, "table": str(scorer.table.path)},
+                "queries": strategy.queries, "best_valid": found["valid"], "test": found["test"]}
+
+    return _Setup(scorer, strategy, 1, scorer.final_weights, run.cfg.num_classes, log_round=log_round,
+                  summary_extra=extra)
 
 
 def _differentiable(run: SearchRun) -> _Setup:

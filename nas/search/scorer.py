@@ -26,7 +26,7 @@ from nas.search.progress import Hooks
 from nas.utils.io import atomic_torch_save
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
 
-__all__ = ["OneShotScorer", "window_sampler", "supernet_options"]
+__all__ = ["OneShotScorer", "TabularScorer", "window_sampler", "supernet_options"]
 
 Sampler = Callable[..., Genotype]
 
@@ -198,3 +198,67 @@ def supernet_options(cfg: SearchConfig) -> Dict[str, Any]:
         elif value != getattr(default, key):
             raise NasError(f"supernet.{key} does not apply to space {cfg.space!r}: its supernet takes no {key!r}")
     return out
+
+
+class TabularScorer:
+    """Score candidates by looking them up in a tabular benchmark: no supernet, no training.
+
+    The honest protocol: a candidate's score is its validation value only (as a fraction); the test value is
+    read for the returned genotype alone, by ``report``. The scorer is stateless: the strategy counts its
+    queries and holds the best so far, so a resumed run needs nothing from here.
+
+    Args:
+        table: the loaded ``nas.benchmarks.Table``.
+        valid: the column a search is scored on.
+        test: the column reported for the returned genotype.
+    """
+
+    num_snapshots = 1
+
+    def __init__(self, table, valid: str, test: str):
+        self.table, self.valid, self.test = table, valid, test
+
+    @classmethod
+    def for_config(cls, plugin, bench_cfg) -> "TabularScorer":
+        """Return the scorer of a search config's ``benchmark`` section on ``plugin``'s space (checked)."""
+        from nas.benchmarks import load_table, resolve_benchmark
+
+        source, bench, test = resolve_benchmark(plugin, bench_cfg.name, bench_cfg.report)
+        return cls(load_table(plugin.space, source, bench_cfg.table), bench.valid, test)
+
+    def __call__(self, genotypes: Sequence[Genotype],
+                 on_done: Optional[Callable[[], None]] = None) -> List[List[float]]:
+        """Return, per genotype, ``[validation value / 100]``."""
+        out = [[self.table.value(g, self.valid) / 100.0] for g in genotypes]
+        if on_done is not None:
+            on_done()  # one progress unit per round
+        return out
+
+    def report(self, g: Genotype) -> Dict[str, float]:
+        """Return the validation and test values (percentages) of ``g``, the returned genotype."""
+        return {"valid": self.table.value(g, self.valid), "test": self.table.value(g, self.test)}
+
+    def phases(self) -> list:
+        """Return no preparation phases: nothing is trained."""
+        return []
+
+    def prep_units(self) -> int:
+        """Return 0: no preparation."""
+        return 0
+
+    def prep_done(self, phase: str, position: int) -> int:
+        """Return 0: no preparation."""
+        del phase, position
+        return 0
+
+    def state_dict(self) -> dict:
+        """Return an empty state: a look-up has none."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Accept the empty state."""
+        del state
+
+    def final_weights(self) -> None:
+        """Return None: there are no weights to save."""
+        return None

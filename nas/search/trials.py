@@ -171,7 +171,8 @@ def summarize(out: Path, specs: List[Dict[str, Any]], errors: Any = None) -> Lis
         s = json.loads(path.read_text())
         rows.append({"trial": spec["name"], "budget": spec["budget"], "seed": spec["seed"], "score": s["score"],
                      "madds": s["madds"], "params": s["params"], "budget_use": s.get("budget_use"),
-                     "genotype": s["genotype"], "run_dir": spec["run_dir"]})
+                     "genotype": s["genotype"], "run_dir": spec["run_dir"],
+                     **{k: s[k] for k in ("queries", "test") if k in s}})  # a tabular search's ground truth
     rows.sort(key=lambda r: (-r["score"], r["madds"], r["trial"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i

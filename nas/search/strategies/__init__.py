@@ -29,7 +29,7 @@ from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple, run
 from nas.core.genotype import Genotype
 from nas.registry import Registry
 
-__all__ = ["STRATEGIES", "Strategy", "register_strategy", "list_strategies", "create_strategy"]
+__all__ = ["STRATEGIES", "Strategy", "register_strategy", "list_strategies", "create_strategy", "strategy_kwargs"]
 
 STRATEGIES: Registry[Callable[..., "Strategy"]] = Registry("strategy")
 
@@ -89,6 +89,30 @@ def create_strategy(name: str, **kwargs: Any) -> "Strategy":
     return STRATEGIES.get(name)(**kwargs)
 
 
+# Search-config fields a window strategy may take, by constructor keyword: (section, field).
+CONFIG_KWARGS = {"population": ("evolution", "population"), "generations": ("evolution", "generations"),
+                 "parents": ("evolution", "parents"), "mutation_prob": ("evolution", "mutation_prob"),
+                 "crossover_share": ("evolution", "crossover_share"), "max_tries": ("evolution", "max_tries"),
+                 "sample_size": ("evolution", "sample_size"), "max_queries": ("search", "max_queries")}
+
+
+def strategy_kwargs(name: str, cfg: Any) -> dict:
+    """Return the hyperparameters strategy ``name`` takes, read from a search config (the thin adapter).
+
+    Only the keywords its constructor declares are passed. A set ``search.max_queries`` is the one evaluation
+    budget: it replaces ``evolution.generations``.
+    """
+    import inspect
+
+    _load()
+    params = inspect.signature(STRATEGIES.get(name)).parameters
+    kw = {k: getattr(getattr(cfg, sec), f) for k, (sec, f) in CONFIG_KWARGS.items() if k in params}
+    if kw.get("max_queries") is not None and "generations" in kw:
+        kw["generations"] = None
+    return kw
+
+
 def _load() -> None:
     """Import the bundled strategy modules (they register themselves)."""
-    from nas.search.strategies import differentiable, evolution, random_search  # noqa: F401
+    from nas.search.strategies import (  # noqa: F401
+        differentiable, evolution, local_search, random_search, regularized_evolution)

@@ -21,7 +21,8 @@ class Evolution(ScoredBatches):
     """Evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
     With ``generations`` set it is ``done`` after the initial population plus that many generations, the
-    budget ``random`` search matches; without it, it runs for as long as its caller asks.
+    budget ``random`` search matches; without it, it runs for as long as its caller asks. ``max_queries`` stops
+    it after that many scored candidates (the last batch is cut short).
 
     Example:
         >>> import random
@@ -37,19 +38,20 @@ class Evolution(ScoredBatches):
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  parents: int, generations: Optional[int] = None, mutation_prob: float = 0.1,
-                 crossover_share: float = 0.5, max_tries: int = 200, rng: random.Random):
+                 crossover_share: float = 0.5, max_tries: int = 200, max_queries: Optional[int] = None,
+                 rng: random.Random):
         self.space, self.cost_fn, self.lo, self.hi = space, cost_fn, lo, hi
         self.population, self.parents, self.generations = population, parents, generations
         self.mutation_prob, self.crossover_share, self.max_tries = mutation_prob, crossover_share, max_tries
-        self.rng = rng
+        self.rng, self.max_queries = rng, max_queries
         self.history = History(space, cost_fn, hi)
         self.generation = 0  # number of generations told so far
         self._dims = space.dims()
 
     @property
     def done(self) -> bool:
-        """Return whether the initial population and all ``generations`` have been told (never, if unset)."""
-        return self.generations is not None and self.generation > self.generations
+        """Return whether the initial population and all ``generations`` (or ``max_queries``) have been told."""
+        return (self.generations is not None and self.generation > self.generations) or self.queries_spent()
 
     @property
     def info(self) -> dict:
@@ -59,7 +61,7 @@ class Evolution(ScoredBatches):
     @property
     def total_rounds(self) -> Optional[int]:
         """Return how many batches the search asks for: the initial population plus the generations."""
-        return None if self.generations is None else self.generations + 1
+        return self.rounds_for(self.generations, self.population)
 
     # -- feasibility -------------------------------------------------------------------------------
     def feasible(self, g: Genotype) -> bool:
@@ -113,4 +115,4 @@ class Evolution(ScoredBatches):
                     continue
             seen.add(str(child))
             out.append(child)
-        return out
+        return self.capped(out)

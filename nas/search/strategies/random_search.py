@@ -8,7 +8,7 @@ paths come from), so every candidate is feasible.
 from __future__ import annotations
 
 import random
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -35,17 +35,20 @@ class RandomSearch(ScoredBatches):
     """
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
-                 generations: int, max_tries: int = 200, rng: random.Random):
+                 generations: Optional[int] = None, max_tries: int = 200, max_queries: Optional[int] = None,
+                 rng: random.Random):
+        if generations is None and max_queries is None:
+            raise NasError("random search needs generations or max_queries")
         self.space, self.cost_fn, self.lo, self.hi = space, cost_fn, lo, hi
         self.population, self.generations, self.max_tries = population, generations, max_tries
-        self.rng = rng
+        self.rng, self.max_queries = rng, max_queries
         self.history = History(space, cost_fn, hi)
         self.generation = 0  # batches told so far
 
     @property
     def done(self) -> bool:
-        """Return whether all ``population * (generations + 1)`` candidates have been told."""
-        return self.generation > self.generations
+        """Return whether all ``population * (generations + 1)`` (or ``max_queries``) candidates have been told."""
+        return (self.generations is not None and self.generation > self.generations) or self.queries_spent()
 
     @property
     def info(self) -> dict:
@@ -55,14 +58,15 @@ class RandomSearch(ScoredBatches):
     @property
     def total_rounds(self) -> int:
         """Return how many batches the search asks for."""
-        return self.generations + 1
+        return self.rounds_for(self.generations, self.population)
 
     def ask(self) -> List[Genotype]:
         """Return ``population`` new in-window candidates, none seen before."""
         seen: set = set()
         out: List[Genotype] = []
+        want = len(self.capped([None] * self.population))  # type: ignore[list-item]
         for _ in range(self.population * self.max_tries):
-            if len(out) == self.population:
+            if len(out) == want:
                 return out
             g = sample_in_window(self.space, self.cost_fn, self.lo, self.hi, self.rng, self.max_tries)
             if str(g) not in seen and str(g) not in self.history:

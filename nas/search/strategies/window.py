@@ -123,6 +123,28 @@ class ScoredBatches:
     rng: random.Random
     history: History
     generation: int
+    max_queries: Optional[int] = None  # stop after this many scored candidates (None: the rounds decide)
+
+    @property
+    def queries(self) -> int:
+        """Return how many candidates have been scored (these strategies never ask for one twice)."""
+        return len(self.history)
+
+    def queries_spent(self) -> bool:
+        """Return whether ``max_queries`` candidates have been scored."""
+        return self.max_queries is not None and self.queries >= self.max_queries
+
+    def capped(self, batch: List[Genotype]) -> List[Genotype]:
+        """Return ``batch`` cut to the queries left under ``max_queries``."""
+        return batch if self.max_queries is None else batch[:max(0, self.max_queries - self.queries)]
+
+    def rounds_for(self, generations: Optional[int], batch: int) -> Optional[int]:
+        """Return the rounds of ``batch`` candidates that ``generations`` + 1 and ``max_queries`` allow."""
+        rounds = None if generations is None else generations + 1
+        if self.max_queries is not None:
+            by_queries = -(-self.max_queries // batch)
+            rounds = by_queries if rounds is None else min(rounds, by_queries)
+        return rounds
 
     def tell(self, scored) -> None:
         """Record the scores of a batch returned by ``ask``."""

@@ -83,6 +83,12 @@ def make(name, seed=0):
     if name == "evolution":  # 42 of the 105 members in the window
         return create_strategy(name, space=SPACE, cost_fn=cost, lo=3, hi=9, population=6, generations=6,
                                parents=3, rng=random.Random(seed))
+    if name == "regularized_evolution":
+        return create_strategy(name, space=SPACE, cost_fn=cost, lo=3, hi=9, population=6, sample_size=3,
+                               max_queries=60, rng=random.Random(seed))
+    if name == "local_search":
+        return create_strategy(name, space=SPACE, cost_fn=cost, lo=3, hi=9, population=4, max_queries=40,
+                               rng=random.Random(seed))
     # Random search has no guidance, so its known-optimum check gives it 54 of the 55 members of a narrow window.
     return create_strategy(name, space=SPACE, cost_fn=cost, lo=5, hi=7, population=6, generations=8,
                            rng=random.Random(seed))
@@ -96,8 +102,9 @@ def drive(s, rounds=None):
     return s
 
 
-def test_registry_lists_the_three_and_nas_exports_it():
-    assert list_strategies() == ["differentiable", "evolution", "random"] == nas.list_strategies()
+def test_registry_lists_the_bundled_ones_and_nas_exports_it():
+    assert list_strategies() == ["differentiable", "evolution", "local_search", "random",
+                                 "regularized_evolution"] == nas.list_strategies()
     assert list_strategies("e*") == ["evolution"]
     with pytest.raises(ValueError):
         STRATEGIES.add("random", object)

@@ -1,0 +1,151 @@
+"""The strategy league on NAS-Bench-201: every registered window strategy against the table's ground truth.
+
+Each strategy is built through the registry with the hyperparameters ``nas-search --space nb201`` gives it
+(``strategy_kwargs`` over the space's search defaults), seeded as a search run seeds it, and scored by the
+same ``TabularScorer``: it sees the 12-epoch CIFAR-10 validation column only. For the genotype it returns we
+report the 200-epoch CIFAR-10 test accuracy (``c10_test_200ep_analog``), mean and sample std over the seeds,
+and how often it is the table's best cell. A second league runs under a MAdds budget that excludes the
+table's best cells.
+
+Usage: python tools/bench_strategies.py [--seeds 100] [--queries 50,100,200,500]
+           [--strategies random,evolution,regularized_evolution,local_search] [--budget 100M] [--workers 2]
+           [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import statistics
+import time
+from typing import Dict, List, Optional
+
+import nas
+from nas.config import build_config
+from nas.config.search import SearchConfig
+from nas.search.scorer import TabularScorer
+from nas.search.strategies import create_strategy, strategy_kwargs
+from nas.search.strategies.window import History, cost_window
+from nas.utils.seeds import seeded_random
+
+STRATEGIES = "random,evolution,regularized_evolution,local_search"
+QUERIES: List[int] = [50, 100, 200, 500]  # league sizes (set from --queries)
+
+
+def config(queries: int, budget: Optional[str]) -> SearchConfig:
+    """Return the search config of one league entry, as nas-search builds it for nb201."""
+    plugin = nas.get_plugin("nb201")
+    opts = [f"search.max_queries={queries}", "benchmark.name=cifar10", "benchmark.report=test_200ep"]
+    if budget:
+        opts.append(f"madds={budget}")
+    return build_config(SearchConfig, flags={"space": "nb201"}, opts=opts, base=plugin.search_defaults)
+
+
+def run_one(name: str, cfg: SearchConfig, scorer: TabularScorer, seed: int) -> List[str]:
+    """Run strategy ``name`` for one seed; return its result after each league size (``QUERIES`` prefix).
+
+    The strategy runs once, to the largest size. Its result after ``q`` queries is the best of its first ``q``
+    queries by its own ranking (``History.top``): exactly what a run stopped at ``q`` returns, because these
+    strategies only look at ``max_queries`` to cut their last batch (``tests/nas/search/test_nb201_search.py``
+    checks it). The full run's own ``result()`` is checked against the read-out here too.
+    """
+    space = nas.get_space("nb201")
+
+    def cost_fn(g) -> int:
+        return space.cost(g, cfg.resolution, cfg.num_classes).madds
+
+    lo, hi = cost_window(space, cost_fn, cfg.madds, cfg.evolution.min_budget_fraction)
+    strategy = create_strategy(name, space=space, cost_fn=cost_fn, lo=lo, hi=hi, rng=seeded_random(seed, name),
+                               **strategy_kwargs(name, cfg))
+    asked: List[tuple] = []
+    while not strategy.done:
+        batch = strategy.ask()
+        scored = [(g, row[0]) for g, row in zip(batch, scorer(batch))]
+        strategy.tell(scored)
+        asked += scored
+    picks = []
+    for q in QUERIES:
+        history = History(space, cost_fn, hi)
+        for g, score in asked[:q]:
+            history.add(g, score)
+        picks.append(str(history.top(1)[0].genotype))
+    assert picks[-1] == str(strategy.result()[0]), "prefix read-out disagrees with the run's result"
+    return picks
+
+
+def _seed_job(job) -> List[str]:
+    name, seed, budget = job
+    cfg = config(max(QUERIES), budget)
+    return run_one(name, cfg, _scorer(cfg), seed)
+
+
+_SCORERS: dict = {}
+
+
+def _scorer(cfg: SearchConfig) -> TabularScorer:
+    if "s" not in _SCORERS:
+        _SCORERS["s"] = TabularScorer.for_config(nas.get_plugin("nb201"), cfg.benchmark)
+    return _SCORERS["s"]
+
+
+def league(names: List[str], seeds: int, budget: Optional[str], workers: int) -> Dict[str, dict]:
+    """Return ``{strategy: {queries: stats}}`` for one league."""
+    scorer = _scorer(config(max(QUERIES), budget))
+    test = scorer.table.column("c10_test_200ep_analog")
+    best = _ceiling(scorer, budget)
+    out: Dict[str, dict] = {}
+    for name in names:
+        t0 = time.time()
+        jobs = [(name, seed, budget) for seed in range(seeds)]
+        if workers > 1:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                runs = pool.map(_seed_job, jobs)
+        else:
+            runs = [_seed_job(j) for j in jobs]
+        out[name] = {}
+        for i, q in enumerate(QUERIES):
+            accs = [test[r[i]] for r in runs]
+            out[name][q] = {"mean": statistics.fmean(accs), "std": statistics.stdev(accs) if seeds > 1 else 0.0,
+                            "found_best": sum(r[i] == best for r in runs) / seeds}
+            r = out[name][q]
+            print(f"{'budget ' + budget if budget else 'no budget':>12} {name:>22} @{q:>4}: "
+                  f"{r['mean']:.2f} ± {r['std']:.2f}  best cell {r['found_best']:.2f}", flush=True)
+        out[name]["seconds"] = time.time() - t0
+        print(f"{'':>12} {name:>22}: {out[name]['seconds']:.1f}s for {seeds} seeds", flush=True)
+    return out
+
+
+def _ceiling(scorer: TabularScorer, budget: Optional[str]) -> str:
+    """Return the best cell by validation among those within the budget (the table's best without one)."""
+    space = nas.get_space("nb201")
+    hi = nas.core.cost.parse_budget(budget) if budget else None
+    valid = scorer.table.column(scorer.valid)
+    ok = [k for k in valid if hi is None or space.cost(space.parse(k)).madds <= hi]
+    return max(ok, key=lambda k: valid[k])
+
+
+def main() -> None:
+    """Run both leagues and print (and optionally save) the table."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, default=100)
+    p.add_argument("--queries", default="50,100,200,500")
+    p.add_argument("--strategies", default=STRATEGIES)
+    p.add_argument("--budget", default="100M", help="MAdds budget of the constrained league ('' to skip)")
+    p.add_argument("--workers", type=int, default=2, help="processes the seeds are spread over")
+    p.add_argument("--json", help="write the figures here")
+    args = p.parse_args()
+    names = args.strategies.split(",")
+    QUERIES[:] = sorted(int(q) for q in args.queries.split(","))
+    t0 = time.time()
+    result = {"free": league(names, args.seeds, None, args.workers)}
+    if args.budget:
+        result["budget"] = league(names, args.seeds, args.budget, args.workers)
+    result["seconds"] = time.time() - t0
+    print(f"league: {result['seconds']:.0f}s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
