@@ -212,6 +212,10 @@ def _print_result(out: Path, best) -> int:
     use = f" ({100 * s['budget_use']:.1f}% of budget)" if "budget_use" in s else ""
     print(f"score {s['score']:.4f} ({s['strategy']}), {s['madds'] / 1e6:.1f}M MAdds{use}, "
           f"{s['params'] / 1e6:.2f}M params")
+    if "test" in s:  # a tabular search: the table's test figure of the returned genotype only
+        b = s["benchmark"]
+        print(f"{b['name']} table: {s['queries']} queries, best validation {s['best_valid']:.2f}%, "
+              f"test of the returned genotype ({b['report']}) {s['test']:.2f}%")
     print(f"run folder: {out}")
     return 0
 
