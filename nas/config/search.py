@@ -24,6 +24,9 @@ class DataConfig:
     #              trials with different --seed are trained and scored on the same data
     batch_size: int = 64  # supernet training batch
     workers: int = 0  # DataLoader worker processes for folder data
+    search_val: str = "split"  # folders with val/: "split" scores on a seeded hold-out of train/ (val/ stays
+    #                            unseen for retraining's report), "val" scores on val/ itself
+    min_readable: float = 0.5  # folders: stop when a pass reads less than this share of its images
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,28 @@ class SearchConfig:
             (self.supernet.stem_stride in (1, 2), "supernet.stem_stride must be 1 or 2"),
             (self.supernet.sampling in ("budget", "uniform"), "supernet.sampling must be 'budget' or 'uniform'"),
             (self.evolution.sample_size >= 1, "evolution.sample_size must be at least 1"),
+            (self.data.train_images >= 1 and self.data.val_images >= 1,
+             "data.train_images and data.val_images must be at least 1"),
+            (self.data.batch_size >= 2, f"data.batch_size must be at least 2 (BatchNorm), got {self.data.batch_size}"),
+            (self.data.workers >= 0, "data.workers must be >= 0"),
+            (0 < self.data.val_fraction < 1, "data.val_fraction must be in (0, 1)"),
+            (self.data.search_val in ("split", "val"), "data.search_val must be split or val"),
+            (0 < self.data.min_readable <= 1, "data.min_readable must be in (0, 1]"),
+            (self.supernet.lr > 0, f"supernet.lr must be > 0, got {self.supernet.lr}"),
+            (0 <= self.supernet.momentum < 1, "supernet.momentum must be in [0, 1)"),
+            (self.supernet.weight_decay >= 0 and self.supernet.warmup_epochs >= 0,
+             "supernet.weight_decay and supernet.warmup_epochs must be >= 0"),
+            (0 <= self.supernet.label_smoothing < 1, "supernet.label_smoothing must be in [0, 1)"),
+            (self.sgld.lr > 0, f"sgld.lr must be > 0, got {self.sgld.lr}"),
+            (self.sgld.temperature >= 0 and self.sgld.prior_precision >= 0,
+             "sgld.temperature and sgld.prior_precision must be >= 0"),
+            (self.sgld.burn_in >= 0 and self.sgld.spacing >= 1, "sgld.burn_in must be >= 0 and sgld.spacing >= 1"),
+            (min(self.score.bn_batches, self.score.bn_batch_size, self.score.val_images,
+                 self.score.eval_batch_size) >= 1,
+             "score.bn_batches, score.bn_batch_size, score.val_images and score.eval_batch_size must be >= 1"),
+            (0 <= self.evolution.mutation_prob <= 1 and 0 <= self.evolution.crossover_share <= 1,
+             "evolution.mutation_prob and evolution.crossover_share must be in [0, 1]"),
+            (self.evolution.max_tries >= 1, "evolution.max_tries must be at least 1"),
             (self.benchmark.report in ("test_12ep", "test_200ep"), "benchmark.report must be test_12ep or test_200ep"),
             (self.search.max_queries is None or self.search.max_queries >= 1,
              f"search.max_queries must be at least 1, got {self.search.max_queries}"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 import torch
@@ -118,7 +119,10 @@ def build_proxy_data(cfg: SearchConfig) -> ProxyData:
         train, val, num_classes = shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images,
                                                              resolution=d.proxy_resolution, seed=d.seed))
     else:
-        train, val, classes = image_folder_datasets(d.root, d.proxy_resolution, d.val_fraction, d.seed)
+        root = Path(d.root)
+        if d.search_val == "split" and (root / "train").is_dir():
+            root = root / "train"  # hold out a seeded share of train/: val/ stays unseen until retraining reports
+        train, val, classes = image_folder_datasets(root, d.proxy_resolution, d.val_fraction, d.seed)
         num_classes = len(classes)
     return ProxyData(train, val, num_classes, d.batch_size, cfg.seed, s.bn_batches, s.bn_batch_size,
-                     s.val_images, s.eval_batch_size, d.workers)
+                     s.val_images, s.eval_batch_size, d.workers, d.min_readable)
