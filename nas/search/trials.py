@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -22,7 +21,7 @@ __all__ = ["TrialOptions", "ClusterOptions", "budget_label", "trial_specs", "run
            "run_with_eval_workers", "summarize", "print_table", "SPEC_FILE"]
 
 SPEC_FILE = "trials.json"
-CSV_FIELDS = ["rank", "trial", "budget", "seed", "score", "madds", "params", "budget_use", "genotype", "run_dir"]
+CSV_FIELDS = ["rank", "trial", "budget", "seed", "score", "spread", "madds", "params", "budget_use", "genotype", "run_dir"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,11 @@ def resume_trials(out: Path, cluster: ClusterOptions) -> int:
     from nas.utils.run import RunFolder
 
     out = Path(out)
-    saved = json.loads((out / SPEC_FILE).read_text())
+    from nas.utils.readers import read_json
+
+    saved = read_json(out / SPEC_FILE, "trials spec")
+    if not isinstance(saved, dict) or "trials" not in saved or "options" not in saved:
+        raise NasError(f"--resume {str(out)[:120]}: {SPEC_FILE} is not a trials spec written by nas")
     RunFolder(out, "trials").record_resume()
     return _launch(saved["trials"], out, saved["options"], cluster, resume=True)
 
@@ -161,25 +164,43 @@ def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: Cl
         return run, run.run(resume=resume)
 
 
+def _spread(s: Dict[str, Any]) -> Optional[float]:
+    """Return the returned genotype's score spread over weight snapshots, when its run recorded one."""
+    for row in s.get("top5") or []:
+        if row.get("genotype") == s["genotype"] and "spread" in row:
+            return float(row["spread"])
+    return None
+
+
 def summarize(out: Path, specs: List[Dict[str, Any]], errors: Any = None) -> List[Dict[str, Any]]:
-    """Rank the finished trials by score; write ``trials.csv`` and ``summary.json`` under ``out``."""
+    """Rank the finished trials within each budget; write ``trials.csv`` and ``summary.json`` under ``out``.
+
+    Proxy scores of different budgets (and of different supernets) are not comparable, so there is no
+    overall best: each budget has its own ranking and its own best trial.
+    """
+    from nas.utils.readers import read_json
+
     rows = []
     for spec in specs:
         path = Path(spec["run_dir"]) / "summary.json"
         if not path.is_file():
             continue
-        s = json.loads(path.read_text())
+        s = read_json(path, "trial summary")
         rows.append({"trial": spec["name"], "budget": spec["budget"], "seed": spec["seed"], "score": s["score"],
-                     "madds": s["madds"], "params": s["params"], "budget_use": s.get("budget_use"),
-                     "genotype": s["genotype"], "run_dir": spec["run_dir"],
+                     "spread": _spread(s), "madds": s["madds"], "params": s["params"],
+                     "budget_use": s.get("budget_use"), "genotype": s["genotype"], "run_dir": spec["run_dir"],
                      **{k: s[k] for k in ("queries", "test") if k in s}})  # a tabular search's ground truth
-    rows.sort(key=lambda r: (-r["score"], r["madds"], r["trial"]))
-    for i, r in enumerate(rows, 1):
-        r["rank"] = i
+    order = {b: i for i, b in enumerate(dict.fromkeys(spec["budget"] for spec in specs))}
+    rows.sort(key=lambda r: (order[r["budget"]], -r["score"], r["madds"], r["trial"]))
+    best: Dict[str, Any] = {}
+    seen: Dict[Any, int] = {}
+    for r in rows:
+        seen[r["budget"]] = r["rank"] = seen.get(r["budget"], 0) + 1
+        best.setdefault(str(r["budget"]), r)
     _write_csv(out / "trials.csv", rows)
     failed = errors if isinstance(errors, list) else []
-    atomic_write_json(out / "summary.json", {"trials": rows, "best": rows[0] if rows else None,
-                                             "finished": len(rows), "total": len(specs), "errors": failed})
+    atomic_write_json(out / "summary.json", {"trials": rows, "best_per_budget": best, "finished": len(rows),
+                                             "total": len(specs), "errors": failed})
     return rows
 
 
@@ -194,11 +215,14 @@ def _write_csv(path: Path, rows: List[Dict[str, Any]]) -> None:
 
 
 def print_table(rows: List[Dict[str, Any]]) -> None:
-    """Print the ranking: rank, trial, budget, seed, score, MAdds and the start of the genotype."""
-    print(f"{'rank':>4}  {'trial':<24} {'budget':>7} {'seed':>4} {'score':>7} {'MAdds':>8}  genotype")
-    for r in rows:
-        g = r["genotype"] if len(r["genotype"]) <= 60 else r["genotype"][:57] + "..."
-        print(f"{r['rank']:>4}  {r['trial']:<24} {r['budget']:>7} {r['seed']:>4} {r['score']:>7.4f} "
-              f"{r['madds'] / 1e6:>7.1f}M  {g}")
-    if rows:
-        print(f"best: {rows[0]['genotype']}  ({rows[0]['run_dir']})")
+    """Print the ranking within each budget: rank, trial, seed, score ± spread, MAdds, the genotype's start."""
+    for budget in dict.fromkeys(r["budget"] for r in rows):
+        group = [r for r in rows if r["budget"] == budget]
+        print(f"budget {budget}: {len(group)} trial(s), ranked by proxy score (comparable within this budget only)")
+        print(f"{'rank':>4}  {'trial':<24} {'seed':>4} {'score':>7} {'± spread':>8} {'MAdds':>8}  genotype")
+        for r in group:
+            g = r["genotype"] if len(r["genotype"]) <= 60 else r["genotype"][:57] + "..."
+            spread = f"{r['spread']:.4f}" if r.get("spread") is not None else "-"
+            print(f"{r['rank']:>4}  {r['trial']:<24} {r['seed']:>4} {r['score']:>7.4f} {spread:>8} "
+                  f"{r['madds'] / 1e6:>7.1f}M  {g}")
+        print(f"best at {budget}: {group[0]['genotype']}  ({group[0]['run_dir']})")

@@ -119,12 +119,15 @@ def test_trials_rank_and_a_killed_trial_is_retried(tmp_path, capsys, ray_session
     assert scores == sorted(scores, reverse=True)
     assert [r["seed"] for r in sorted(summary["trials"], key=lambda r: r["trial"])] == [0, 1]
     rows = (out / "trials.csv").read_text().splitlines()
-    assert rows[0].startswith("rank,trial,budget,seed,score,madds") and len(rows) == 3
+    assert rows[0].startswith("rank,trial,budget,seed,score,spread,madds") and len(rows) == 3
     for r in summary["trials"]:
         run = Path(r["run_dir"])
         assert (run / "genotype.yaml").is_file() and (run / "config.yaml").is_file()
         assert r["madds"] <= 330e6
-    assert "best:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "best at 330M:" in printed and "best:" not in printed  # no best across budgets
+    assert list(summary["best_per_budget"]) == ["330M"] and "best" not in summary
+    assert [r["rank"] for r in summary["trials"]] == [1, 2] and all(r["spread"] is not None for r in summary["trials"])
 
 
 def test_failed_trial_is_an_error_and_resume_skips_finished_trials(tmp_path, capsys, ray_session):
