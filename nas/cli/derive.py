@@ -43,8 +43,8 @@ def _target(space, cfg):
     return space.target(resolution=cfg.resolution, num_classes=cfg.num_classes, frames=cfg.frames)
 
 
-def export_model(model, path: Path, example) -> None:
-    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx); the file is written atomically."""
+def export_model(model, path: Path, example, output_names=("logits",)) -> None:
+    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx, outputs named ``output_names``), atomically."""
     import torch
 
     from nas.utils.io import atomic_write
@@ -56,8 +56,9 @@ def export_model(model, path: Path, example) -> None:
         atomic_write(path, lambda f: torch.jit.save(scripted, f))
     elif suffix == ".onnx":
         tmp = path.with_name(f".{path.name}.tmp")
-        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"],
+                          output_names=list(output_names),
+                          dynamic_axes={"input": {0: "batch"}, **{n: {0: "batch"} for n in output_names}})
         tmp.replace(path)
     else:
         raise NasError(f"cannot export to {path.name}: use a .ts or .onnx file name")

@@ -84,6 +84,8 @@ class Detector(nn.Module):
                  b: Optional[nn.Module], mix_ids: List[int], genotypes: Tuple[str, ...]):
         super().__init__()
         self.streams, self.genotypes = spec.streams, genotypes
+        self.resolution: int = spec.resolution
+        self.mix_reduction: int = spec.mix_reduction
         self.front_a, self.a, self.front_b, self.b = front_a, a, front_b, b
         self.n_segments: int = len(a.cuts)
         self.mixes = nn.ModuleList([MixBlock(a.stage_channels[k], spec.mix_reduction) if k in mix_ids else NoMix()

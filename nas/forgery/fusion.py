@@ -10,7 +10,7 @@ from torch import nn
 from nas.errors import NasError
 from nas.forgery.frequency import sigma
 
-__all__ = ["first_conv", "inflate_stem", "inflate_weight", "MixBlock", "NoMix"]
+__all__ = ["first_conv", "first_conv_of", "inflate_stem", "inflate_weight", "MixBlock", "NoMix"]
 
 
 def first_conv(model: nn.Module) -> Tuple[nn.Module, str, nn.Conv2d]:
@@ -20,6 +20,14 @@ def first_conv(model: nn.Module) -> Tuple[nn.Module, str, nn.Conv2d]:
             if isinstance(child, nn.Conv2d) and child.in_channels == 3:
                 return module, attr, child
     raise NasError(f"{type(model).__name__} has no 3-channel first convolution to inflate")
+
+
+def first_conv_of(model: nn.Module) -> nn.Conv2d:
+    """Return the first ``nn.Conv2d`` of ``model`` in module order (its stem, inflated or not)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            return m
+    raise NasError(f"{type(model).__name__} has no convolution")
 
 
 def inflate_weight(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
