@@ -87,6 +87,7 @@ class Detector(nn.Module):
         self.resolution: int = spec.resolution
         self.mix_reduction: int = spec.mix_reduction
         self.front_a, self.a, self.front_b, self.b = front_a, a, front_b, b
+        self._kinds: List[str] = [k for k in stream_inputs(spec.streams) if k is not None]
         self.n_segments: int = len(a.cuts)
         self.mixes = nn.ModuleList([MixBlock(a.stage_channels[k], spec.mix_reduction) if k in mix_ids else NoMix()
                                     for k in range(self.n_segments)]) if b is not None else None
@@ -140,19 +141,31 @@ class Detector(nn.Module):
             out["mask"] = self.mask_head(final, [ends[i] for i in self.tap_ids])
         return out
 
-    def load_backbone_state(self, state: Dict[str, torch.Tensor]) -> None:
-        """Load a backbone state dict into every stream, inflating RGB stem kernels (F3-Net's pretrained init)."""
+    def load_backbone_state(self, state: Dict[str, torch.Tensor], genotype: Optional[str] = None) -> List[str]:
+        """Load a backbone state dict into the streams built on ``genotype`` (None: every stream), inflating RGB
+        stem kernels (F3-Net's init from pretrained weights); return which streams took it."""
         from nas.forgery.fusion import inflate_weight
 
-        for stream in [s for s in (self.a, self.b) if s is not None]:
+        took = []
+        for tag, stream, g in (("a", self.a, self.genotypes[0]), ("b", self.b, self.genotypes[-1])):
+            if stream is None or (genotype is not None and g != genotype):
+                continue
             own = stream.net.state_dict()
+            missing = [k for k in own if k not in state]
+            if missing:
+                raise NasError(f"the weights do not fit this detector's backbone ({len(missing)} tensors missing; "
+                               f"first: {missing[0]})")
             fitted = {}
             for k, v in own.items():
                 w = state[k]
                 if w.dim() == 4 and w.shape[1] == 3 and v.shape[1] != 3 and w.shape[0] == v.shape[0]:
                     w = inflate_weight(w, v.shape[1])
+                if w.shape != v.shape:
+                    raise NasError(f"the weights do not fit this detector's backbone (tensor {k} is mis-shaped)")
                 fitted[k] = w
             stream.net.load_state_dict(fitted)
+            took.append(self._kinds[0 if tag == "a" else 1])
+        return took
 
 
 def stream_inputs(streams: str) -> Tuple[str, Optional[str]]:
