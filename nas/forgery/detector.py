@@ -158,8 +158,9 @@ class Detector(nn.Module):
             fitted = {}
             for k, v in own.items():
                 w = state[k]
-                if w.dim() == 4 and w.shape[1] == 3 and v.shape[1] != 3 and w.shape[0] == v.shape[0]:
-                    w = inflate_weight(w, v.shape[1])
+                if w.dim() == 4 and w.shape[1] != v.shape[1] and w.shape[1] % 3 == 0 and w.shape[0] == v.shape[0]:
+                    # an inflated stem sums back to its RGB kernel; then tile it for this stream's input
+                    w = inflate_weight(w.view(w.shape[0], -1, 3, *w.shape[2:]).sum(1), v.shape[1])
                 if w.shape != v.shape:
                     raise NasError(f"the weights do not fit this detector's backbone (tensor {k} is mis-shaped)")
                 fitted[k] = w

@@ -1,0 +1,111 @@
+"""F3-Net ablation on the embedded face-forgery set, plus front-end / MixBlock overhead in images per second.
+
+Each run is a real ``nas.train.retrain`` of the forgery_image task (recipes/retrain/forgery_image.yaml with the
+overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.forgery.cost.detector_cost``,
+s/epoch from its metrics. Overheads are forward-pass throughputs measured in this process against the rgb stream.
+
+    python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
+        --train-size 2000 --out bench_forgery.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def searched_330m(target: float = 330e6, tol: float = 10e6, seed: int = 0) -> str:
+    """Return the first seeded random st_topo sample within ``tol`` MAdds of ``target`` at 224 px (our stand-in
+    for a searched 330M genotype: a sample from the search window, not the output of a search run)."""
+    import nas
+
+    space = nas.get_space("st_topo")
+    rng = random.Random(seed)
+    for _ in range(5000):
+        g = space.sample(rng)
+        if abs(nas.cost(g).madds - target) <= tol:
+            return str(g)
+    raise SystemExit("no st_topo sample near 330M MAdds")
+
+
+def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
+    """Train one detector and return its figures."""
+    import nas
+    from nas.config import build_config
+    from nas.config.retrain import RetrainConfig
+    from nas.forgery import create_detector
+    from nas.forgery.cost import detector_cost
+    from nas.tasks.forgery import detector_kwargs
+    from nas.train import retrain
+
+    opts = [f"forgery.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
+            f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", "task=forgery_image"]
+    cfg = build_config(RetrainConfig, recipe=str(ROOT / "recipes/retrain/forgery_image.yaml"), flags={}, opts=opts)
+    with tempfile.TemporaryDirectory() as tmp:
+        row = retrain(cfg, genotype, Path(tmp) / "run", log=lambda line: None)
+        hist = json.loads((Path(tmp) / "run" / "metrics.json").read_text())["epochs"]
+    cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, "forgery_image")))
+    return {"streams": streams, "quality": quality, "seed": seed, "auc": row["auc"], "acc": row["acc"],
+            "params": cost.params, "madds": cost.madds, "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
+
+
+def throughput(genotype: str, streams: str, resolution: int, batch: int = 64, reps: int = 5) -> float:
+    """Return forward images/s of an eval-mode detector (best of ``reps``)."""
+    from nas.forgery import create_detector
+
+    det = create_detector(genotype, streams=streams, resolution=resolution).eval()
+    x = torch.randn(batch, 3, resolution, resolution)
+    best = float("inf")
+    with torch.no_grad():
+        det(x)
+        for _ in range(reps):
+            t = time.perf_counter()
+            det(x)
+            best = min(best, time.perf_counter() - t)
+    return batch / best
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--streams", default="rgb,fad,lfs,both,mix")
+    p.add_argument("--quality", default="hq,lq")
+    p.add_argument("--backbones", default="mobilenetv2,searched330m")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--train-size", type=int, default=4000)
+    p.add_argument("--val-size", type=int, default=1000)
+    p.add_argument("--overhead-only", action="store_true")
+    p.add_argument("--out", default="bench_forgery.json")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
+    streams = args.streams.split(",")
+    result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
+    for name in args.backbones.split(","):
+        ips = {s: throughput(genotypes[name], s, 64) for s in streams}
+        result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
+        print(name, json.dumps(result["overhead_img_s"][name]), flush=True)
+    if not args.overhead_only:
+        for name in args.backbones.split(","):
+            for q in args.quality.split(","):
+                for s in streams:
+                    for seed in (int(v) for v in args.seeds.split(",")):
+                        r = {"backbone": name, **run_one(genotypes[name], s, q, seed, args)}
+                        result["runs"].append(r)
+                        print(json.dumps(r), flush=True)
+                        Path(args.out).write_text(json.dumps(result, indent=1))
+    Path(args.out).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
