@@ -24,18 +24,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def searched_330m(target: float = 330e6, tol: float = 10e6, seed: int = 0) -> str:
-    """Return the first seeded random st_topo sample within ``tol`` MAdds of ``target`` at 224 px (our stand-in
-    for a searched 330M genotype: a sample from the search window, not the output of a search run)."""
+def searched_330m(budget: float = 330e6, seed: int = 0) -> str:
+    """Return a seeded in-window sample of st_topo at a 330M MAdds budget (224 px), drawn the way the search's
+    window strategies draw candidates (``sample_in_window`` over [0.9, 1.0] x budget). It stands in for a searched
+    330M genotype: a member of the search window, not the output of a search run."""
     import nas
+    from nas.search.strategies.window import cost_window, sample_in_window
 
     space = nas.get_space("st_topo")
-    rng = random.Random(seed)
-    for _ in range(5000):
-        g = space.sample(rng)
-        if abs(nas.cost(g).madds - target) <= tol:
-            return str(g)
-    raise SystemExit("no st_topo sample near 330M MAdds")
+
+    def cost(g):
+        return nas.cost(g).madds
+
+    lo, hi = cost_window(space, cost, int(budget), 0.9)
+    return str(sample_in_window(space, cost, lo, hi, random.Random(seed)))
 
 
 def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:

@@ -24,7 +24,8 @@ from nas.errors import NasError
 from nas.utils.seeds import seeded_random
 
 __all__ = ["Record", "ArrayForgeries", "FileForgeries", "split_target", "parse_image_list", "folder_records",
-           "read_box", "crop_box"]
+           "read_box", "crop_box",
+           "split_records"]
 
 _BAD = (OSError, UnidentifiedImageError, SyntaxError, ValueError)
 

@@ -7,7 +7,7 @@ size) when the task is ``forgery_spatial``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -41,7 +41,6 @@ class DetectorSpec:
     lfs_order: str = "paper"  # paper: log10(||.||_1 + eps); reimpl: mean of log10|.| over the band
     mix_reduction: int = 8  # MixBlock query/key width = channels / this
     stem_stride: Optional[int] = None  # main stream's stem stride (st_topo option); None: the space's default
-    kwargs: Dict[str, object] = field(default_factory=dict, compare=False)  # reserved
 
     def validate(self) -> None:
         """Raise a one-line NasError on a value that cannot build."""

@@ -10,14 +10,13 @@ as the public reimplementations do.
 from __future__ import annotations
 
 import math
-from typing import List
-
 import torch
 from torch import nn
 
 from nas.errors import NasError
 
-__all__ = ["dct_matrix", "sigma", "fad_band_masks", "lfs_band_masks", "FAD", "LFS", "lfs_out_size", "GREY"]
+__all__ = ["dct_matrix", "sigma", "fad_band_masks", "lfs_band_masks", "FAD", "LFS", "lfs_out_size", "check_lfs_input",
+           "GREY"]
 
 GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights for LFS's greyscale input
 
@@ -144,7 +143,3 @@ def check_lfs_input(size: int, window: int = 10) -> None:
     if size < window:
         raise NasError(f"--streams lfs needs a resolution of at least the {window}px LFS window, got {size}")
 
-
-def band_sizes(masks: torch.Tensor) -> List[int]:
-    """Return the number of coefficients in each band mask."""
-    return [int(m.sum()) for m in masks]

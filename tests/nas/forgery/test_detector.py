@@ -71,3 +71,15 @@ def test_backbone_state_loads_with_inflated_stem():
     det.load_backbone_state(backbone.state_dict())
     stem_w = backbone.state_dict()["stem.0.weight"]
     assert torch.allclose(det.a.net.state_dict()["stem.0.weight"], stem_w.repeat(1, 3, 1, 1) / 3)
+
+
+def test_nas_derive_forgery_task_json(capsys):
+    import json
+
+    from nas.cli.derive import main
+
+    assert main([G, "--task", "forgery_image", "--streams", "both", "--resolution", "32", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    c = detector_cost(create_detector(G, streams="both", resolution=32))
+    assert (got["madds"], got["params"]) == (c.madds, c.params)
+    assert main([G, "--streams", "mix"]) != 0  # --streams without a forgery task is refused in one line
