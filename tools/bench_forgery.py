@@ -51,14 +51,19 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
     from nas.train import retrain
 
     opts = [f"forgery.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
-            f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", "task=forgery_image"]
-    cfg = build_config(RetrainConfig, recipe=str(ROOT / "recipes/retrain/forgery_image.yaml"), flags={}, opts=opts)
+            f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", f"task={args.task}",
+            f"forgery.classes={args.classes}"]
+    recipe = ROOT / "recipes" / "retrain" / f"{args.task}.yaml"
+    cfg = build_config(RetrainConfig, recipe=str(recipe), flags={}, opts=opts)
     with tempfile.TemporaryDirectory() as tmp:
         row = retrain(cfg, genotype, Path(tmp) / "run", log=lambda line: None)
         hist = json.loads((Path(tmp) / "run" / "metrics.json").read_text())["epochs"]
-    cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, "forgery_image")))
-    return {"streams": streams, "quality": quality, "seed": seed, "auc": row["auc"], "acc": row["acc"],
-            "params": cost.params, "madds": cost.madds, "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
+    cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, args.task)))
+    metrics = {k: v for k, v in row.items() if k not in ("epoch", "step", "lr", "train_skipped", "val_skipped",
+                                                        "seconds")}
+    return {"streams": streams, "quality": quality, "seed": seed, "task": args.task, "classes": args.classes,
+            **metrics, "params": cost.params, "madds": cost.madds,
+            "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
 
 
 def throughput(genotype: str, streams: str, resolution: int, batch: int = 64, reps: int = 5) -> float:
@@ -86,14 +91,17 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--train-size", type=int, default=4000)
     p.add_argument("--val-size", type=int, default=1000)
+    p.add_argument("--task", default="forgery_image", help="forgery_image or forgery_spatial")
+    p.add_argument("--classes", default="2", help="label sets, e.g. 2, 3, 16 or 2,3,16 ('' for spatial only)")
     p.add_argument("--overhead-only", action="store_true")
+    p.add_argument("--no-overhead", action="store_true")
     p.add_argument("--out", default="bench_forgery.json")
     args = p.parse_args()
     torch.manual_seed(0)
     genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
     streams = args.streams.split(",")
     result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
-    for name in args.backbones.split(","):
+    for name in [] if args.no_overhead else args.backbones.split(","):
         ips = {s: throughput(genotypes[name], s, 64) for s in streams}
         result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
         print(name, json.dumps(result["overhead_img_s"][name]), flush=True)
