@@ -52,7 +52,7 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
 
     opts = [f"forgery.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
             f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", f"task={args.task}",
-            f"forgery.classes={args.classes}"]
+            f"forgery.classes={args.classes}", f"resolution={args.resolution}"]
     recipe = ROOT / "recipes" / "retrain" / f"{args.task}.yaml"
     cfg = build_config(RetrainConfig, recipe=str(recipe), flags={}, opts=opts)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +91,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--train-size", type=int, default=4000)
     p.add_argument("--val-size", type=int, default=1000)
+    p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--task", default="forgery_image", help="forgery_image or forgery_spatial")
     p.add_argument("--classes", default="2", help="label sets, e.g. 2, 3, 16 or 2,3,16 ('' for spatial only)")
     p.add_argument("--overhead-only", action="store_true")
@@ -102,7 +103,7 @@ def main() -> None:
     streams = args.streams.split(",")
     result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
     for name in [] if args.no_overhead else args.backbones.split(","):
-        ips = {s: throughput(genotypes[name], s, 64) for s in streams}
+        ips = {s: throughput(genotypes[name], s, args.resolution) for s in streams}
         result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
         print(name, json.dumps(result["overhead_img_s"][name]), flush=True)
     if not args.overhead_only:
