@@ -66,20 +66,23 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
             "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
 
 
-def throughput(genotype: str, streams: str, resolution: int, batch: int = 64, reps: int = 5) -> float:
-    """Return forward images/s of an eval-mode detector (best of ``reps``)."""
+def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, rounds: int = 7) -> dict:
+    """Return forward images/s of eval-mode detectors per stream setting: the best of ``rounds`` rounds, the
+    settings timed in turn within each round so that load from other processes hits them alike."""
     from nas.forgery import create_detector
 
-    det = create_detector(genotype, streams=streams, resolution=resolution).eval()
+    dets = {s: create_detector(genotype, streams=s, resolution=resolution).eval() for s in streams}
     x = torch.randn(batch, 3, resolution, resolution)
-    best = float("inf")
+    best = {s: float("inf") for s in streams}
     with torch.no_grad():
-        det(x)
-        for _ in range(reps):
-            t = time.perf_counter()
+        for det in dets.values():
             det(x)
-            best = min(best, time.perf_counter() - t)
-    return batch / best
+        for _ in range(rounds):
+            for s, det in dets.items():
+                t = time.perf_counter()
+                det(x)
+                best[s] = min(best[s], time.perf_counter() - t)
+    return {s: batch / t for s, t in best.items()}
 
 
 def main() -> None:
@@ -103,7 +106,7 @@ def main() -> None:
     streams = args.streams.split(",")
     result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
     for name in [] if args.no_overhead else args.backbones.split(","):
-        ips = {s: throughput(genotypes[name], s, args.resolution) for s in streams}
+        ips = throughputs(genotypes[name], streams, args.resolution)
         result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
         print(name, json.dumps(result["overhead_img_s"][name]), flush=True)
     if not args.overhead_only:
