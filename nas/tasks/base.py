@@ -36,6 +36,7 @@ class Task(abc.ABC):
     primary: str = "top1"  # the metric (a key of finish_metrics; higher is better) whose best value picks best.pt
     scalars: Tuple[str, ...] = ()  # metric-row keys written to TensorBoard (besides train_loss and lr)
     default_recipe: Optional[str] = None  # recipes/retrain/ file nas-retrain uses for this task when none is given
+    uses_forgery: bool = False  # whether the task reads cfg.forgery (--classes, --streams, --map-root)
 
     def check(self, cfg: Any, genotype: Any) -> None:
         """Raise a one-line NasError if the genotype's modality or a config value does not fit this task."""
@@ -46,6 +47,10 @@ class Task(abc.ABC):
             article = "an" if modality[:1] in "aeiou" else "a"
             raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
                            f"{modality} space (try --task {default_task_name(modality)})")
+        forgery = getattr(cfg, "forgery", None)
+        if forgery is not None and not self.uses_forgery and forgery != type(forgery)():
+            raise NasError(f"--classes, --streams, --map-root and forgery.* apply only to the forgery tasks, "
+                           f"not to {self.name}")
 
     @abc.abstractmethod
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:

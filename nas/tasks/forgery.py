@@ -46,6 +46,7 @@ class _Forgery(Task):
     """What both forgery tasks share: data sources, detector, losses and metrics from raw scores."""
 
     modality = "image"
+    uses_forgery = True
     primary = "selection"  # AUC with a 2-way head, else balanced accuracy of the first head; 1 - L1 spatial-only
     scalars = ("val_loss", "selection") + _CLS_SCALARS + _MAP_SCALARS
     needs_maps = False

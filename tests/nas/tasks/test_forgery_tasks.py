@@ -106,12 +106,14 @@ def _bad(case: str, tmp: Path) -> list:
         lst.write_text("train_release/4/a/f1.jpg 1 1 4\ntrain_release/4/a/f2.jpg 1 1\n")
         return [G, "--task", "forgery_image", "--data-root", str(tmp), "--train-list", str(lst), "--val-list",
                 str(lst)]
+    if case == "not_forgery":
+        return [G, "--task", "classification", "--streams", "fad"]
     if case == "lfs_small":
         return [G, "--task", "forgery_image", "--streams", "lfs", "--resolution", "8"]
     return [G, "--task", "forgery_image", "--streams", "mix", "forgery.mix_at=s16,s64"]
 
 
-@pytest.mark.parametrize("case", ["classes", "no_maps", "list_fields", "lfs_small", "mix_stage"])
+@pytest.mark.parametrize("case", ["classes", "no_maps", "list_fields", "lfs_small", "mix_stage", "not_forgery"])
 def test_bad_input_is_one_line(case, tmp_path, capsys):
     args = _bad(case, tmp_path)
     code = main([args[0], *TINY, "--out", str(tmp_path / "run"), *args[1:]])
@@ -119,7 +121,7 @@ def test_bad_input_is_one_line(case, tmp_path, capsys):
     assert code != 0 and len(err) == 1 and err[0].startswith("nas-retrain: error:")
     assert "Traceback" not in err[0]
     want = {"classes": "--classes", "no_maps": "grey maps", "list_fields": "bad.txt:2", "lfs_small": "LFS window",
-            "mix_stage": "s64"}[case]
+            "mix_stage": "s64", "not_forgery": "only to the forgery tasks"}[case]
     assert want in err[0]
 
 
