@@ -120,9 +120,12 @@ class _Forgery(Task):
                 total = total + nn.functional.cross_entropy(out[f"logits_{n}"], labels[:, COLUMN[n]],
                                                             label_smoothing=smoothing) / len(sets)
             if maps is not None and "mask" in out:
-                p = out["mask"]
-                m = (nn.functional.l1_loss(p, maps) if map_loss == "l1"
-                     else nn.functional.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), maps))
+                p = out["mask"].float()
+                if map_loss == "l1":
+                    m = nn.functional.l1_loss(p, maps)
+                else:  # BCE on probabilities is refused under CUDA autocast: compute it in float32 outside
+                    with torch.autocast(device_type=p.device.type, enabled=False):
+                        m = nn.functional.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), maps.float())
                 total = total + weight * m
             return total
 
