@@ -130,6 +130,8 @@ def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
     kind, _, arg = spec.partition(":")
     if spec == "scratch":
         return f"from scratch ({FRESH})"
+    if hasattr(model, "load_backbone_state") and kind in ("supernet", "backbone"):
+        return _init_detector(model, kind, arg, genotype)
     if kind == "supernet":
         target = {"width": 1.0, "stem_stride": cfg.model.stem_stride or 2}
         state, n = supernet_state(arg, genotype, target)
@@ -141,6 +143,19 @@ def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
         load_fitting(model, state, genotype, f"checkpoint {arg}", keep_head=False)
         return f"backbone {which} of {arg} with a fresh classifier"
     raise NasError(f"init must be scratch, supernet:RUN or backbone:FILE, got {spec[:80]!r}")
+
+
+def _init_detector(model: Any, kind: str, arg: str, genotype: Any) -> str:
+    """Load backbone weights into every stream of a forgery detector (stems inflated); heads stay fresh."""
+    if kind == "supernet":
+        state, _ = supernet_state(arg, genotype, {"width": 1.0, "stem_stride": 2})
+        what = f"supernet weights of {arg}"
+    else:
+        state, which = checkpoint_state(arg, genotype)
+        state = {k[len("a.net."):] if k.startswith("a.net.") else k: v for k, v in state.items()}
+        what = f"backbone {which} of {arg}"
+    streams = model.load_backbone_state(state, str(genotype))
+    return f"{what} in the {'/'.join(streams)} stream(s), fresh heads"
 
 
 def export_weights(model: Any, spec: str, genotype: Any, run: Any = None) -> str:

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "search run given as the genotype) or FILE (a nas-retrain checkpoint)")
     p.add_argument("--plot", metavar="FILE", help="draw the architecture to FILE.png or FILE.svg")
     p.add_argument("--frames", type=int, default=None, help="clip length for video spaces (default: the space's)")
+    p.add_argument("--task", help="forgery_image or forgery_spatial: cost (and --export) the forgery detector")
+    p.add_argument("--classes", help="with --task: label sets, 2, 3, 16 or a comma list (default 2)")
+    p.add_argument("--streams", help="with --task: rgb (default), fad, lfs, both or mix")
     return p
 
 
@@ -34,7 +37,7 @@ def build_derive_config(args: argparse.Namespace):
     from nas.config import build_config
     from nas.config.derive import DeriveConfig
 
-    keys = ("resolution", "num_classes", "frames", "export", "weights", "plot", "json")
+    keys = ("resolution", "num_classes", "frames", "export", "weights", "plot", "json", "task", "classes", "streams")
     return build_config(DeriveConfig, flags={k: getattr(args, k) for k in keys})
 
 
@@ -43,8 +46,8 @@ def _target(space, cfg):
     return space.target(resolution=cfg.resolution, num_classes=cfg.num_classes, frames=cfg.frames)
 
 
-def export_model(model, path: Path, example) -> None:
-    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx); the file is written atomically."""
+def export_model(model, path: Path, example, output_names=("logits",)) -> None:
+    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx, outputs named ``output_names``), atomically."""
     import torch
 
     from nas.utils.io import atomic_write
@@ -57,8 +60,9 @@ def export_model(model, path: Path, example) -> None:
         atomic_write(path, lambda f: torch.jit.save(scripted, f))
     elif suffix == ".onnx":
         tmp = path.with_name(f".{path.name}.tmp")
-        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"],
+                          output_names=list(output_names),
+                          dynamic_axes={"input": {0: "batch"}, **{n: {0: "batch"} for n in output_names}})
         tmp.replace(path)
     else:
         raise NasError(f"cannot export to {path.name}: use a .ts or .onnx file name")
@@ -90,6 +94,32 @@ def _export(g, target, cfg, source: str) -> str:
     return note
 
 
+def _forgery(g, target, cfg):
+    """Build the forgery detector of ``cfg``; export it when asked; return ``(rows, total, weights note)``."""
+    import torch
+
+    from nas.config.retrain import parse_classes
+    from nas.forgery import create_detector
+    from nas.forgery.cost import detector_cost
+
+    det = create_detector(g, task=cfg.task, classes=parse_classes(cfg.classes or "2"), streams=cfg.streams or "rgb",
+                          resolution=target.resolution)
+    note = None
+    if cfg.export:
+        note = "init"
+        if cfg.weights not in (None, "init"):
+            from nas.train.checkpoint import load_checkpoint, load_model_state
+
+            ckpt = load_checkpoint(Path(cfg.weights))
+            load_model_state(det, ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"], Path(cfg.weights))
+            note = f"checkpoint {cfg.weights}"
+        det.eval()
+        example = torch.randn(1, 3, target.resolution, target.resolution)
+        export_model(det, Path(cfg.export), example, output_names=sorted(det(example)))
+    total = detector_cost(det)
+    return [(f"detector ({cfg.streams or 'rgb'})", total)], total, note
+
+
 def _table(g, rows, total, resolution: int) -> str:
     lines = [str(g), "", f"{'part':<20}{'MAdds':>16}{'params':>14}"]
     for name, c in rows:
@@ -109,9 +139,12 @@ def main(argv: List[str]) -> int:
     g = nas.load_genotype(args.genotype)
     space = nas.get_space(g.space)
     target = _target(space, cfg)
-    rows = space.breakdown_at(g, target)
-    total = space.cost_at(g, target)
-    weights = _export(g, target, cfg, args.genotype) if cfg.export else None
+    if cfg.task is not None:
+        rows, total, weights = _forgery(g, target, cfg)
+    else:
+        rows = space.breakdown_at(g, target)
+        total = space.cost_at(g, target)
+        weights = _export(g, target, cfg, args.genotype) if cfg.export else None
     if cfg.plot:
         from nas.viz import plot_genotype
 

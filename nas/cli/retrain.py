@@ -15,7 +15,8 @@ __all__ = ["main", "build_parser", "config_flags", "parse_args"]
 _FLAG_KEYS = {
     "epochs": "epochs", "resolution": "resolution", "batch_size": "batch_size", "seed": "seed", "data": "data.root",
     "data_root": "data.video_root", "train_list": "data.train_list", "val_list": "data.val_list",
-    "frames": "data.frames", "task": "task", "init": "init",
+    "frames": "data.frames", "task": "task", "init": "init", "classes": "forgery.classes",
+    "streams": "forgery.streams", "map_root": "forgery.map_root",
 }
 
 
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-list", metavar="FILE", help="video genotypes: training clip list")
     p.add_argument("--val-list", metavar="FILE", help="video genotypes: validation clip list")
     p.add_argument("--frames", type=int, help="video genotypes: frames per clip")
+    p.add_argument("--classes", help="forgery tasks: label sets 2 (real/fake), 3 (real/ID-replaced/ID-remained), 16 "
+                                     "(real + 15 methods) or a comma list trained jointly, e.g. 2,3,16")
+    p.add_argument("--streams", help="forgery tasks: rgb (default), fad, lfs, both or mix (F3-Net's streams)")
+    p.add_argument("--map-root", metavar="DIR", help="forgery_spatial on ForgeryNet lists: the spatial_localize/ "
+                                                     "folder (maps at the images' relative paths)")
+    p.add_argument("--json", action="store_true", help="with --eval: print the metrics as one JSON object")
     p.add_argument("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers")
     p.add_argument("--workers", type=int, help="train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on "
                                                "GPU); batch_size stays the global batch")
@@ -66,11 +73,25 @@ def config_flags(args: argparse.Namespace) -> Dict[str, Any]:
     return {_FLAG_KEYS[attr]: v for attr, v in values.items()}
 
 
+def _default_recipe(args: argparse.Namespace) -> Optional[str]:
+    """Return ``--recipe``, else the recipe the named task ships with (forgery tasks: recipes/retrain/forgery_*)."""
+    if args.recipe or not args.task:
+        return args.recipe
+    from nas.tasks import get_task
+
+    name = get_task(args.task).default_recipe
+    if name is None:
+        return None
+    path = Path(__file__).resolve().parents[2] / "recipes" / "retrain" / name
+    return str(path) if path.is_file() else None
+
+
 def _build(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None):
     from nas.config import build_config
     from nas.config.retrain import RetrainConfig
 
-    return build_config(RetrainConfig, recipe=args.recipe, flags=config_flags(args), opts=args.opts, base=base)
+    recipe = args.recipe if base is not None else _default_recipe(args)
+    return build_config(RetrainConfig, recipe=recipe, flags=config_flags(args), opts=args.opts, base=base)
 
 
 def _device(args: argparse.Namespace):
@@ -121,7 +142,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise NasError("--workers does not apply to --eval")
     ckpt = load_checkpoint(Path(args.eval))
     cfg = _build(args, base=ckpt["config"])
-    evaluate_checkpoint(Path(args.eval), cfg, genotype=args.genotype, device=_device(args))
+    log = (lambda line: None) if args.json else print
+    out = evaluate_checkpoint(Path(args.eval), cfg, genotype=args.genotype, device=_device(args), log=log)
+    if args.json:
+        import json
+
+        print(json.dumps({"checkpoint": str(args.eval), **out}))
     return 0
 
 
@@ -154,6 +180,8 @@ def main(argv: List[str]) -> int:
     args = parse_args(argv)
     if args.resume and args.eval:
         raise NasError("use either --resume or --eval, not both")
+    if args.json and not args.eval:
+        raise NasError("--json applies only with --eval")
     if args.resume:
         return _resume(args)
     if args.eval:

@@ -6,7 +6,7 @@ from typing import Optional
 
 from nas.errors import NasError
 
-__all__ = ["DataConfig", "ModelConfig", "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES"]
+__all__ = ["DataConfig", "ForgeryConfig", "parse_classes", "ModelConfig", "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES"]
 
 OPTIMIZER_NAMES = ("sgd", "adarem", "adam", "adamw")
 
@@ -36,6 +36,49 @@ class DataConfig:
             raise NasError(f"data.workers must be >= 0, got {self.workers}")
         if self.frames is not None and self.frames < 1:
             raise NasError(f"data.frames must be >= 1, got {self.frames}")
+
+
+def parse_classes(text: str) -> tuple:
+    """Return the label sets of ``forgery.classes`` ("2", "3", "16" or a comma list such as "2,3,16")."""
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items or any(t not in ("2", "3", "16") for t in items):
+        raise NasError(f"--classes (forgery.classes) takes 2, 3 and/or 16, comma-separated, got {str(text)[:40]!r}")
+    return tuple(sorted({int(t) for t in items}))
+
+
+@dataclass(frozen=True)
+class ForgeryConfig:
+    """Face-forgery tasks (forgery_image, forgery_spatial): detector, embedded set and data options."""
+
+    classes: str = "2"  # label sets with a head: 2, 3, 16 or a comma list ("2,3,16"); "" for spatial-only
+    streams: str = "rgb"  # rgb | fad | lfs | both (FAD + LFS streams) | mix (both + MixBlocks)
+    mix_at: Optional[str] = None  # comma list of stages after which MixBlocks sit; None: the last two (s16,s32)
+    lfs_genotype: Optional[str] = None  # genotype of the LFS stream in both/mix; None: the main genotype
+    fad_all_band: bool = False  # the reimplementations' 4th all-band FAD filter (12 channels instead of 9)
+    lfs_split: str = "linear"  # LFS bands on i + j: linear (the reimplementations) or log
+    lfs_order: str = "paper"  # LFS statistic: paper log10(||.||_1 + eps), or reimpl (mean of log10|.|)
+    loss: str = "l1"  # forgery_spatial map loss on the sigmoid map: l1 or bce
+    map_weight: float = 1.0  # forgery_spatial: weight of the map loss beside the classification losses
+    quality: str = "hq"  # embedded set: final JPEG range hq (75-95) or lq (30-50)
+    strength: float = 1.0  # embedded set: manipulation amplitude (lower is harder)
+    map_root: Optional[str] = None  # ForgeryNet lists: root of the spatial_localize/ maps (same relpaths)
+    replaced_label: int = 1  # 3-way label of ID-replaced methods (ID-remained gets the other of 1, 2)
+    crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.classes:
+            parse_classes(self.classes)
+        for key, value, allowed in (("streams", self.streams, ("rgb", "fad", "lfs", "both", "mix")),
+                                    ("lfs_split", self.lfs_split, ("linear", "log")),
+                                    ("lfs_order", self.lfs_order, ("paper", "reimpl")),
+                                    ("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq"))):
+            if value not in allowed:
+                raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
+        if self.replaced_label not in (1, 2):
+            raise NasError(f"forgery.replaced_label must be 1 or 2, got {self.replaced_label}")
+        if self.strength <= 0 or self.map_weight < 0 or self.crop_scale <= 0:
+            raise NasError("forgery.strength and forgery.crop_scale must be > 0, forgery.map_weight >= 0")
 
 
 @dataclass(frozen=True)
@@ -121,6 +164,7 @@ class RetrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the LR schedule
+    forgery: ForgeryConfig = field(default_factory=ForgeryConfig)  # forgery_image / forgery_spatial options
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

@@ -25,7 +25,8 @@ class Task(abc.ABC):
     """A retraining task: datasets, a model (backbone plus head), a loss, metrics and the primary metric.
 
     The trainer knows nothing task-specific: it asks the task for data and a model, trains with
-    :meth:`loss`, evaluates by summing :meth:`batch_metrics` over the validation batches and turning the sums
+    :meth:`loss`, evaluates by adding up :meth:`batch_metrics` over the validation batches (numbers are summed,
+    lists of per-sample values concatenated, so a task can rank raw scores for AUC) and turning the totals
     into numbers with :meth:`finish_metrics`, and keeps ``best.pt`` on :attr:`primary` (of the EMA weights
     when there are any). Subclasses set the class attributes and implement the methods that raise here.
     """
@@ -34,6 +35,8 @@ class Task(abc.ABC):
     modality: Optional[str] = None  # "image" or "video": genotypes of other spaces are refused; None takes any
     primary: str = "top1"  # the metric (a key of finish_metrics; higher is better) whose best value picks best.pt
     scalars: Tuple[str, ...] = ()  # metric-row keys written to TensorBoard (besides train_loss and lr)
+    default_recipe: Optional[str] = None  # recipes/retrain/ file nas-retrain uses for this task when none is given
+    uses_forgery: bool = False  # whether the task reads cfg.forgery (--classes, --streams, --map-root)
 
     def check(self, cfg: Any, genotype: Any) -> None:
         """Raise a one-line NasError if the genotype's modality or a config value does not fit this task."""
@@ -44,6 +47,10 @@ class Task(abc.ABC):
             article = "an" if modality[:1] in "aeiou" else "a"
             raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
                            f"{modality} space (try --task {default_task_name(modality)})")
+        forgery = getattr(cfg, "forgery", None)
+        if forgery is not None and not self.uses_forgery and forgery != type(forgery)():
+            raise NasError(f"--classes, --streams, --map-root and forgery.* apply only to the forgery tasks, "
+                           f"not to {self.name}")
 
     @abc.abstractmethod
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
@@ -108,4 +115,5 @@ def resolve_task(name: Optional[str], genotype: Any) -> Task:
 def _load() -> None:
     """Import the bundled tasks so they register themselves."""
     import nas.tasks.classification  # noqa: F401
+    import nas.tasks.forgery  # noqa: F401
     import nas.tasks.video  # noqa: F401

@@ -128,8 +128,9 @@ def evaluate(model: nn.Module, loader: Iterable, opts: StepOptions, task=None) -
             continue
         x, y = prepare_input(x, opts), y.to(opts.device, non_blocking=True)
         with _autocast(opts):
-            out = model(x).float()
+            out = model(x)
+        out = {k: v.float() for k, v in out.items()} if isinstance(out, dict) else out.float()
         for k, v in task.batch_metrics(out, y).items():
-            sums[k] = sums.get(k, 0) + v
+            sums[k] = sums[k] + v if k in sums else v  # numbers add up, per-sample lists concatenate
         n += len(y)
     return {**task.finish_metrics(sums, n), "val_images": n, "skipped": skipped}

@@ -1,0 +1,164 @@
+"""Procedural faces for the embedded face-forgery set: head, hair, eyes, brows, nose, mouth, textured
+background, directional lighting and sensor noise, drawn at twice the output size and box-downsampled.
+
+:class:`Face` holds a *batch* of faces (every field an array of shape (n, 1, 1), colours (n, 1, 1, 3)), so a
+whole set renders in a few vectorised passes. Face swaps in the wild align the donor to the target's
+landmarks, so :func:`donor_of` keeps the target's geometry and draws a new identity's appearance.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from typing import Dict
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["Face", "random_face", "donor_of", "render", "jpeg", "region_masks"]
+
+
+@dataclass(frozen=True)
+class Face:
+    """A batch of faces: geometry (in units of the image side) and appearance, one array entry per face."""
+
+    cx: np.ndarray
+    cy: np.ndarray
+    a: np.ndarray  # head half-width
+    b: np.ndarray  # head half-height
+    eye_dx: np.ndarray  # eye offset from the centre line, in units of a
+    eye_r: np.ndarray  # eye radius, in units of a
+    mouth_w: np.ndarray  # mouth half-width, in units of a
+    skin: np.ndarray
+    hair: np.ndarray
+    iris: np.ndarray
+    lips: np.ndarray
+    bg1: np.ndarray
+    bg2: np.ndarray
+    bg_freq: np.ndarray
+    light: np.ndarray  # lighting direction (radians)
+    light_gain: np.ndarray
+    hair_freq: np.ndarray
+    tex: np.ndarray  # skin texture, (n, s/4, s/4) at the 2x drawing size
+
+    def __len__(self) -> int:
+        return self.cx.shape[0]
+
+    def take(self, idx) -> "Face":
+        """Return the faces at ``idx``."""
+        return Face(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
+
+
+def _u(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
+    return rng.uniform(lo, hi, (n, 1, 1)).astype(np.float32)
+
+
+def _colour(rng: np.random.Generator, n: int, lo, hi) -> np.ndarray:
+    return rng.uniform(lo, hi, (n, 1, 1, 3)).astype(np.float32)
+
+
+def _appearance(rng: np.random.Generator, n: int, size: int) -> Dict[str, np.ndarray]:
+    tone = rng.uniform(0.25, 0.95, (n, 1, 1, 1))
+    skin = np.clip(np.array([0.95, 0.72, 0.58]) * tone + rng.normal(0, 0.04, (n, 1, 1, 3)), 0.05, 1.0)
+    return dict(skin=skin.astype(np.float32), hair=_colour(rng, n, (0.02, 0.02, 0.02), (0.55, 0.4, 0.3)),
+                iris=_colour(rng, n, (0.05, 0.05, 0.05), (0.4, 0.5, 0.6)),
+                lips=_colour(rng, n, (0.5, 0.15, 0.2), (0.85, 0.4, 0.45)),
+                eye_r=_u(rng, n, 0.13, 0.19), mouth_w=_u(rng, n, 0.35, 0.5), hair_freq=_u(rng, n, 20, 45),
+                tex=rng.normal(0, 0.025, (n, size // 2, size // 2)).astype(np.float32))
+
+
+def random_face(rng: np.random.Generator, n: int, size: int) -> Face:
+    """Draw ``n`` faces for ``size`` px images: position, size, feature layout, colours, background, lighting."""
+    a = _u(rng, n, 0.24, 0.31)
+    return Face(cx=_u(rng, n, 0.45, 0.55), cy=_u(rng, n, 0.5, 0.58), a=a, b=a * _u(rng, n, 1.2, 1.4),
+                eye_dx=_u(rng, n, 0.33, 0.43), bg1=_colour(rng, n, (0, 0, 0), (1, 1, 1)),
+                bg2=_colour(rng, n, (0, 0, 0), (1, 1, 1)), bg_freq=_u(rng, n, 2, 9),
+                light=_u(rng, n, 0, 2 * np.pi), light_gain=_u(rng, n, 0.1, 0.35), **_appearance(rng, n, size))
+
+
+def donor_of(face: Face, rng: np.random.Generator, size: int) -> Face:
+    """Return other identities aligned to ``face``: same geometry and light, new appearance."""
+    return replace(face, **_appearance(rng, len(face), size))
+
+
+def _ellipse(x, y, cx, cy, rx, ry, edge):
+    """Return a soft ellipse mask: a linear ramp about ``edge`` wide across the rim (1 - t ~ 2 (1 - d) there)."""
+    t = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2
+    return np.clip((1.0 - t) * (np.minimum(rx, ry) / (2.0 * edge)) + 0.5, 0.0, 1.0)
+
+
+def _paint(img, alpha, colour):
+    img *= 1.0 - alpha[..., None]
+    img += alpha[..., None] * colour
+
+
+def _box(c, r, s: int):
+    """Return the pixel slice covering ``c +- r`` (in image units) for every face of the batch."""
+    lo = max(int(np.floor(float(np.min(c - r)) * s)) - 2, 0)
+    hi = min(int(np.ceil(float(np.max(c + r)) * s)) + 2, s)
+    return slice(lo, max(hi, lo))
+
+
+def _paint_ellipse(img, x, y, cx, cy, rx, ry, edge, colour):
+    """Paint soft ellipses, computing them only inside the batch's bounding box (eyes cover ~1% of the image)."""
+    s = img.shape[1]
+    ys, xs = _box(cy, ry, s), _box(cx, rx, s)
+    alpha = _ellipse(x[:, ys, xs], y[:, ys, xs], cx, cy, rx, ry, edge)
+    _paint(img[:, ys, xs], alpha, colour)
+
+
+def render(face: Face, size: int, rng: np.random.Generator, noise: float = 0.02) -> np.ndarray:
+    """Return the faces as float32 (n, size, size, 3) in [0, 1]: drawn at 2x, box-downsampled, sensor noise."""
+    s = 2 * size
+    y, x = (np.broadcast_to(g[None], (len(face), s, s)) for g in np.mgrid[0:s, 0:s].astype(np.float32) / s)
+    f, px = face, 1.0 / s
+    wave = 0.5 + 0.5 * np.sin(2 * np.pi * f.bg_freq * (x * np.cos(f.light) + y * np.sin(f.light * 1.7)))
+    img = f.bg1 * wave[..., None] + f.bg2 * (1 - wave[..., None])
+    hair = _ellipse(x, y, f.cx, f.cy - 0.25 * f.b, 1.12 * f.a, 0.95 * f.b, 1.5 * px)
+    strands = 0.85 + 0.15 * np.sin(2 * np.pi * f.hair_freq * (x + 0.3 * np.sin(9 * y)))
+    _paint(img, hair, f.hair)
+    img *= np.where(hair[..., None] > 0.5, strands[..., None], 1.0)
+    head = _ellipse(x, y, f.cx, f.cy, f.a, f.b, 1.5 * px)
+    tex = f.tex.repeat(4, 1).repeat(4, 2)
+    _paint(img, head, f.skin)
+    img += (head * tex)[..., None]
+    for side in (-1, 1):
+        ex, ey = f.cx + side * f.eye_dx * f.a, f.cy - 0.12 * f.b
+        er = f.eye_r * f.a
+        _paint_ellipse(img, x, y, ex, ey - 1.9 * er, 1.5 * er, 0.35 * er, px, f.hair * 0.8)
+        _paint_ellipse(img, x, y, ex, ey, 1.3 * er, 0.75 * er, px, np.float32([0.93, 0.93, 0.9]))
+        _paint_ellipse(img, x, y, ex, ey, 0.55 * er, 0.55 * er, px, f.iris)
+        _paint_ellipse(img, x, y, ex, ey, 0.22 * er, 0.22 * er, px, np.float32([0.02, 0.02, 0.02]))
+    nose = _ellipse(x, y, f.cx + 0.03 * f.a, f.cy + 0.18 * f.b, 0.12 * f.a, 0.2 * f.b, 2 * px)
+    img *= 1.0 - 0.18 * nose[..., None]
+    _paint_ellipse(img, x, y, f.cx, f.cy + 0.52 * f.b, f.mouth_w * f.a, 0.09 * f.b, px, f.lips)
+    shade = 1.0 + f.light_gain * ((x - f.cx) * np.cos(f.light) + (y - f.cy) * np.sin(f.light)) / f.a
+    img *= np.clip(shade, 0.4, 1.6)[..., None]
+    img = img.reshape(-1, size, 2, size, 2, 3).mean((2, 4))
+    img += rng.normal(0, noise, img.shape).astype(np.float32)
+    return np.clip(img, 0.0, 1.0).astype(np.float32)
+
+
+def region_masks(face: Face, size: int) -> Dict[str, np.ndarray]:
+    """Return soft float32 (n, size, size) masks of the face parts manipulations act on."""
+    y, x = (g[None] for g in np.mgrid[0:size, 0:size].astype(np.float32) / size)
+    f, px = face, 1.0 / size
+    eyes = np.maximum(*(_ellipse(x, y, f.cx + s * f.eye_dx * f.a, f.cy - 0.18 * f.b, 2.2 * f.eye_r * f.a,
+                                 2.0 * f.eye_r * f.a, px) for s in (-1, 1)))
+    return {"inner": _ellipse(x, y, f.cx, f.cy + 0.12 * f.b, 0.78 * f.a, 0.78 * f.b, px),
+            "face": _ellipse(x, y, f.cx, f.cy, 0.98 * f.a, 0.98 * f.b, px),
+            "mouth": _ellipse(x, y, f.cx, f.cy + 0.52 * f.b, 1.35 * f.mouth_w * f.a, 0.3 * f.b, px),
+            "eyes": eyes,
+            "hair": np.clip(_ellipse(x, y, f.cx, f.cy - 0.25 * f.b, 1.12 * f.a, 0.95 * f.b, px)
+                            - _ellipse(x, y, f.cx, f.cy, f.a, f.b, px), 0, 1)}
+
+
+def jpeg(img: np.ndarray, quality: int, shift: tuple = (0, 0)) -> np.ndarray:
+    """Return ``img`` (float [0, 1] HxWx3) after a JPEG round trip at ``quality``, optionally on a shifted grid."""
+    u8 = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+    dy, dx = shift
+    if dy or dx:
+        u8 = np.pad(u8, ((dy, 0), (dx, 0), (0, 0)), mode="edge")
+    buf = io.BytesIO()
+    Image.fromarray(u8).save(buf, format="JPEG", quality=int(quality))
+    out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32) / 255.0
+    return out[dy:, dx:]

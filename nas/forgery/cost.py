@@ -1,0 +1,102 @@
+"""MAdds and parameters of a forgery detector: both streams, the frequency front-ends, MixBlocks and heads.
+
+The backbones are costed by their space's pure cost model (``nas.cost``), plus the extra input channels of an
+inflated stem; the parts this package adds are costed by the formulas below from the detector's geometry.
+MAdds follow the project's convention (convolutions, linear layers and matrix products; no BatchNorm,
+activations, pooling or resampling), so the total equals ``FlopCounterMode`` / 2 on the built model.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from nas.core.cost import Cost, bn_cx, conv_out, linear_cx
+
+__all__ = ["detector_cost", "fad_cx", "lfs_cx", "mix_cx"]
+
+
+def fad_cx(size: int, bands: int) -> Cost:
+    """Return FAD's cost: forward DCT of 3 colour planes (2 products each), inverse DCT of 3 x bands planes."""
+    per_plane = 2 * size ** 3
+    return Cost(3 * per_plane + 3 * bands * per_plane, bands * size * size)
+
+
+def lfs_cx(side_out: int, window: int, bands: int) -> Cost:
+    """Return LFS's cost: a (w^2 x w^2) DCT product per window plus a (bands x w^2) band product per window."""
+    w2 = window * window
+    return Cost(side_out * side_out * (w2 * w2 + bands * w2), bands * w2)
+
+
+def mix_cx(channels: int, side: int, reduction: int) -> Cost:
+    """Return a MixBlock's cost: 4 query/key 1x1 convs, 2 energy and 2 re-weighting products, 2 output convs."""
+    d = max(channels // reduction, 8)
+    hw = side * side
+    qk = Cost(4 * hw * channels * d, 4 * (channels * d + d))
+    attn = Cost(2 * hw * hw * d + 2 * channels * hw * hw, 0)
+    out = Cost(2 * hw * channels * channels, 2 * channels * channels) + bn_cx(channels) + bn_cx(channels)
+    return qk + attn + out + Cost(0, 2)  # + the two gates
+
+
+def conv1x1_cx(c_in: int, c_out: int, side: int, bias: bool = True) -> Cost:
+    """Return the cost of a 1x1 conv on a ``side`` x ``side`` map."""
+    return Cost(side * side * c_in * c_out, c_in * c_out + (c_out if bias else 0))
+
+
+def backbone_cx(genotype: Any, stem: Any, side: int, num_features: int) -> Cost:
+    """Return a stream's backbone cost (no classifier) fed ``side`` px, with stem conv ``stem`` (maybe inflated)."""
+    import nas
+
+    k, s, p = stem.kernel_size[0], stem.stride[0], stem.padding[0]
+    stem_side = conv_out(side, k, s, p)
+    # The space's cost model describes its stride-2 stem; a stride-1 stem on half the size has the same cost.
+    resolution = side if s == 2 else 2 * stem_side
+    model = nas.cost(genotype, resolution=resolution, num_classes=1)
+    fc = linear_cx(num_features, 1)
+    body = Cost(model.madds - fc.madds, model.params - fc.params)
+    per_channel = Cost(stem_side * stem_side * stem.out_channels * k * k, stem.out_channels * k * k)
+    extra = stem.in_channels - 3
+    return body + Cost(per_channel.madds * extra, per_channel.params * extra)
+
+
+def _front_cx(front: Any, resolution: int) -> Any:
+    """Return ``(cost, side fed to the backbone)`` of a stream's front-end."""
+    from torch import nn
+
+    from nas.forgery.frequency import FAD, LFS, lfs_out_size
+
+    cost, side = Cost(), resolution
+    for m in front.modules():
+        if isinstance(m, FAD):
+            cost = cost + fad_cx(m.size, len(m.base))
+        elif isinstance(m, LFS):
+            side = lfs_out_size(resolution, m.window, m.stride, m.padding)
+            cost = cost + lfs_cx(side, m.window, len(m.base))
+        elif isinstance(m, nn.Upsample):
+            side = resolution  # backbones without a stride-1 stem option see the LFS map resized back
+    return cost, side
+
+
+def detector_cost(detector: Any) -> Cost:
+    """Return the exact MAdds and parameters of a built detector (see the module docstring for the convention)."""
+    import nas
+    from nas.forgery.fusion import first_conv_of
+
+    total = Cost()
+    pairs = [(detector.front_a, detector.a, detector.genotypes[0])]
+    if detector.b is not None:
+        pairs.append((detector.front_b, detector.b, detector.genotypes[-1]))
+    for front, stream, g in pairs:
+        cost, side = _front_cx(front, detector.resolution)
+        stem = first_conv_of(stream.net)
+        genotype = nas.get_space(g.partition(":")[0]).parse(g)  # canonical string (load_genotype stats it as a path)
+        total = total + cost + backbone_cx(genotype, stem, side, stream.num_features)
+    a = detector.a
+    for k in detector.mix_ids:
+        total = total + mix_cx(a.stage_channels[k], a.stage_sides[k], detector.mix_reduction)
+    for head in detector.heads.values():
+        total = total + linear_cx(head.in_features, head.out_features)
+    if detector.mask_head is not None:
+        mh = detector.mask_head
+        total = total + conv1x1_cx(mh.last.in_channels, 1, a.stage_sides[-1])
+        for i, lateral in zip(detector.tap_ids, mh.laterals):
+            total = total + conv1x1_cx(lateral.in_channels, 1, a.stage_sides[i])
+    return total

@@ -1,0 +1,256 @@
+"""The forgery detector: one or two backbone streams (RGB, FAD, LFS), optional MixBlocks, classification heads
+for nested label sets and an optional grey-map head.
+
+``create_detector`` works for any image-space genotype through the backbone seam (``nas.create_backbone``).
+The output is a dict: ``logits_<n>`` for each label set ``n`` (2, 3, 16) and ``mask`` (in [0, 1], the input's
+size) when the task is ``forgery_spatial``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from nas.errors import NasError
+from nas.forgery.frequency import FAD, LFS, check_lfs_input, lfs_out_size
+from nas.forgery.fusion import MixBlock, NoMix, inflate_stem
+from nas.forgery.streams import make_stream
+
+__all__ = ["STREAMS", "LABEL_SETS", "DetectorSpec", "Detector", "MaskHead", "create_detector", "stream_inputs"]
+
+STREAMS = ("rgb", "fad", "lfs", "both", "mix")
+LABEL_SETS = (2, 3, 16)  # real/fake; real / ID-replaced / ID-remained; real + 15 methods
+TASKS = ("forgery_image", "forgery_spatial")
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Everything that shapes a detector besides its genotype(s)."""
+
+    task: str = "forgery_image"  # forgery_image (heads only) or forgery_spatial (grey-map head, optional heads)
+    classes: Tuple[int, ...] = (2,)  # label sets with a head; () only for forgery_spatial
+    streams: str = "rgb"  # rgb | fad | lfs | both (FAD + LFS, pooled features concatenated) | mix (both + MixBlocks)
+    mix_at: Optional[Tuple[str, ...]] = None  # stages after which a MixBlock sits; None: the last two stages
+    resolution: int = 64  # input side; FAD's DCT is built for exactly this size
+    dropout: float = 0.2  # before the classification heads
+    fad_all_band: bool = False  # add the reimplementations' 4th all-band FAD filter (12 channels)
+    lfs_window: int = 10  # LFS window side
+    lfs_split: str = "linear"  # linear | log band split on i + j
+    lfs_order: str = "paper"  # paper: log10(||.||_1 + eps); reimpl: mean of log10|.| over the band
+    mix_reduction: int = 8  # MixBlock query/key width = channels / this
+    stem_stride: Optional[int] = None  # main stream's stem stride (st_topo option); None: the space's default
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on a value that cannot build."""
+        if self.task not in TASKS:
+            raise NasError(f"forgery task must be one of {', '.join(TASKS)}, got {str(self.task)[:40]!r}")
+        if self.streams not in STREAMS:
+            raise NasError(f"forgery.streams must be one of {'|'.join(STREAMS)}, got {str(self.streams)[:40]!r}")
+        bad = [c for c in self.classes if c not in LABEL_SETS]
+        if bad:
+            raise NasError(f"--classes takes 2, 3 and/or 16 (comma-separated), got {str(bad[0])[:20]}")
+        if not self.classes and self.task == "forgery_image":
+            raise NasError("forgery_image needs at least one label set (--classes 2|3|16)")
+        if self.streams in ("lfs", "both", "mix"):
+            check_lfs_input(self.resolution, self.lfs_window)
+
+
+class MaskHead(nn.Module):
+    """Grey-map head: 1x1 conv on the last map, then light top-down upsampling adding 1x1 convs of earlier maps."""
+
+    def __init__(self, final_channels: int, tap_channels: List[int], size: int):
+        super().__init__()
+        self.size = size
+        self.last = nn.Conv2d(final_channels, 1, 1)
+        self.laterals = nn.ModuleList([nn.Conv2d(c, 1, 1) for c in tap_channels])
+
+    def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> torch.Tensor:
+        m = self.last(final)
+        for i, lateral in enumerate(self.laterals):
+            t = taps[i]
+            m = nn.functional.interpolate(m, size=(t.shape[-2], t.shape[-1]), mode="bilinear", align_corners=False)
+            m = m + lateral(t)
+        m = nn.functional.interpolate(m, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return torch.sigmoid(m[:, 0])
+
+
+class Detector(nn.Module):
+    """Front-end(s), stream(s) run stage by stage (MixBlocks at stage ends), pooled heads and the mask head."""
+
+    def __init__(self, spec: DetectorSpec, front_a: nn.Module, a: nn.Module, front_b: Optional[nn.Module],
+                 b: Optional[nn.Module], mix_ids: List[int], genotypes: Tuple[str, ...]):
+        super().__init__()
+        self.streams, self.genotypes = spec.streams, genotypes
+        self.resolution: int = spec.resolution
+        self.mix_reduction: int = spec.mix_reduction
+        self.front_a, self.a, self.front_b, self.b = front_a, a, front_b, b
+        self._kinds: List[str] = [k for k in stream_inputs(spec.streams) if k is not None]
+        self.n_segments: int = len(a.cuts)
+        self.mixes = nn.ModuleList([MixBlock(a.stage_channels[k], spec.mix_reduction) if k in mix_ids else NoMix()
+                                    for k in range(self.n_segments)]) if b is not None else None
+        self.mix_ids: List[int] = mix_ids
+        features = a.num_features + (b.num_features if b is not None else 0)
+        self.num_features: int = features
+        self.dropout = nn.Dropout(spec.dropout)
+        self.heads = nn.ModuleDict({str(n): nn.Linear(features, n) for n in spec.classes})
+        self.tap_ids: List[int] = []
+        self.mask_head: Optional[MaskHead] = None
+        if spec.task == "forgery_spatial":
+            # Earlier maps at strides 16 and 8 (coarse to fine), where the stream has them.
+            names = list(a.stage_names[:-1])
+            self.tap_ids = [names.index(s) for s in ("s16", "s8") if s in names]
+            self.mask_head = MaskHead(a.num_features, [a.stage_channels[i] for i in self.tap_ids], spec.resolution)
+
+    def _run_a(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        fa = self.a.begin(self.front_a(x))
+        ends: List[torch.Tensor] = []
+        for k in range(self.n_segments):
+            fa = self.a.segment(fa, k)
+            ends.append(fa[-1])
+        return self.a.final(fa), ends
+
+    def _run_ab(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, List[torch.Tensor]]:
+        assert self.b is not None and self.front_b is not None and self.mixes is not None
+        fa = self.a.begin(self.front_a(x))
+        fb = self.b.begin(self.front_b(x))
+        ends: List[torch.Tensor] = []
+        for k, mix in enumerate(self.mixes):
+            fa = self.a.segment(fa, k)
+            fb = self.b.segment(fb, k)
+            ya, yb = mix(fa[-1], fb[-1])
+            fa[-1] = ya
+            fb[-1] = yb
+            ends.append(ya)
+        return self.a.final(fa), self.b.final(fb), ends
+
+    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        if self.b is not None:
+            final, final_b, ends = self._run_ab(x)
+            pooled = torch.cat([final.mean((2, 3)), final_b.mean((2, 3))], 1)
+        else:
+            final, ends = self._run_a(x)
+            pooled = final.mean((2, 3))
+        out: Dict[str, torch.Tensor] = {}
+        h = self.dropout(pooled)
+        for name, head in self.heads.items():
+            out["logits_" + name] = head(h)
+        if self.mask_head is not None:
+            out["mask"] = self.mask_head(final, [ends[i] for i in self.tap_ids])
+        return out
+
+    def load_backbone_state(self, state: Dict[str, torch.Tensor], genotype: Optional[str] = None) -> List[str]:
+        """Load a backbone state dict into the streams built on ``genotype`` (None: every stream), inflating RGB
+        stem kernels (F3-Net's init from pretrained weights); return which streams took it."""
+        from nas.forgery.fusion import inflate_weight
+
+        took = []
+        for tag, stream, g in (("a", self.a, self.genotypes[0]), ("b", self.b, self.genotypes[-1])):
+            if stream is None or (genotype is not None and g != genotype):
+                continue
+            own = stream.net.state_dict()
+            missing = [k for k in own if k not in state]
+            if missing:
+                raise NasError(f"the weights do not fit this detector's backbone ({len(missing)} tensors missing; "
+                               f"first: {missing[0]})")
+            fitted = {}
+            for k, v in own.items():
+                w = state[k]
+                if w.dim() == 4 and w.shape[1] != v.shape[1] and w.shape[1] % 3 == 0 and w.shape[0] == v.shape[0]:
+                    # an inflated stem sums back to its RGB kernel; then tile it for this stream's input
+                    w = inflate_weight(w.view(w.shape[0], -1, 3, *w.shape[2:]).sum(1), v.shape[1])
+                if w.shape != v.shape:
+                    raise NasError(f"the weights do not fit this detector's backbone (tensor {k} is mis-shaped)")
+                fitted[k] = w
+            stream.net.load_state_dict(fitted)
+            took.append(self._kinds[0 if tag == "a" else 1])
+        return took
+
+
+def stream_inputs(streams: str) -> Tuple[str, Optional[str]]:
+    """Return the front-ends of streams A and B: rgb/fad/lfs alone, or fad + lfs for both/mix."""
+    if streams in ("both", "mix"):
+        return "fad", "lfs"
+    return streams, None
+
+
+def _backbone(genotype, stem_stride: Optional[int]) -> Tuple[nn.Module, bool]:
+    """Build a backbone, with ``stem_stride`` where the space takes it; return it and whether it was applied."""
+    import nas
+
+    if stem_stride is None:
+        return nas.create_backbone(genotype), False
+    try:
+        return nas.create_backbone(genotype, stem_stride=stem_stride), True
+    except TypeError:
+        return nas.create_backbone(genotype), False
+
+
+def _stream(kind: str, genotype, spec: DetectorSpec) -> Tuple[nn.Module, nn.Module]:
+    """Return ``(front-end, staged stream)`` for one input kind."""
+    r = spec.resolution
+    if kind == "lfs":
+        front: nn.Module = LFS(spec.lfs_window, split=spec.lfs_split, order=spec.lfs_order)
+        side = lfs_out_size(r, spec.lfs_window)
+        # F3-Net's LFS stream runs a stride-1 stem on the half-size map, so both streams match at every stage.
+        net, applied = _backbone(genotype, 1)
+        if not applied:
+            front = nn.Sequential(front, nn.Upsample(size=(r, r), mode="bilinear", align_corners=False))
+            side = r
+    else:
+        front = FAD(r, all_band=spec.fad_all_band) if kind == "fad" else nn.Identity()
+        side = r
+        net, _ = _backbone(genotype, spec.stem_stride)
+    channels = {"rgb": 3, "fad": 3 * (4 if spec.fad_all_band else 3), "lfs": 6}[kind]
+    inflate_stem(net, channels)
+    return front, make_stream(net, channels, side, r)
+
+
+def _mix_ids(a: nn.Module, b: nn.Module, spec: DetectorSpec) -> List[int]:
+    """Return the stage indices of the MixBlocks, checking the names and that both streams' maps match there."""
+    names = list(a.stage_names)
+    at = spec.mix_at if spec.mix_at is not None else tuple(names[-2:])
+    ids = []
+    for name in at:
+        if name not in names:
+            raise NasError(f"mix.at names stage {str(name)[:20]!r}, which this backbone does not have "
+                           f"(stages: {', '.join(names)})")
+        k = names.index(name)
+        if list(b.stage_names) != names or (a.stage_channels[k], a.stage_sides[k]) != (b.stage_channels[k],
+                                                                                      b.stage_sides[k]):
+            raise NasError(f"the two streams' maps differ at stage {name} (different genotypes or resolutions); "
+                           "choose other mix.at stages or one genotype")
+        ids.append(k)
+    return sorted(set(ids))
+
+
+def create_detector(genotype, task: str = "forgery_image", classes=(2,), streams: str = "rgb",
+                    mix_at=None, resolution: int = 64, lfs_genotype=None, **options) -> Detector:
+    """Build a forgery detector on ``genotype``'s backbone (``lfs_genotype``: another genotype for the LFS stream).
+
+    Example:
+        >>> import torch, nas.forgery
+        >>> det = nas.forgery.create_detector("st_topo:mobilenetv2", classes=(2, 3), streams="fad", resolution=32)
+        >>> sorted(det(torch.randn(1, 3, 32, 32)))
+        ['logits_2', 'logits_3']
+    """
+    import nas
+
+    spec = DetectorSpec(task=task, classes=tuple(int(c) for c in classes), streams=streams,
+                        mix_at=tuple(mix_at) if mix_at is not None else None, resolution=resolution, **options)
+    spec.validate()
+    g = nas.load_genotype(genotype)
+    g_lfs = nas.load_genotype(lfs_genotype) if lfs_genotype is not None else g
+    kind_a, kind_b = stream_inputs(spec.streams)
+    front_a, a = _stream(kind_a, g_lfs if kind_a == "lfs" else g, spec)
+    front_b = b = None
+    mix_ids: List[int] = []
+    if kind_b is not None:
+        front_b, b = _stream(kind_b, g_lfs, spec)
+        if spec.streams == "mix":
+            mix_ids = _mix_ids(a, b, spec)
+    elif spec.mix_at is not None:
+        raise NasError("mix.at applies only with --streams mix")
+    names = (str(g),) if b is None else (str(g), str(g_lfs))
+    return Detector(spec, front_a, a, front_b, b, mix_ids, names)

@@ -1,0 +1,147 @@
+"""Face-forgery metrics as forgery papers and ForgeryNet's public evaluation report them; numpy only, no torch.
+
+Scores are P(fake) and labels 0 (real) / 1 (fake). Maps are arrays in [0, 1] of any matching shape.
+"""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import numpy as np
+
+from nas.errors import NasError
+
+__all__ = ["auc", "eer", "average_precision", "accuracy_at", "balanced_accuracy", "spatial_metrics",
+           "spatial_sums", "finish_spatial", "AGREE_TAUS", "DIFF_TAUS"]
+
+AGREE_TAUS = (0.1, 0.2)  # ForgeryNet's "IoU_tau": pixel agreement of the maps binarised at tau
+DIFF_TAUS = (0.01, 0.05, 0.1)  # ForgeryNet's "IoU_diff_tau": share of pixels with |p - g| <= tau
+
+
+def _binary(scores: Sequence[float], labels: Sequence[int]):
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if s.shape != y.shape:
+        raise NasError(f"scores and labels differ in length ({s.size} vs {y.size})")
+    if not np.isin(y, (0, 1)).all():
+        raise NasError("labels must be 0 (real) or 1 (fake)")
+    return s, y.astype(np.int64)
+
+
+def _ranks(s: np.ndarray) -> np.ndarray:
+    """Return 1-based ranks of ``s`` with ties given their mean rank."""
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    first = np.r_[True, sorted_s[1:] != sorted_s[:-1]]
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], s.size]
+    mean_rank = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
+    ranks = np.empty(s.size)
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Return the ROC AUC: the Mann-Whitney statistic, a tie counting one half (NaN with one class only)."""
+    s, y = _binary(scores, labels)
+    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    r = _ranks(s)
+    return float((r[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def _roc(s: np.ndarray, y: np.ndarray):
+    """Return (fpr, tpr, thresholds) at every distinct score, from the highest threshold down."""
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[s[1:] != s[:-1], True]  # last index of each tie group
+    tp = np.cumsum(y)[last]
+    fp = np.cumsum(1 - y)[last]
+    tpr = np.r_[0.0, tp / max(int(y.sum()), 1)]
+    fpr = np.r_[0.0, fp / max(int((1 - y).sum()), 1)]
+    return fpr, tpr, np.r_[np.inf, s[last]]
+
+
+def eer(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Return the equal error rate: the FPR at the ROC point where |FNR - FPR| is smallest (DeepfakeBench's)."""
+    s, y = _binary(scores, labels)
+    if y.min() == y.max():
+        return float("nan")
+    fpr, tpr, _ = _roc(s, y)
+    i = int(np.argmin(np.abs((1 - tpr) - fpr)))
+    return float(fpr[i])
+
+
+def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Return AP: sum over thresholds of (recall step) x precision, ties taken together (sklearn's definition)."""
+    s, y = _binary(scores, labels)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s, yy = s[order], y[order]
+    last = np.r_[s[1:] != s[:-1], True]
+    tp = np.cumsum(yy)[last].astype(np.float64)
+    seen = (np.flatnonzero(last) + 1).astype(np.float64)
+    recall = np.r_[0.0, tp / n_pos]
+    precision = tp / seen
+    return float(np.sum(np.diff(recall) * precision))
+
+
+def accuracy_at(scores: Sequence[float], labels: Sequence[int], threshold: float = 0.5) -> float:
+    """Return the share of samples whose ``score >= threshold`` matches the label (ACC at 0.5 by default)."""
+    s, y = _binary(scores, labels)
+    return float(np.mean((s >= threshold).astype(np.int64) == y)) if s.size else float("nan")
+
+
+def balanced_accuracy(predicted: Sequence[int], labels: Sequence[int]) -> float:
+    """Return the mean per-class recall over the classes present in ``labels`` (ForgeryNet's "ACC")."""
+    p, y = np.asarray(predicted).ravel(), np.asarray(labels).ravel()
+    if p.shape != y.shape:
+        raise NasError(f"predicted and labels differ in length ({p.size} vs {y.size})")
+    classes = np.unique(y)
+    if classes.size == 0:
+        return float("nan")
+    return float(np.mean([np.mean(p[y == c] == c) for c in classes]))
+
+
+def spatial_sums(pred_maps: np.ndarray, gt_maps: np.ndarray) -> Dict[str, float]:
+    """Return the pixel sums behind :func:`spatial_metrics`, to add up over batches."""
+    p = np.asarray(pred_maps, dtype=np.float64)
+    g = np.asarray(gt_maps, dtype=np.float64)
+    if p.shape != g.shape:
+        raise NasError(f"predicted and ground-truth maps differ in shape ({p.shape} vs {g.shape})")
+    d = np.abs(p - g)
+    out = {"pixels": float(p.size), "l1": float(d.sum())}
+    for t in AGREE_TAUS:
+        out[f"agree_{t:g}"] = float(np.sum((p >= t) == (g >= t)))
+    for t in DIFF_TAUS:
+        out[f"within_{t:g}"] = float(np.sum(d <= t))
+    pb, gb = p >= 0.5, g >= 0.5
+    out.update(inter=float(np.sum(pb & gb)), union=float(np.sum(pb | gb)), pred_pos=float(pb.sum()),
+               gt_pos=float(gb.sum()))
+    return out
+
+
+def finish_spatial(sums: Dict[str, float]) -> Dict[str, float]:
+    """Turn :func:`spatial_sums` (summed over a dataset) into the metrics of :func:`spatial_metrics`."""
+    n = max(sums["pixels"], 1.0)
+    out = {"l1": sums["l1"] / n}
+    out.update({f"iou_{t:g}": sums[f"agree_{t:g}"] / n for t in AGREE_TAUS})
+    out.update({f"iou_diff_{t:g}": sums[f"within_{t:g}"] / n for t in DIFF_TAUS})
+    # Binary IoU / F1 at 0.5 (our addition); all-real data with no positive anywhere scores 1 (nothing to find).
+    out["bin_iou"] = sums["inter"] / sums["union"] if sums["union"] else 1.0
+    denom = sums["pred_pos"] + sums["gt_pos"]
+    out["bin_f1"] = 2 * sums["inter"] / denom if denom else 1.0
+    return out
+
+
+def spatial_metrics(pred_maps: np.ndarray, gt_maps: np.ndarray) -> Dict[str, float]:
+    """Return ForgeryNet's localization metrics of predicted vs ground-truth maps (all pixels pooled).
+
+    ``l1``: mean |p - g|; ``iou_0.1`` / ``iou_0.2``: share of pixels where 1[p >= tau] == 1[g >= tau] (called IoU
+    by ForgeryNet, but a pixel agreement); ``iou_diff_0.01`` / ``0.05`` / ``0.1``: share with |p - g| <= tau;
+    ``bin_iou`` / ``bin_f1``: IoU and F1 of the maps binarised at 0.5 (our addition).
+    """
+    return finish_spatial(spatial_sums(pred_maps, gt_maps))

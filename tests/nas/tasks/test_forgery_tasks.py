@@ -1,0 +1,133 @@
+"""forgery_image / forgery_spatial end to end on tiny embedded sets, the data readers, and bad input."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nas.cli.retrain import main
+
+G = "st_topo:mobilenetv2"
+TINY = ["--resolution", "32", "--epochs", "1", "--batch-size", "16", "data.train_size=48", "data.val_size=32",
+        "eval_batch_size=32", "schedule.warmup_epochs=0"]
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fimg") / "run"
+    assert main([G, "--task", "forgery_image", "--classes", "2,3,16", "--streams", "fad", "--out", str(out),
+                 *TINY]) == 0
+    return out
+
+
+def test_image_task_writes_metrics_and_best(image_run):
+    m = json.loads((image_run / "metrics.json").read_text())
+    row = m["epochs"][-1]
+    assert m["task"] == "forgery_image"
+    for key in ("auc", "acc", "eer", "ap", "bacc_2", "bacc_3", "bacc_16", "selection"):
+        assert key in row
+    assert row["selection"] == row["auc"] and 0.0 <= row["auc"] <= 1.0
+    assert (image_run / "best.pt").is_file() and any((image_run / "tb").iterdir())
+
+
+def test_eval_json_is_one_object(image_run, capsys):
+    capsys.readouterr()
+    assert main(["--eval", str(image_run / "best.pt"), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    got = json.loads(out[0])
+    assert 0.0 <= got["auc"] <= 1.0 and "bacc_16" in got
+
+
+@pytest.mark.slow
+def test_init_backbone_from_forgery_checkpoint(image_run, tmp_path, capsys):
+    out = tmp_path / "r2"
+    assert main([G, "--task", "forgery_image", "--streams", "mix", "--init", f"backbone:{image_run / 'best.pt'}",
+                 "--out", str(out), *TINY]) == 0
+    meta = json.loads((out / "metrics.json").read_text())
+    assert "fad/lfs stream" in meta["init"]
+
+
+def test_spatial_task_with_bce_and_a_head(tmp_path):
+    out = tmp_path / "sp"
+    assert main([G, "--task", "forgery_spatial", "--classes", "2", "--out", str(out), "forgery.loss=bce",
+                 *TINY]) == 0
+    row = json.loads((out / "metrics.json").read_text())["epochs"][-1]
+    for key in ("l1", "iou_0.1", "iou_0.2", "iou_diff_0.01", "iou_diff_0.05", "iou_diff_0.1", "bin_iou", "auc"):
+        assert key in row
+    assert 0.0 <= row["l1"] <= 1.0
+
+
+def _png(path: Path, value: int, mode: str = "RGB"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = (20, 20, 3) if mode == "RGB" else (20, 20)
+    Image.fromarray(np.full(shape, value, np.uint8), mode).save(path)
+
+
+def test_forgerynet_lists_folder_id_wins_and_boxes(tmp_path):
+    from nas.data.forgery import FileForgeries, parse_image_list, split_target
+
+    _png(tmp_path / "train_release/4/a/f1.jpg", 100)
+    _png(tmp_path / "train_release/17/b/f2.jpg", 50)
+    (tmp_path / "train_release/4/a/f1_BB.txt").write_text("50 50 100 100 0.99\n")
+    _png(tmp_path / "maps/train_release/4/a/f1.png", 255, "L")
+    lst = tmp_path / "train.txt"
+    lst.write_text("image_name binary_cls_label triple_cls_label 16cls_label\n"
+                   "train_release/4/a/f1.jpg 1 2 7\ntrain_release/17/b/f2.jpg 0 0 0\n")
+    recs = parse_image_list(str(lst), str(tmp_path), str(tmp_path / "maps"))
+    assert [r.labels for r in recs] == [(1, 1, 4), (0, 0, 0)]  # BlendFace (4) is ID-replaced, not column 7
+    assert recs[0].map_path.is_file() and recs[1].map_path is not None
+    ds = FileForgeries(recs, 16, train=False, seed=0, with_maps=True)
+    x, y = ds[0]
+    labels, maps = split_target(y[None])
+    assert x.shape == (3, 16, 16) and labels.tolist() == [[1, 1, 4]] and float(maps.min()) == 1.0
+    (tmp_path / "train_release/17/b/f2.jpg").write_bytes(b"not a jpeg")
+    assert ds[1] is None  # unreadable: skipped and counted by the collate
+
+
+def _folders(root: Path, masks: bool):
+    for split in ("train", "val"):
+        for i in range(3):
+            _png(root / split / "real" / f"r{i}.png", 40 + i)
+            _png(root / split / "fake" / f"f{i}.png", 200 - i)
+            if masks:
+                _png(root / split / "masks" / f"f{i}.png", 255, "L")
+    return root
+
+
+def _bad(case: str, tmp: Path) -> list:
+    if case == "classes":
+        return [G, "--task", "forgery_image", "--classes", "5"]
+    if case == "no_maps":
+        return [G, "--task", "forgery_spatial", "--data", str(_folders(tmp / "plain", masks=False))]
+    if case == "list_fields":
+        lst = tmp / "bad.txt"
+        lst.write_text("train_release/4/a/f1.jpg 1 1 4\ntrain_release/4/a/f2.jpg 1 1\n")
+        return [G, "--task", "forgery_image", "--data-root", str(tmp), "--train-list", str(lst), "--val-list",
+                str(lst)]
+    if case == "not_forgery":
+        return [G, "--task", "classification", "--streams", "fad"]
+    if case == "lfs_small":
+        return [G, "--task", "forgery_image", "--streams", "lfs", "--resolution", "8"]
+    return [G, "--task", "forgery_image", "--streams", "mix", "forgery.mix_at=s16,s64"]
+
+
+@pytest.mark.parametrize("case", ["classes", "no_maps", "list_fields", "lfs_small", "mix_stage", "not_forgery"])
+def test_bad_input_is_one_line(case, tmp_path, capsys):
+    args = _bad(case, tmp_path)
+    code = main([args[0], *TINY, "--out", str(tmp_path / "run"), *args[1:]])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and err[0].startswith("nas-retrain: error:")
+    assert "Traceback" not in err[0]
+    want = {"classes": "--classes", "no_maps": "grey maps", "list_fields": "bad.txt:2", "lfs_small": "LFS window",
+            "mix_stage": "s64", "not_forgery": "only to the forgery tasks"}[case]
+    assert want in err[0]
+
+
+def test_plain_folders_train(tmp_path):
+    root = _folders(tmp_path / "plain", masks=True)
+    out = tmp_path / "run"
+    assert main([G, "--task", "forgery_spatial", "--classes", "2", "--data", str(root), "--out", str(out),
+                 "--resolution", "32", "--epochs", "1", "--batch-size", "4", "schedule.warmup_epochs=0"]) == 0
+    assert "l1" in json.loads((out / "metrics.json").read_text())["epochs"][-1]

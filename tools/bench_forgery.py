@@ -1,0 +1,125 @@
+"""F3-Net ablation on the embedded face-forgery set, plus front-end / MixBlock overhead in images per second.
+
+Each run is a real ``nas.train.retrain`` of the forgery_image task (recipes/retrain/forgery_image.yaml with the
+overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.forgery.cost.detector_cost``,
+s/epoch from its metrics. Overheads are forward-pass throughputs measured in this process against the rgb stream.
+
+    python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
+        --train-size 2000 --out bench_forgery.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def searched_330m(budget: float = 330e6, seed: int = 0) -> str:
+    """Return a seeded in-window sample of st_topo at a 330M MAdds budget (224 px), drawn the way the search's
+    window strategies draw candidates (``sample_in_window`` over [0.9, 1.0] x budget). It stands in for a searched
+    330M genotype: a member of the search window, not the output of a search run."""
+    import nas
+    from nas.search.strategies.window import cost_window, sample_in_window
+
+    space = nas.get_space("st_topo")
+
+    def cost(g):
+        return nas.cost(g).madds
+
+    lo, hi = cost_window(space, cost, int(budget), 0.9)
+    return str(sample_in_window(space, cost, lo, hi, random.Random(seed)))
+
+
+def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
+    """Train one detector and return its figures."""
+    import nas
+    from nas.config import build_config
+    from nas.config.retrain import RetrainConfig
+    from nas.forgery import create_detector
+    from nas.forgery.cost import detector_cost
+    from nas.tasks.forgery import detector_kwargs
+    from nas.train import retrain
+
+    opts = [f"forgery.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
+            f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", f"task={args.task}",
+            f"forgery.classes={args.classes}", f"resolution={args.resolution}"]
+    recipe = ROOT / "recipes" / "retrain" / f"{args.task}.yaml"
+    cfg = build_config(RetrainConfig, recipe=str(recipe), flags={}, opts=opts)
+    with tempfile.TemporaryDirectory() as tmp:
+        row = retrain(cfg, genotype, Path(tmp) / "run", log=lambda line: None)
+        hist = json.loads((Path(tmp) / "run" / "metrics.json").read_text())["epochs"]
+    cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, args.task)))
+    metrics = {k: v for k, v in row.items() if k not in ("epoch", "step", "lr", "train_skipped", "val_skipped",
+                                                        "seconds")}
+    return {"streams": streams, "quality": quality, "seed": seed, "task": args.task, "classes": args.classes,
+            **metrics, "params": cost.params, "madds": cost.madds,
+            "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
+
+
+def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, rounds: int = 7) -> dict:
+    """Return forward images/s of eval-mode detectors per stream setting: the best of ``rounds`` rounds, the
+    settings timed in turn within each round so that load from other processes hits them alike."""
+    from nas.forgery import create_detector
+
+    dets = {s: create_detector(genotype, streams=s, resolution=resolution).eval() for s in streams}
+    x = torch.randn(batch, 3, resolution, resolution)
+    best = {s: float("inf") for s in streams}
+    with torch.no_grad():
+        for det in dets.values():
+            det(x)
+        for _ in range(rounds):
+            for s, det in dets.items():
+                t = time.perf_counter()
+                det(x)
+                best[s] = min(best[s], time.perf_counter() - t)
+    return {s: batch / t for s, t in best.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--streams", default="rgb,fad,lfs,both,mix")
+    p.add_argument("--quality", default="hq,lq")
+    p.add_argument("--backbones", default="mobilenetv2,searched330m")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--train-size", type=int, default=4000)
+    p.add_argument("--val-size", type=int, default=1000)
+    p.add_argument("--resolution", type=int, default=64)
+    p.add_argument("--task", default="forgery_image", help="forgery_image or forgery_spatial")
+    p.add_argument("--classes", default="2", help="label sets, e.g. 2, 3, 16 or 2,3,16 ('' for spatial only)")
+    p.add_argument("--overhead-only", action="store_true")
+    p.add_argument("--no-overhead", action="store_true")
+    p.add_argument("--out", default="bench_forgery.json")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
+    streams = args.streams.split(",")
+    result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
+    for name in [] if args.no_overhead else args.backbones.split(","):
+        ips = throughputs(genotypes[name], streams, args.resolution)
+        result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
+        print(name, json.dumps(result["overhead_img_s"][name]), flush=True)
+    if not args.overhead_only:
+        for name in args.backbones.split(","):
+            for q in args.quality.split(","):
+                for s in streams:
+                    for seed in (int(v) for v in args.seeds.split(",")):
+                        r = {"backbone": name, **run_one(genotypes[name], s, q, seed, args)}
+                        result["runs"].append(r)
+                        print(json.dumps(r), flush=True)
+                        Path(args.out).write_text(json.dumps(result, indent=1))
+    Path(args.out).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
