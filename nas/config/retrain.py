@@ -25,6 +25,7 @@ class DataConfig:
     train_list: Optional[str] = None  # video genotypes: training clip list
     val_list: Optional[str] = None  # video genotypes: validation clip list
     frames: Optional[int] = None  # video genotypes: clip length; None: the space's default
+    min_readable: float = 0.5  # stop when a training epoch or validation pass reads less than this share of files
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -34,6 +35,8 @@ class DataConfig:
             raise NasError(f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.workers < 0:
             raise NasError(f"data.workers must be >= 0, got {self.workers}")
+        if not 0.0 < self.min_readable <= 1.0:
+            raise NasError(f"data.min_readable must be in (0, 1], got {self.min_readable}")
         if self.frames is not None and self.frames < 1:
             raise NasError(f"data.frames must be >= 1, got {self.frames}")
 

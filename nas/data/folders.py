@@ -156,6 +156,9 @@ def image_folder_datasets(root: str | Path, size: int, val_fraction: float = 0.1
         raise NasError(f"data folder not found: {root}")
     train_dir = root / "train" if (root / "train").is_dir() else root
     classes, train = scan_folder(train_dir)
+    if len(classes) < 2:
+        raise NasError(f"data folder {str(train_dir)[:120]} has one class ({classes[0][:40]!r}); telling classes "
+                       "apart needs at least 2 class sub-folders")
     if (root / "val").is_dir():
         _, val = scan_folder(root / "val", classes)
     else:

@@ -24,6 +24,7 @@ from nas.search.data import ProxyData, build_proxy_data
 from nas.search.one_shot import score_genotypes, train_steps
 from nas.search.progress import Hooks
 from nas.utils.io import atomic_torch_save
+from nas.utils.readers import load_torch
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
 
 __all__ = ["OneShotScorer", "TabularScorer", "window_sampler", "supernet_options"]
@@ -148,8 +149,8 @@ class OneShotScorer:
     def snapshots(self) -> List[Dict[str, torch.Tensor]]:
         """Return the K weight snapshots written by the sgld phase (read once)."""
         if self._snapshots is None:
-            self._snapshots = [torch.load(self.out / "snapshots" / f"{k}.pt", weights_only=True,
-                                          map_location=self.device) for k in range(self.num_snapshots)]
+            self._snapshots = [load_torch(self.out / "snapshots" / f"{k}.pt", "SGLD snapshot", self.device)
+                               for k in range(self.num_snapshots)]
         return self._snapshots
 
     def score_batches(self, val_images: Optional[int] = None):

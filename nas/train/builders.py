@@ -46,4 +46,4 @@ def step_options(cfg: RetrainConfig, device: torch.device) -> StepOptions:
     if cfg.amp and device.type == "cuda":
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return StepOptions(device=device, amp_dtype=amp_dtype, channels_last=cfg.channels_last and device.type == "cuda",
-                       grad_clip=cfg.optim.grad_clip, log_every=cfg.log_every)
+                       grad_clip=cfg.optim.grad_clip, log_every=cfg.log_every, min_readable=cfg.data.min_readable)

@@ -11,6 +11,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from nas.data.collate import check_readable
 from nas.tasks.classification import accuracy  # re-exported: callers import it from here
 
 __all__ = ["StepOptions", "ModelEma", "accuracy", "train_one_epoch", "evaluate", "prepare_input"]
@@ -25,6 +26,7 @@ class StepOptions:
     channels_last: bool = False  # move 4-D inputs to NHWC (the model must be converted too)
     grad_clip: float = 0.0  # clip the global gradient norm; 0 disables it
     log_every: int = 0  # print a progress line every N steps; 0 disables it
+    min_readable: float = 0.5  # a pass that reads less than this share of its samples stops with an error
 
 
 class ModelEma(nn.Module):
@@ -104,6 +106,7 @@ def train_one_epoch(
         n_seen += len(y)
         if progress is not None:
             progress(i + 1, float(loss))
+    check_readable(n_seen, skipped, "samples", opts.min_readable, "this training epoch")
     loss_mean = float(total) / max(n_seen, 1)
     return {"train_loss": loss_mean, "lr": lr, "train_images": n_seen, "skipped": skipped,
             "train_seconds": time.perf_counter() - start}
@@ -133,4 +136,5 @@ def evaluate(model: nn.Module, loader: Iterable, opts: StepOptions, task=None) -
         for k, v in task.batch_metrics(out, y).items():
             sums[k] = sums[k] + v if k in sums else v  # numbers add up, per-sample lists concatenate
         n += len(y)
+    check_readable(n, skipped, "samples", opts.min_readable, "the validation set")
     return {**task.finish_metrics(sums, n), "val_images": n, "skipped": skipped}

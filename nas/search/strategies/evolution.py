@@ -44,7 +44,7 @@ class Evolution(ScoredBatches):
         self.population, self.parents, self.generations = population, parents, generations
         self.mutation_prob, self.crossover_share, self.max_tries = mutation_prob, crossover_share, max_tries
         self.rng, self.max_queries = rng, max_queries
-        self.history = History(space, cost_fn, hi)
+        self.history = History(space, cost_fn, hi, lo)
         self.generation = 0  # number of generations told so far
         self._dims = space.dims()
 

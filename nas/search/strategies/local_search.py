@@ -46,7 +46,7 @@ class LocalSearch(ScoredBatches):
         self.population, self.max_tries = population, max_tries
         self.max_queries = max_queries if max_queries is not None else population * (generations + 1)
         self.rng = rng
-        self.history = History(space, cost_fn, hi)
+        self.history = History(space, cost_fn, hi, lo)
         self.generation = 0
         self.centre: Optional[str] = None  # the member being climbed from
         self.restarts = 0

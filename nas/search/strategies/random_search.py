@@ -42,7 +42,7 @@ class RandomSearch(ScoredBatches):
         self.space, self.cost_fn, self.lo, self.hi = space, cost_fn, lo, hi
         self.population, self.generations, self.max_tries = population, generations, max_tries
         self.rng, self.max_queries = rng, max_queries
-        self.history = History(space, cost_fn, hi)
+        self.history = History(space, cost_fn, hi, lo)
         self.generation = 0  # batches told so far
 
     @property

@@ -48,7 +48,7 @@ class RegularizedEvolution(ScoredBatches):
         self.population, self.sample_size, self.max_tries = population, min(sample_size, population), max_tries
         self.max_queries = max_queries if max_queries is not None else population * (generations + 1)
         self.rng = rng
-        self.history = History(space, cost_fn, hi)
+        self.history = History(space, cost_fn, hi, lo)
         self.members: Deque[Individual] = deque()  # the population, oldest first
         self.generation = 0  # rounds told
         self.evaluations = 0  # queries, repeats included

@@ -70,8 +70,8 @@ def sample_in_window(space: Space, cost_fn: Callable[[Genotype], int], lo: int, 
 class History:
     """The scored candidates of a window strategy, with ranking and a JSON-friendly state."""
 
-    def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], hi: int):
-        self.space, self.cost_fn, self.hi = space, cost_fn, hi
+    def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], hi: int, lo: int = 0):
+        self.space, self.cost_fn, self.hi, self.lo = space, cost_fn, hi, lo
         self.items: Dict[str, Individual] = {}
 
     def __contains__(self, key: object) -> bool:
@@ -81,9 +81,11 @@ class History:
         return len(self.items)
 
     def add(self, g: Genotype, score: float) -> None:
-        """Record ``g`` with its score (it must lie within the budget)."""
+        """Record ``g`` with its score; a candidate outside the cost window ``[lo, hi]`` is a strategy bug."""
         madds = self.cost_fn(g)
-        assert madds <= self.hi, "an over-budget candidate was scored"
+        if not self.lo <= madds <= self.hi:  # a strategy bug, never user input: fail loudly, even under python -O
+            raise RuntimeError(f"candidate {str(g)[:60]} costs {madds:,} MAdds, outside the window "
+                               f"[{self.lo:,}, {self.hi:,}]")
         self.items[str(g)] = Individual(g, float(score), madds)
 
     def top(self, k: int) -> List[Individual]:

@@ -42,3 +42,31 @@ def test_search_proxy_data_stops_below_the_floor(tmp_path, good, bad, fails):
             list(data.train_batches(0))
     else:
         assert sum(len(y) for _, y in data.train_batches(0)) > 0 and data.skipped > 0
+
+
+def test_one_class_folder_is_an_error_not_100_percent(tmp_path):
+    from nas.data.folders import image_folder_datasets
+
+    d = tmp_path / "one" / "train" / "cats"
+    d.mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(d / f"{i}.png")
+    with pytest.raises(NasError, match="has one class .*at least 2"):
+        image_folder_datasets(tmp_path / "one", 8)
+
+
+def test_retrain_stops_when_validation_is_mostly_unreadable(tmp_path, capsys):
+    """The validation pass has the same floor as training: a val/ of torn files is an error, not a score."""
+    from nas.cli.retrain import main
+
+    root = _folder(tmp_path / "d", 6, 0)
+    for c in ("a", "b"):
+        v = root / "val" / c
+        v.mkdir(parents=True)
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(v / "ok.png")
+        for i in range(5):
+            (v / f"torn{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n torn")
+    rc = main(["st_topo:mobilenetv2", "--data", str(root), "--out", str(tmp_path / "r"), "--epochs", "1",
+               "--resolution", "32", "batch_size=4", "eval_batch_size=4"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and "readable" in err[-1] and "the validation set" in err[-1], err[-3:]

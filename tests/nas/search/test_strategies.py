@@ -144,3 +144,18 @@ def test_window_strategies_spend_the_same_budget_without_duplicates(name):
         s.tell([(g, score(g)) for g in batch])
     assert len(asked) == len(set(asked)) == s.population * s.total_rounds == 6 * (s.generations + 1)
     assert all(s.lo <= cost(SPACE.parse(g)) <= s.hi for g in asked)
+
+
+def test_history_refuses_candidates_outside_the_window_even_with_asserts_off():
+    import random as _random
+
+    import nas
+    from nas.search.strategies.window import History
+
+    space = nas.get_space("st_topo")
+    g = space.sample(_random.Random(0))
+    madds = nas.cost(g).madds
+    History(space, lambda x: nas.cost(x).madds, hi=madds, lo=madds).add(g, 0.5)  # the window's edges count
+    for lo, hi in ((madds + 1, madds + 10), (0, madds - 1)):
+        with pytest.raises(RuntimeError, match="outside the window"):
+            History(space, lambda x: nas.cost(x).madds, hi=hi, lo=lo).add(g, 0.5)
