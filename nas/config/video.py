@@ -7,7 +7,9 @@ from typing import Optional, Tuple
 from nas.config import Budget
 from nas.errors import NasError
 
-__all__ = ["VideoDataConfig", "DiffSearchConfig", "PvSearchConfig"]
+__all__ = ["VideoDataConfig", "PvSupernetConfig", "DiffSearchConfig", "FinalistsConfig", "PvSearchConfig"]
+
+VIDEO_SPACES = ("pv_st", "pv_st_m", "pv_st_tiny")
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class VideoDataConfig:
     list_format: Optional[str] = None  # pathlabel | kinetics | ssv2; None = from the file extension
     labels_file: Optional[str] = None  # SSv2 only: the {name: index} labels JSON (default: beside the list)
     num_classes: Optional[int] = None  # None = from the list (or 4 for the embedded set)
-    frames: int = 8  # frames per clip (T), also the frames the target cost is counted at
+    frames: int = 8  # frames per proxy clip (T) the supernet trains on (the target cost uses the run's frames)
     size: int = 32  # side of the square training crops, in pixels
     sampling: str = "segment"  # "segment" (TSN, 1 frame per segment) or "dense" (frames x stride)
     stride: int = 2  # dense sampling only: frame step
@@ -41,6 +43,39 @@ class VideoDataConfig:
             raise NasError("data.frames must be >= 1 and data.size >= 8")
         if self.sampling not in ("segment", "dense"):
             raise NasError(f"data.sampling must be segment or dense, got {self.sampling!r}")
+
+
+@dataclass(frozen=True)
+class PvSupernetConfig:
+    """The proxy supernet the search trains (the cost is always counted for the full-width network)."""
+
+    width: float = 0.25  # channel multiplier of every stage (rounded to multiples of 8): ResNet-50 at 0.25 is
+    #                      16-512 channels, small enough for a CPU search; 1.0 searches the real widths
+
+    def validate(self) -> None:
+        """Raise NasError on a non-positive width."""
+        if not 0 < self.width <= 1:
+            raise NasError(f"supernet.width must be in (0, 1], got {self.width!r}"[:80])
+
+
+@dataclass(frozen=True)
+class FinalistsConfig:
+    """Selection among the diversity scheduler's cycle-end candidates (our reading of PV-NAS's diversity)."""
+
+    max: int = 4  # distinct candidates retrained (the latest ones when there are more); 0 = no selection,
+    #               the derived final argmax is the result
+    epochs: int = 2  # proxy training epochs of each finalist, from scratch at the supernet's width
+    lr: float = 0.05  # peak SGD learning rate of the finalists' training, cosine-annealed per step
+    batch_size: int = 32  # clips per step
+    init: str = "supernet"  # supernet: start from the shared weights (ours); scratch: a fresh seeded init
+
+    def validate(self) -> None:
+        """Raise NasError on negative counts or an unknown init."""
+        if self.max < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise NasError("need finalists.max >= 0, finalists.epochs >= 1, finalists.batch_size >= 1, "
+                           "finalists.lr > 0")
+        if self.init not in ("supernet", "scratch"):
+            raise NasError(f"finalists.init must be supernet or scratch, got {str(self.init)[:40]!r}")
 
 
 @dataclass(frozen=True)
@@ -64,7 +99,8 @@ class DiffSearchConfig:
     cycle_epochs: float = 1.0  # diversity only: cycle length in epochs of alpha steps
     period_mult: float = 1.0  # diversity only: cycle i lasts cycle * period_mult**i
     alpha_lr_min: float = 0.0  # LR at the end of each cycle (or of the cosine)
-    gamma: float = 2.0  # weight of the hinge gamma * max(0, E[MAdds] - B) / B
+    gamma: float = 2.0  # weight of the hinges gamma * (max(0, E[MAdds] - B) + max(0, f * B - E[MAdds])) / B
+    min_budget_fraction: float = 0.85  # f: the derived model costs within [f * B, B] (st_topo's window rule)
     bn_batches: int = 4  # batches used to recalibrate BN before scoring an argmax genotype
 
     def validate(self) -> None:
@@ -79,25 +115,39 @@ class DiffSearchConfig:
             raise NasError("search.paths must be >= 2 for the sample relaxation (one path gives alpha no gradient)")
         if not 0 < self.tau_min <= self.tau_max:
             raise NasError("need 0 < search.tau_min <= search.tau_max")
+        if not 0 <= self.min_budget_fraction < 1:
+            raise NasError("search.min_budget_fraction must be in [0, 1)")
 
 
 @dataclass(frozen=True)
 class PvSearchConfig:
     """A whole pv_st search run."""
 
-    space: str = "pv_st"  # pv_st (light) or pv_st_m (median)
+    space: str = "pv_st"  # pv_st (ResNet-50), pv_st_m (ResNet-101) or pv_st_tiny (tests)
     strategy: Optional[str] = None  # STRATEGIES name; None = the space's default (differentiable)
     madds: Optional[Budget] = None  # MAdds (the --flops flag) budget of the derived model at the target size,
     #                                 e.g. 3G; None = no budget
     seed: int = 0  # seeds data generation, init, Gumbel noise and order
-    resolution: int = 224  # target resolution the cost and budget refer to (frames: data.frames)
+    resolution: int = 224  # target resolution the cost and budget refer to
+    frames: int = 8  # target clip length the cost and budget refer to (the proxy clips: data.frames)
     num_classes: Optional[int] = None  # classes of the target model for the cost; None = the data's
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
+    supernet: PvSupernetConfig = field(default_factory=PvSupernetConfig)
     search: DiffSearchConfig = field(default_factory=DiffSearchConfig)
+    finalists: FinalistsConfig = field(default_factory=FinalistsConfig)
 
     def validate(self) -> None:
-        """Raise NasError on an inconsistent run config."""
-        if self.space not in ("pv_st", "pv_st_m"):
-            raise NasError(f"the video search runs on pv_st or pv_st_m, not {self.space!r}")
-        if self.resolution < 8:
-            raise NasError("resolution must be >= 8")
+        """Raise NasError on an inconsistent run config (the target through the space's own limits)."""
+        from nas import get_space
+
+        if self.space not in VIDEO_SPACES:
+            raise NasError(f"the video search runs on {', '.join(VIDEO_SPACES)}, not {str(self.space)[:40]!r}")
+        space = get_space(self.space)
+        space.target(self.resolution, self.num_classes, self.frames)
+        if self.madds is not None:  # one class: the least head any data could give (the trainer checks exactly)
+            cheapest = space.cost(space.cheapest(), self.resolution, self.num_classes or 1, self.frames).madds
+            if cheapest > self.madds:
+                raise NasError(f"MAdds budget {self.madds / 1e9:.3g}G is below the cheapest {self.space} model "
+                               f"({cheapest / 1e9:.3g}G MAdds at {self.frames}x{self.resolution}^2)")
+        self.supernet.validate()
+        self.finalists.validate()
