@@ -27,9 +27,9 @@ class VideoDataConfig:
     size: int = 32  # side of the square training crops, in pixels
     sampling: str = "segment"  # "segment" (TSN, 1 frame per segment) or "dense" (frames x stride)
     stride: int = 2  # dense sampling only: frame step
-    synthetic_train: int = 768  # embedded set: clips for weight steps
-    synthetic_alpha: int = 384  # embedded set: held-out clips for alpha steps
-    synthetic_val: int = 256  # embedded set: clips for the per-epoch accuracy
+    synthetic_train: int = 384  # embedded set: clips for weight steps (and the finalists' brief training)
+    synthetic_alpha: int = 192  # embedded set: held-out clips for alpha steps
+    synthetic_val: int = 192  # embedded set: clips for the per-epoch accuracy and the finalists' scores
     seed: int = 0  # embedded set generator / list shuffle seed, fixed apart from the run seed (same data per --seed)
     workers: int = 0  # DataLoader worker processes for list data
 
@@ -49,8 +49,8 @@ class VideoDataConfig:
 class PvSupernetConfig:
     """The proxy supernet the search trains (the cost is always counted for the full-width network)."""
 
-    width: float = 0.25  # channel multiplier of every stage (rounded to multiples of 8): ResNet-50 at 0.25 is
-    #                      16-512 channels, small enough for a CPU search; 1.0 searches the real widths
+    width: float = 0.125  # channel multiplier of every stage (rounded to multiples of 8): ResNet-50 at 1/8 is
+    #                       8-256 channels, small enough for a 2-core CPU search; 1.0 searches the real widths
 
     def validate(self) -> None:
         """Raise NasError on a non-positive width."""
@@ -82,7 +82,7 @@ class FinalistsConfig:
 class DiffSearchConfig:
     """First-order bilevel search of per-slot alpha with a FLOPs hinge and a cyclic alpha LR."""
 
-    epochs: int = 20  # passes over the weight-training split
+    epochs: int = 8  # passes over the weight-training split
     batch_size: int = 32  # clips per weight step and per alpha step
     w_lr: float = 0.1  # peak SGD learning rate of the shared weights, cosine-annealed per step
     w_momentum: float = 0.9  # SGD momentum
@@ -96,7 +96,7 @@ class DiffSearchConfig:
     tau_max: float = 2.0  # softmax temperature at the first epoch, decayed linearly (GDAS-style)
     tau_min: float = 0.5  # temperature at the last epoch
     scheduler: str = "diversity"  # alpha LR: diversity (cosine with warm restarts), cosine or constant
-    cycle_epochs: float = 1.0  # diversity only: cycle length in epochs of alpha steps
+    cycle_epochs: float = 2.0  # diversity only: cycle length in epochs of alpha steps (3 cycles by default)
     period_mult: float = 1.0  # diversity only: cycle i lasts cycle * period_mult**i
     alpha_lr_min: float = 0.0  # LR at the end of each cycle (or of the cosine)
     gamma: float = 2.0  # weight of the hinges gamma * (max(0, E[MAdds] - B) + max(0, f * B - E[MAdds])) / B

@@ -21,7 +21,7 @@ from nas.core.genotype import Genotype
 from nas.data.collate import collate_skip
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
-__all__ = ["Finalist", "pick_finalists", "FinalistTrainer"]
+__all__ = ["Finalist", "pick_finalists", "FinalistTrainer", "train_briefly", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -85,20 +85,26 @@ class FinalistTrainer:
         loader = DataLoader(ds, batch_size=self.batch_size, shuffle=True, drop_last=len(ds) >= 2 * self.batch_size,
                             generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))),
                             collate_fn=collate_skip)
-        opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, self.epochs * len(loader)))
-        model.train()
-        for _ in range(self.epochs):
-            for x, y, _ in loader:
-                if x is None:
-                    continue
-                loss = F.cross_entropy(model(x.to(t.device)), y.to(t.device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                on_step(loss.item())
+        train_briefly(model, loader, self.epochs, self.lr, t.device, on_step)
         return evaluate(model, t.data.val, t.device)
+
+
+def train_briefly(model: torch.nn.Module, loader: DataLoader, epochs: int, lr: float, device: torch.device,
+                  on_step: Callable[[float], None] = lambda loss: None) -> None:
+    """Train ``model`` for ``epochs`` over ``loader``: SGD (momentum 0.9, weight decay 1e-4), cosine per step."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(loader)))
+    model.train()
+    for _ in range(epochs):
+        for x, y, _ in loader:
+            if x is None:
+                continue
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            on_step(loss.item())
 
 
 @torch.no_grad()
