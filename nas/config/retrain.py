@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES"]
@@ -121,6 +122,8 @@ class RetrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the LR schedule
+    video: ClipSamplingConfig = field(default_factory=ClipSamplingConfig)  # video genotypes: frame sampling
+    eval: EvalConfig = field(default_factory=EvalConfig)  # video genotypes: multi-view testing (clips x crops)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

@@ -90,6 +90,7 @@ class PvNet(nn.Module):
     TSN/TSM consensus; equal to classifying the clip average, and counted per frame as TSM's GFLOPs are).
     Without a classifier (``num_classes`` 0 or None) it is the backbone: ``forward`` gives the pooled
     ``(N, num_features)`` features; the model's state_dict extends the backbone's by ``fc.*`` only.
+    A batch of test views ``(N, V, 3, T, H, W)`` gives per-view outputs ``(N, V, ...)``.
     """
 
     def __init__(self, stem: nn.Module, blocks: List[nn.Module], c_last: int, num_classes: Optional[int],
@@ -107,6 +108,8 @@ class PvNet(nn.Module):
         return self.blocks(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 6:  # (N, V, 3, T, H, W): V test views of each clip -> per-view outputs (N, V, ...)
+            return self.forward(x.flatten(0, 1)).unflatten(0, x.shape[:2])
         x = self.forward_features(x).mean((3, 4))  # (N, C, T): every frame's pooled features
         if self.fc is None:
             return x.mean(2)
