@@ -97,8 +97,8 @@ class ArchOptimizer:
 
     def __init__(self, supernet: nn.Module, *, lr: float, betas: Tuple[float, float] = (0.5, 0.999),
                  weight_decay: float = 1e-3, table: torch.Tensor, fixed: int, budget: Optional[int] = None,
-                 floor: float = 0.0, gamma: float = 0.0, scheduler: str = "diversity", period: int = 1, total_steps: int = 1,
-                 lr_min: float = 0.0, period_mult: float = 1.0) -> None:
+                 floor: float = 0.0, gamma: float = 0.0, scheduler: str = "diversity", period: int = 1,
+                 total_steps: int = 1, lr_min: float = 0.0, period_mult: float = 1.0) -> None:
         self.supernet = supernet
         (self.alpha,) = supernet.arch_parameters()
         self.optimizer = torch.optim.Adam([self.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
