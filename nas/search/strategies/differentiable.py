@@ -11,6 +11,7 @@ generator, checkpointed with the rest of ``state_dict``, so a run resumes betwee
 """
 from __future__ import annotations
 
+import itertools
 from typing import List, Optional, Sequence, Tuple
 
 from nas.core.genotype import Genotype
@@ -86,7 +87,11 @@ class DifferentiableSearch:
         if self.queue is None:
             self.queue = pick_finalists(self.candidates, str(self.trainer.derive()), self.max_finalists)
         g = self.space.parse(self.queue[len(self.finalists)])
-        self._retrained = self.finalist_trainer(g, self.on_step)
+        # A round is one epoch of progress units: report every k-th of the finalist's steps.
+        every = max(1, round(self.finalist_trainer.steps() / max(1, self.trainer.steps_per_epoch)))
+        calls = itertools.count(1)
+        self._retrained = self.finalist_trainer(g, lambda loss: self.on_step(loss) if next(calls) % every == 0
+                                                else None)
         self.info = {"finalist": len(self.finalists), "retrained": self._retrained}
         return g
 

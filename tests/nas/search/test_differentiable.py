@@ -147,7 +147,7 @@ def test_runner_writes_run_folder(tiny_run):
     meta = yaml.safe_load((tiny_run / "genotype.yaml").read_text())
     # The budget binds: 40G lies between the cheapest (32.7G) and the largest (62.3G) pv_st member at 8x224^2,
     # and the derived genotype lands within 15% below it.
-    assert 0.85 * 40e9 <= meta["madds"] == nas.cost(g, resolution=224, num_classes=4, frames=8).madds <= 40e9
+    assert 0.85 * 40e9 <= meta["madds"] == nas.cost(g, resolution=224, num_classes=7, frames=8).madds <= 40e9
     assert meta["frames"] == 8
     assert {"score", "seed", "params"} <= set(meta)
     lines = [json.loads(x) for x in (tiny_run / "search.jsonl").read_text().splitlines()]
@@ -165,7 +165,7 @@ def test_runner_writes_run_folder(tiny_run):
     best = max(fin, key=lambda f: f["score"])
     assert best["genotype"] == str(g) and summary["score"] == best["supernet_score"]
     for f in fin:
-        assert f["madds"] == nas.cost(f["genotype"], resolution=224, num_classes=4, frames=8).madds <= 40e9
+        assert f["madds"] == nas.cost(f["genotype"], resolution=224, num_classes=7, frames=8).madds <= 40e9
         assert 0 <= f["score"] <= 1 and f["params"] > 0
     assert summary["strategy"] == "differentiable" and 0 <= summary["score"] <= 1
     assert summary["budget"] == 40_000_000_000 and 0.85 <= summary["budget_use"] <= 1
