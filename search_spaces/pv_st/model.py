@@ -109,7 +109,13 @@ class PvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 6:  # (N, V, 3, T, H, W): V test views of each clip -> per-view outputs (N, V, ...)
-            return self.forward(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+            n, v = x.shape[0], x.shape[1]
+            y = self._clips(x.flatten(0, 1))
+            return y.view([n, v] + list(y.shape[1:]))
+        return self._clips(x)
+
+    def _clips(self, x: torch.Tensor) -> torch.Tensor:
+        """Return logits (or pooled features) of a ``(N, 3, T, H, W)`` batch."""
         x = self.forward_features(x).mean((3, 4))  # (N, C, T): every frame's pooled features
         if self.fc is None:
             return x.mean(2)
