@@ -36,7 +36,7 @@ def test_budgets_are_parsed_once_into_integers():
 
     assert build_config(SearchConfig, flags={"madds": "0.5G"}).madds == 500_000_000
     assert build_config(SearchConfig, recipe=RECIPES / "search" / "st_topo_tiny.yaml").madds == 330_000_000
-    assert build_config(PvSearchConfig, flags={"madds": "3G"}).madds == 3_000_000_000
+    assert build_config(PvSearchConfig, flags={"madds": "40G"}).madds == 40_000_000_000
     assert build_config(PvSearchConfig).madds is None
     with pytest.raises(NasError, match="bad budget '330X'"):
         build_config(SearchConfig, flags={"madds": "330X"})

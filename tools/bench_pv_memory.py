@@ -3,7 +3,8 @@
 Each configuration runs in its own subprocess; memory is ``ru_maxrss`` after one forward+backward minus the
 RSS measured just before it (model and input already built), so the torch runtime itself is not counted.
 
-    python tools/bench_pv_memory.py --batch 16 --frames 8 --size 64
+    python tools/bench_pv_memory.py --batch 4 --frames 8 --size 64            # the ResNet-50 space, full width
+    python tools/bench_pv_memory.py --batch 16 --frames 8 --size 32 --width 0.125  # the search's proxy
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _rss_kb() -> int:
     return 0
 
 
-def measure(space: str, relaxation: str, batch: int, frames: int, size: int, paths: int) -> Dict[str, float]:
+def measure(space: str, relaxation: str, batch: int, frames: int, size: int, paths: int,
+            width: float = 1.0) -> Dict[str, float]:
     """Run one forward+backward of the supernet under ``relaxation``; return activation peak in MiB."""
     import resource
 
@@ -34,7 +36,7 @@ def measure(space: str, relaxation: str, batch: int, frames: int, size: int, pat
     import nas
 
     torch.manual_seed(0)
-    sn = nas.create_supernet(space, num_classes=10).train()
+    sn = nas.create_supernet(space, num_classes=10, width=width).train()
     sn.set_relaxation(relaxation, tau=1.0, k=paths)
     x, y = torch.randn(batch, 3, frames, size, size), torch.randint(0, 10, (batch,))
     before = _rss_kb()
@@ -52,20 +54,21 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=8)
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--paths", type=int, default=2)
+    p.add_argument("--width", type=float, default=1.0, help="supernet channel multiplier (1.0: the real widths)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
-        print(json.dumps(measure(a.space, a.child, a.batch, a.frames, a.size, a.paths)))
+        print(json.dumps(measure(a.space, a.child, a.batch, a.frames, a.size, a.paths, a.width)))
         return 0
     rows = {}
     for mode in ("softmax", "gumbel", "sample"):
         cmd = [sys.executable, __file__, "--child", mode] + [f"--{k}={v}" for k, v in
                                                             (("space", a.space), ("batch", a.batch),
                                                              ("frames", a.frames), ("size", a.size),
-                                                             ("paths", a.paths))]
+                                                             ("paths", a.paths), ("width", a.width))]
         rows[mode] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     base = rows["softmax"]["activation_mib"]
-    print(f"{a.space} batch={a.batch} clip={a.frames}x{a.size}^2")
+    print(f"{a.space} width={a.width} batch={a.batch} clip={a.frames}x{a.size}^2")
     for mode, r in rows.items():
         print(f"  {mode:8s} activation peak {r['activation_mib']:8.1f} MiB  (process peak {r['peak_mib']:.0f} MiB)"
               f"  ratio vs all paths {r['activation_mib'] / base:.2f}")

@@ -14,7 +14,7 @@ __all__ = ["main", "build_parser"]
 # Flags that configure a search, per modality: flag attribute -> dotted config key.
 IMAGE_FLAGS = {"madds": "madds", "epochs": "supernet.epochs", "population": "evolution.population",
                "generations": "evolution.generations", "data": "data.root", "benchmark": "benchmark.name"}
-VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "data.frames", "data_root": "data.data_root",
+VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "frames", "data_root": "data.data_root",
                "train_list": "data.train_list", "val_list": "data.val_list"}
 COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
 # Flags that change what runs, refused with --resume (which continues with the run's stored config).
@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(nb201: cifar10, cifar100 or imagenet16; see benchmark.* keys)")
     vid = p.add_argument_group("video spaces (pv_st: differentiable search)")
     vid.add_argument("--flops", help="MAdds budget of the video model, e.g. 33G (the same quantity as --madds)")
-    vid.add_argument("--frames", type=int, help="frames per clip")
+    vid.add_argument("--frames", type=int, help="clip length the cost and --flops refer to (default 8; the proxy "
+                                                "clips: data.frames=N)")
     vid.add_argument("--data-root", help="root folder of the videos named in the lists")
     vid.add_argument("--train-list", help="training list (mmaction2 'path label', Kinetics CSV or SSv2 JSON)")
     vid.add_argument("--val-list", help="validation list, same formats")

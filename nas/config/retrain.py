@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "ForgeryConfig", "parse_classes", "ModelConfig", "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES"]
@@ -168,6 +169,8 @@ class RetrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the LR schedule
     forgery: ForgeryConfig = field(default_factory=ForgeryConfig)  # forgery_image / forgery_spatial options
+    video: ClipSamplingConfig = field(default_factory=ClipSamplingConfig)  # video genotypes: frame sampling
+    eval: EvalConfig = field(default_factory=EvalConfig)  # video genotypes: multi-view testing (clips x crops)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

@@ -7,7 +7,10 @@ from typing import Optional, Tuple
 from nas.config import Budget
 from nas.errors import NasError
 
-__all__ = ["VideoDataConfig", "DiffSearchConfig", "PvSearchConfig"]
+__all__ = ["VideoDataConfig", "PvSupernetConfig", "DiffSearchConfig", "FinalistsConfig", "PvSearchConfig",
+           "EvalConfig", "ClipSamplingConfig"]
+
+VIDEO_SPACES = ("pv_st", "pv_st_m", "pv_st_tiny")
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,13 @@ class VideoDataConfig:
     list_format: Optional[str] = None  # pathlabel | kinetics | ssv2; None = from the file extension
     labels_file: Optional[str] = None  # SSv2 only: the {name: index} labels JSON (default: beside the list)
     num_classes: Optional[int] = None  # None = from the list (or 4 for the embedded set)
-    frames: int = 8  # frames per clip (T), also the frames the target cost is counted at
+    frames: int = 8  # frames per proxy clip (T) the supernet trains on (the target cost uses the run's frames)
     size: int = 32  # side of the square training crops, in pixels
     sampling: str = "segment"  # "segment" (TSN, 1 frame per segment) or "dense" (frames x stride)
     stride: int = 2  # dense sampling only: frame step
-    synthetic_train: int = 768  # embedded set: clips for weight steps
-    synthetic_alpha: int = 384  # embedded set: held-out clips for alpha steps
-    synthetic_val: int = 256  # embedded set: clips for the per-epoch accuracy
+    synthetic_train: int = 384  # embedded set: clips for weight steps (and the finalists' brief training)
+    synthetic_alpha: int = 192  # embedded set: held-out clips for alpha steps
+    synthetic_val: int = 192  # embedded set: clips for the per-epoch accuracy and the finalists' scores
     seed: int = 0  # embedded set generator / list shuffle seed, fixed apart from the run seed (same data per --seed)
     workers: int = 0  # DataLoader worker processes for list data
 
@@ -44,10 +47,43 @@ class VideoDataConfig:
 
 
 @dataclass(frozen=True)
+class PvSupernetConfig:
+    """The proxy supernet the search trains (the cost is always counted for the full-width network)."""
+
+    width: float = 0.125  # channel multiplier of every stage (rounded to multiples of 8): ResNet-50 at 1/8 is
+    #                       8-256 channels, small enough for a 2-core CPU search; 1.0 searches the real widths
+
+    def validate(self) -> None:
+        """Raise NasError on a non-positive width."""
+        if not 0 < self.width <= 1:
+            raise NasError(f"supernet.width must be in (0, 1], got {self.width!r}"[:80])
+
+
+@dataclass(frozen=True)
+class FinalistsConfig:
+    """Selection among the diversity scheduler's cycle-end candidates (our reading of PV-NAS's diversity)."""
+
+    max: int = 4  # distinct candidates retrained (the latest ones when there are more); 0 = no selection,
+    #               the derived final argmax is the result
+    epochs: int = 2  # proxy training epochs of each finalist, from scratch at the supernet's width
+    lr: float = 0.05  # peak SGD learning rate of the finalists' training, cosine-annealed per step
+    batch_size: int = 32  # clips per step
+    init: str = "supernet"  # supernet: start from the shared weights (ours); scratch: a fresh seeded init
+
+    def validate(self) -> None:
+        """Raise NasError on negative counts or an unknown init."""
+        if self.max < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise NasError("need finalists.max >= 0, finalists.epochs >= 1, finalists.batch_size >= 1, "
+                           "finalists.lr > 0")
+        if self.init not in ("supernet", "scratch"):
+            raise NasError(f"finalists.init must be supernet or scratch, got {str(self.init)[:40]!r}")
+
+
+@dataclass(frozen=True)
 class DiffSearchConfig:
     """First-order bilevel search of per-slot alpha with a FLOPs hinge and a cyclic alpha LR."""
 
-    epochs: int = 20  # passes over the weight-training split
+    epochs: int = 8  # passes over the weight-training split
     batch_size: int = 32  # clips per weight step and per alpha step
     w_lr: float = 0.1  # peak SGD learning rate of the shared weights, cosine-annealed per step
     w_momentum: float = 0.9  # SGD momentum
@@ -61,10 +97,11 @@ class DiffSearchConfig:
     tau_max: float = 2.0  # softmax temperature at the first epoch, decayed linearly (GDAS-style)
     tau_min: float = 0.5  # temperature at the last epoch
     scheduler: str = "diversity"  # alpha LR: diversity (cosine with warm restarts), cosine or constant
-    cycle_epochs: float = 1.0  # diversity only: cycle length in epochs of alpha steps
+    cycle_epochs: float = 2.0  # diversity only: cycle length in epochs of alpha steps (3 cycles by default)
     period_mult: float = 1.0  # diversity only: cycle i lasts cycle * period_mult**i
     alpha_lr_min: float = 0.0  # LR at the end of each cycle (or of the cosine)
-    gamma: float = 2.0  # weight of the hinge gamma * max(0, E[MAdds] - B) / B
+    gamma: float = 2.0  # weight of the hinges gamma * (max(0, E[MAdds] - B) + max(0, f * B - E[MAdds])) / B
+    min_budget_fraction: float = 0.85  # f: the derived model costs within [f * B, B] (st_topo's window rule)
     bn_batches: int = 4  # batches used to recalibrate BN before scoring an argmax genotype
 
     def validate(self) -> None:
@@ -79,25 +116,78 @@ class DiffSearchConfig:
             raise NasError("search.paths must be >= 2 for the sample relaxation (one path gives alpha no gradient)")
         if not 0 < self.tau_min <= self.tau_max:
             raise NasError("need 0 < search.tau_min <= search.tau_max")
+        if not 0 <= self.min_budget_fraction < 1:
+            raise NasError("search.min_budget_fraction must be in [0, 1)")
 
 
 @dataclass(frozen=True)
 class PvSearchConfig:
     """A whole pv_st search run."""
 
-    space: str = "pv_st"  # pv_st (light) or pv_st_m (median)
+    space: str = "pv_st"  # pv_st (ResNet-50), pv_st_m (ResNet-101) or pv_st_tiny (tests)
     strategy: Optional[str] = None  # STRATEGIES name; None = the space's default (differentiable)
     madds: Optional[Budget] = None  # MAdds (the --flops flag) budget of the derived model at the target size,
     #                                 e.g. 3G; None = no budget
     seed: int = 0  # seeds data generation, init, Gumbel noise and order
-    resolution: int = 224  # target resolution the cost and budget refer to (frames: data.frames)
+    resolution: int = 224  # target resolution the cost and budget refer to
+    frames: int = 8  # target clip length the cost and budget refer to (the proxy clips: data.frames)
     num_classes: Optional[int] = None  # classes of the target model for the cost; None = the data's
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
+    supernet: PvSupernetConfig = field(default_factory=PvSupernetConfig)
     search: DiffSearchConfig = field(default_factory=DiffSearchConfig)
+    finalists: FinalistsConfig = field(default_factory=FinalistsConfig)
 
     def validate(self) -> None:
-        """Raise NasError on an inconsistent run config."""
-        if self.space not in ("pv_st", "pv_st_m"):
-            raise NasError(f"the video search runs on pv_st or pv_st_m, not {self.space!r}")
-        if self.resolution < 8:
-            raise NasError("resolution must be >= 8")
+        """Raise NasError on an inconsistent run config (the target through the space's own limits)."""
+        from nas import get_space
+
+        if self.space not in VIDEO_SPACES:
+            raise NasError(f"the video search runs on {', '.join(VIDEO_SPACES)}, not {str(self.space)[:40]!r}")
+        space = get_space(self.space)
+        space.target(self.resolution, self.num_classes, self.frames)
+        if self.madds is not None:  # one class: the least head any data could give (the trainer checks exactly)
+            cheapest = space.cost(space.cheapest(), self.resolution, self.num_classes or 1, self.frames).madds
+            if cheapest > self.madds:
+                raise NasError(f"MAdds budget {self.madds / 1e9:.3g}G is below the cheapest {self.space} model "
+                               f"({cheapest / 1e9:.3g}G MAdds at {self.frames}x{self.resolution}^2)")
+        self.supernet.validate()
+        self.finalists.validate()
+
+
+@dataclass(frozen=True)
+class ClipSamplingConfig:
+    """How retraining draws the frames of a clip from a listed video (``nas-retrain``'s ``video.*`` keys)."""
+
+    sampling: str = "segment"  # "segment" (TSN: one frame per segment) or "dense" (frames x stride, as TSM's K400)
+    stride: int = 2  # dense only: frame step (TSM's dense 8-frame clips of Kinetics use 8; ours: small clips)
+
+    def validate(self) -> None:
+        """Raise NasError on an unknown sampling or a non-positive stride."""
+        if self.sampling not in ("segment", "dense"):
+            raise NasError(f"video.sampling must be segment or dense, got {str(self.sampling)[:40]!r}")
+        if self.stride < 1:
+            raise NasError(f"video.stride must be >= 1, got {self.stride}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Multi-view testing of video retraining (``eval.*``): clips spread over each video times spatial crops.
+
+    With more than one view the validation reports single-view top-1/top-5 (the middle clip's centre crop)
+    and multi-view ``mv_top1``/``mv_top5`` (logits averaged over all views), as TSM's 10 x 3 protocol does.
+    """
+
+    clips: int = 1  # clips per validation video, evenly spread over it (TSM's Kinetics test: 10)
+    crops: int = 1  # spatial crops per clip: 1 = centre, 3 = left/centre/right along the long side (TSM: 3)
+
+    def validate(self) -> None:
+        """Raise NasError on a non-positive count or an unsupported crop count."""
+        if self.clips < 1:
+            raise NasError(f"eval.clips must be >= 1, got {self.clips}")
+        if self.crops not in (1, 3):
+            raise NasError(f"eval.crops must be 1 or 3, got {self.crops}")
+
+    @property
+    def views(self) -> int:
+        """Return clips x crops."""
+        return self.clips * self.crops

@@ -188,6 +188,9 @@ def _crops(x: torch.Tensor, size: int, num_crops: int, train: bool, rng: random.
 class VideoListDataset(Dataset):
     """Decode clips of a video list: ``(clip [3, T, S, S], label)``, or ``[V, 3, T, S, S]`` for V > 1 views.
 
+    Test views are the ``num_clips`` clips spread evenly over the video times ``num_crops`` crops, with the
+    middle clip's centre crop first (the single-view clip).
+
     A video that cannot be read yields ``None`` (see :func:`nas.data.collate.collate_skip`); draws for sample
     ``i`` come from ``seeded_random(seed, key, i)`` with the key set by :meth:`set_epoch`.
     """
@@ -230,7 +233,11 @@ class VideoListDataset(Dataset):
             x = torch.from_numpy(video[self._indices(len(video), clip, rng)]).permute(0, 3, 1, 2).float() / 255.0
             views += _crops(x, self.size, self.num_crops, self.train, rng)
         views = [((v - MEAN) / STD).permute(1, 0, 2, 3).contiguous() for v in views]  # -> [3, T, S, S]
-        return (views[0] if len(views) == 1 else torch.stack(views)), rec.label
+        if len(views) == 1:
+            return views[0], rec.label
+        centre = (self.num_clips // 2) * self.num_crops + self.num_crops // 2
+        views.insert(0, views.pop(centre))  # view 0: the single-view test clip (middle clip, centre crop)
+        return torch.stack(views), rec.label
 
 
 @torch.no_grad()

@@ -87,7 +87,7 @@ class BilevelTrainer:
         s = cfg.search
         self.cfg, self.data, self.space, self.device = cfg, data, space, device
         with seeded_init(cfg.seed):
-            self.net = create_supernet(cfg.space, num_classes=data.num_classes).to(device)
+            self.net = create_supernet(cfg.space, num_classes=data.num_classes, width=cfg.supernet.width).to(device)
             # The noise stream continues from the init, exactly as it did when the run seeded torch globally.
             self.noise = torch.Generator().set_state(torch.get_rng_state())
         steps = len(data.train)
@@ -97,7 +97,7 @@ class BilevelTrainer:
         table, fixed = self.cost_table()
         self.arch = ArchOptimizer(self.net, lr=s.alpha_lr, betas=tuple(s.alpha_betas),
                                   weight_decay=s.alpha_weight_decay, table=table.to(device), fixed=fixed,
-                                  budget=cfg.madds, gamma=s.gamma, scheduler=s.scheduler,
+                                  budget=cfg.madds, floor=s.min_budget_fraction, gamma=s.gamma, scheduler=s.scheduler,
                                   period=max(1, round(s.cycle_epochs * steps)),
                                   total_steps=steps * (s.epochs - s.warmup_epochs), lr_min=s.alpha_lr_min,
                                   period_mult=s.period_mult)
@@ -110,7 +110,7 @@ class BilevelTrainer:
     def cost_of(self, g: Genotype):
         """Return the cost of ``g`` at the run's target (resolution, classes, frames)."""
         return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.num_classes,
-                               frames=self.cfg.data.frames)
+                               frames=self.cfg.frames)
 
     @property
     def num_classes(self) -> int:
@@ -119,7 +119,7 @@ class BilevelTrainer:
 
     def cost_table(self) -> Tuple[torch.Tensor, int]:
         """Return per-slot per-op MAdds at the target size and the genotype-independent remainder."""
-        rows = self.space.op_costs(self.cfg.resolution, self.cfg.data.frames)
+        rows = self.space.op_costs(self.cfg.resolution, self.cfg.frames)
         names = list(rows[0])
         g = self.space.default()
         fixed = self.cost_of(g).madds - sum(r[g[s.key]].madds for r, s in zip(rows, self.space.slots))
@@ -145,7 +145,7 @@ class BilevelTrainer:
                                   update_alpha=update_alpha)
             self.w_sched.step()
             if update_alpha and self.arch.is_cycle_end():
-                on_cycle_end(self.net.argmax())
+                on_cycle_end(self.derive())  # the cycle's candidate: argmax(alpha) fitted to the budget
             on_step(logs["loss_w"])
         return logs, skipped
 
@@ -157,12 +157,17 @@ class BilevelTrainer:
         cheapest = self.cost_of(self.space.freeze({s.key: "t_id" for s in self.space.slots})).madds
         if cheapest > budget:
             raise NasError(f"MAdds budget {budget / 1e9:.3g}G is below the cheapest {self.cfg.space} model "
-                           f"({cheapest} MAdds at {self.cfg.data.frames}x{self.cfg.resolution}^2)")
+                           f"({cheapest / 1e9:.3g}G MAdds at {self.cfg.frames}x{self.cfg.resolution}^2)")
 
     def log_round(self, writer, epoch: int, info: Dict[str, float], score: float) -> None:
         """Write an epoch's losses, accuracy, collapse diagnostics and the alpha heatmap to TensorBoard."""
         from nas.search.differentiable import alpha_entropy, expected_madds, heatmap_figure, identity_share
 
+        if "finalist" in info:  # a finalist round: its held-out score after brief training, beside the supernet's
+            writer.add_scalar("finalists/retrained_acc", info["retrained"], info["finalist"])
+            writer.add_scalar("finalists/supernet_acc", score, info["finalist"])
+            writer.flush()
+            return
         alpha = self.net.alpha
         for k in ("loss_w", "loss_a", "penalty", "lr_a"):
             if k in info:
@@ -187,7 +192,8 @@ class BilevelTrainer:
         from nas.search.differentiable import derive
 
         keys = [s.key for s in self.space.slots]
-        return derive(self.net.alpha, keys, self.net.mixed_ops[0].names, self.space, self.cost_of, self.arch.budget)
+        return derive(self.net.alpha, keys, self.net.mixed_ops[0].names, self.space, self.cost_of, self.arch.budget,
+                      self.arch.floor)
 
     def _dev(self, x: torch.Tensor, y: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         return x.to(self.device), y.to(self.device)

@@ -4,8 +4,9 @@ Our reading of PV-NAS (arXiv 2011.00826), whose method section we could not cons
 - one logit vector alpha per slot, relaxed by softmax (DARTS, all paths), a hard straight-through Gumbel
   sample (GDAS, one path, bounded memory) or a Gumbel top-k sample of k paths renormalised over the sample;
 - first-order alternation: a weight step on a train batch, then an alpha step on a held-out batch;
-- a FLOPs hinge ``gamma * max(0, E_alpha[MAdds] - B) / B`` with the expectation over softmax(alpha) of
-  the pure per-op costs, and a derivation that never exceeds ``B`` (greedy swaps to cheaper ops);
+- a two-sided FLOPs hinge ``gamma * (max(0, E - B) + max(0, f * B - E)) / B`` with ``E`` the expectation over
+  softmax(alpha) of the pure per-op costs, and a derivation that lands in ``[f * B, B]`` (greedy swaps to
+  cheaper ops, then to dearer ones while below ``f * B``; ``f`` = 0.85, the window st_topo's evolution keeps);
 - the "diversity" scheduler is cosine with warm restarts on the alpha LR; argmax(alpha) at every cycle
   end is a candidate.
 """
@@ -31,33 +32,54 @@ def _probs(alpha: torch.Tensor) -> List[List[float]]:
     return F.softmax(alpha.detach().float(), -1).tolist()
 
 
+def _swap(probs: List[List[float]], pick: List[int], geno: Callable[[List[int]], Genotype],
+          madds: Callable[[Genotype], int], ok: Callable[[int, int], bool]) -> Optional[Tuple[int, int]]:
+    """Return the (slot, op) swap losing least probability among those whose new cost passes ``ok(old, new)``."""
+    now = madds(geno(pick))
+    best = None
+    for s, p in enumerate(probs):
+        for j in sorted(range(len(p)), key=lambda j: -p[j]):
+            trial = list(pick)
+            trial[s] = j
+            if j != pick[s] and ok(now, madds(geno(trial))):
+                loss = p[pick[s]] - p[j]
+                if best is None or loss < best[0]:
+                    best = (loss, s, j)
+                break  # the most probable passing op of this slot
+    return None if best is None else (best[1], best[2])
+
+
 def derive(alpha: torch.Tensor, keys: Sequence[str], names: Sequence[str], space, cost_of: Callable[[Genotype], Cost],
-           budget: Optional[int] = None) -> Genotype:
-    """Return argmax(alpha) per slot, greedily swapped to cheaper ops (least probability lost) until in budget."""
+           budget: Optional[int] = None, floor: float = 0.0) -> Genotype:
+    """Return argmax(alpha) per slot, greedily swapped until its MAdds lie in ``[floor * budget, budget]``.
+
+    First swaps to cheaper ops (least probability lost) until within the budget, then, while below
+    ``floor * budget``, to dearer ops that keep it within the budget (stopping when none is left).
+    """
     probs = _probs(alpha)
     pick = [max(range(len(names)), key=lambda j: p[j]) for p in probs]
 
-    def geno() -> Genotype:
-        return space.freeze({k: names[j] for k, j in zip(keys, pick)})
+    def geno(idx: List[int]) -> Genotype:
+        return space.freeze({k: names[j] for k, j in zip(keys, idx)})
 
-    g = geno()
-    while budget is not None and cost_of(g).madds > budget:
-        best = None
-        for s, p in enumerate(probs):
-            for j in sorted(range(len(names)), key=lambda j: -p[j]):
-                trial = list(pick)
-                trial[s] = j
-                cand = space.freeze({k: names[i] for k, i in zip(keys, trial)})
-                if cost_of(cand).madds < cost_of(g).madds:
-                    loss = p[pick[s]] - p[j]
-                    if best is None or loss < best[0]:
-                        best = (loss, s, j)
-                    break
-        if best is None:
-            raise NasError(f"MAdds budget {budget} is infeasible: {g} costs {cost_of(g).madds} and nothing is cheaper")
-        pick[best[1]] = best[2]
-        g = geno()
-    return g
+    def madds(g: Genotype) -> int:
+        return cost_of(g).madds
+
+    if budget is None:
+        return geno(pick)
+    while madds(geno(pick)) > budget:
+        swap = _swap(probs, pick, geno, madds, lambda old, new: new < old)
+        if swap is None:
+            g = geno(pick)
+            raise NasError(f"MAdds budget {budget} is infeasible: {str(g)[:60]} costs {madds(g)} and nothing is "
+                           "cheaper")
+        pick[swap[0]] = swap[1]
+    while madds(geno(pick)) < floor * budget:
+        swap = _swap(probs, pick, geno, madds, lambda old, new: old < new <= budget)
+        if swap is None:
+            break
+        pick[swap[0]] = swap[1]
+    return geno(pick)
 
 
 class ArchOptimizer:
@@ -68,29 +90,30 @@ class ArchOptimizer:
         lr, betas, weight_decay: Adam on alpha (DARTS uses 3e-4, (0.5, 0.999), 1e-3).
         table, fixed: per-slot per-op MAdds ``[slots, ops]`` and the genotype-independent MAdds.
         budget, gamma: the MAdds budget of the hinge penalty (None: no penalty) and its weight.
+        floor: the lower hinge sits at ``floor * budget`` (0: an upper hinge only).
         scheduler: ``diversity`` (cosine with warm restarts), ``cosine`` (one decay) or ``constant``.
         period, total_steps, lr_min, period_mult: schedule lengths in alpha steps.
     """
 
     def __init__(self, supernet: nn.Module, *, lr: float, betas: Tuple[float, float] = (0.5, 0.999),
                  weight_decay: float = 1e-3, table: torch.Tensor, fixed: int, budget: Optional[int] = None,
-                 gamma: float = 0.0, scheduler: str = "diversity", period: int = 1, total_steps: int = 1,
-                 lr_min: float = 0.0, period_mult: float = 1.0) -> None:
+                 floor: float = 0.0, gamma: float = 0.0, scheduler: str = "diversity", period: int = 1,
+                 total_steps: int = 1, lr_min: float = 0.0, period_mult: float = 1.0) -> None:
         self.supernet = supernet
         (self.alpha,) = supernet.arch_parameters()
         self.optimizer = torch.optim.Adam([self.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
-        self.table, self.fixed, self.budget, self.gamma = table, fixed, budget, gamma
+        self.table, self.fixed, self.budget, self.floor, self.gamma = table, fixed, budget, floor, gamma
         self.scheduler = _make_scheduler(self.optimizer, scheduler, period, total_steps, lr_min, period_mult)
         self.kind = scheduler
         self.cycle_ends: List[int] = []  # alpha steps at which a candidate was recorded
         self.steps = 0
 
     def penalty(self) -> torch.Tensor:
-        """Return the FLOPs hinge ``gamma * max(0, E[MAdds] - B) / B`` (zero without a budget)."""
+        """Return the hinges ``gamma * (max(0, E - B) + max(0, floor * B - E)) / B`` (zero without a budget)."""
         if self.budget is None or self.gamma == 0:
             return self.alpha.new_zeros(())
         e = expected_madds(self.alpha, self.table, self.fixed)
-        return self.gamma * F.relu(e - self.budget) / self.budget
+        return self.gamma * (F.relu(e - self.budget) + F.relu(self.floor * self.budget - e)) / self.budget
 
     def step(self, train: Tuple[torch.Tensor, torch.Tensor], val: Tuple[torch.Tensor, torch.Tensor],
              w_optimizer: torch.optim.Optimizer, criterion: Callable, update_alpha: bool = True) -> Dict[str, float]:

@@ -251,7 +251,7 @@ class SearchRun:
 
     # -- results -------------------------------------------------------------------------------------
     def _cost(self, g: Genotype):
-        kw = {"frames": self.cfg.data.frames} if self.plugin.modality == "video" else {}
+        kw = {"frames": self.cfg.frames} if self.plugin.modality == "video" else {}
         return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.setup.num_classes, **kw)
 
     def _finish(self) -> Genotype:
@@ -263,7 +263,7 @@ class SearchRun:
             row = setup.scorer([g])[0]
             score = sum(row) / len(row)
         c = self._cost(g)
-        extra = {"frames": cfg.data.frames} if self.plugin.modality == "video" else {}
+        extra = {"frames": cfg.frames} if self.plugin.modality == "video" else {}
         nas.save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
                           num_classes=setup.num_classes, **extra, score=score, seed=cfg.seed, budget=cfg.madds,
                           strategy=self.strategy_name)
@@ -360,6 +360,7 @@ def _tabular(run: SearchRun) -> _Setup:
 def _differentiable(run: SearchRun) -> _Setup:
     """The bilevel video search: the strategy trains the supernet, the scorer measures argmax genotypes."""
     from nas.search.bilevel import BilevelTrainer, SupernetScorer, build_video_data, warn_skipped_videos
+    from nas.search.finalists import FinalistTrainer
     from nas.search.strategies import create_strategy
 
     cfg, s = run.cfg, run.cfg.search
@@ -371,8 +372,11 @@ def _differentiable(run: SearchRun) -> _Setup:
         run.progress.advance(1)
         run.progress.postfix(loss=f"{loss:.3f}")
 
+    f = cfg.finalists
+    finalists = FinalistTrainer(trainer, epochs=f.epochs, lr=f.lr, batch_size=f.batch_size, init=f.init, seed=cfg.seed)
     strategy = create_strategy("differentiable", space=run.space, trainer=trainer, epochs=s.epochs,
-                               warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step)
+                               warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step,
+                               finalists=finalists, max_finalists=f.max)
 
     def log_round(writer, step: int, info: dict, score: float) -> None:
         warn_skipped_videos(step, info.get("skipped", 0))
@@ -380,7 +384,7 @@ def _differentiable(run: SearchRun) -> _Setup:
 
     def extra() -> dict:
         return {"candidates": strategy.candidates, "distinct_candidates": len(set(strategy.candidates)),
-                "epochs": s.epochs}
+                "epochs": s.epochs, "finalists": [x.as_dict() for x in strategy.finalists]}
 
     return _Setup(SupernetScorer(trainer, s.bn_batches), strategy, trainer.steps_per_epoch,
                   lambda: trainer.net.state_dict(), trainer.num_classes, log_round=log_round, summary_extra=extra)

@@ -1,7 +1,14 @@
-"""Video classification: clip lists decoded with PyAV, or the embedded motion set; top-1/top-5 as for images."""
+"""Video classification: clip lists decoded with PyAV, or the embedded video set; top-1/top-5 as for images.
+
+With ``eval.clips`` x ``eval.crops`` > 1 the validation clips are multi-view (``[V, 3, T, S, S]``), the model
+returns per-view logits, and the metrics are single-view top-1/top-5 (the middle clip's centre crop) plus
+multi-view ``mv_top1``/``mv_top5`` over the views' mean logits (TSM's 10-clip x 3-crop protocol).
+"""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Dict, List
+
+import torch
 
 from nas.errors import NasError
 from nas.tasks.base import Datasets, register_task
@@ -27,6 +34,7 @@ class VideoClassificationTask(_Classifier):
 
     name = "video_classification"
     modality = "video"
+    scalars = ("val_loss", "top1", "top5", "mv_top1", "mv_top5", "ema_top1", "ema_top5")
 
     def check(self, cfg: Any, genotype: Any) -> None:
         """Also refuse the image-only keys, and half-given clip lists."""
@@ -39,6 +47,9 @@ class VideoClassificationTask(_Classifier):
         d = cfg.data
         if (d.video_root or d.train_list or d.val_list) and not (d.video_root and d.train_list and d.val_list):
             raise NasError("video retraining needs all of --data-root, --train-list and --val-list")
+        if cfg.eval.views > 1 and not d.video_root:
+            raise NasError("eval.clips / eval.crops > 1 need video lists (--data-root, --train-list, --val-list); "
+                           "the embedded set has one view per clip")
 
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
         """Return the clip lists of ``cfg.data``, or the embedded motion set when none are given."""
@@ -53,6 +64,29 @@ class VideoClassificationTask(_Classifier):
                             len(SyntheticMotion.classes))
         return _list_datasets(cfg, frames)
 
+    def batch_metrics(self, output: torch.Tensor, target: torch.Tensor) -> Dict[str, float]:
+        """Return the sums of the single-view metrics and, for per-view outputs ``(N, V, K)``, multi-view ones."""
+        if output.dim() == 2:
+            return super().batch_metrics(output, target)
+        single = output[:, 0]  # VideoListDataset puts the single-view clip (middle clip, centre crop) first
+        sums = super().batch_metrics(single, target)
+        multi = super().batch_metrics(output.mean(1), target)
+        sums.update({"mv_hits1": multi["hits1"], "mv_hits5": multi["hits5"]})
+        return sums
+
+    def finish_metrics(self, sums: Dict[str, float], n: int) -> Dict[str, float]:
+        """Return mean loss and top-1/top-5 in percent (and the multi-view ones when measured)."""
+        out = super().finish_metrics(sums, n)
+        if "mv_hits1" in sums:
+            d = max(n, 1)
+            out.update({"mv_top1": 100.0 * sums["mv_hits1"] / d, "mv_top5": 100.0 * sums["mv_hits5"] / d})
+        return out
+
+    def log_line(self, row: Dict[str, Any]) -> str:
+        """Return the image line, plus the multi-view top-1/top-5 when measured."""
+        line = super().log_line(row)
+        return line + (f" mv top1 {row['mv_top1']:.2f} top5 {row['mv_top5']:.2f}" if "mv_top1" in row else "")
+
 
 def _list_datasets(cfg: Any, frames: int) -> Datasets:
     """Return the decoded clip lists of ``cfg.data`` (validation labels mapped onto the training classes)."""
@@ -62,7 +96,9 @@ def _list_datasets(cfg: Any, frames: int) -> Datasets:
     train_rec, names = video.parse_list(d.train_list)
     val_rec, val_names = video.parse_list(d.val_list, num_classes=len(names) or None)
     val_rec = align_labels(val_rec, val_names, names, d.val_list)
-    kw = {"frames": frames, "size": cfg.resolution, "seed": d.seed}
+    kw = {"frames": frames, "size": cfg.resolution, "seed": d.seed, "sampling": cfg.video.sampling,
+          "stride": cfg.video.stride}
     num_classes = len(names) or 1 + max(r.label for r in train_rec + val_rec)
     return Datasets(video.VideoListDataset(train_rec, d.video_root, train=True, **kw),
-                    video.VideoListDataset(val_rec, d.video_root, train=False, **kw), num_classes)
+                    video.VideoListDataset(val_rec, d.video_root, train=False, num_clips=cfg.eval.clips,
+                                           num_crops=cfg.eval.crops, **kw), num_classes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Tuple
 
-from nas.core.cost import Cost, bn_cx, conv3d_cx, linear_cx
+from nas.core.cost import Cost, bn_cx, conv3d_cx, conv_out, linear_cx
 
 __all__ = ["Size3", "OP_NAMES", "spatial_cost", "temporal_cost", "op_cost", "block_cost", "stem_cost",
            "head_cost"]
@@ -35,7 +35,7 @@ def _temporal_then_spatial(thw: Size3, c_in: int, c_out: int, stride: int, k: in
 
 def op_cost(name: str, thw: Size3, c_in: int, c_out: int, stride: int) -> Tuple[Cost, Size3]:
     """Return the cost and output size of slot op ``name`` (see ``search_spaces.pv_st.ops``)."""
-    if name in ("t_id", "t_shift"):  # the shift moves memory only
+    if name in ("t_id", "t_shift"):  # the shift (done by the block, see ops.py) moves memory only
         return spatial_cost(thw, c_in, c_out, stride)
     if name in ("t_dw3", "t_dw5"):
         return _temporal_then_spatial(thw, c_in, c_out, stride, int(name[-1]), groups=c_in)
@@ -67,12 +67,15 @@ def block_cost(block: str, thw: Size3, c_in: int, c_mid: int, c_out: int, stride
     return total, out
 
 
-def stem_cost(thw: Size3, c_out: int) -> Tuple[Cost, Size3]:
-    """Return the cost of the per-frame 3x3 stride-2 stem conv + BN."""
-    c, out = spatial_cost(thw, 3, c_out, 2)
+def stem_cost(thw: Size3, c_out: int, k: int = 3, max_pool: bool = False) -> Tuple[Cost, Size3]:
+    """Return the cost of the per-frame ``k x k`` stride-2 stem conv + BN (+ a free 3x3/2 max pool)."""
+    c, out = spatial_cost(thw, 3, c_out, 2, k)
+    if max_pool:
+        out = (out[0], conv_out(out[1], 3, 2, 1), conv_out(out[2], 3, 2, 1))
     return c + bn_cx(c_out), out
 
 
-def head_cost(c_in: int, num_classes: int) -> Cost:
-    """Return the cost of the classifier after global spatio-temporal average pooling."""
-    return linear_cx(c_in, num_classes)
+def head_cost(c_in: int, num_classes: int, frames: int = 1) -> Cost:
+    """Return the cost of the classifier applied to every frame's pooled features (TSN/TSM consensus)."""
+    one = linear_cx(c_in, num_classes)
+    return Cost(one.madds * frames, one.params)

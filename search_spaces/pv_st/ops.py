@@ -2,7 +2,9 @@
 
 Every op maps ``c_in -> c_out`` with a spatial stride and keeps T. Our reading of the PV-NAS candidates
 (the paper's list is unpublished): ``t_id`` is the per-frame 3x3 conv alone (TSN-like, pure 2-D);
-``t_shift`` is TSM's shift of 1/8 of the channels one frame each way with zero padding, then the 3x3;
+``t_shift`` is TSM's shift of 1/8 of the channels one frame each way with zero padding, applied by the block
+at the start of its residual branch (before a bottleneck's first 1x1 conv, as TSM's residual shift does), so
+the slot op itself is the plain 3x3 (:data:`SHIFT_AT_INPUT` names the ops whose block shifts its input);
 ``t_dw3``/``t_dw5`` a depthwise temporal conv then the 3x3; ``t_conv3`` a full temporal conv then the 3x3;
 ``t_r21d`` R(2+1)D's factorisation (the 3x3, BN, ReLU, then a full 3x1x1 conv; Tran et al. 2018);
 ``t_3d`` a 3x3x3 conv in place of the 3x3 (I3D-like).
@@ -17,7 +19,10 @@ from torch import nn
 from nas.core.ops import register_op
 from search_spaces.pv_st.cost import op_cost
 
-__all__ = ["Spatial", "TemporalConv", "TemporalShift", "R21D", "build_slot_op", "temporal_shift"]
+__all__ = ["SHIFT_AT_INPUT", "Spatial", "TemporalConv", "TemporalShift", "R21D", "build_slot_op", "temporal_shift"]
+
+# Slot ops whose block applies the temporal shift to the residual branch's input (TSM's "residual shift").
+SHIFT_AT_INPUT = frozenset({"t_shift"})
 
 
 class Spatial(nn.Conv3d):
@@ -82,8 +87,8 @@ def t_id(c_in: int, c_out: int, stride: int) -> nn.Module:
 
 @register_op("t_shift", cost=_cost("t_shift"))
 def t_shift(c_in: int, c_out: int, stride: int) -> nn.Module:
-    """Build the TSM slot: shift, then the 3x3."""
-    return nn.Sequential(TemporalShift(8), Spatial(c_in, c_out, stride))
+    """Build the TSM slot's 3x3 (its block shifts the residual branch's input, see ``SHIFT_AT_INPUT``)."""
+    return nn.Sequential(Spatial(c_in, c_out, stride))
 
 
 @register_op("t_dw3", cost=_cost("t_dw3"))

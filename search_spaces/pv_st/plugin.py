@@ -1,8 +1,8 @@
-"""The pv_st plugins: the light (``pv_st``) and median (``pv_st_m``) spatio-temporal video spaces."""
+"""The pv_st plugins: light (``pv_st``), median (``pv_st_m``) and test-size (``pv_st_tiny``) video spaces."""
 from nas.plugins import SpacePlugin
-from search_spaces.pv_st.space import PvStMSpace, PvStSpace
+from search_spaces.pv_st.space import PvStMSpace, PvStSpace, PvStTinySpace
 
-__all__ = ["PLUGIN", "PLUGIN_M"]
+__all__ = ["PLUGIN", "PLUGIN_M", "PLUGIN_TINY"]
 
 _COMMON = dict(model="search_spaces.pv_st.model:build_model", backbone="search_spaces.pv_st.model:build_backbone",
                plotter="search_spaces.pv_st.plot:plot_pv_st", modality="video", default_strategy="differentiable",
@@ -10,3 +10,4 @@ _COMMON = dict(model="search_spaces.pv_st.model:build_model", backbone="search_s
 
 PLUGIN = SpacePlugin(space=PvStSpace(), supernet="search_spaces.pv_st.supernet:PvStSupernet", **_COMMON)
 PLUGIN_M = SpacePlugin(space=PvStMSpace(), supernet="search_spaces.pv_st.supernet:PvStMSupernet", **_COMMON)
+PLUGIN_TINY = SpacePlugin(space=PvStTinySpace(), supernet="search_spaces.pv_st.supernet:PvStTinySupernet", **_COMMON)

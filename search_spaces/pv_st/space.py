@@ -1,4 +1,4 @@
-"""The pv_st spaces (PV-NAS-like): one temporal op per block of a small video ResNet, in two sizes. No torch."""
+"""The pv_st spaces (PV-NAS-like): one temporal op per block of a per-frame ResNet-50 / ResNet-101. No torch."""
 from __future__ import annotations
 
 from typing import Dict, List, Tuple
@@ -10,20 +10,20 @@ from nas.core.target import Target
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES, Size3, block_cost, head_cost, op_cost, stem_cost
 
-__all__ = ["PvStSpace", "PvStMSpace"]
+__all__ = ["PvStSpace", "PvStMSpace", "PvStTinySpace"]
 
 
 class PvStSpace(Space):
-    """The light PV-NAS-like space: 6 basic-block slots with 7 temporal ops each (7^6 members).
+    """The light PV-NAS-like space: ResNet-50 per frame, 16 bottleneck slots with 7 temporal ops each (7^16).
 
-    Size is part of the space *name* (``pv_st`` light, ``pv_st_m`` median), so a genotype string fixes
-    its backbone.
+    Size is part of the space *name* (``pv_st`` light, ``pv_st_m`` median, ``pv_st_tiny`` for tests), so a
+    genotype string fixes its backbone. ``pv_st:tsm_r50`` is TSM-ResNet50 exactly.
 
     Example:
         >>> import random
         >>> from nas import get_space
         >>> space = get_space("pv_st")
-        >>> space.size() == 7 ** 6
+        >>> space.size() == 7 ** 16
         True
         >>> space.contains(space.sample(random.Random(0))) is None
         True
@@ -32,11 +32,13 @@ class PvStSpace(Space):
     name = "pv_st"
     modality = "video"
     default_target = Target(224, 1000, frames=8)
-    min_resolution = 8  # the stem's stride 2 times two stride-2 stages (time is never strided: any T >= 1)
-    skeleton: sk.Skeleton = sk.LIGHT
+    skeleton: sk.Skeleton = sk.RESNET50
+    suffix = "_r50"  # of the named members: tsm_r50, tsn_r50, r2plus1d_r50, i3d_r50
 
     def __init__(self) -> None:
         self.slots = sk.slots(self.skeleton)
+        # The stem, max pool and stage strides: a smaller input would stride over a single pixel (any T >= 1).
+        self.min_resolution = sk.total_stride(self.skeleton)
 
     def dims(self) -> Dict[str, Tuple[str, ...]]:
         """Return one dimension per block slot (``b01``, ...), each with the temporal ops."""
@@ -47,10 +49,10 @@ class PvStSpace(Space):
         return self.named()["tsm"]
 
     def named(self) -> Dict[str, Genotype]:
-        """Return the named members (``tsm``, ``r2plus1d``, ``tsn``, ``i3d``)."""
+        """Return the named members (``tsm_r50``, ``tsn_r50``, ...; also the short ``tsm``, ``tsn``, ...)."""
         from search_spaces.pv_st.genotypes import named_genotypes
 
-        return named_genotypes(self)
+        return named_genotypes(self, self.suffix)
 
     def example_input_shape(self, resolution: int, frames: int | None = None) -> tuple:
         """Return ``(1, 3, T, H, W)`` with ``T = frames`` (8 when not given)."""
@@ -58,7 +60,7 @@ class PvStSpace(Space):
 
     def slot_sizes(self, resolution: int, frames: int) -> List[Size3]:
         """Return each slot's input size ``(T, H, W)``."""
-        t, (h, w) = frames, sk.stem_size(resolution)
+        t, (h, w) = frames, sk.stem_size(self.skeleton, resolution)
         sizes, hw = [], (h, w)
         for s in self.slots:
             sizes.append((t,) + hw)
@@ -74,14 +76,15 @@ class PvStSpace(Space):
     def breakdown_at(self, g: Genotype, target: Target) -> List[Tuple[str, Cost]]:
         """Return ``(part, Cost)`` rows: stem, each block (with its op name) and head."""
         thw = (target.frames, target.resolution, target.resolution)
-        c, thw = stem_cost(thw, self.skeleton.stem)
+        skel = self.skeleton
+        c, thw = stem_cost(thw, skel.stem, skel.stem_kernel, skel.max_pool)
         rows = [("stem", c)]
         mids = [st.c_mid for st in self.skeleton.stages for _ in range(st.depth)]
         for s, mid in zip(self.slots, mids):
             op, _ = op_cost(g[s.key], thw, s.op_in, s.op_out, s.stride)
             rest, thw = block_cost(self.skeleton.block, thw, s.block_in, mid, s.block_out, s.stride)
             rows.append((f"{s.key} {g[s.key]} ({s.block_out}ch)", op + rest))
-        rows.append(("head", head_cost(self.slots[-1].block_out, target.num_classes)))
+        rows.append(("head", head_cost(self.slots[-1].block_out, target.num_classes, target.frames)))
         return rows
 
     def cost_at(self, g: Genotype, target: Target) -> Cost:
@@ -103,7 +106,16 @@ class PvStSpace(Space):
 
 
 class PvStMSpace(PvStSpace):
-    """The median space ``pv_st_m``: 7 bottleneck-block slots with 7 temporal ops each."""
+    """The median space ``pv_st_m``: ResNet-101 per frame, 33 bottleneck slots with 7 temporal ops each."""
 
     name = "pv_st_m"
-    skeleton = sk.MEDIAN
+    skeleton = sk.RESNET101
+    suffix = "_r101"
+
+
+class PvStTinySpace(PvStSpace):
+    """A small test space ``pv_st_tiny``: 6 basic-block slots (16-64 channels) with 7 temporal ops each."""
+
+    name = "pv_st_tiny"
+    skeleton = sk.TINY
+    suffix = ""

@@ -13,10 +13,39 @@ from nas.nn.mixed import MixedOp, relax
 from nas.nn.supernet import Supernet
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES
-from search_spaces.pv_st.model import PvNet, build_model, make_blocks, stem
-from search_spaces.pv_st.ops import build_slot_op
+from search_spaces.pv_st.model import BasicBlock, Bottleneck, PvNet, build_model, stem
+from search_spaces.pv_st.ops import SHIFT_AT_INPUT, build_slot_op, temporal_shift
 
-__all__ = ["PvStSupernet", "PvStMSupernet"]
+__all__ = ["PvStSupernet", "PvStMSupernet", "PvStTinySupernet"]
+
+
+class _MixedBlock:
+    """Mixin: run a block's MixedOp with every path fed its own input, shifted for ``t_shift`` (TSM) paths."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.op
+        entered: dict = {}
+
+        def run(i: int) -> torch.Tensor:
+            shift = m.names[i] in SHIFT_AT_INPUT
+            if shift not in entered:  # at most two branch inputs per forward: shifted and plain
+                entered[shift] = self.enter(temporal_shift(x) if shift else x)
+            return m.ops[i](entered[shift])
+
+        if m.weights is None or m.paths is None:
+            return self.tail(run(m.active), x)
+        y = None
+        for i in m.paths:
+            y = m.weights[i] * run(i) if y is None else y + m.weights[i] * run(i)
+        return self.tail(y, x)
+
+
+class MixedBasic(_MixedBlock, BasicBlock):
+    """A basic block whose slot is a MixedOp."""
+
+
+class MixedBottleneck(_MixedBlock, Bottleneck):
+    """A bottleneck whose slot is a MixedOp."""
 
 
 class PvStSupernet(Supernet):
@@ -28,19 +57,20 @@ class PvStSupernet(Supernet):
 
     space_name = "pv_st"
 
-    def __init__(self, num_classes: int = 400, dropout: float = 0.0):
+    def __init__(self, num_classes: int = 400, dropout: float = 0.0, width: float = 1.0):
         super().__init__()
         from nas import get_space
 
         self.space = get_space(self.space_name)
-        self.num_classes, self.dropout = num_classes, dropout
-        skel = self.space.skeleton
+        self.num_classes, self.dropout, self.width = num_classes, dropout, width
+        skel = sk.scaled(self.space.skeleton, width)
+        cls = MixedBasic if skel.block == "basic" else MixedBottleneck
 
         def mixed(s: sk.Slot) -> MixedOp:
             return MixedOp([build_slot_op(o, s.op_in, s.op_out, s.stride) for o in OP_NAMES], OP_NAMES)
 
-        self.net = PvNet(stem(skel.stem), make_blocks(skel, mixed), sk.slots(skel)[-1].block_out, num_classes,
-                         dropout)
+        blocks = [cls(s, mixed(s)) for s in sk.slots(skel)]
+        self.net = PvNet(stem(skel), blocks, sk.slots(skel)[-1].block_out, num_classes, dropout)
         init_weights(self.net)
         self.alpha = nn.Parameter(1e-3 * torch.randn(len(self.space.slots), len(OP_NAMES)))
         self.mode: Optional[str] = None
@@ -97,8 +127,8 @@ class PvStSupernet(Supernet):
         return self.net(x)
 
     def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> PvNet:
-        """Return the standalone PvNet of ``genotype`` with the shared weights copied into it."""
-        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, **model_kwargs}
+        """Return the standalone PvNet of ``genotype`` (at the supernet's width) with the shared weights copied in."""
+        kwargs = {"num_classes": self.num_classes, "dropout": self.dropout, "width": self.width, **model_kwargs}
         model = build_model(genotype, **kwargs)
         if copy_weights:
             model.load_state_dict(self._state_for(genotype))
@@ -110,7 +140,7 @@ class PvStSupernet(Supernet):
         picks = {f"blocks.{i}.op.": f"blocks.{i}.op.ops.{OP_NAMES.index(op)}." for i, (_, op) in
                  enumerate(genotype.choices)}
         out = {}
-        for key in build_model(genotype, num_classes=self.num_classes).state_dict():
+        for key in build_model(genotype, num_classes=self.num_classes, width=self.width).state_dict():
             prefix = next((p for p in picks if key.startswith(p)), None)
             out[key] = src[picks[prefix] + key[len(prefix):] if prefix else key]
         return out
@@ -121,3 +151,9 @@ class PvStMSupernet(PvStSupernet):
 
     space_name = "pv_st_m"
 
+
+
+class PvStTinySupernet(PvStSupernet):
+    """The supernet of the small test space ``pv_st_tiny``."""
+
+    space_name = "pv_st_tiny"

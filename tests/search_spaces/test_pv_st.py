@@ -10,7 +10,7 @@ from nas.nn.mixed import MixedOp
 from search_spaces.pv_st.cost import OP_NAMES, op_cost
 from search_spaces.pv_st.ops import TemporalConv, build_slot_op, temporal_shift
 
-SPACES = ["pv_st", "pv_st_m"]
+SPACES = ["pv_st", "pv_st_m", "pv_st_tiny"]
 
 
 @pytest.mark.parametrize("name", SPACES)
@@ -73,12 +73,14 @@ def _measured(model, frames, res):
     return fc.get_total_flops() // 2, sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", SPACES)
-@pytest.mark.parametrize("res,frames", [(32, 8), (41, 3)])
+@pytest.mark.parametrize("name,res,frames", [
+    ("pv_st_tiny", 32, 8), ("pv_st_tiny", 41, 3), ("pv_st", 41, 2),
+    pytest.param("pv_st", 64, 8, marks=pytest.mark.slow), pytest.param("pv_st_m", 41, 3, marks=pytest.mark.slow)])
 def test_cost_equals_counted_model(name, res, frames):
     space = nas.get_space(name)
     rng = random.Random(res)
-    for g in [space.sample(rng) for _ in range(2)] + [space.named()["tsm"]]:
+    samples = 2 if name == "pv_st_tiny" else 1
+    for g in [space.sample(rng) for _ in range(samples)] + [space.named()["tsm"]]:
         c = nas.cost(g, resolution=res, num_classes=7, frames=frames)
         assert (c.madds, c.params) == _measured(nas.create_model(g, num_classes=7), frames, res), str(g)
         assert sum(x.madds for _, x in space.cost_breakdown(g, res, 7, frames)) == c.madds
@@ -86,12 +88,13 @@ def test_cost_equals_counted_model(name, res, frames):
 
 @pytest.mark.parametrize("frames", [1, 2, 8])
 def test_any_number_of_frames(frames):
-    model = nas.create_model("pv_st:i3d", num_classes=3).eval()
+    model = nas.create_model("pv_st_tiny:i3d", num_classes=3).eval()
     assert model(torch.randn(2, 3, frames, 24, 24)).shape == (2, 3)
 
 
-def test_supernet_extract_matches_and_torchscript():
-    sn = nas.create_supernet("pv_st", num_classes=5)
+@pytest.mark.parametrize("space,width", [("pv_st_tiny", 1.0), ("pv_st", 0.125)])
+def test_supernet_extract_matches_and_torchscript(space, width):
+    sn = nas.create_supernet(space, num_classes=5, width=width)
     g = sn.space.sample(random.Random(4))
     sn.set_active(g)
     sn.train()
@@ -100,8 +103,9 @@ def test_supernet_extract_matches_and_torchscript():
     model = sn.extract(g).eval()
     x = torch.randn(2, 3, 4, 32, 32)
     assert torch.equal(sn(x), model(x))
-    scripted = torch.jit.script(model)
-    assert torch.allclose(scripted(x), model(x), atol=1e-5)
+    if space == "pv_st_tiny":  # scripting the 16-block net takes long and checks nothing more
+        scripted = torch.jit.script(model)
+        assert torch.allclose(scripted(x), model(x), atol=1e-5)
     assert [p for p in sn.arch_parameters()] == [sn.alpha]
     assert len(sn.weight_parameters()) == len(list(sn.parameters())) - 1
 
@@ -109,9 +113,11 @@ def test_supernet_extract_matches_and_torchscript():
 def test_temporal_model_sees_order_and_2d_does_not():
     x = torch.randn(1, 3, 8, 32, 32)
     rev = x.flip(2)
-    flat = nas.create_model("pv_st:tsn", num_classes=4).eval()
+    flat = nas.create_model("pv_st_tiny:tsn", num_classes=4).eval()
     assert torch.allclose(flat(x), flat(rev), atol=1e-5)
-    temporal = nas.create_model("pv_st:r2plus1d", num_classes=4).eval()
+    temporal = nas.create_model("pv_st_tiny:r2plus1d", num_classes=4).eval()
+    tsm = nas.create_model("pv_st_tiny:tsm", num_classes=4).eval()
+    assert not torch.allclose(tsm(x), tsm(rev), atol=1e-5)
     assert not torch.allclose(temporal(x), temporal(rev), atol=1e-5)
 
 
@@ -119,3 +125,77 @@ def test_plot(tmp_path):
     from nas.viz import plot_genotype
 
     assert plot_genotype(nas.load_genotype("pv_st:tsm"), tmp_path / "g.png").is_file()
+
+
+def _resnet50_by_hand(res: int, frames: int, num_classes: int):
+    """Count a per-frame torchvision-style ResNet-50 (convs, BN, linear per frame), independently of pv_st."""
+    madds = params = 0
+
+    def conv(h, c_in, c_out, k, stride):
+        nonlocal madds, params
+        h = (h + 2 * (k // 2) - k) // stride + 1
+        madds += h * h * c_in * c_out * k * k
+        params += c_in * c_out * k * k + 2 * c_out  # the weight and the BatchNorm after it
+        return h
+
+    h = conv(res, 3, 64, 7, 2)
+    h = (h + 2 - 3) // 2 + 1  # 3x3/2 max pool
+    c_in = 64
+    for width, depth, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+        for i in range(depth):
+            s = stride if i == 0 else 1
+            h_in = h
+            conv(h, c_in, width, 1, 1)
+            h = conv(h, width, width, 3, s)
+            conv(h, width, 4 * width, 1, 1)
+            if i == 0:
+                conv(h_in, c_in, 4 * width, 1, s)  # the projection shortcut (stride on its 1x1)
+            c_in = 4 * width
+    madds += c_in * num_classes
+    params += c_in * num_classes + num_classes
+    return madds * frames, params
+
+
+def test_tsm_r50_is_tsm_resnet50():
+    c = nas.cost("pv_st:tsm_r50", resolution=224, frames=8, num_classes=400)
+    # torchvision's resnet50() has 25,557,032 parameters with 1000 classes; 600 fewer classes drop 600 * 2049.
+    assert c.params == 25_557_032 - 600 * 2049 == 24_327_632
+    # TSM reports ~33G FLOPs for TSM-R50 at 8x224^2 (its FLOPs are multiply-accumulates; the shift is free).
+    assert 32.5e9 < c.madds < 33.0e9
+    assert (c.madds, c.params) == _resnet50_by_hand(224, 8, 400)
+    assert nas.cost("pv_st:tsn_r50", resolution=224, frames=8, num_classes=400) == c
+    g = nas.load_genotype("pv_st:tsm_r50")
+    assert len(g.choices) == 16 and {v for _, v in g.choices} == {"t_shift"}
+    assert nas.load_genotype("pv_st:r2plus1d_r50") == nas.get_space("pv_st").named()["r2plus1d"]
+
+
+def test_tsm_r50_shifts_the_residual_branch_before_the_first_conv():
+    from search_spaces.pv_st.ops import TemporalShift
+
+    model = nas.create_model("pv_st:tsm_r50", num_classes=4).eval()
+    assert all(isinstance(b.pre, TemporalShift) for b in model.blocks)
+    b = model.blocks[0]
+    x = torch.randn(1, 64, 4, 8, 8)
+    with torch.no_grad():
+        inner = b.relu(b.bn1(b.conv1(temporal_shift(x))))
+        expected = b.relu(b.bn3(b.conv3(b.relu(b.bn2(b.op(inner))))) + b.shortcut(x))
+        assert torch.equal(b(x), expected)
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        model(torch.randn(1, 3, 2, 64, 64))
+    assert fc.get_total_flops() // 2 == nas.cost("pv_st:tsm_r50", resolution=64, frames=2, num_classes=4).madds
+
+
+def test_resolution_below_the_strides_is_a_one_line_error():
+    from nas.errors import NasError
+
+    assert nas.get_space("pv_st").min_resolution == 32 and nas.get_space("pv_st_tiny").min_resolution == 8
+    with pytest.raises(NasError, match="resolution must be at least 32"):
+        nas.cost("pv_st:tsm_r50", resolution=16, frames=8)
+
+
+def test_width_scaled_proxy_keeps_the_plan():
+    full = nas.create_model("pv_st:tsm_r50", num_classes=4)
+    small = nas.create_model("pv_st:tsm_r50", num_classes=4, width=0.25)
+    assert len(small.blocks) == len(full.blocks) == 16
+    assert small.num_features == 512 and full.num_features == 2048
+    assert small(torch.randn(2, 3, 4, 32, 32)).shape == (2, 4)

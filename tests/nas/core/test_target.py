@@ -30,7 +30,7 @@ def test_each_space_says_its_defaults_and_limits():
     assert st.target() == Target(224, 1000, None)
     assert pv.target() == Target(224, 1000, 8)
     assert pv.target(resolution=32, frames=3) == Target(32, 1000, 3)
-    assert st.min_resolution == 32 and pv.min_resolution == 8
+    assert st.min_resolution == 32 and pv.min_resolution == 32  # ResNet-50: stem, max pool, three strided stages
     with pytest.raises(nas.NasError, match="at least 32"):
         st.target(resolution=16)
     assert nas.cost("st_topo:mobilenetv2", resolution=32).madds > 0

@@ -29,7 +29,7 @@ def test_no_generator_keeps_global_behaviour(mode):
 
 
 def test_pv_supernet_relaxation_takes_a_generator():
-    sn = nas.create_supernet("pv_st", num_classes=3)
+    sn = nas.create_supernet("pv_st", num_classes=3, width=0.125)
     x = torch.randn(1, 3, 2, 16, 16)
     outs = []
     for _ in range(2):

@@ -47,8 +47,17 @@ def test_derive_never_exceeds_budget():
         derive(alpha, KEYS, OP_NAMES, SPACE, _cost, cheap - 1)
 
 
+def test_derive_fills_the_budget_window_from_below():
+    alpha = torch.zeros(len(KEYS), len(OP_NAMES))
+    alpha[:, OP_NAMES.index("t_id")] = 3.0  # argmax is the cheapest member (TSN-R50, 32.7G)
+    budget = 40_000_000_000
+    assert _cost(derive(alpha, KEYS, OP_NAMES, SPACE, _cost, budget)).madds < 0.85 * budget
+    g = derive(alpha, KEYS, OP_NAMES, SPACE, _cost, budget, floor=0.85)
+    assert 0.85 * budget <= _cost(g).madds <= budget
+
+
 def test_expected_cost_is_exact_for_one_hot():
-    sn = nas.create_supernet("pv_st", num_classes=4)
+    sn = nas.create_supernet("pv_st", num_classes=4, width=0.125)
     rows = SPACE.op_costs(224, 8)
     table = torch.tensor([[r[o].madds for o in OP_NAMES] for r in rows], dtype=torch.float64)
     g = SPACE.named()["r2plus1d"]
@@ -61,14 +70,14 @@ def test_expected_cost_is_exact_for_one_hot():
 
 
 def _arch(sn, **kw):
-    rows = SPACE.op_costs(224, 8)
+    rows = sn.space.op_costs(224, 8)
     table = torch.tensor([[r[o].madds for o in OP_NAMES] for r in rows], dtype=torch.float32)
     return ArchOptimizer(sn, lr=0.1, table=table, fixed=0, period=2, total_steps=8, **kw)
 
 
 def test_bilevel_step_separates_weights_and_alpha():
     torch.manual_seed(0)
-    sn = nas.create_supernet("pv_st", num_classes=4)
+    sn = nas.create_supernet("pv_st_tiny", num_classes=4)
     sn.set_relaxation("gumbel", tau=1.0)
     arch = _arch(sn)
     w_opt = torch.optim.SGD(sn.weight_parameters(), lr=0.1)
@@ -84,8 +93,9 @@ def test_bilevel_step_separates_weights_and_alpha():
 
 
 def test_flops_penalty_pushes_to_cheaper_ops():
-    sn = nas.create_supernet("pv_st", num_classes=4)
-    arch = _arch(sn, budget=int(_cost(SPACE.named()["tsn"]).madds), gamma=1.0)
+    sn = nas.create_supernet("pv_st_tiny", num_classes=4)
+    rows = sn.space.op_costs(224, 8)
+    arch = _arch(sn, budget=sum(r["t_id"].madds for r in rows), gamma=1.0)  # fixed=0: the slots' cheapest
     before = float(expected_madds(sn.alpha.detach(), arch.table, 0))
     for _ in range(5):
         arch.optimizer.zero_grad()
@@ -95,7 +105,7 @@ def test_flops_penalty_pushes_to_cheaper_ops():
 
 
 def test_gumbel_runs_one_path_per_slot():
-    sn = nas.create_supernet("pv_st", num_classes=4)
+    sn = nas.create_supernet("pv_st", num_classes=4, width=0.125)
     calls = []
     for m in sn.mixed_ops:
         for op in m.ops:
@@ -124,7 +134,7 @@ def tiny_run(tmp_path_factory):
     from nas.search.run import SearchRun
 
     out = tmp_path_factory.mktemp("run") / "pv"
-    g = SearchRun(_config(madds="3G"), out).run(resume=False)
+    g = SearchRun(_config(madds="40G"), out).run(resume=False)
     assert g == nas.load_genotype(out)
     return out
 
@@ -135,16 +145,30 @@ def test_runner_writes_run_folder(tiny_run):
     assert list((tiny_run / "tb").iterdir())
     g = nas.load_genotype(tiny_run)
     meta = yaml.safe_load((tiny_run / "genotype.yaml").read_text())
-    assert meta["madds"] == nas.cost(g, resolution=224, num_classes=4, frames=4).madds <= 3e9
+    # The budget binds: 40G lies between the cheapest (32.7G) and the largest (62.3G) pv_st member at 8x224^2,
+    # and the derived genotype lands within 15% below it.
+    assert 0.85 * 40e9 <= meta["madds"] == nas.cost(g, resolution=224, num_classes=7, frames=8).madds <= 40e9
+    assert meta["frames"] == 8
     assert {"score", "seed", "params"} <= set(meta)
     lines = [json.loads(x) for x in (tiny_run / "search.jsonl").read_text().splitlines()]
     # The rows share their key names with every other strategy's (see test_st_search.py), plus their own.
-    assert len(lines) == 2 and {"round", "genotype", "score", "madds", "params", "mean_score", "evaluated",
+    assert len(lines) == 2 + len(json.loads((tiny_run / "summary.json").read_text())["finalists"])
+    assert {"round", "genotype", "score", "madds", "params", "mean_score", "evaluated",
                                 "tau", "loss_w", "epoch"} <= set(lines[0])
     summary = json.loads((tiny_run / "summary.json").read_text())
     assert "candidates" in summary and summary["genotype"] == str(g)
+    # Every distinct cycle-end candidate (and the final derived genotype), at most finalists.max of them, is
+    # retrained and scored on held-out clips; the best one is the result.
+    fin = summary["finalists"]
+    assert 1 <= len(fin) <= 2 and len({f["genotype"] for f in fin}) == len(fin)
+    assert len({f["genotype"] for f in fin} - set(summary["candidates"])) <= 1  # the final derived genotype
+    best = max(fin, key=lambda f: f["score"])
+    assert best["genotype"] == str(g) and summary["score"] == best["supernet_score"]
+    for f in fin:
+        assert f["madds"] == nas.cost(f["genotype"], resolution=224, num_classes=7, frames=8).madds <= 40e9
+        assert 0 <= f["score"] <= 1 and f["params"] > 0
     assert summary["strategy"] == "differentiable" and 0 <= summary["score"] <= 1
-    assert summary["budget"] == 3_000_000_000 and summary["madds"] <= summary["budget"]
+    assert summary["budget"] == 40_000_000_000 and 0.85 <= summary["budget_use"] <= 1
     state = torch.load(tiny_run / "supernet.pt", weights_only=True)
     assert "alpha" in state
     torch.load(tiny_run / "checkpoint.pt", weights_only=True)
@@ -153,8 +177,8 @@ def test_runner_writes_run_folder(tiny_run):
 def test_derived_model_is_temporal(tiny_run):
     g = nas.load_genotype(tiny_run)
     assert any(v != "t_id" for v in g.values)
-    model = nas.create_model(g, num_classes=4).eval()
-    x = torch.randn(1, 3, 4, 16, 16)
+    model = nas.create_model(g, num_classes=4, width=0.125).eval()
+    x = torch.randn(1, 3, 4, 32, 32)
     assert not torch.allclose(model(x), model(x.flip(2)), atol=1e-5)
 
 
@@ -162,12 +186,12 @@ def test_resume_finished_run_and_bad_folder(tiny_run, tmp_path):
     from nas.search.run import SearchRun
 
     before = json.loads((tiny_run / "summary.json").read_text())
-    assert SearchRun(_config(madds="3G"), tiny_run).run(resume=True) == nas.load_genotype(tiny_run)
+    assert SearchRun(_config(madds="40G"), tiny_run).run(resume=True) == nas.load_genotype(tiny_run)
     assert json.loads((tiny_run / "summary.json").read_text())["score"] == before["score"]
     with pytest.raises(NasError, match="not a search run folder"):
         SearchRun(_config(), tmp_path).run(resume=True)
     with pytest.raises(NasError, match="below the cheapest"):
-        SearchRun(_config(madds="1M"), tmp_path / "x").run(resume=False)
+        SearchRun(_config(madds="30G"), tmp_path / "x").run(resume=False)
 
 
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
@@ -177,13 +201,14 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     import time
 
     opts = ["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32", "search.bn_batches=1",
-            "search.epochs=3"]
+            "search.epochs=3", "supernet.width=1"]
 
     def cmd(*extra):
         return [sys.executable, "-m", "nas.cli.search", *extra]
 
     ref, out = tmp_path / "ref", tmp_path / "killed"
-    base = ["--space", "pv_st", "--recipe", "recipes/search/pv_st_tiny.yaml"]
+    # The small test space: this checks the run's checkpoints, not the skeleton.
+    base = ["--space", "pv_st_tiny", "--recipe", "recipes/search/pv_st_tiny.yaml"]
     subprocess.run(cmd(*base, "--out", str(ref), *opts), check=True, capture_output=True, timeout=300)
     proc = subprocess.Popen(cmd(*base, "--out", str(out), *opts), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -218,11 +243,29 @@ def test_search_on_user_video_lists(tmp_path):
     (tmp_path / "train.txt").write_text("\n".join(lines[:16] + ["bad.mp4 0"]) + "\n")
     (tmp_path / "val.txt").write_text("\n".join(lines[16:]) + "\n")
     out = tmp_path / "run"
-    res = subprocess.run([sys.executable, "-m", "nas.cli.search", "--space", "pv_st", "--recipe",
+    res = subprocess.run([sys.executable, "-m", "nas.cli.search", "--space", "pv_st_tiny", "--recipe",
                           "recipes/search/pv_st_tiny.yaml", "--data-root", str(tmp_path), "--train-list",
                           str(tmp_path / "train.txt"), "--val-list", str(tmp_path / "val.txt"), "--frames", "4",
                           "--out", str(out), "search.batch_size=4", "search.bn_batches=1", "search.epochs=1"],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "skipped" in res.stderr and "unreadable video" in res.stderr
-    assert nas.load_genotype(out).space == "pv_st"
+    assert nas.load_genotype(out).space == "pv_st_tiny"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--frames", "0"], "frames must be positive, got 0"),
+    (["--frames", "-4"], "frames must be positive, got -4"),
+    (["--resolution", "16"], "resolution must be at least 32"),
+    (["--flops", "20G"], "MAdds budget 20G is below the cheapest pv_st model (32.7G"),
+    (["supernet.width=0"], "supernet.width must be in (0, 1]"),
+    (["finalists.epochs=0"], "finalists.epochs >= 1"),
+])
+def test_video_bad_input_one_line(args, fragment, tmp_path, capsys):
+    from nas.cli.search import main
+
+    rc = main(["--space", "pv_st", *args, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 2 and fragment in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()

@@ -188,5 +188,5 @@ def test_video_genotype_trains_on_clip_lists(tmp_path):
                schedule={"warmup_epochs": 0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        row = retrain(cfg, "pv_st:tsn", tmp_path / "run", log=lambda s: None)
+        row = retrain(cfg, "pv_st_tiny:tsn", tmp_path / "run", log=lambda s: None)
     assert row["train_skipped"] == 1 and row["val_skipped"] == 0 and np.isfinite(row["val_loss"])

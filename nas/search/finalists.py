@@ -1,0 +1,121 @@
+"""Finalist selection: retrain the diversity scheduler's distinct cycle-end candidates briefly, keep the best.
+
+Our reading of PV-NAS's "network diversity" (arXiv 2011.00826; its method section could not be consulted):
+each warm restart of the alpha LR ends a cycle whose (budget-fitted) argmax is a candidate; the distinct
+candidates are trained for ``finalists.epochs`` on the proxy training clips and scored by top-1 on the
+held-out validation clips (never used for weight or alpha steps), and the best one is the search's result.
+Training starts from the supernet's shared weights (``init: supernet``, the default: brief training then
+ranks trained sub-networks rather than random inits) or from scratch (``init: scratch``). This is a short
+in-memory proxy training, not a retraining run: it writes no run folder (``nas-retrain`` does that).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, List, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from nas.core.genotype import Genotype
+from nas.data.collate import collate_skip
+from nas.utils.seeds import derive_seed, seeded_init, torch_generator
+
+__all__ = ["Finalist", "pick_finalists", "FinalistTrainer", "train_briefly", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Finalist:
+    """One retrained candidate: its genotype string, cost at the target, held-out top-1 and supernet score."""
+
+    genotype: str
+    madds: int
+    params: int
+    score: float  # held-out top-1 after the brief training (a fraction)
+    supernet_score: float  # the same clips scored through the supernet with shared weights
+
+    def as_dict(self) -> dict:
+        """Return the plain dict written to summary.json and the checkpoint."""
+        return asdict(self)
+
+
+def pick_finalists(candidates: Sequence[str], final: str, limit: int) -> List[str]:
+    """Return the distinct candidates (cycle ends, then the final derived genotype), the latest ``limit``."""
+    seen: List[str] = []
+    for g in [*candidates, final]:
+        if g in seen:
+            seen.remove(g)  # keep its latest position
+        seen.append(g)
+    return seen[-limit:] if limit > 0 else []
+
+
+class FinalistTrainer:
+    """Train a finalist briefly on the search's weight-training clips and score it on its validation clips.
+
+    Args:
+        trainer: the run's ``BilevelTrainer`` (supernet, loaders, device, class count).
+        epochs, lr, batch_size: the brief training (SGD, momentum 0.9, cosine per step, weight decay 1e-4).
+        init: ``supernet`` (start from the shared weights) or ``scratch`` (a fresh seeded init).
+        seed: the run seed; each finalist's init and batch order derive from it and its genotype only.
+    """
+
+    def __init__(self, trainer, *, epochs: int, lr: float, batch_size: int, init: str, seed: int):
+        self.trainer, self.epochs, self.lr, self.batch_size = trainer, epochs, lr, batch_size
+        self.init, self.seed = init, seed
+
+    def steps(self) -> int:
+        """Return the training steps of one finalist."""
+        n = len(self.trainer.data.train.dataset)
+        return self.epochs * (n // self.batch_size if n >= 2 * self.batch_size else -(-n // self.batch_size))
+
+    def _model(self, g: Genotype) -> torch.nn.Module:
+        from nas import create_model
+
+        net = self.trainer.net
+        with seeded_init(derive_seed(self.seed, "finalist", str(g))):
+            if self.init == "supernet":
+                return net.extract(g)
+            return create_model(g, num_classes=net.num_classes, width=net.width)
+
+    def __call__(self, g: Genotype, on_step: Callable[[float], None] = lambda loss: None) -> float:
+        """Return ``g``'s held-out top-1 after the brief training."""
+        t = self.trainer
+        model = self._model(g).to(t.device)
+        ds = t.data.train.dataset
+        loader = DataLoader(ds, batch_size=self.batch_size, shuffle=True, drop_last=len(ds) >= 2 * self.batch_size,
+                            generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))),
+                            collate_fn=collate_skip)
+        train_briefly(model, loader, self.epochs, self.lr, t.device, on_step)
+        return evaluate(model, t.data.val, t.device)
+
+
+def train_briefly(model: torch.nn.Module, loader: DataLoader, epochs: int, lr: float, device: torch.device,
+                  on_step: Callable[[float], None] = lambda loss: None) -> None:
+    """Train ``model`` for ``epochs`` over ``loader``: SGD (momentum 0.9, weight decay 1e-4), cosine per step."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(loader)))
+    model.train()
+    for _ in range(epochs):
+        for x, y, _ in loader:
+            if x is None:
+                continue
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            on_step(loss.item())
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device) -> float:
+    """Return top-1 of ``model`` over ``loader`` (multi-view clips averaged)."""
+    from nas.data.video import multiview_logits
+
+    model.eval()
+    hit = total = 0
+    for x, y, _ in loader:
+        if x is not None:
+            hit += int((multiview_logits(model, x.to(device)).argmax(1).cpu() == y).sum())
+            total += len(y)
+    return hit / max(1, total)
