@@ -5,6 +5,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import nas
 
 TINY = str(Path(__file__).resolve().parents[1] / "recipes" / "search" / "st_topo_tiny.yaml")
@@ -19,6 +21,7 @@ def _search(*args, wait=True):
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.slow  # three tiny searches with two supernet epochs each; the default suite kills after epoch 1 of 1
 def test_sigkill_between_supernet_epochs_resumes_to_the_same_run(tmp_path):
     ref, out = tmp_path / "ref", tmp_path / "killed"
     res = _search(*ARGS, "--out", str(ref))
