@@ -118,7 +118,29 @@ def main() -> None:
                         result["runs"].append(r)
                         print(json.dumps(r), flush=True)
                         Path(args.out).write_text(json.dumps(result, indent=1))
+    result["summary"] = summarise(result["runs"])
+    for row in result["summary"]:
+        print(json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
+
+
+def summarise(runs: list) -> list:
+    """Return the mean and sample standard deviation over seeds of AUC and ACC per backbone, quality and streams."""
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault((r["backbone"], r["quality"], r["streams"]), []).append(r)
+    out = []
+    for (backbone, quality, streams), rs in groups.items():
+        row = {"backbone": backbone, "quality": quality, "streams": streams, "seeds": len(rs),
+               "params": rs[0]["params"], "madds": rs[0]["madds"],
+               "s_per_epoch": statistics.mean(r["s_per_epoch"] for r in rs)}
+        for key in ("auc", "acc"):
+            vals = [r[key] for r in rs if key in r]
+            if vals:
+                row[key] = statistics.mean(vals)
+                row[key + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        out.append(row)
+    return out
 
 
 if __name__ == "__main__":

@@ -86,8 +86,10 @@ def checkerboard(img: np.ndarray, amp: float) -> np.ndarray:
     return up + amp * (((x + y) % 2) * 2 - 1)[..., None]
 
 
-def _swap(real, donor, mask, rng, s, *, match=1.0, hard=False, low_res=None, smooth=None):
+def _swap(real, donor, mask, rng, s, *, match=1.0, hard=False, low_res=None, smooth=None, renoise=None):
     top = donor
+    if renoise is not None:  # the generator's output lacks the camera's noise: smoothed, weaker noise added
+        top = blur(top, 0.6) + rng.normal(0, renoise, top.shape)
     if low_res is not None:
         top = resample(top, low_res)
     if smooth is not None:
@@ -99,7 +101,7 @@ def _swap(real, donor, mask, rng, s, *, match=1.0, hard=False, low_res=None, smo
 
 
 def faceshifter(real, donor, parts, rng, s):
-    return _swap(real, donor, parts["inner"], rng, s)
+    return _swap(real, donor, parts["inner"], rng, s, renoise=0.006)
 
 
 def fsgan(real, donor, parts, rng, s):
@@ -111,11 +113,11 @@ def deepfakes(real, donor, parts, rng, s):
 
 
 def blendface(real, donor, parts, rng, s):
-    return _swap(real, donor, parts["face"], rng, s, match=rng.uniform(0.0, 0.5))
+    return _swap(real, donor, parts["face"], rng, s, match=rng.uniform(0.0, 0.3), renoise=0.01)
 
 
 def mmreplacement(real, donor, parts, rng, s):
-    return _swap(real, donor, parts["inner"], rng, s, hard=True)
+    return _swap(real, donor, parts["inner"], rng, s, match=rng.uniform(0.5, 0.8), hard=True)
 
 
 def dss(real, donor, parts, rng, s):
@@ -131,13 +133,22 @@ def _local_warp(img, mask, amp, rng, axis):
     return warp(img, d * 0 if axis == "y" else d, d if axis == "y" else d * 0)
 
 
+def _regenerated(img, mask, rng, s):
+    """Return ``img`` with the ``mask`` region re-synthesised: smoothed (a generator's missing sensor noise),
+    slightly re-toned and blended back with a feathered rim, as talking-head generators paste a rendered mouth
+    or eye region back into the frame."""
+    fake = blur(img, rng.uniform(1.0, 1.5) * min(s, 1.5)) * (1 + rng.normal(0, 0.06, 3) * s)
+    return blend(img, fake, feather(mask, 1.0))
+
+
 def talking_head(real, donor, parts, rng, s):
-    return _local_warp(real, parts["mouth"], rng.uniform(0.8, 2.0) * s, rng, "y")
+    moved = _local_warp(real, parts["mouth"], rng.uniform(2.0, 3.5) * s, rng, "y")
+    return _regenerated(moved, parts["mouth"], rng, s)
 
 
 def atvg(real, donor, parts, rng, s):
-    return blend(real, blur(_local_warp(real, parts["eyes"], rng.uniform(0.6, 1.5) * s, rng, "y"), 0.6),
-                 parts["eyes"])
+    moved = _local_warp(real, parts["eyes"], rng.uniform(1.0, 2.0) * s, rng, "y")
+    return _regenerated(moved, parts["eyes"], rng, s)
 
 
 def sbs(real, donor, parts, rng, s):
@@ -164,7 +175,9 @@ def tone(img, mask, rng, s):
 
 def maskgan(real, donor, parts, rng, s):
     part = parts["mouth"] if rng.random() < 0.5 else parts["hair"]
-    return blend(real, real[..., rng.permutation(3)] * 0.5 + real * 0.5, part * rng.uniform(0.5, 1.0) * min(s, 1))
+    amount = rng.uniform(0.6, 1.0)
+    recoloured = blur(real[..., rng.permutation(3)] * amount + real * (1 - amount), 1.2)
+    return blend(real, recoloured, feather(part, 1.0) * min(s, 1))
 
 
 def stargan2(real, donor, parts, rng, s):
@@ -176,10 +189,10 @@ def stargan2(real, donor, parts, rng, s):
 def scfegan(real, donor, parts, rng, s):
     h, w = real.shape[:2]
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    cy, cx = rng.uniform(0.35, 0.75) * h, rng.uniform(0.3, 0.7) * w
-    r = rng.uniform(0.08, 0.15) * h * min(max(s, 0.5), 1.5)
+    cy, cx = rng.uniform(0.4, 0.7) * h, rng.uniform(0.35, 0.65) * w
+    r = rng.uniform(0.12, 0.2) * h * min(max(s, 0.5), 1.5)
     hole = feather(((y - cy) ** 2 + (x - cx) ** 2 < r * r).astype(np.float32), 1.5)
-    fill = blur(real, 3.0) + rng.normal(0, 0.01, real.shape)
+    fill = blur(real, 3.0) * (1 + rng.normal(0, 0.05, 3) * s) + rng.normal(0, 0.005, real.shape)
     return blend(real, fill, hole)
 
 

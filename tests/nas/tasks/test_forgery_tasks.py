@@ -131,3 +131,51 @@ def test_plain_folders_train(tmp_path):
     assert main([G, "--task", "forgery_spatial", "--classes", "2", "--data", str(root), "--out", str(out),
                  "--resolution", "32", "--epochs", "1", "--batch-size", "4", "schedule.warmup_epochs=0"]) == 0
     assert "l1" in json.loads((out / "metrics.json").read_text())["epochs"][-1]
+
+
+@pytest.fixture(scope="module")
+def search_run(tmp_path_factory):
+    """A real tiny st_topo search run folder (recipes/search/st_topo_tiny.yaml) with a full-width supernet."""
+    from nas.cli.search import main as search
+
+    out = tmp_path_factory.mktemp("fsearch") / "run"
+    tiny = str(Path(__file__).resolve().parents[3] / "recipes" / "search" / "st_topo_tiny.yaml")
+    assert search(["--space", "st_topo", "--recipe", tiny, "--out", str(out), "--seed", "1",
+                   "supernet.width=1.0"]) == 0
+    return out
+
+
+@pytest.mark.slow  # the search run takes minutes on 2 shared cores (a full-width supernet)
+def test_init_supernet_loads_the_extracted_subnet_into_the_detector(search_run):
+    import torch
+
+    import nas
+    from nas.forgery import create_detector
+    from nas.forgery.fusion import inflate_weight
+    from nas.weights import apply_init
+
+    g = nas.load_genotype(search_run)
+    cfg = type("Cfg", (), {})()  # apply_init reads no config key on the detector path
+    want = nas.weights.supernet_state(search_run, g, {"width": 1.0, "stem_stride": 2})[0]
+    det = create_detector(g, task="forgery_image", classes=(2,), streams="fad", resolution=32)
+    fresh_head = {k: v.clone() for k, v in det.state_dict().items() if "net." not in k}
+    note = apply_init(det, f"supernet:{search_run}", g, cfg)
+    assert note.startswith(f"supernet weights of {search_run}") and "fad stream" in note
+    got = det.a.net.state_dict()
+    for k, v in got.items():
+        w = want[k]
+        if w.dim() == 4 and w.shape[1] != v.shape[1]:  # the FAD stem: RGB kernel tiled over 9 channels
+            w = inflate_weight(w, v.shape[1])
+        assert torch.equal(v, w), k
+    for k, v in det.state_dict().items():  # the heads (outside the backbone) stay as built
+        if k in fresh_head:
+            assert torch.equal(v, fresh_head[k]), k
+
+
+@pytest.mark.slow
+def test_init_supernet_from_a_search_run_trains(search_run, tmp_path):
+    out = tmp_path / "sup"
+    assert main([str(search_run), "--task", "forgery_image", "--init", "supernet", "--out", str(out), *TINY]) == 0
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta["init"].startswith("supernet weights of") and "rgb stream" in meta["init"]
+    assert 0.0 <= meta["epochs"][-1]["auc"] <= 1.0
