@@ -173,6 +173,7 @@ def test_budget_is_parsed_once_and_stored_as_an_integer(tiny_run):
     assert all("spread" in t for t in summary["top5"])
 
 
+@pytest.mark.slow  # a whole tiny search; random search is also run end to end by test_run.py and the docs' toy space
 def test_random_strategy_runs_on_st_topo(tmp_path):
     out = tmp_path / "random"
     res = _search("--space", "st_topo", "--strategy", "random", "--recipe", TINY, "--out", str(out))
