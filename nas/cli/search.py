@@ -213,6 +213,10 @@ def _print_result(out: Path, best) -> int:
     use = f" ({100 * s['budget_use']:.1f}% of budget)" if "budget_use" in s else ""
     print(f"score {s['score']:.4f} ({s['strategy']}), {s['madds'] / 1e6:.1f}M MAdds{use}, "
           f"{s['params'] / 1e6:.2f}M params")
+    chosen = [f for f in s.get("finalists") or [] if f.get("genotype") == s["genotype"]]
+    if chosen:  # the diversity finalists: the result was chosen on its held-out score after brief training
+        print(f"chosen among {len(s['finalists'])} finalist(s) on held-out top-1 after proxy training: "
+              f"{chosen[0]['score']:.4f} (the score above is the supernet's)")
     if "test" in s:  # a tabular search: the table's test figure of the returned genotype only
         b = s["benchmark"]
         print(f"{b['name']} table: {s['queries']} queries, best validation {s['best_valid']:.2f}%, "
