@@ -49,16 +49,6 @@ class Evolution(ScoredBatches):
         self._dims = space.dims()
 
     @property
-    def done(self) -> bool:
-        """Return whether the initial population and all ``generations`` (or ``max_queries``) have been told."""
-        return (self.generations is not None and self.generation > self.generations) or self.queries_spent()
-
-    @property
-    def info(self) -> dict:
-        """Return what the last round adds to its search.jsonl row."""
-        return {"generation": self.generation - 1}
-
-    @property
     def total_rounds(self) -> Optional[int]:
         """Return how many batches the search asks for: the initial population plus the generations."""
         return self.rounds_for(self.generations, self.population)

@@ -46,16 +46,6 @@ class RandomSearch(ScoredBatches):
         self.generation = 0  # batches told so far
 
     @property
-    def done(self) -> bool:
-        """Return whether all ``population * (generations + 1)`` (or ``max_queries``) candidates have been told."""
-        return (self.generations is not None and self.generation > self.generations) or self.queries_spent()
-
-    @property
-    def info(self) -> dict:
-        """Return what the last round adds to its search.jsonl row."""
-        return {"generation": self.generation - 1}
-
-    @property
     def total_rounds(self) -> int:
         """Return how many batches the search asks for."""
         return self.rounds_for(self.generations, self.population)

@@ -119,13 +119,25 @@ class ScoredBatches:
     """The bookkeeping shared by the batch strategies (evolution, random): scores told, the best, resume.
 
     A subclass sets ``rng`` (a ``random.Random``), ``history`` (a ``History``) and ``generation`` (batches
-    told so far) in its constructor and implements ``ask``.
+    told so far) in its constructor and implements ``ask``; ``done`` and ``info`` default to the
+    generation count (``generations``: rounds after the first; None lets ``max_queries`` decide).
     """
 
     rng: random.Random
     history: History
     generation: int
+    generations: Optional[int] = None  # rounds after the first, for the default ``done``
     max_queries: Optional[int] = None  # stop after this many scored candidates (None: the rounds decide)
+
+    @property
+    def done(self) -> bool:
+        """Return whether the first batch and all ``generations`` after it (or ``max_queries``) have been told."""
+        return (self.generations is not None and self.generation > self.generations) or self.queries_spent()
+
+    @property
+    def info(self) -> dict:
+        """Return what the last round adds to its search.jsonl row."""
+        return {"generation": self.generation - 1}
 
     @property
     def queries(self) -> int:
