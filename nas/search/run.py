@@ -28,6 +28,7 @@ from nas.search.progress import Hooks, Progress
 from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from nas.utils.readers import load_torch
 from nas.utils.run import RunFolder
+from nas.utils.tb_events import trim_events
 
 __all__ = ["SearchRun", "resolve_strategy", "config_class", "CHECKPOINT"]
 
@@ -146,6 +147,8 @@ class SearchRun:
             self._load(state)
             if self.resuming:
                 self.folder.record_resume()
+                # what the interrupted process logged after its last checkpoint is logged again below
+                trim_events(self.out / "tb", state.get("tb_time", float("-inf")))
             self.progress = Progress(0, f"search {self.cfg.space}")
             self.writer = SummaryWriter(str(self.out / "tb"))
             self.hooks = Hooks(self.progress, self.writer, self.on_report, self._save_prep)
@@ -180,9 +183,14 @@ class SearchRun:
     def _total_units(self) -> int:
         return self.setup.scorer.prep_units() + self.setup.strategy.total_rounds * self.setup.round_units
 
+    def _checkpoint(self, state: dict) -> None:
+        """Save ``state`` with the wall time up to which the TensorBoard events belong to it."""
+        if self.writer is not None:
+            self.writer.flush()
+        atomic_torch_save({**state, "tb_time": time.time()}, self.out / CHECKPOINT)
+
     def _save_prep(self, phase: str, position: int) -> None:
-        state = {"phase": phase, "position": position, "prep": self.setup.scorer.state_dict()}
-        atomic_torch_save(state, self.out / CHECKPOINT)
+        self._checkpoint({"phase": phase, "position": position, "prep": self.setup.scorer.state_dict()})
 
     def _prepare(self, state: dict) -> None:
         """Run the scorer's preparation phases from where the checkpoint stopped."""
@@ -205,7 +213,7 @@ class SearchRun:
     def _save_search(self, records: List[dict], evaluated: int, spreads: Dict[str, float]) -> None:
         search = {"strategy": self.setup.strategy.state_dict(), "records": records, "evaluated": evaluated,
                   "spreads": spreads}
-        atomic_torch_save({"phase": "search", "position": len(records), "search": search}, self.out / CHECKPOINT)
+        self._checkpoint({"phase": "search", "position": len(records), "search": search})
 
     def _search(self, saved: Optional[dict]) -> None:
         strategy, scorer = self.setup.strategy, self.setup.scorer

@@ -90,6 +90,13 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert nas.load_genotype(out) == nas.load_genotype(ref)
     assert (out / "search.jsonl").read_text() == (ref / "search.jsonl").read_text()
+    # TensorBoard holds each step once, with the uninterrupted run's values, on every step counter
+    from nas.utils.tb_events import read_scalars
+
+    def by_step(folder):
+        return {tag: sorted(rows) for tag, rows in read_scalars(folder / "tb").items()}
+
+    assert by_step(out) == by_step(ref)
 
 
 @pytest.mark.parametrize("args, fragment", [
