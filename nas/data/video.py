@@ -25,8 +25,8 @@ from nas.data.collate import collate_skip
 from nas.errors import NasError
 from nas.utils.seeds import seeded_random
 
-__all__ = ["VideoRecord", "LIST_FORMATS", "parse_list", "segment_indices", "dense_indices", "decode_frames",
-           "write_video", "VideoListDataset", "collate_skip", "multiview_logits"]
+__all__ = ["VideoRecord", "LIST_FORMATS", "parse_list", "align_labels", "segment_indices", "dense_indices",
+           "decode_frames", "write_video", "VideoListDataset", "collate_skip", "multiview_logits"]
 
 LIST_FORMATS = {".txt": "pathlabel", ".csv": "kinetics", ".json": "ssv2"}
 MEAN, STD = 0.45, 0.225  # Kinetics pixel statistics as used by PySlowFast, one value for all channels
@@ -58,6 +58,17 @@ def parse_list(path: str | Path, fmt: Optional[str] = None, num_classes: Optiona
     if not records:
         raise NasError(f"video list {path} is empty")
     return records, names
+
+
+def align_labels(records, names: List[str], train_names: List[str], where: str) -> list:
+    """Re-index records labelled by ``names`` onto ``train_names`` (Kinetics CSVs index each file's own classes)."""
+    if names == train_names[: len(names)]:
+        return records
+    index = {n: i for i, n in enumerate(train_names)}
+    unknown = sorted(set(names) - set(index))
+    if unknown:
+        raise NasError(f"{where} has classes missing from the training list, e.g. {unknown[0]!r}")
+    return [type(r)(r.path, index[names[r.label]]) for r in records]
 
 
 def _parse_pathlabel(path: Path, num_classes: Optional[int]) -> Tuple[List[VideoRecord], List[str]]:

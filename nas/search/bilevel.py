@@ -56,13 +56,14 @@ def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
 
 def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
     """Split the train list in halves (weights / alpha) by the data seed and read the val list."""
-    from nas.data.video import VideoListDataset, parse_list
+    from nas.data.video import VideoListDataset, align_labels, parse_list
 
     root = Path(cfg.data_root)
     if not root.is_dir():
         raise NasError(f"video data root not found: {root}")
     train, names = parse_list(cfg.train_list, cfg.list_format, cfg.num_classes, cfg.labels_file)
-    val, _ = parse_list(cfg.val_list, cfg.list_format, cfg.num_classes or len(names), cfg.labels_file)
+    val, val_names = parse_list(cfg.val_list, cfg.list_format, cfg.num_classes or len(names), cfg.labels_file)
+    val = align_labels(val, val_names, names, cfg.val_list)  # a Kinetics CSV indexes its own classes
     random.Random(cfg.seed).shuffle(train)
     half = max(1, len(train) // 2)
     kw = dict(frames=cfg.frames, size=cfg.size, sampling=cfg.sampling, stride=cfg.stride, seed=seed)

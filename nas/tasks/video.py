@@ -10,22 +10,12 @@ from typing import Any, Dict, List
 
 import torch
 
+from nas.data.video import align_labels
 from nas.errors import NasError
 from nas.tasks.base import Datasets, register_task
 from nas.tasks.classification import _Classifier
 
 __all__ = ["VideoClassificationTask", "align_labels"]
-
-
-def align_labels(records, names: List[str], train_names: List[str], where: str) -> list:
-    """Re-index records labelled by ``names`` onto ``train_names`` (Kinetics CSVs index each file's own classes)."""
-    if names == train_names[: len(names)]:
-        return records
-    index = {n: i for i, n in enumerate(train_names)}
-    unknown = sorted(set(names) - set(index))
-    if unknown:
-        raise NasError(f"{where} has classes missing from the training list, e.g. {unknown[0]!r}")
-    return [type(r)(r.path, index[names[r.label]]) for r in records]
 
 
 @register_task

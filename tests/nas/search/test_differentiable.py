@@ -226,9 +226,8 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     assert strip(out) == strip(ref)
 
 
-def test_search_on_user_video_lists(tmp_path):
-    """nas-search --space pv_st on real mp4 files named in path-label lists, one corrupt file skipped."""
-    import subprocess
+def _video_lists(folder):
+    """Write 24 real mp4 clips, a corrupt file, and path-label train/val lists naming them; return the CLI."""
     import sys
 
     from nas.data.video import write_video
@@ -237,20 +236,53 @@ def test_search_on_user_video_lists(tmp_path):
     ds = SyntheticMotion(24, frames=8, size=32, seed=0)
     lines = []
     for i in range(24):
-        write_video(tmp_path / f"v{i}.mp4", ds.to_uint8(i))
+        write_video(folder / f"v{i}.mp4", ds.to_uint8(i))
         lines.append(f"v{i}.mp4 {int(ds.labels[i])}")
-    (tmp_path / "bad.mp4").write_bytes(b"\x00not a video" * 50)
-    (tmp_path / "train.txt").write_text("\n".join(lines[:16] + ["bad.mp4 0"]) + "\n")
-    (tmp_path / "val.txt").write_text("\n".join(lines[16:]) + "\n")
-    out = tmp_path / "run"
-    res = subprocess.run([sys.executable, "-m", "nas.cli.search", "--space", "pv_st_tiny", "--recipe",
-                          "recipes/search/pv_st_tiny.yaml", "--data-root", str(tmp_path), "--train-list",
-                          str(tmp_path / "train.txt"), "--val-list", str(tmp_path / "val.txt"), "--frames", "4",
-                          "--out", str(out), "search.batch_size=4", "search.bn_batches=1", "search.epochs=1"],
-                         capture_output=True, text=True, timeout=300)
+    (folder / "bad.mp4").write_bytes(b"\x00not a video" * 50)
+    (folder / "train.txt").write_text("\n".join(lines[:16] + ["bad.mp4 0"]) + "\n")
+    (folder / "val.txt").write_text("\n".join(lines[16:]) + "\n")
+    return [sys.executable, "-m", "nas.cli.search", "--space", "pv_st_tiny", "--recipe",
+            "recipes/search/pv_st_tiny.yaml", "--data-root", str(folder), "--train-list", str(folder / "train.txt"),
+            "--val-list", str(folder / "val.txt"), "--frames", "4", "search.batch_size=4", "search.bn_batches=1",
+            "finalists.max=1"]
+
+
+def test_search_on_user_video_lists(tmp_path):
+    """nas-search --space pv_st on real mp4 files named in path-label lists, one corrupt file skipped."""
+    import subprocess
+
+    cmd = _video_lists(tmp_path)
+    res = subprocess.run([*cmd, "search.epochs=1", "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "skipped" in res.stderr and "unreadable video" in res.stderr
-    assert nas.load_genotype(out).space == "pv_st_tiny"
+    assert nas.load_genotype(tmp_path / "run").space == "pv_st_tiny"
+
+
+@pytest.mark.slow
+def test_search_on_user_video_lists_resumes_after_sigkill(tmp_path):
+    """A list-data search killed after its first epoch resumes to the uninterrupted run: the clips' frame
+    offsets and crops are keyed by epoch, the batch order comes from the checkpointed generators."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = _video_lists(tmp_path)
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    subprocess.run([*cmd, "--out", str(ref)], check=True, capture_output=True, timeout=300)
+    proc = subprocess.Popen([*cmd, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not (out / "checkpoint.pt").exists():
+        assert proc.poll() is None and time.time() - t0 < 300
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    subprocess.run([sys.executable, "-m", "nas.cli.search", "--resume", str(out)], check=True,
+                   capture_output=True, timeout=300)
+    strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "seconds"}  # noqa: E731
+                       for x in (p / "search.jsonl").read_text().splitlines()]
+    assert strip(out) == strip(ref) and nas.load_genotype(out) == nas.load_genotype(ref)
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -269,3 +301,21 @@ def test_video_bad_input_one_line(args, fragment, tmp_path, capsys):
     assert rc == 2 and fragment in err and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "r").exists()
+
+
+def test_kinetics_val_list_labels_follow_the_training_classes(tmp_path):
+    """A Kinetics CSV indexes its own sorted classes; the search maps validation onto the training index."""
+    from nas.config.video import VideoDataConfig
+    from nas.search.bilevel import _list_sets
+
+    head = "label,youtube_id,time_start,time_end,split\n"
+    (tmp_path / "train.csv").write_text(head + "".join(f"{c},t{c}{i},0,10,train\n" for c in "abc" for i in range(2)))
+    (tmp_path / "val.csv").write_text(head + "b,vb,0,10,val\nc,vc,0,10,val\n")
+    cfg = VideoDataConfig(source="list", data_root=str(tmp_path), train_list=str(tmp_path / "train.csv"),
+                          val_list=str(tmp_path / "val.csv"))
+    sets, n_cls = _list_sets(cfg, seed=0)
+    assert n_cls == 3
+    assert [(r.path, r.label) for r in sets[2].records] == [("vb_000000_000010.mp4", 1), ("vc_000000_000010.mp4", 2)]
+    (tmp_path / "val.csv").write_text(head + "d,vd,0,10,val\n")
+    with pytest.raises(NasError, match="classes missing from the training list, e.g. 'd'"):
+        _list_sets(cfg, seed=0)
