@@ -70,9 +70,9 @@ def test_resnet_cell_by_hand():
     assert nas.cost("nb201:resnet").madds == 3 * per_stage + fixed
 
 
-def test_supernet_extract_is_exact_and_relaxation_runs():
+def test_supernet_extract_is_exact_and_relaxation_runs(randomized):
     torch.manual_seed(0)
-    net = nas.create_supernet("nb201", num_classes=10, width=0.25).eval()
+    net = randomized(nas.create_supernet("nb201", num_classes=10, width=0.25)).eval()
     x = torch.randn(2, 3, 16, 16)
     for text in CELLS[::3]:
         g = nas.load_genotype(text)

@@ -93,8 +93,8 @@ def test_any_number_of_frames(frames):
 
 
 @pytest.mark.parametrize("space,width", [("pv_st_tiny", 1.0), ("pv_st", 0.125)])
-def test_supernet_extract_matches_and_torchscript(space, width):
-    sn = nas.create_supernet(space, num_classes=5, width=width)
+def test_supernet_extract_matches_and_torchscript(space, width, randomized):
+    sn = randomized(nas.create_supernet(space, num_classes=5, width=width))  # every branch edge counts
     g = sn.space.sample(random.Random(4))
     sn.set_active(g)
     sn.train()
