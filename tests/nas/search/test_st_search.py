@@ -143,24 +143,49 @@ def test_malformed_recipe_and_empty_data(tmp_path):
     assert res.returncode == 2 and "no readable image" in res.stderr
 
 
-def test_image_folder_search_skips_corrupt(tmp_path):
+def _image_folder(root: Path) -> Path:
+    """Write a two-class ImageNet-style folder of random 20x20 PNGs and one corrupt file; return it."""
     from PIL import Image
     import numpy as np
 
     rng = np.random.default_rng(0)
     for split, n in (("train", 24), ("val", 6)):
         for c in ("a", "b"):
-            d = tmp_path / "data" / split / c
+            d = root / "data" / split / c
             d.mkdir(parents=True)
             for i in range(n):
                 arr = (rng.random((20, 20, 3)) * 255).astype("uint8")
                 Image.fromarray(arr).save(d / f"{i}.png")
-    (tmp_path / "data" / "train" / "a" / "bad.png").write_bytes(b"\x89PNG broken")
-    res = _search("--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--recipe", TINY,
-                  "data.batch_size=8", "score.bn_batch_size=8")
+    (root / "data" / "train" / "a" / "bad.png").write_bytes(b"\x89PNG broken")
+    return root / "data"
+
+
+FOLDER_ARGS = ["--recipe", TINY, "data.batch_size=8", "score.bn_batch_size=8"]
+
+
+def test_image_folder_search_skips_corrupt(tmp_path):
+    res = _search("--data", str(_image_folder(tmp_path)), "--out", str(tmp_path / "run"), *FOLDER_ARGS)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "skipped 1 unreadable images" in res.stderr
     assert nas.load_genotype(tmp_path / "run").space == "st_topo"
+
+
+@pytest.mark.slow
+def test_image_folder_search_resumes_after_sigkill_in_every_phase(tmp_path):
+    """On real image files (augmentation keyed by epoch), kills in each phase resume to the same run."""
+    data = _image_folder(tmp_path)
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    args = ["--data", str(data), *FOLDER_ARGS, "supernet.epochs=2"]
+    assert _search(*args, "--out", str(ref)).returncode == 0
+    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "search.jsonl")):
+        proc = _search(*args, "--out", str(out), wait=False) if i == 0 else _search("--resume", str(out), wait=False)
+        _wait_for(marker, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    res = _search("--resume", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert nas.load_genotype(out) == nas.load_genotype(ref)
+    assert (out / "search.jsonl").read_text() == (ref / "search.jsonl").read_text()
 
 
 def test_resume_refuses_config_changes_in_one_line(tiny_run):
