@@ -71,6 +71,10 @@ CASES = {
     "negative supernet lr": ("nas-search", ["--out", "new", "supernet.lr=-1"], "supernet.lr must be > 0"),
     "no scoring images": ("nas-search", ["--out", "new", "score.val_images=0"], "score.val_images"),
     "unknown search_val": ("nas-search", ["--out", "new", "data.search_val=test"], "data.search_val"),
+    # argparse's own errors: one line (no usage block), and an unrecognised argument is not echoed unbounded
+    "flag without its value": ("nas-retrain", ["st_topo:mobilenetv2", "--epochs"], "expected one argument"),
+    "non-integer flag": ("nas-derive", ["st_topo:mobilenetv2", "--resolution", "1e9"], "invalid int value"),
+    "unbounded unknown flag": ("nas-search", ["--" + "x" * 100_000], "unrecognized arguments"),
 }
 
 

@@ -1,14 +1,27 @@
 """Shared CLI plumbing: turn user-facing errors into one line on stderr and exit code 2."""
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, List, NoReturn, Optional
 
 from nas.errors import EXIT_USAGE, NasError
 
-__all__ = ["cli_main"]
+__all__ = ["cli_main", "ArgumentParser"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An ``argparse`` parser whose usage errors are one bounded line, like every other bad input.
+
+    argparse prints the whole usage block before its message, and echoes unrecognised arguments in full; here the
+    message is cut to a bounded length, points at ``--help``, and reaches :func:`cli_main` as a :class:`NasError`.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        text = message if len(message) <= 200 else message[:200] + "..."
+        raise NasError(f"{text} (see {self.prog} --help)")
 
 
 def cli_main(prog: str) -> Callable[[Callable[[List[str]], int]], Callable[[Optional[List[str]]], int]]:

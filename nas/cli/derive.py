@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-from nas.cli.common import cli_main
+from nas.cli.common import ArgumentParser, cli_main
 from nas.errors import NasError
 
 __all__ = ["main", "build_parser", "export_model"]
@@ -15,7 +15,7 @@ __all__ = ["main", "build_parser", "export_model"]
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-derive."""
-    p = argparse.ArgumentParser(prog="nas-derive", description=__doc__)
+    p = ArgumentParser(prog="nas-derive", description=__doc__)
     p.add_argument("genotype", help="canonical string, name like st_topo:mobilenetv2, genotype YAML or run folder")
     p.add_argument("--resolution", type=int, help="input resolution for the cost (default: the space's, 224 for ours)")
     p.add_argument("--num-classes", type=int, help="classifier outputs (default: the space's, 1000 for ours)")

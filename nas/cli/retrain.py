@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from nas.cli.common import cli_main
+from nas.cli.common import ArgumentParser, cli_main
 from nas.errors import NasError
 
 __all__ = ["main", "build_parser", "config_flags", "parse_args"]
@@ -22,7 +22,7 @@ _FLAG_KEYS = {
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-retrain."""
-    p = argparse.ArgumentParser(prog="nas-retrain", description=__doc__)
+    p = ArgumentParser(prog="nas-retrain", description=__doc__)
     p.add_argument("genotype", nargs="?", help="genotype string or name (st_topo:mobilenetv2), YAML file or run folder")
     p.add_argument("--task", help="retraining task (see nas.list_tasks(); default: classification for image "
                                   "genotypes, video_classification for video ones)")

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from nas.cli.common import cli_main
+from nas.cli.common import ArgumentParser, cli_main
 from nas.errors import NasError
 
 __all__ = ["main", "build_parser"]
@@ -26,7 +26,7 @@ CONFIG_FLAGS = ("space", "recipe", "out", "strategy", "seed", "epochs", "resolut
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-search."""
-    p = argparse.ArgumentParser(prog="nas-search", description=__doc__,
+    p = ArgumentParser(prog="nas-search", description=__doc__,
                                 epilog="Extra positional key=value pairs override any config key, e.g. "
                                        "sgld.snapshots=8 evolution.parents=10")
     p.add_argument("--space", help="search space (default: the recipe's, else st_topo; see nas.list_spaces())")
