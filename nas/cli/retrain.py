@@ -108,8 +108,6 @@ def _resume(args: argparse.Namespace) -> int:
     given = {f"--{attr.replace('_', '-')}": getattr(args, attr) for attr in _FLAG_KEYS}
     refuse_on_resume({"--recipe": args.recipe, **given, "key=value overrides": args.opts})
     run = Path(args.resume)
-    if not run.is_dir():
-        raise NasError(f"run folder not found: {run}")
     import nas
     from nas.train import run_config
     from nas.train.checkpoint import check_architecture

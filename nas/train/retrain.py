@@ -88,8 +88,7 @@ def retrain(cfg: RetrainConfig, genotype: Any, out_dir: Any, resume: bool = Fals
 def run_config(run_dir: Path) -> Tuple[RetrainConfig, str]:
     """Return the config and genotype string stored in ``run_dir/last.pt`` (for ``--resume``)."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise NasError(f"run folder not found: {run_dir}")
+    RunFolder.check(run_dir, "retrain", needs=("last.pt",))
     ckpt = ck.load_checkpoint(run_dir / "last.pt")
     return from_dict(RetrainConfig, ckpt["config"]), ckpt["genotype"]
 

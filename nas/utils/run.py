@@ -117,8 +117,8 @@ class RunFolder:
         return cls(path, kind)
 
     @classmethod
-    def reopen(cls, path: Path, kind: str, needs: tuple = ()) -> "RunFolder":
-        """Open an interrupted run of ``kind`` for resuming; remove temp files left by a killed atomic write."""
+    def check(cls, path: Path, kind: str, needs: tuple = ()) -> None:
+        """Refuse ``--resume path`` unless it is a run of ``kind`` holding ``needs`` (reads only)."""
         path = Path(path)
         if not path.is_dir():
             raise NasError(f"--resume {_short(path)}: run folder not found")
@@ -129,6 +129,12 @@ class RunFolder:
         missing = [n for n in needs if not (path / n).is_file()]
         if missing:
             raise NasError(f"--resume {_short(path)}: the run has no {missing[0]} (nothing to resume from)")
+
+    @classmethod
+    def reopen(cls, path: Path, kind: str, needs: tuple = ()) -> "RunFolder":
+        """Open an interrupted run of ``kind`` for resuming; remove temp files left by a killed atomic write."""
+        path = Path(path)
+        cls.check(path, kind, needs)
         for tmp in path.rglob(".*.tmp"):
             tmp.unlink(missing_ok=True)
         return cls(path, kind)

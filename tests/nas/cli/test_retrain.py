@@ -105,6 +105,7 @@ def _bad_cases(run_dir: Path, tmp: Path):
         "eval other arch": (["st_topo:mobilenetv2", "--eval", run_dir / "last.pt"], "another architecture"),
         "resume other arch": (["st_topo:mobilenetv2", "--resume", run_dir], "another architecture"),
         "resume foreign last.pt": (["--resume", other], "another architecture"),
+        "resume a folder that is no run": (["--resume", tmp], "not a retrain run folder"),
         "malformed recipe": ([TINY, "--recipe", recipe], "malformed recipe"),
         "unknown recipe key": ([TINY, "optim.nme=sgd"], "unknown config key"),
         "bad optimizer": ([TINY, "optim.name=rmsprop"], "optim.name must be one of"),
@@ -128,7 +129,7 @@ def _bad_cases(run_dir: Path, tmp: Path):
 
 
 CASES = ["missing genotype", "missing run folder", "missing data folder", "empty class folder", "eval other arch",
-         "resume other arch", "resume foreign last.pt", "malformed recipe", "unknown recipe key", "bad optimizer",
+         "resume other arch", "resume foreign last.pt", "resume a folder that is no run", "malformed recipe", "unknown recipe key", "bad optimizer",
          "data with a video genotype", "frames with an image genotype", "task of another modality", "unknown task",
          "init supernet without a run", "bad init", "init backbone of another arch", "resume with a flag",
          "resume with a recipe", "resume with an override", "out at a search run", "out is a file",
