@@ -129,7 +129,8 @@ def _bad_cases(run_dir: Path, tmp: Path):
 
 
 CASES = ["missing genotype", "missing run folder", "missing data folder", "empty class folder", "eval other arch",
-         "resume other arch", "resume foreign last.pt", "resume a folder that is no run", "malformed recipe", "unknown recipe key", "bad optimizer",
+         "resume other arch", "resume foreign last.pt", "resume a folder that is no run", "malformed recipe",
+         "unknown recipe key", "bad optimizer",
          "data with a video genotype", "frames with an image genotype", "task of another modality", "unknown task",
          "init supernet without a run", "bad init", "init backbone of another arch", "resume with a flag",
          "resume with a recipe", "resume with an override", "out at a search run", "out is a file",
