@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from nas.config import Budget
+from nas.config import Budget, Precision
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
@@ -109,6 +109,10 @@ class SearchConfig:
     resolution: int = 224  # target resolution at which the budget and costs are computed
     num_classes: int = 1000  # classes of the target model the cost is computed for
     seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it, also on resume
+    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16, fp16, off
+    compile: bool = False  # torch.compile the supernet's extracted models (off: see docs/gpu.md before enabling)
+    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
     data: DataConfig = field(default_factory=DataConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     sgld: SGLDConfig = field(default_factory=SGLDConfig)
@@ -119,6 +123,9 @@ class SearchConfig:
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
+        from nas.utils.device import check_device_name
+
+        check_device_name(self.device)
         checks = [
             (self.resolution > 0, "resolution must be positive"),
             (self.data.proxy_resolution >= 8, "data.proxy_resolution must be at least 8"),

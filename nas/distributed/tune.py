@@ -51,7 +51,7 @@ def search_trial(config: Dict[str, Any]) -> None:
     import nas
     from nas.config import from_dict
     from nas.search.run import SearchRun, config_class
-    from nas.utils.device import resolve_device
+    from nas.utils.device import resolve_device, trial_device
 
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
@@ -63,7 +63,10 @@ def search_trial(config: Dict[str, Any]) -> None:
         scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1))
     cfg = from_dict(config_class(nas.get_plugin(spec["cfg"]["space"])), spec["cfg"])
     report = _reporter(run_dir)
-    run = SearchRun(cfg, run_dir, resolve_device(config.get("device", "auto")), on_report=report, score_fn=scorer)
+    import ray
+
+    device = resolve_device(trial_device(config.get("device", "auto"), ray.get_gpu_ids()), log=None)
+    run = SearchRun(cfg, run_dir, device, on_report=report, score_fn=scorer)
     had_checkpoint = (run_dir / "checkpoint.pt").is_file()
     run.open()  # a new run folder, or the one a killed attempt left
     _log_attempt(run_dir, restored=tune.get_checkpoint() is not None, had_checkpoint=had_checkpoint)
@@ -82,7 +85,7 @@ def _tuner_kwargs(out: Path, max_failures: int, verbose: int) -> Dict[str, Any]:
             "tune_config": tune.TuneConfig(trial_name_creator=trial_name, trial_dirname_creator=trial_name)}
 
 
-def trainable(cpus_per_trial: float, gpus_per_trial: int, eval_workers: int = 0):
+def trainable(cpus_per_trial: float, gpus_per_trial: float, eval_workers: int = 0):
     """Return the search trainable with its per-trial resources (plus one CPU per eval worker task)."""
     from ray import tune
 
@@ -93,7 +96,7 @@ def trainable(cpus_per_trial: float, gpus_per_trial: int, eval_workers: int = 0)
     return tune.with_resources(search_trial, tune.PlacementGroupFactory(bundles))
 
 
-def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: int = 0,
+def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
                    max_failures: int = 1, eval_workers: int = 0, resume: bool = False, verbose: int = 1,
                    device: str = "auto"):
     """Run the trials in ``specs`` (or restore the experiment in ``out``); return Tune's ResultGrid.
