@@ -111,7 +111,6 @@ class SearchConfig:
     seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
     device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it, also on resume
     amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16, fp16, off
-    compile: bool = False  # torch.compile the supernet's extracted models (off: see docs/gpu.md before enabling)
     deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
     data: DataConfig = field(default_factory=DataConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)

@@ -134,9 +134,9 @@ class PvSearchConfig:
     frames: int = 8  # target clip length the cost and budget refer to (the proxy clips: data.frames)
     num_classes: Optional[int] = None  # classes of the target model for the cost; None = the data's
     device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it, also on resume
-    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16, fp16, off
+    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16 or off
+    #                          (fp16 is refused: the bilevel step has no grad scaler)
     deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
-    grad_accum: int = 1  # micro-batches per weight step: search.batch_size / grad_accum clips go through at once
     activation_checkpointing: bool = False  # recompute supernet block activations in backward (less memory)
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
     supernet: PvSupernetConfig = field(default_factory=PvSupernetConfig)
@@ -149,8 +149,9 @@ class PvSearchConfig:
         from nas.utils.device import check_device_name
 
         check_device_name(self.device)
-        if self.grad_accum < 1 or self.search.batch_size % self.grad_accum:
-            raise NasError(f"grad_accum must be >= 1 and divide search.batch_size, got {self.grad_accum}")
+        if self.amp == "fp16":
+            raise NasError("amp fp16 does not apply to the video search (its bilevel step has no grad scaler): "
+                           "use bf16 or off")
         if self.space not in VIDEO_SPACES:
             raise NasError(f"the video search runs on {', '.join(VIDEO_SPACES)}, not {str(self.space)[:40]!r}")
         space = get_space(self.space)

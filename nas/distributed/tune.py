@@ -45,26 +45,25 @@ def _reporter(run_dir: Path):
 
 def search_trial(config: Dict[str, Any]) -> None:
     """Run (or continue) one search in ``config['spec']['run_dir']``; the Tune trainable."""
+    import ray
     import torch
     from ray import tune
 
     import nas
     from nas.config import from_dict
+    from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.search.run import SearchRun, config_class
     from nas.utils.device import resolve_device, trial_device
 
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
-    scorer = None
-    if config.get("eval_workers", 0) > 0:
-        from nas.distributed.executor import RayExecutor, ShardedScorer
-
-        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1))
     cfg = from_dict(config_class(nas.get_plugin(spec["cfg"]["space"])), spec["cfg"])
+    scorer = None
+    if config.get("eval_workers", 0) > 0:  # the eval tasks run in the trial's placement group, on CPUs
+        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1), amp=cfg.amp)
     report = _reporter(run_dir)
-    import ray
-
+    # The trial's own GPU (Ray sets CUDA_VISIBLE_DEVICES to it), or the CPU when it holds none.
     device = resolve_device(trial_device(config.get("device", "auto"), ray.get_gpu_ids()), log=None)
     run = SearchRun(cfg, run_dir, device, on_report=report, score_fn=scorer)
     had_checkpoint = (run_dir / "checkpoint.pt").is_file()

@@ -36,6 +36,20 @@ class ProxyData:
         self.val_images, self.eval_batch_size = val_images, eval_batch_size
         self.skipped, self.min_readable = 0, min_readable
         self._score: Optional[Tuple[List[torch.Tensor], List[Batch]]] = None
+        self.pin_memory = False  # folders feeding a GPU: pinned batches, copied without blocking
+
+    def to(self, device: torch.device) -> "ProxyData":
+        """Keep in-memory (embedded) images on ``device`` once, and pin folder batches when it is a GPU.
+
+        Batch order is still drawn on the CPU from the same seeds, so the batches are those a CPU run sees.
+        """
+        device = torch.device(device)
+        self.pin_memory = device.type == "cuda"
+        for name in ("train", "val"):
+            ds = getattr(self, name)
+            if isinstance(ds, TensorDataset) and ds.tensors[0].device != device:
+                setattr(self, name, TensorDataset(*(t.to(device) for t in ds.tensors)))
+        return self
 
     @property
     def num_train(self) -> int:
@@ -53,6 +67,7 @@ class ProxyData:
             x, y = dataset.tensors
             gen = torch.Generator().manual_seed(seed)
             order = torch.randperm(len(y), generator=gen) if shuffle else torch.arange(len(y))
+            order = order.to(x.device)
             for i in range(0, len(order) - batch_size + 1, batch_size):
                 idx = order[i : i + batch_size]
                 yield _cl(x[idx]), y[idx]
@@ -60,7 +75,7 @@ class ProxyData:
         if hasattr(dataset, "set_epoch"):  # augmentation draws keyed by (dataset seed, this key, sample)
             dataset.set_epoch(seed)
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=True,
-                            num_workers=self.workers, collate_fn=collate_skip,
+                            num_workers=self.workers, collate_fn=collate_skip, pin_memory=self.pin_memory,
                             generator=torch.Generator().manual_seed(seed))
         read = bad = 0
         for x, y, skipped in loader:
@@ -112,8 +127,11 @@ class ProxyData:
         self.skipped = 0
 
 
-def build_proxy_data(cfg: SearchConfig) -> ProxyData:
-    """Build the proxy data of a search config: the embedded shapes set unless ``data.root`` is set."""
+def build_proxy_data(cfg: SearchConfig, device: Optional[torch.device] = None) -> ProxyData:
+    """Build the proxy data of a search config: the embedded shapes set unless ``data.root`` is set.
+
+    With ``device`` the in-memory images live there (see :meth:`ProxyData.to`).
+    """
     d, s = cfg.data, cfg.score
     if d.root is None:
         train, val, num_classes = shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images,
@@ -124,5 +142,6 @@ def build_proxy_data(cfg: SearchConfig) -> ProxyData:
             root = root / "train"  # hold out a seeded share of train/: val/ stays unseen until retraining reports
         train, val, classes = image_folder_datasets(root, d.proxy_resolution, d.val_fraction, d.seed)
         num_classes = len(classes)
-    return ProxyData(train, val, num_classes, d.batch_size, cfg.seed, s.bn_batches, s.bn_batch_size,
+    data = ProxyData(train, val, num_classes, d.batch_size, cfg.seed, s.bn_batches, s.bn_batch_size,
                      s.val_images, s.eval_batch_size, d.workers, d.min_readable)
+    return data.to(device) if device is not None else data

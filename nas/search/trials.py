@@ -174,7 +174,10 @@ def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: Cl
     with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
         # Leave the eval workers their cores: oversubscribed OpenMP threads spin and slow every step down.
         torch.set_num_threads(max(1, int(info.cpus) - eval_workers))
-        run = SearchRun(cfg, out, device, score_fn=ShardedScorer(RayExecutor(eval_workers, cpus=1)))
+        # On a GPU run the eval tasks share the cluster's GPUs (a fraction each when there are fewer GPUs).
+        gpus = min(1.0, info.gpus / eval_workers) if device.type == "cuda" and info.gpus > 0 else 0.0
+        scorer = ShardedScorer(RayExecutor(eval_workers, cpus=1, gpus=gpus), amp=cfg.amp)
+        run = SearchRun(cfg, out, device, score_fn=scorer)
         return run, run.run(resume=resume)
 
 
