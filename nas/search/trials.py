@@ -128,7 +128,7 @@ def _launch(specs, out: Path, opts: Dict[str, Any], cluster: ClusterOptions, res
     from nas.distributed.cluster import ray_cluster
     from nas.utils.run import RunFolder
 
-    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=out.resolve().name) as info:
         _check_resources(info, opts)
         if not resume:
             out.mkdir(parents=True, exist_ok=True)
@@ -171,7 +171,7 @@ def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: Cl
 
     if eval_workers < 0:
         raise NasError(f"--eval-workers must be >= 0, got {eval_workers}")
-    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=Path(out).resolve().name) as info:
         # Leave the eval workers their cores: oversubscribed OpenMP threads spin and slow every step down.
         torch.set_num_threads(max(1, int(info.cpus) - eval_workers))
         # On a GPU run the eval tasks share the cluster's GPUs (a fraction each when there are fewer GPUs).
