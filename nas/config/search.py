@@ -24,6 +24,9 @@ class DataConfig:
     #              trials with different --seed are trained and scored on the same data
     batch_size: int = 64  # supernet training batch
     workers: int = 0  # DataLoader worker processes for folder data
+    decode_at_proxy: bool = True  # folders: decode JPEGs at >= 2x proxy_resolution (libjpeg DCT scaling), not full size
+    cache_scoring: bool = True  # folders: keep the decoded BN/scoring images in the run folder (score_cache.pt),
+    #                             so a resumed run or a later phase does not decode them again
     search_val: str = "split"  # folders with val/: "split" scores on a seeded hold-out of train/ (val/ stays
     #                            unseen for retraining's report), "val" scores on val/ itself
     min_readable: float = 0.5  # folders: stop when a pass reads less than this share of its images

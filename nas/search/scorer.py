@@ -166,12 +166,29 @@ class OneShotScorer:
         """Return the fixed BN-recalibration inputs and validation batches, moved to the scorer's device once."""
         key = val_images or self.cfg.score.val_images
         if self._score_batches is None or self._score_batches[0] != key:
-            bn, val = self.data.score_batches(val_images)
+            bn, val = self._cached_score_batches(val_images)
             if self.device.type != "cpu":
                 bn = [to_device(x, self.device) for x in bn]
                 val = [(to_device(x, self.device), to_device(y, self.device)) for x, y in val]
             self._score_batches = (key, bn, val)
         return self._score_batches[1], self._score_batches[2]
+
+    def _cached_score_batches(self, val_images: Optional[int]):
+        """Return the scoring batches; folder data reads them from ``score_cache.pt`` once decoded (same run)."""
+        d, sc = self.cfg.data, self.cfg.score
+        if d.root is None or not d.cache_scoring:
+            return self.data.score_batches(val_images)
+        key = {"root": str(d.root), "side": d.proxy_resolution, "seed": d.seed, "split": d.search_val,
+               "val_images": val_images or sc.val_images, "bn": [sc.bn_batches, sc.bn_batch_size],
+               "eval_batch_size": sc.eval_batch_size, "decode_at_proxy": d.decode_at_proxy}
+        path = self.out / "score_cache.pt"
+        if path.is_file():
+            cached = load_torch(path, "scoring cache")
+            if isinstance(cached, dict) and cached.get("key") == key:
+                return cached["bn"], [tuple(b) for b in cached["val"]]
+        bn, val = self.data.score_batches(val_images)
+        atomic_torch_save({"key": key, "bn": bn, "val": [list(b) for b in val]}, path)
+        return bn, val
 
     def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None,
                  snapshots: Optional[Sequence[Dict[str, torch.Tensor]]] = None,
