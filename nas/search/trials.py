@@ -86,7 +86,8 @@ def check_trial_device(device: str, gpus_per_trial: float, address: Optional[str
 
         have = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if gpus_per_trial > have:
-            raise NasError(f"--gpus-per-trial {gpus_per_trial:g} but this machine has {have} GPU(s)")
+            raise NasError(f"--gpus-per-trial {gpus_per_trial:g} but the cluster has {have} GPUs (a local cluster "
+                           f"gets this machine's)")
 
 
 def _check_resources(info, opts: Dict[str, Any]) -> None:

@@ -53,7 +53,7 @@ def test_gpus_per_trial_above_the_machine_is_refused_before_ray(tmp_path, capsys
     out = tmp_path / "trials"
     assert search_main(["--space", "st_topo", "--trials", "2", "--gpus-per-trial", str(have + 1),
                         "--out", str(out)]) == 2
-    _one_line_error(capsys, f"this machine has {have} GPU(s)")
+    _one_line_error(capsys, f"but the cluster has {have} GPUs")
     assert not out.exists()
 
 
