@@ -3,6 +3,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 _SPEC = importlib.util.spec_from_file_location("pv_memory_estimate",
@@ -13,6 +14,7 @@ _SPEC.loader.exec_module(tool)
 TORCH_THREADS = 1
 
 
+@pytest.mark.slow  # three fake-tensor supernet builds: cheap on an idle machine, but outside the 25 s budget
 def test_checkpointing_and_bf16_shrink_the_activation_estimate():
     plain = tool.estimate("pv_st_tiny", 2, 2, 32, False, None)
     ckpt = tool.estimate("pv_st_tiny", 2, 2, 32, True, None)
