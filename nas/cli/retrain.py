@@ -94,12 +94,18 @@ def _build(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None):
     return build_config(RetrainConfig, recipe=recipe, flags=config_flags(args), opts=args.opts, base=base)
 
 
-def _device(args: argparse.Namespace):
+def _device(args: argparse.Namespace, cfg):
+    """Return the resolved ``--device`` (else the config's ``device``); a missing CUDA device fails here.
+
+    With ``--workers`` it is None: each Ray Train worker gets its device from Ray.
+    """
     from nas.utils.device import resolve_device
 
-    if args.workers and args.device:
-        raise NasError("--device does not apply with --workers (each Ray Train worker gets its own device)")
-    return resolve_device(args.device or "auto")
+    if args.workers:
+        if args.device:
+            raise NasError("--device does not apply with --workers (each Ray Train worker gets its own device)")
+        return None
+    return resolve_device(args.device or cfg.device)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -122,7 +128,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> None:
     """Train in this process on the resolved device, or on ``--workers`` Ray Train workers."""
-    device = _device(args)
+    device = _device(args, cfg)
     if args.workers:
         from nas.distributed.train import retrain_distributed
 
@@ -141,7 +147,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(Path(args.eval))
     cfg = _build(args, base=ckpt["config"])
     log = (lambda line: None) if args.json else print
-    out = evaluate_checkpoint(Path(args.eval), cfg, genotype=args.genotype, device=_device(args), log=log)
+    out = evaluate_checkpoint(Path(args.eval), cfg, genotype=args.genotype, device=_device(args, cfg), log=log)
     if args.json:
         import json
 

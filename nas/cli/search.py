@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", help="YAML recipe with any config keys (see recipes/search/)")
     p.add_argument("--out", help="run folder (default runs/<space>-<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoints")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    p.add_argument("--device", help="auto (CUDA when available; the default), cpu, cuda or cuda:N (config key device)")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--epochs", type=int, help="supernet training epochs")
     p.add_argument("--resolution", type=int, help="target resolution at which cost is computed (default 224)")
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "list, N seeds per budget (--trials 1: one trial per budget)")
     ray.add_argument("--address", help="join an existing Ray cluster (HOST:PORT); default: start a local one")
     ray.add_argument("--cpus-per-trial", type=float, help="CPUs each trial holds (default 1)")
-    ray.add_argument("--gpus-per-trial", type=int, help="whole GPUs each trial holds (default 0)")
+    ray.add_argument("--gpus-per-trial", type=float, help="GPUs each trial holds, e.g. 1 or 0.5 to share one "
+                                                          "(default 0: trials run on the CPU)")
     ray.add_argument("--max-failures", type=int, help="retries of a trial whose process dies (default 1)")
     ray.add_argument("--dashboard", action="store_true",
                      help="start the Ray dashboard on 127.0.0.1 and print its URL and token "
@@ -77,13 +78,14 @@ def main(argv: List[str]) -> int:
     cfg, budgets = _config(args)
     from nas.search.trials import ClusterOptions, run_trials, run_with_eval_workers
 
-    cluster = ClusterOptions(args.address, args.dashboard, args.device)
-    device = _device(args.device)  # a bad name is a one-line error here, also for trials
+    name = args.device or cfg.device
+    cluster = ClusterOptions(args.address, args.dashboard, name)
     trials = args.trials is not None or len(budgets) > 1 or bool(args.address) or args.dashboard
     opts = _trial_options(args, trials)
     out = Path(args.out) if args.out else _default_out(cfg.space, trials)
     if trials:
         return run_trials(cfg, out, budgets, opts, cluster)
+    device = _device(name)  # a CUDA device this machine lacks is a one-line error here, before any work
     if args.eval_workers:
         run, best = run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, resume=False)
         return _print_result(out, best)
@@ -101,7 +103,7 @@ def _trial_options(args, trials: bool):
             raise NasError(f"--{flag.replace('_', '-')} applies to trials only (--trials, a budget list, --address)")
     return TrialOptions(trials=1 if args.trials is None else args.trials,
                         cpus_per_trial=1 if args.cpus_per_trial is None else args.cpus_per_trial,
-                        gpus_per_trial=args.gpus_per_trial or 0,
+                        gpus_per_trial=args.gpus_per_trial or 0.0,
                         max_failures=1 if args.max_failures is None else args.max_failures,
                         eval_workers=args.eval_workers or 0)
 
@@ -172,10 +174,10 @@ def _resume(args) -> int:
     cfg = None if trials else _stored_config(out)  # not a run folder: say that first
     given = {f"--{f.replace('_', '-')}": getattr(args, f) for f in CONFIG_FLAGS}
     refuse_on_resume({**given, "key=value overrides": args.opts})
-    cluster = ClusterOptions(args.address, args.dashboard, args.device)
+    cluster = ClusterOptions(args.address, args.dashboard, args.device or "auto")
     if trials:
         return resume_trials(out, cluster)
-    device = _device(args.device)
+    device = _device(args.device or cfg.device)
     if args.eval_workers:
         return _print_result(out, run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, True)[1])
     from nas.search.run import SearchRun

@@ -15,10 +15,11 @@ import yaml
 from nas.errors import NasError
 from nas.utils.readers import brief
 
-__all__ = ["Budget", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
+__all__ = ["Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
            "nest_flags", "refuse_on_resume"]
 
 C = TypeVar("C")
+PRECISIONS = ("auto", "bf16", "fp16", "off")  # ``amp`` values: auto = bf16 on CUDA, off on the CPU
 
 
 class Budget(int):
@@ -26,6 +27,18 @@ class Budget(int):
 
     The text is parsed once, when the config is built; a bad one is a one-line error naming the budget.
     """
+
+
+class Precision(str):
+    """An ``amp`` field: auto, bf16, fp16 or off; the older true / false read as auto / off."""
+
+
+def _precision(value: Any, key: str) -> str:
+    if isinstance(value, bool):
+        return "auto" if value else "off"
+    if isinstance(value, str) and value in PRECISIONS:
+        return value
+    raise NasError(f"config key {key!r} must be one of {'|'.join(PRECISIONS)}, got {brief(value)}")
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -51,6 +64,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         from nas.core.cost import parse_budget
 
         return parse_budget(value)
+    if tp is Precision:
+        return _precision(value, key)
     if tp is bool:
         if isinstance(value, bool):
             return value

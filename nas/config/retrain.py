@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from nas.config import Precision
 from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
 
@@ -159,8 +160,14 @@ class RetrainConfig:
     seed: int = 0  # seeds model init, data order and augmentation; same seed + CPU = identical run
     label_smoothing: float = 0.1  # cross-entropy label smoothing (Szegedy et al. 2016)
     ema_decay: float = 0.0  # EMA of the weights, updated every step; 0 disables it (ImageNet recipes: 0.9999)
-    amp: bool = True  # CUDA only: autocast to bfloat16 (float16 + GradScaler if bf16 is unsupported)
-    channels_last: bool = True  # CUDA only: NHWC memory format for 4-D inputs
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it
+    amp: Precision = "auto"  # autocast: auto (bf16 on CUDA, fp16 + GradScaler where bf16 is missing; off on CPU),
+    #                          bf16, fp16 (with a GradScaler) or off; the older true / false mean auto / off
+    channels_last: bool = True  # CUDA only: NHWC memory format for 2-D models and their 4-D inputs
+    compile: bool = False  # torch.compile the model (off by default: measure first, see docs/gpu.md)
+    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
+    grad_accum: int = 1  # micro-batches per optimizer step: batch_size / grad_accum samples go through at once
+    activation_checkpointing: bool = False  # recompute block activations in backward (less memory, ~30% slower)
     log_every: int = 0  # also print a progress line every N steps; 0: only the tqdm bar and one line per epoch
     task: Optional[str] = None  # TASKS name; None: classification for image genotypes, video_classification for video
     init: str = "scratch"  # starting weights: scratch, supernet:RUN (a search run's supernet) or backbone:FILE
@@ -174,9 +181,14 @@ class RetrainConfig:
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
-        for name in ("epochs", "batch_size", "eval_batch_size", "resolution"):
+        from nas.utils.device import check_device_name
+
+        check_device_name(self.device)
+        for name in ("epochs", "batch_size", "eval_batch_size", "resolution", "grad_accum"):
             if getattr(self, name) < 1:
                 raise NasError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size % self.grad_accum:
+            raise NasError(f"batch_size {self.batch_size} must divide by grad_accum {self.grad_accum}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise NasError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.ema_decay < 1.0:

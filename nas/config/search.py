@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from nas.config import Budget
+from nas.config import Budget, Precision
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
@@ -24,6 +24,9 @@ class DataConfig:
     #              trials with different --seed are trained and scored on the same data
     batch_size: int = 64  # supernet training batch
     workers: int = 0  # DataLoader worker processes for folder data
+    decode_at_proxy: bool = True  # folders: decode JPEGs at >= 2x proxy_resolution (libjpeg DCT scaling), not full size
+    cache_scoring: bool = True  # folders: keep the decoded BN/scoring images in the run folder (score_cache.pt),
+    #                             so a resumed run or a later phase does not decode them again
     search_val: str = "split"  # folders with val/: "split" scores on a seeded hold-out of train/ (val/ stays
     #                            unseen for retraining's report), "val" scores on val/ itself
     min_readable: float = 0.5  # folders: stop when a pass reads less than this share of its images
@@ -109,6 +112,9 @@ class SearchConfig:
     resolution: int = 224  # target resolution at which the budget and costs are computed
     num_classes: int = 1000  # classes of the target model the cost is computed for
     seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it, also on resume
+    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16, fp16, off
+    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
     data: DataConfig = field(default_factory=DataConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     sgld: SGLDConfig = field(default_factory=SGLDConfig)
@@ -119,6 +125,9 @@ class SearchConfig:
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
+        from nas.utils.device import check_device_name
+
+        check_device_name(self.device)
         checks = [
             (self.resolution > 0, "resolution must be positive"),
             (self.data.proxy_resolution >= 8, "data.proxy_resolution must be at least 8"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from nas.config import Budget
+from nas.config import Budget, Precision
 from nas.errors import NasError
 
 __all__ = ["VideoDataConfig", "PvSupernetConfig", "DiffSearchConfig", "FinalistsConfig", "PvSearchConfig",
@@ -133,6 +133,11 @@ class PvSearchConfig:
     resolution: int = 224  # target resolution the cost and budget refer to
     frames: int = 8  # target clip length the cost and budget refer to (the proxy clips: data.frames)
     num_classes: Optional[int] = None  # classes of the target model for the cost; None = the data's
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it, also on resume
+    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16 or off
+    #                          (fp16 is refused: the bilevel step has no grad scaler)
+    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
+    activation_checkpointing: bool = False  # recompute supernet block activations in backward (less memory)
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
     supernet: PvSupernetConfig = field(default_factory=PvSupernetConfig)
     search: DiffSearchConfig = field(default_factory=DiffSearchConfig)
@@ -141,7 +146,12 @@ class PvSearchConfig:
     def validate(self) -> None:
         """Raise NasError on an inconsistent run config (the target through the space's own limits)."""
         from nas import get_space
+        from nas.utils.device import check_device_name
 
+        check_device_name(self.device)
+        if self.amp == "fp16":
+            raise NasError("amp fp16 does not apply to the video search (its bilevel step has no grad scaler): "
+                           "use bf16 or off")
         if self.space not in VIDEO_SPACES:
             raise NasError(f"the video search runs on {', '.join(VIDEO_SPACES)}, not {str(self.space)[:40]!r}")
         space = get_space(self.space)

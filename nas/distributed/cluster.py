@@ -90,14 +90,24 @@ def _temp_dir() -> str:
     return tempfile.mkdtemp(prefix="nasray-", dir=base)
 
 
-def _init_local(cpus: Optional[int], gpus: Optional[int], dashboard: bool, host: str, temp: str) -> dict:
+def _job_config(job_name: Optional[str]):
+    """Return the JobConfig naming the driver's job in the dashboard's Jobs table (None: Ray's default)."""
+    if not job_name:
+        return None
+    from ray.job_config import JobConfig
+
+    return JobConfig(metadata={"job_name": str(job_name)[:100]})
+
+
+def _init_local(cpus: Optional[int], gpus: Optional[int], dashboard: bool, host: str, temp: str,
+                job_name: Optional[str] = None) -> dict:
     import ray
 
     # Progress bars from many workers garble the driver's log (their log lines still come through).
     env = {"TQDM_DISABLE": "1", "RAY_USAGE_STATS_ENABLED": "0"}
     kwargs = dict(num_cpus=cpus, num_gpus=gpus, include_dashboard=dashboard, _temp_dir=temp,
                   log_to_driver=True, configure_logging=True, logging_level="warning",
-                  runtime_env={"env_vars": env})
+                  runtime_env={"env_vars": env}, job_config=_job_config(job_name))
     if dashboard:
         kwargs.update(dashboard_host=host, dashboard_port=_free_port(DASHBOARD_PORT))
     ctx = ray.init(**kwargs)
@@ -132,7 +142,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _join(address: str) -> None:
+def _join(address: str, job_name: Optional[str] = None) -> None:
     import ray
 
     # Ray retries the GCS once a second for 20 s by default; an address that answers TCP but is no Ray head
@@ -140,7 +150,7 @@ def _join(address: str) -> None:
     os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(JOIN_RETRIES))
     try:
         with _quiet_stderr():  # Ray's C++ client logs one retry line per second while it waits
-            ray.init(address=address, logging_level="warning")
+            ray.init(address=address, logging_level="warning", job_config=_job_config(job_name))
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError or its own types here
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         hint = ("; check that RAY_AUTH_TOKEN is that cluster's token" if os.environ.get("RAY_AUTH_TOKEN") else
@@ -151,10 +161,11 @@ def _join(address: str) -> None:
 @contextlib.contextmanager
 def ray_cluster(address: Optional[str] = None, cpus: Optional[int] = None, gpus: Optional[int] = None,
                 dashboard: bool = False, dashboard_host: str = "127.0.0.1",
-                log: Callable[[str], None] = print) -> Iterator[ClusterInfo]:
+                log: Callable[[str], None] = print, job_name: Optional[str] = None) -> Iterator[ClusterInfo]:
     """Start a local cluster (or join ``address``) for the duration of the ``with`` block.
 
-    An already initialised Ray (a test fixture, a Tune trial) is reused and left running.
+    ``job_name`` names this driver's job in the dashboard (the experiment's ``--out`` folder). An already
+    initialised Ray (a test fixture, a Tune trial) is reused and left running.
     """
     if address and os.environ.get("RAY_AUTH_TOKEN") and not os.environ.get("RAY_AUTH_MODE"):
         # A joining driver assumes auth is disabled unless told otherwise (read when Ray is imported), and then
@@ -172,11 +183,11 @@ def ray_cluster(address: Optional[str] = None, cpus: Optional[int] = None, gpus:
     if owned and address:
         if dashboard:
             log("--dashboard is ignored with --address: the cluster's own dashboard is used (port 8265 of its head)")
-        _join(address)
+        _join(address, job_name)
     elif owned:
         _auth_token()
         temp = _temp_dir()
-        url = _init_local(cpus, gpus, dashboard, dashboard_host, temp)["dashboard_url"]
+        url = _init_local(cpus, gpus, dashboard, dashboard_host, temp, job_name)["dashboard_url"]
         url = f"http://{url}" if url and not url.startswith("http") else url
     token = None if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled" else os.environ.get("RAY_AUTH_TOKEN")
     res = ray.cluster_resources()

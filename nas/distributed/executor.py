@@ -104,10 +104,42 @@ def split(items: Sequence[Any], parts: int) -> List[List[Any]]:
     return out
 
 
-def _score_chunk(genotypes, supernet, snapshots, bn_batches, val) -> List[List[float]]:
-    from nas.search.one_shot import score_genotypes
+def _task_device():
+    """Return the device of this Ray task: the first GPU Ray assigned it (``cuda:0`` once visible), else the CPU."""
+    import ray
+    import torch
 
-    return score_genotypes(supernet, genotypes, snapshots, bn_batches, val)
+    return torch.device("cuda:0" if ray.is_initialized() and ray.get_gpu_ids() else "cpu")
+
+
+def _score_chunk(genotypes, supernet, snapshots, bn_batches, val, amp: str = "off",
+                 portable: bool = False) -> List[List[float]]:
+    from nas.search.one_shot import score_genotypes
+    from nas.train.amp import amp_dtype, autocast
+
+    device = _task_device() if portable else next(supernet.parameters()).device
+    if portable and device.type != "cpu":  # the store holds CPU copies; a GPU task moves them once per call
+        supernet = supernet.to(device)
+        snapshots = [{k: v.to(device) for k, v in s.items()} for s in snapshots]
+        bn_batches = [x.to(device) for x in bn_batches]
+        val = [(x.to(device), y.to(device)) for x, y in val]
+    with autocast(device, amp_dtype(amp, device)):
+        return score_genotypes(supernet, genotypes, snapshots, bn_batches, val)
+
+
+def _cpu(obj):
+    """Return a CPU copy of a module, a state dict, a tensor or a list of them (a GPU driver's inputs)."""
+    import copy
+
+    import torch
+
+    if isinstance(obj, torch.nn.Module):
+        return copy.deepcopy(obj).cpu()
+    if isinstance(obj, dict):
+        return {k: _cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu(v) for v in obj)
+    return obj.cpu() if isinstance(obj, torch.Tensor) else obj
 
 
 class ShardedScorer:
@@ -116,10 +148,14 @@ class ShardedScorer:
     The supernet, weight snapshots and batches are put once per search (they do not change between
     generations) and every worker scores its share. Each candidate's score depends only on the candidate
     (BatchNorm is recalibrated from scratch per candidate), so the result equals local scoring.
+
+    On Ray the store gets CPU copies, and each task scores on the GPU Ray assigned it (or the CPU), under
+    the ``amp`` setting resolved for that device; a local executor scores where the supernet already is.
     """
 
-    def __init__(self, executor: Executor):
-        self.executor = executor
+    def __init__(self, executor: Executor, amp: str = "off"):
+        self.executor, self.amp = executor, amp
+        self.portable = not isinstance(executor, LocalExecutor)
         self._shared: Optional[tuple] = None
         self._key: Optional[tuple] = None
 
@@ -127,7 +163,9 @@ class ShardedScorer:
         key = (id(supernet), id(snapshots), id(bn_batches), id(val))
         if key != self._key:
             put = self.executor.put
-            self._shared = (put(supernet), put(list(snapshots)), put(list(bn_batches)), put(list(val)))
+            move = _cpu if self.portable else (lambda x: x)
+            self._shared = (put(move(supernet)), put(move(list(snapshots))), put(move(list(bn_batches))),
+                            put(move(list(val))), self.amp, self.portable)
             self._key = key
         return self._shared
 

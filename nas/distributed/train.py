@@ -122,7 +122,7 @@ def retrain_distributed(cfg, genotype: Any, out_dir: Any, workers: int, resume: 
         write_start(run, cfg, g, task, workers=workers, device="ray-train")
     config = {"cfg": to_dict(cfg), "genotype": str(g), "out": str(out), "resume": resume,
               "threads": cpus_per_worker}
-    with ray_cluster(address=address) as info:
+    with ray_cluster(address=address, job_name=out.name) as info:
         _fit(config, out, workers, cpus_per_worker, info)
     history = json.loads((out / "metrics.json").read_text())["epochs"]
     return history[-1] if history else {}

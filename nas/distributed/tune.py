@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-__all__ = ["search_trial", "run_experiment", "trial_name", "EXPERIMENT"]
+__all__ = ["search_trial", "run_experiment", "trial_name", "trial_metrics", "EXPERIMENT"]
 
 EXPERIMENT = "tune"  # Tune's experiment folder under --out (holds the state that --resume restores)
 
@@ -32,38 +32,53 @@ def _log_attempt(run_dir: Path, restored: bool, had_checkpoint: bool) -> None:
     (run_dir / "pid").write_text(str(os.getpid()))
 
 
-def _reporter(run_dir: Path):
+def trial_metrics(spec: Dict[str, Any], metrics: Dict[str, Any]) -> Dict[str, Any]:
+    """Return a report with the trial's budget and seed, and a search round's ``generation`` and ``best_score``.
+
+    These are the columns the dashboard and Tune's status table show beside the phase, so that one trial
+    among many can be told apart and followed.
+    """
+    out = {"budget": str(spec.get("budget")), "seed": spec.get("seed"), **metrics}
+    if metrics.get("phase") == "search":
+        out.update(generation=metrics.get("round"), best_score=metrics.get("score"))
+    return out
+
+
+def _reporter(run_dir: Path, spec: Dict[str, Any]):
     from ray import tune
 
     def report(metrics: Dict[str, Any]) -> None:
+        row = trial_metrics(spec, metrics)
         with tempfile.TemporaryDirectory(prefix="nas-ckpt-") as d:
-            Path(d, "run.json").write_text(json.dumps({"run_dir": str(run_dir), **metrics}))
-            tune.report(dict(metrics), checkpoint=tune.Checkpoint.from_directory(d))
+            Path(d, "run.json").write_text(json.dumps({"run_dir": str(run_dir), **row}))
+            tune.report(row, checkpoint=tune.Checkpoint.from_directory(d))
 
     return report
 
 
 def search_trial(config: Dict[str, Any]) -> None:
     """Run (or continue) one search in ``config['spec']['run_dir']``; the Tune trainable."""
+    import ray
     import torch
     from ray import tune
 
     import nas
     from nas.config import from_dict
+    from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.search.run import SearchRun, config_class
-    from nas.utils.device import resolve_device
+    from nas.utils.device import resolve_device, trial_device
 
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
-    scorer = None
-    if config.get("eval_workers", 0) > 0:
-        from nas.distributed.executor import RayExecutor, ShardedScorer
-
-        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1))
     cfg = from_dict(config_class(nas.get_plugin(spec["cfg"]["space"])), spec["cfg"])
-    report = _reporter(run_dir)
-    run = SearchRun(cfg, run_dir, resolve_device(config.get("device", "auto")), on_report=report, score_fn=scorer)
+    scorer = None
+    if config.get("eval_workers", 0) > 0:  # the eval tasks run in the trial's placement group, on CPUs
+        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1), amp=cfg.amp)
+    report = _reporter(run_dir, spec)
+    # The trial's own GPU (Ray sets CUDA_VISIBLE_DEVICES to it), or the CPU when it holds none.
+    device = resolve_device(trial_device(config.get("device", "auto"), ray.get_gpu_ids()), log=None)
+    run = SearchRun(cfg, run_dir, device, on_report=report, score_fn=scorer)
     had_checkpoint = (run_dir / "checkpoint.pt").is_file()
     run.open()  # a new run folder, or the one a killed attempt left
     _log_attempt(run_dir, restored=tune.get_checkpoint() is not None, had_checkpoint=had_checkpoint)
@@ -82,18 +97,35 @@ def _tuner_kwargs(out: Path, max_failures: int, verbose: int) -> Dict[str, Any]:
             "tune_config": tune.TuneConfig(trial_name_creator=trial_name, trial_dirname_creator=trial_name)}
 
 
-def trainable(cpus_per_trial: float, gpus_per_trial: int, eval_workers: int = 0):
+def _named_trainable():
+    """Return the Tune trainable class of ``search_trial`` whose actors are named after their trials.
+
+    Ray's dashboard shows an actor by its ``repr``; a function trainable's is the function's name, so every
+    trial would read ``search_trial``. This one answers ``trial-000-330M-s0``.
+    """
+    from ray.tune.trainable.function_trainable import wrap_function
+
+    class SearchTrial(wrap_function(search_trial)):
+        def __repr__(self) -> str:
+            info = getattr(self, "_trial_info", None)
+            return info.trial_name if info is not None and info.trial_name else super().__repr__()
+
+    return SearchTrial
+
+
+def trainable(cpus_per_trial: float, gpus_per_trial: float, eval_workers: int = 0):
     """Return the search trainable with its per-trial resources (plus one CPU per eval worker task)."""
     from ray import tune
 
+    fn = _named_trainable()
     if eval_workers <= 0:
-        return tune.with_resources(search_trial, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
+        return tune.with_resources(fn, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
     # The eval tasks a trial launches run inside its placement group, so reserve their CPUs with the trial.
     bundles = [{"CPU": cpus_per_trial, "GPU": gpus_per_trial}] + [{"CPU": 1}] * eval_workers
-    return tune.with_resources(search_trial, tune.PlacementGroupFactory(bundles))
+    return tune.with_resources(fn, tune.PlacementGroupFactory(bundles))
 
 
-def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: int = 0,
+def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
                    max_failures: int = 1, eval_workers: int = 0, resume: bool = False, verbose: int = 1,
                    device: str = "auto"):
     """Run the trials in ``specs`` (or restore the experiment in ``out``); return Tune's ResultGrid.

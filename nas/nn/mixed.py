@@ -23,7 +23,9 @@ def _gumbel_like(x: torch.Tensor, generator: Optional[torch.Generator] = None) -
     if generator is None:
         u = torch.rand_like(x)
     else:
-        u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        # Drawn where the generator lives (the run's CPU generator also serves a supernet on a GPU), then moved:
+        # the same numbers on every device, and a no-op move on the CPU.
+        u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device)
     u = u.clamp_(1e-9, 1.0 - 1e-9)
     return -torch.log(-torch.log(u))
 

@@ -19,6 +19,7 @@ from nas.config.video import PvSearchConfig, VideoDataConfig
 from nas.core.genotype import Genotype
 from nas.data.collate import collate_skip
 from nas.errors import NasError
+from nas.train.amp import autocast, to_device
 from nas.utils.seeds import seeded_init, torch_generator
 
 __all__ = ["VideoData", "build_video_data", "BilevelTrainer", "SupernetScorer"]
@@ -37,7 +38,8 @@ class VideoData:
 
 def _loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0) -> DataLoader:
     return DataLoader(ds, batch_size=batch, shuffle=shuffle, drop_last=shuffle and len(ds) >= 2 * batch,
-                      generator=torch_generator(seed), collate_fn=collate_skip, num_workers=workers)
+                      generator=torch_generator(seed), collate_fn=collate_skip, num_workers=workers,
+                      pin_memory=torch.cuda.is_available())  # pinned host batches: non-blocking copies to the GPU
 
 
 def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
@@ -87,10 +89,21 @@ class BilevelTrainer:
 
         s = cfg.search
         self.cfg, self.data, self.space, self.device = cfg, data, space, device
+        from nas.train.amp import amp_dtype, configure_backends
+
+        configure_backends(device, cfg.deterministic)
+        # auto is bf16 on CUDA; a GPU without bf16 runs float32 here (fp16 would need a grad scaler in the step).
+        self.amp = amp_dtype(cfg.amp, device)
+        if self.amp == torch.float16:
+            self.amp = None
         with seeded_init(cfg.seed):
             self.net = create_supernet(cfg.space, num_classes=data.num_classes, width=cfg.supernet.width).to(device)
             # The noise stream continues from the init, exactly as it did when the run seeded torch globally.
             self.noise = torch.Generator().set_state(torch.get_rng_state())
+        if cfg.activation_checkpointing:
+            from nas.nn.checkpointing import checkpoint_blocks
+
+            checkpoint_blocks(self.net)
         steps = len(data.train)
         self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum,
                                      weight_decay=s.w_weight_decay)
@@ -142,8 +155,9 @@ class BilevelTrainer:
             skipped += n_bad + val[2]
             if x is None or val[0] is None:
                 continue
-            logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
-                                  update_alpha=update_alpha)
+            with autocast(self.device, self.amp):
+                logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
+                                      update_alpha=update_alpha)
             self.w_sched.step()
             if update_alpha and self.arch.is_cycle_end():
                 on_cycle_end(self.derive())  # the cycle's candidate: argmax(alpha) fitted to the budget
@@ -197,7 +211,7 @@ class BilevelTrainer:
                       self.arch.floor)
 
     def _dev(self, x: torch.Tensor, y: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        return x.to(self.device), y.to(self.device)
+        return to_device(x, self.device), to_device(y, self.device)
 
     def state_dict(self) -> dict:
         """Return the weights, both optimizers, the schedule and the noise and shuffling generators."""
@@ -230,15 +244,17 @@ class SupernetScorer:
 
         t = self.trainer
         t.net.set_active(g)
-        batches = [b[0].to(t.device) for b, _ in zip(t.data.train, range(self.bn_batches)) if b[0] is not None]
-        recalibrate_bn(t.net, batches)
-        t.net.eval()
-        hit = total = 0
-        for x, y, _ in t.data.val:
-            if x is not None:
-                hit += int((multiview_logits(t.net, x.to(t.device)).argmax(1).cpu() == y).sum())
-                total += len(y)
-        return hit / max(1, total)
+        batches = [to_device(b[0], t.device) for b, _ in zip(t.data.train, range(self.bn_batches))
+                   if b[0] is not None]
+        hit, total = torch.zeros((), dtype=torch.long, device=t.device), 0
+        with autocast(t.device, t.amp):
+            recalibrate_bn(t.net, batches)
+            t.net.eval()
+            for x, y, _ in t.data.val:
+                if x is not None:  # counted on the device: one host sync per candidate, not one per batch
+                    hit += (multiview_logits(t.net, to_device(x, t.device)).argmax(1) == to_device(y, t.device)).sum()
+                    total += len(y)
+        return int(hit) / max(1, total)
 
     def phases(self) -> list:
         """Return no preparation phases: the strategy trains the supernet as it goes."""

@@ -10,6 +10,7 @@ from torch import nn
 
 from nas.core.genotype import Genotype
 from nas.nn.supernet import Supernet, recalibrate_bn
+from nas.train.amp import autocast, to_device
 
 __all__ = ["Batches", "train_steps", "score_genotypes", "accuracy"]
 
@@ -19,11 +20,13 @@ Batches = Callable[[int], Iterator[Tuple[torch.Tensor, torch.Tensor]]]  # epoch 
 def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.Tensor]], optimizer,
                 scheduler, rng: random.Random, steps: Optional[int] = None, label_smoothing: float = 0.0,
                 on_step: Optional[Callable[[float, float], None]] = None,
-                sample: Optional[Callable[[random.Random], Genotype]] = None) -> Dict[str, float]:
+                sample: Optional[Callable[[random.Random], Genotype]] = None, amp: Optional[torch.dtype] = None,
+                scaler: Optional[torch.amp.GradScaler] = None) -> Dict[str, float]:
     """Train with single-path sampling: each step activates one random genotype (SPOS).
 
     ``sample(rng)`` draws the genotype (default: uniform over the whole space). Runs until ``batches`` is
-    exhausted or ``steps`` steps are done; returns mean loss and accuracy.
+    exhausted or ``steps`` steps are done; returns mean loss and accuracy. ``amp`` is the autocast dtype
+    (None: float32) and ``scaler`` the loss scaler fp16 needs.
     """
     supernet.train()
     device = next(supernet.parameters()).device
@@ -31,16 +34,22 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
     for x, y in batches:
         if steps is not None and done >= steps:
             break
-        x, y = x.to(device), y.to(device)
+        x, y = to_device(x, device), to_device(y, device)
         if sample is None:
             supernet.sample_active(rng)
         else:
             supernet.set_active(sample(rng))
-        logits = supernet(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        with autocast(device, amp):
+            logits = supernet(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is not None and scaler.is_enabled():
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
         if scheduler is not None:
             scheduler.step()
         correct = int((logits.argmax(1) == y).sum())
@@ -56,13 +65,17 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
 
 @torch.no_grad()
 def accuracy(model: nn.Module, val: Sequence[Tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """Return top-1 accuracy of ``model`` (in eval mode) over in-memory validation batches."""
+    """Return top-1 accuracy of ``model`` (in eval mode) over in-memory validation batches.
+
+    Hits are summed on the batches' device and read once, so a GPU is not stalled by a sync per batch.
+    """
     model.eval()
-    correct = total = 0
+    correct, total = None, 0
     for x, y in val:
-        correct += int((model(x).argmax(1) == y).sum())
+        hits = (model(x).argmax(1) == y).sum()
+        correct = hits if correct is None else correct + hits
         total += len(y)
-    return correct / max(total, 1)
+    return (int(correct) if correct is not None else 0) / max(total, 1)
 
 
 def score_genotypes(supernet: Supernet, genotypes: Sequence[Genotype], snapshots: Sequence[Dict[str, torch.Tensor]],

@@ -129,7 +129,8 @@ class SearchRun:
         else:
             self.folder = RunFolder.create(self.out, "search")
             dump_config(self.cfg, self.out / "config.yaml")
-            self.folder.write_meta(self.cfg.seed, budget=self.cfg.madds, strategy=self.strategy_name)
+            self.folder.write_meta(self.cfg.seed, budget=self.cfg.madds, strategy=self.strategy_name,
+                                   device=str(self.device))
         return self.folder
 
     # -- the run -------------------------------------------------------------------------------------

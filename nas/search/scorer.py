@@ -23,6 +23,7 @@ from nas.errors import NasError
 from nas.search.data import ProxyData, build_proxy_data
 from nas.search.one_shot import score_genotypes, train_steps
 from nas.search.progress import Hooks
+from nas.train.amp import autocast, to_device
 from nas.utils.io import atomic_torch_save
 from nas.utils.readers import load_torch
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
@@ -57,13 +58,18 @@ class OneShotScorer:
                  sampler: Optional[Sampler] = None, score_fn: Optional[Callable] = None):
         from nas.optim import create_optimizer, create_scheduler, param_groups_weight_decay
 
-        self.cfg, self.out, self.device, self.sampler = cfg, Path(out), device, sampler
+        from nas.train.amp import amp_dtype, configure_backends, grad_scaler
+
+        self.cfg, self.out, self.device, self.sampler = cfg, Path(out), torch.device(device), sampler
         self.score_fn = score_fn or score_genotypes
         s = cfg.supernet
+        configure_backends(self.device, cfg.deterministic)
+        self.amp = amp_dtype(cfg.amp, self.device)
+        self.scaler = grad_scaler(self.device, self.amp)
         with seeded_init(cfg.seed):  # init fixed by the run seed; the caller's global RNG is left as it was
-            self.data: ProxyData = build_proxy_data(cfg)
+            self.data: ProxyData = build_proxy_data(cfg, self.device)
             self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes,
-                                                **supernet_options(cfg)).to(device)
+                                                **supernet_options(cfg)).to(self.device)
         groups = param_groups_weight_decay(self.supernet, s.weight_decay)
         kwargs = {"momentum": s.momentum, "nesterov": True} if s.optimizer == "sgd" else {}
         self.optimizer = create_optimizer(s.optimizer, groups, lr=s.lr, **kwargs)
@@ -71,6 +77,7 @@ class OneShotScorer:
         self.scheduler = create_scheduler("warmup_cosine", self.optimizer, total_steps=total,
                                           warmup_steps=min(total - 1, int(s.warmup_epochs * self.data.steps_per_epoch)))
         self._snapshots: Optional[List[Dict[str, torch.Tensor]]] = None
+        self._score_batches: Optional[tuple] = None  # (val_images, bn, val) on the device, moved once
 
     # -- phases ------------------------------------------------------------------------------------
     def phases(self) -> List[Tuple[str, Callable[[int, Hooks], None]]]:
@@ -109,7 +116,8 @@ class OneShotScorer:
             t0 = time.time()
             stats = train_steps(self.supernet, self.data.train_batches(epoch), self.optimizer, self.scheduler,
                                 seeded_random(self.cfg.seed, "path", epoch), label_smoothing=s.label_smoothing,
-                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler)
+                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler, amp=self.amp,
+                                scaler=self.scaler)
             self.data.warn_skipped()
             for key in ("loss", "acc"):
                 hooks.scalar(f"supernet/{key}", stats[key], epoch)
@@ -136,7 +144,8 @@ class OneShotScorer:
             stats = train_steps(self.supernet, self.data.cycle_batches(("sgld", seg)), opt, None,
                                 seeded_random(self.cfg.seed, "sgld-path", seg),
                                 steps=g.burn_in if seg == 0 else g.spacing,
-                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler)
+                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler, amp=self.amp,
+                                scaler=self.scaler)
             hooks.scalar("sgld/loss", stats["loss"], seg)
             hooks.scalar("sgld/acc", stats["acc"], seg)
             atomic_torch_save(self.supernet.state_dict(), snaps / f"{seg}.pt")
@@ -154,30 +163,57 @@ class OneShotScorer:
         return self._snapshots
 
     def score_batches(self, val_images: Optional[int] = None):
-        """Return the fixed BN-recalibration inputs and validation batches, on the scorer's device."""
+        """Return the fixed BN-recalibration inputs and validation batches, moved to the scorer's device once."""
+        key = val_images or self.cfg.score.val_images
+        if self._score_batches is None or self._score_batches[0] != key:
+            bn, val = self._cached_score_batches(val_images)
+            if self.device.type != "cpu":
+                bn = [to_device(x, self.device) for x in bn]
+                val = [(to_device(x, self.device), to_device(y, self.device)) for x, y in val]
+            self._score_batches = (key, bn, val)
+        return self._score_batches[1], self._score_batches[2]
+
+    def _cached_score_batches(self, val_images: Optional[int]):
+        """Return the scoring batches; folder data reads them from ``score_cache.pt`` once decoded (same run)."""
+        d, sc = self.cfg.data, self.cfg.score
+        if d.root is None or not d.cache_scoring:
+            return self.data.score_batches(val_images)
+        key = {"root": str(d.root), "side": d.proxy_resolution, "seed": d.seed, "split": d.search_val,
+               "val_images": val_images or sc.val_images, "bn": [sc.bn_batches, sc.bn_batch_size],
+               "eval_batch_size": sc.eval_batch_size, "decode_at_proxy": d.decode_at_proxy}
+        path = self.out / "score_cache.pt"
+        if path.is_file():
+            cached = load_torch(path, "scoring cache")
+            if isinstance(cached, dict) and cached.get("key") == key:
+                return cached["bn"], [tuple(b) for b in cached["val"]]
         bn, val = self.data.score_batches(val_images)
-        if self.device.type == "cpu":
-            return bn, val
-        return [x.to(self.device) for x in bn], [(x.to(self.device), y.to(self.device)) for x, y in val]
+        atomic_torch_save({"key": key, "bn": bn, "val": [list(b) for b in val]}, path)
+        return bn, val
 
     def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None,
                  snapshots: Optional[Sequence[Dict[str, torch.Tensor]]] = None,
                  val_images: Optional[int] = None) -> List[List[float]]:
-        """Return, per genotype, its accuracy under each snapshot (default: the run's own)."""
+        """Return, per genotype, its accuracy under each snapshot (default: the run's own), under ``amp``."""
         bn, val = self.score_batches(val_images)
-        return self.score_fn(self.supernet, genotypes, self.snapshots() if snapshots is None else snapshots,
-                             bn, val, on_done=on_done)
+        with autocast(self.device, self.amp):
+            return self.score_fn(self.supernet, genotypes, self.snapshots() if snapshots is None else snapshots,
+                                 bn, val, on_done=on_done)
 
     def state_dict(self) -> dict:
         """Return the supernet, optimizer and scheduler state."""
-        return {"supernet": self.supernet.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict()}
+        state = {"supernet": self.supernet.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict()}
+        if self.scaler.is_enabled():  # fp16 only: the loss scale a resumed run continues with
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` returned."""
         self.supernet.load_state_dict(state["supernet"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if "scaler" in state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state["scaler"])
 
     def final_weights(self) -> Dict[str, torch.Tensor]:
         """Return the weights saved as ``supernet.pt``: the last snapshot."""

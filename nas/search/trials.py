@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from nas.errors import NasError
 from nas.utils.io import atomic_write_json, atomic_write_text
 
-__all__ = ["TrialOptions", "ClusterOptions", "budget_label", "trial_specs", "run_trials", "resume_trials",
+__all__ = ["TrialOptions", "ClusterOptions", "check_trial_device", "budget_label", "trial_specs", "run_trials", "resume_trials",
            "run_with_eval_workers", "summarize", "print_table", "SPEC_FILE"]
 
 SPEC_FILE = "trials.json"
@@ -30,7 +30,7 @@ class TrialOptions:
 
     trials: int = 1  # seeds per budget
     cpus_per_trial: float = 1  # CPUs each trial holds
-    gpus_per_trial: int = 0  # whole GPUs each trial holds
+    gpus_per_trial: float = 0.0  # GPUs each trial holds (a fraction shares one GPU among trials)
     max_failures: int = 1  # retries of a trial whose process dies
     eval_workers: int = 0  # Ray tasks each trial scores candidates on
 
@@ -76,9 +76,23 @@ def trial_specs(cfg, out: Path, budgets: Sequence[int], trials: int) -> List[Dic
     return specs
 
 
+def check_trial_device(device: str, gpus_per_trial: float, address: Optional[str]) -> None:
+    """Refuse, before Ray starts, a trial device the trials cannot have (one-line errors)."""
+    from nas.utils.device import trial_device
+
+    trial_device(device, [0] if gpus_per_trial > 0 else [])  # cuda:N, or cuda without GPUs per trial
+    if gpus_per_trial > 0 and not address:  # a local cluster gets this machine's GPUs
+        import torch
+
+        have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if gpus_per_trial > have:
+            raise NasError(f"--gpus-per-trial {gpus_per_trial:g} but the cluster has {have} GPUs (a local cluster "
+                           f"gets this machine's)")
+
+
 def _check_resources(info, opts: Dict[str, Any]) -> None:
     if opts["gpus_per_trial"] > info.gpus:
-        raise NasError(f"--gpus-per-trial {opts['gpus_per_trial']} but the cluster has {info.gpus:g} GPUs")
+        raise NasError(f"--gpus-per-trial {opts['gpus_per_trial']:g} but the cluster has {info.gpus:g} GPUs")
     need = opts["cpus_per_trial"] + opts["eval_workers"]
     if need > info.cpus:
         raise NasError(f"a trial needs {need:g} CPUs (--cpus-per-trial plus one per --eval-workers) but the "
@@ -88,6 +102,7 @@ def _check_resources(info, opts: Dict[str, Any]) -> None:
 def run_trials(cfg, out: Path, budgets: Sequence[int], opts: TrialOptions, cluster: ClusterOptions) -> int:
     """Run the trials of ``cfg`` x budgets x seeds on Ray Tune; print and write the ranking."""
     opts.validate()
+    check_trial_device(cluster.device, opts.gpus_per_trial, cluster.address)
     out = Path(out)
     if (out / SPEC_FILE).exists():
         raise NasError(f"{out} already holds trials; use --resume {out} or another --out")
@@ -114,7 +129,7 @@ def _launch(specs, out: Path, opts: Dict[str, Any], cluster: ClusterOptions, res
     from nas.distributed.cluster import ray_cluster
     from nas.utils.run import RunFolder
 
-    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=out.resolve().name) as info:
         _check_resources(info, opts)
         if not resume:
             out.mkdir(parents=True, exist_ok=True)
@@ -157,10 +172,13 @@ def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: Cl
 
     if eval_workers < 0:
         raise NasError(f"--eval-workers must be >= 0, got {eval_workers}")
-    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard) as info:
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=Path(out).resolve().name) as info:
         # Leave the eval workers their cores: oversubscribed OpenMP threads spin and slow every step down.
         torch.set_num_threads(max(1, int(info.cpus) - eval_workers))
-        run = SearchRun(cfg, out, device, score_fn=ShardedScorer(RayExecutor(eval_workers, cpus=1)))
+        # On a GPU run the eval tasks share the cluster's GPUs (a fraction each when there are fewer GPUs).
+        gpus = min(1.0, info.gpus / eval_workers) if device.type == "cuda" and info.gpus > 0 else 0.0
+        scorer = ShardedScorer(RayExecutor(eval_workers, cpus=1, gpus=gpus), amp=cfg.amp)
+        run = SearchRun(cfg, out, device, score_fn=scorer)
         return run, run.run(resume=resume)
 
 

@@ -31,7 +31,7 @@ def make_loader(ds: Any, batch_size: int, workers: int, **kwargs: Any) -> DataLo
     """
     kwargs.setdefault("generator", torch.Generator().manual_seed(0))
     return DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
-                      pin_memory=torch.cuda.is_available(), persistent_workers=False, **kwargs)
+                      pin_memory=torch.cuda.is_available(), persistent_workers=False, **kwargs)  # pinned: async copies
 
 
 class Backend(abc.ABC):

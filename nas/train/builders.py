@@ -41,9 +41,9 @@ def build_schedule(optimizer: torch.optim.Optimizer, cfg: RetrainConfig, steps_p
 
 
 def step_options(cfg: RetrainConfig, device: torch.device) -> StepOptions:
-    """Return the per-step device options: AMP and channels_last on CUDA only."""
-    amp_dtype = None
-    if cfg.amp and device.type == "cuda":
-        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return StepOptions(device=device, amp_dtype=amp_dtype, channels_last=cfg.channels_last and device.type == "cuda",
-                       grad_clip=cfg.optim.grad_clip, log_every=cfg.log_every, min_readable=cfg.data.min_readable)
+    """Return the per-step device options: the ``amp`` dtype on ``device``, channels_last on CUDA only."""
+    from nas.train.amp import amp_dtype
+
+    return StepOptions(device=device, amp_dtype=amp_dtype(cfg.amp, device),
+                       channels_last=cfg.channels_last and device.type == "cuda", grad_clip=cfg.optim.grad_clip,
+                       log_every=cfg.log_every, min_readable=cfg.data.min_readable, grad_accum=cfg.grad_accum)

@@ -1,6 +1,7 @@
-"""One training epoch and one evaluation pass of any task: weight EMA, AMP on CUDA, skipped-sample counts."""
+"""One training epoch and one evaluation pass of any task: weight EMA, AMP, gradient accumulation, skip counts."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from nas.data.collate import check_readable
+from nas.train.amp import autocast, to_channels_last, to_device
 from nas.tasks.classification import accuracy  # re-exported: callers import it from here
 
 __all__ = ["StepOptions", "ModelEma", "accuracy", "train_one_epoch", "evaluate", "prepare_input"]
@@ -22,11 +24,12 @@ class StepOptions:
     """How each step runs on the device."""
 
     device: torch.device  # where the model lives
-    amp_dtype: Optional[torch.dtype] = None  # autocast dtype on CUDA; None runs in float32
+    amp_dtype: Optional[torch.dtype] = None  # autocast dtype (``nas.train.amp.amp_dtype``); None runs in float32
     channels_last: bool = False  # move 4-D inputs to NHWC (the model must be converted too)
     grad_clip: float = 0.0  # clip the global gradient norm; 0 disables it
     log_every: int = 0  # print a progress line every N steps; 0 disables it
     min_readable: float = 0.5  # a pass that reads less than this share of its samples stops with an error
+    grad_accum: int = 1  # micro-batches per optimizer step (the batch is split; gradients add up)
 
 
 class ModelEma(nn.Module):
@@ -53,23 +56,47 @@ class ModelEma(nn.Module):
 
 def prepare_input(x: torch.Tensor, opts: StepOptions) -> torch.Tensor:
     """Move a batch to the device (NHWC for 4-D inputs when asked)."""
-    x = x.to(opts.device, non_blocking=True)
-    if opts.channels_last and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+    return to_channels_last(to_device(x, opts.device), opts.channels_last)
 
 
 def _autocast(opts: StepOptions):
-    enabled = opts.amp_dtype is not None and opts.device.type == "cuda"
-    return torch.autocast(device_type=opts.device.type, dtype=opts.amp_dtype or torch.float32, enabled=enabled)
+    return autocast(opts.device, opts.amp_dtype)
+
+
+def _targets(y: torch.Tensor, opts: StepOptions) -> torch.Tensor:
+    """Move the targets to the device without blocking."""
+    return to_device(y, opts.device)
+
+
+def _chunks(t: torch.Tensor, n: int):
+    """Split a batch into ``n`` micro-batches along its first dimension."""
+    return list(torch.tensor_split(t, n))
+
+
+def _backward(model, x, y, loss_fn, scaler, opts: StepOptions) -> torch.Tensor:
+    """Accumulate the gradient of the batch's mean loss over ``opts.grad_accum`` micro-batches."""
+    if opts.grad_accum == 1:
+        with _autocast(opts):
+            loss = loss_fn(model(x), y)
+        scaler.scale(loss).backward()
+        return loss.detach()
+    xs, ys, n = _chunks(x, opts.grad_accum), _chunks(y, opts.grad_accum), len(x)
+    total = torch.zeros((), device=x.device)
+    for i, (xc, yc) in enumerate(zip(xs, ys)):
+        last = i == len(xs) - 1  # DDP all-reduces once, on the last micro-batch
+        sync = model.no_sync() if hasattr(model, "no_sync") and not last else contextlib.nullcontext()
+        with sync:
+            with _autocast(opts):
+                loss = loss_fn(model(xc), yc) * (len(xc) / n)  # mean over the batch = weighted micro means
+            scaler.scale(loss).backward()
+        total = total + loss.detach().float()
+    return total
 
 
 def _step(model, x, y, loss_fn, optimizer, scaler, opts: StepOptions) -> torch.Tensor:
     """Run forward, backward and the optimizer step on one batch; return the detached loss."""
-    with _autocast(opts):
-        loss = loss_fn(model(x), y)
     optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
+    loss = _backward(model, x, y, loss_fn, scaler, opts)
     if opts.grad_clip > 0:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
@@ -96,7 +123,7 @@ def train_one_epoch(
         skipped += n_skip
         if x is None:
             continue
-        x, y = prepare_input(x, opts), y.to(opts.device, non_blocking=True)
+        x, y = prepare_input(x, opts), _targets(y, opts)
         lr = optimizer.param_groups[0]["lr"]
         loss = _step(model, x, y, loss_fn, optimizer, scaler, opts)
         scheduler.step()
@@ -129,7 +156,7 @@ def evaluate(model: nn.Module, loader: Iterable, opts: StepOptions, task=None) -
         skipped += n_skip
         if x is None:
             continue
-        x, y = prepare_input(x, opts), y.to(opts.device, non_blocking=True)
+        x, y = prepare_input(x, opts), _targets(y, opts)
         with _autocast(opts):
             out = model(x)
         out = {k: v.float() for k, v in out.items()} if isinstance(out, dict) else out.float()

@@ -24,6 +24,7 @@ from nas.errors import NasError
 from nas.optim import AdaRem
 from nas.train import checkpoint as ck
 from nas.train.backends import Backend, LocalBackend, epoch_seed, make_loader
+from nas.train.amp import configure_backends, grad_scaler, maybe_compile, to_channels_last
 from nas.train.builders import build_optimizer, build_schedule, step_options
 from nas.train.loop import ModelEma, evaluate, train_one_epoch
 from nas.utils.io import atomic_write_json
@@ -39,15 +40,17 @@ def build_model(task: Any, genotype: Any, cfg: Any, num_classes: int) -> nn.Modu
     """Build the task's model on the CPU with an init fixed by ``cfg.seed`` (the same on every rank)."""
     with seeded_init(cfg.seed):
         model = task.build_model(genotype, cfg, num_classes)
+    if getattr(cfg, "activation_checkpointing", False):
+        from nas.nn.checkpointing import checkpoint_blocks
+
+        if checkpoint_blocks(model) == 0:
+            raise NasError(f"activation_checkpointing: the {task.name} model has no block list to checkpoint")
     return model
 
 
 def _place(model: nn.Module, cfg: Any, device: torch.device, modality: str) -> nn.Module:
-    """Move ``model`` to ``device`` (NHWC for image models on CUDA when asked)."""
-    model = model.to(device)
-    if cfg.channels_last and device.type == "cuda" and modality == "image":
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    """Move ``model`` to ``device`` (NHWC for 2-D image models on CUDA when asked)."""
+    return to_channels_last(model.to(device), cfg.channels_last and device.type == "cuda" and modality == "image")
 
 
 @contextlib.contextmanager
@@ -99,6 +102,7 @@ class Trainer:
         self.task, self.cfg, self.g, self.out = task, cfg, genotype, Path(out)
         self.device, self.backend, self.log = device, backend or LocalBackend(), log
         self.opts = step_options(cfg, device)
+        configure_backends(device, cfg.deterministic)
         data = task.datasets(cfg, genotype)
         self.train_ds, self.val_ds = data.train, data.val
         self.num_classes = cfg.model.num_classes or data.num_classes
@@ -107,7 +111,7 @@ class Trainer:
         model = build_model(task, genotype, cfg, self.num_classes)
         self.init_note = init(model) if init is not None else "from scratch"
         self.model = _place(model, cfg, device, nas.get_plugin(genotype.space).modality)
-        self.net = self.backend.wrap(self.model)
+        self.net = maybe_compile(self.backend.wrap(self.model), cfg.compile)
         self.gen = torch.Generator()
         self._setup()
 
@@ -118,7 +122,7 @@ class Trainer:
         self.steps_per_epoch = len(self.train_ds) // cfg.batch_size
         self.scheduler = build_schedule(self.optimizer, cfg, self.steps_per_epoch)
         self.ema = ModelEma(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.opts.amp_dtype == torch.float16)
+        self.scaler = grad_scaler(self.device, self.opts.amp_dtype)
         self.loss_fn = self.task.loss(cfg)
         self.epoch, self.step, self.best, self.history = 0, 0, -float("inf"), []
 

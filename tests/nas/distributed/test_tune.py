@@ -243,3 +243,22 @@ def test_trials_run_on_an_existing_cluster_given_by_address(tmp_path):
     assert (run / "genotype.yaml").is_file()
     rows = (out / "trials.csv").read_text().splitlines()
     assert len(rows) == 2 and run.name in rows[1]
+
+
+def test_trial_reports_carry_budget_seed_generation_and_best_score():
+    from nas.distributed.tune import trial_metrics
+
+    spec = {"name": "trial-000-330M-s0", "budget": "330M", "seed": 0}
+    row = trial_metrics(spec, {"phase": "search", "round": 2, "score": 0.61, "madds": 3e8})
+    assert row["budget"] == "330M" and row["seed"] == 0 and row["generation"] == 2 and row["best_score"] == 0.61
+    assert trial_metrics(spec, {"phase": "supernet", "epoch": 1})["phase"] == "supernet"
+
+
+def test_trial_actors_are_named_after_their_trials():
+    from types import SimpleNamespace
+
+    from nas.distributed.tune import _named_trainable
+
+    cls = _named_trainable()
+    fake = SimpleNamespace(_trial_info=SimpleNamespace(trial_name="trial-000-330M-s0"))
+    assert cls.__repr__(fake) == "trial-000-330M-s0"  # the name the dashboard lists the actor under
