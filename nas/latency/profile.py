@@ -17,7 +17,7 @@ def environment(device, n_threads: int, batch: int, spec: MeasureSpec) -> Dict[s
     import torch
 
     return {"device": device_name(device), "torch": torch.__version__, "threads": n_threads, "batch": batch,
-            "channels_last": spec.channels_last, "script": spec.script,
+            "channels_last": spec.channels_last, "script": spec.script, "clock": spec.clock,
             "warmup": spec.warmup, "reps": spec.reps,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
