@@ -14,7 +14,7 @@ __all__ = ["main", "build_parser"]
 # Flags that configure a search, per modality: flag attribute -> dotted config key.
 IMAGE_FLAGS = {"madds": "madds", "latency": "latency", "lut": "lut", "lut_force": "lut_force", "epochs": "supernet.epochs", "population": "evolution.population",
                "generations": "evolution.generations", "data": "data.root", "benchmark": "benchmark.name"}
-VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "frames", "data_root": "data.data_root",
+VIDEO_FLAGS = {"flops": "madds", "latency": "latency", "lut": "lut", "lut_force": "lut_force", "epochs": "search.epochs", "frames": "frames", "data_root": "data.data_root",
                "train_list": "data.train_list", "val_list": "data.val_list"}
 COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
 # Flags that change what runs, refused with --resume (which continues with the run's stored config).

@@ -8,9 +8,28 @@ from nas.latency.budget import LimitCost, parse_latency
 from nas.latency.measure import MeasureSpec
 from nas.latency.table import LatencyTable, load_table, predict_latency
 
-__all__ = ["LatencyLimit", "TABLE_FILE"]
+__all__ = ["LatencyLimit", "TABLE_FILE", "per_slot_latency"]
 
 TABLE_FILE = "latency_lut.json"  # where a search caches the table it built
+
+
+def per_slot_latency(space, table: LatencyTable, names) -> list:
+    """Return ``rows[slot][op]``: the table's block time of each op at each slot of a one-op-per-slot space.
+
+    For spaces whose blocks are independent (pv_st), slot ``i`` of the member with ``op`` everywhere holds
+    ``op``'s block at slot ``i``; a member's prediction is then the overhead plus one entry per row.
+    """
+    from nas.core.target import Target
+
+    t = table.target
+    target = Target(t["resolution"], t.get("num_classes", 1000), t.get("frames"))
+    keys = [space.latency_blocks(space.freeze({d: op for d in space.dims()}), target) for op in names]
+    missing = [k for per in keys for k in per if k not in table.entries]
+    if missing:
+        from nas.errors import NasError
+
+        raise NasError(f"the latency table has no entry for block {missing[0][:60]!r} (rebuild it with nas-profile)")
+    return [[table.entries[keys[j][i]] for j in range(len(names))] for i in range(len(keys[0]))]
 
 
 class LatencyLimit:

@@ -117,7 +117,8 @@ class SearchRun:
             return None
         from nas.latency.search import LatencyLimit
 
-        target = self.space.target(resolution=self.cfg.resolution, num_classes=self.cfg.num_classes)
+        frames = {"frames": self.cfg.frames} if self.plugin.modality == "video" else {}
+        target = self.space.target(resolution=self.cfg.resolution, num_classes=self.cfg.num_classes, **frames)
         return LatencyLimit(self.cfg, self.space, target, self.out, log=lambda line: print(line, file=sys.stderr))
 
     def _window(self):
@@ -391,7 +392,7 @@ def _differentiable(run: SearchRun) -> _Setup:
 
     cfg, s = run.cfg, run.cfg.search
     data = build_video_data(cfg.data, cfg.seed, s.batch_size)
-    trainer = BilevelTrainer(cfg, data, run.space, run.device)
+    trainer = BilevelTrainer(cfg, data, run.space, run.device, latency=run.latency)
     trainer.check_budget()
 
     def on_step(loss: float) -> None:
