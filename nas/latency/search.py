@@ -6,7 +6,7 @@ from typing import Callable, Dict, Optional
 
 from nas.latency.budget import LimitCost, parse_latency
 from nas.latency.measure import MeasureSpec
-from nas.latency.table import LatencyTable, load_table, predict_latency
+from nas.latency.table import LatencyTable, predict_latency
 
 __all__ = ["LatencyLimit", "TABLE_FILE", "per_slot_latency"]
 
