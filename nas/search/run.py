@@ -98,6 +98,7 @@ class SearchRun:
         self.space = self.plugin.space
         self.folder: Optional[RunFolder] = None
         self.resuming = False
+        self.cost_fn: Callable[[Genotype], int] = self.madds_fn  # the window's cost; _window may combine limits
         self.latency = self._latency_limit()  # a bad or foreign table fails here; a missing one is built
         if self.strategy_name != "differentiable":
             from nas.search.scorer import supernet_options
