@@ -40,9 +40,10 @@ def test_bad_latency_input_is_one_line(extra, match, lut, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_latency_on_a_video_space_is_refused(capsys, tmp_path):
-    assert search(["--space", "pv_st_tiny", "--latency", "25ms", "--out", str(tmp_path / "r")]) == 2
-    assert "--latency does not apply to video space" in capsys.readouterr().err
+def test_bad_latency_on_a_video_space_is_one_line(capsys, tmp_path):
+    assert search(["--space", "pv_st_tiny", "--latency", "25xs", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "bad latency '25xs'" in err and err.count("\n") == 1 and not (tmp_path / "r").exists()
 
 
 @pytest.mark.slow  # a real (tiny) supernet search: about a minute on two busy cores
