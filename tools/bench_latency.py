@@ -5,7 +5,7 @@ standalone model of every named member and ``--genotypes`` random ones. It repor
 percentage error (MAPE), the Spearman and Kendall correlations of predicted and of MAdds against measured
 latency. Everything lands in ``--out`` after each measurement, so an interrupted run resumes where it stopped.
 
-The figures are wall-clock by default. On a machine shared with other jobs pass ``--clock cpu`` (process CPU time,
+The figures are wall-clock by default. On a machine shared with other jobs pass ``--clock cpu`` (CPU time of the calling thread,
 one thread only) and say so: wall timings there measure the neighbours as much as the model.
 
 Usage: python tools/bench_latency.py [--space st_topo] [--resolution 224] [--frames 8] [--threads 1,2]

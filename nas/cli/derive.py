@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     lat.add_argument("--channels-last", action="store_true", default=None, help="measure in channels_last")
     lat.add_argument("--device", help="where to measure: cpu (default), cuda, cuda:N or auto")
     lat.add_argument("--reps", type=int, help="timed repetitions (default 30)")
-    lat.add_argument("--clock", help="wall (default) or cpu: process CPU time, steadier on a busy machine (1 thread)")
+    lat.add_argument("--clock", help="wall (default) or cpu: CPU time of the calling thread, steadier on a busy machine (1 thread)")
     return p
 
 

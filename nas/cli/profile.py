@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--script", action="store_true", default=None, help="time TorchScript modules")
     p.add_argument("--warmup", type=int, help="untimed runs before each measurement (default 10)")
     p.add_argument("--reps", type=int, help="timed repetitions per entry (default 30)")
-    p.add_argument("--clock", help="wall (default) or cpu (process CPU time, steadier on a busy machine)")
+    p.add_argument("--clock", help="wall (default) or cpu (CPU time of the calling thread, steadier on a busy machine)")
     p.add_argument("--seed", type=int, help="seed of the random members that fix the overhead (default 0)")
     return p
 

@@ -31,7 +31,7 @@ class DeriveConfig:
     channels_last: bool = False  # measure with channels_last inputs and weights
     device: str = "cpu"  # where to measure: cpu, cuda, cuda:N or auto
     reps: int = 30  # timed repetitions of the measurement
-    clock: str = "wall"  # wall, or cpu (process CPU time: steadier on a shared machine, one thread only)
+    clock: str = "wall"  # wall, or cpu (CPU time of the calling thread: steadier on a shared machine, one thread only)
 
     def validate(self) -> None:
         """Raise a one-line NasError for options that do not go together."""

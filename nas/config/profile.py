@@ -25,7 +25,7 @@ class ProfileConfig:
     script: bool = False  # time TorchScript modules instead of eager ones
     warmup: int = 10  # untimed runs before each measurement
     reps: int = 30  # timed repetitions per entry (the entry is their median)
-    clock: str = "wall"  # wall, or cpu (process CPU time; steadier on a shared machine, one thread only)
+    clock: str = "wall"  # wall, or cpu (CPU time of the calling thread; steadier on a shared machine, one thread only)
     seed: int = 0  # picks the random members whose whole-model timings fix the overhead
 
     def validate(self) -> None:

@@ -21,7 +21,7 @@ class MeasureSpec:
     min_rep_ms: float = 2.0  # a repetition loops the forward until it spans this long (timer resolution)
     channels_last: bool = False  # memory format of the input and weights (4-D and 5-D tensors)
     script: bool = False  # time the TorchScript export (torch.jit.script) instead of the eager module
-    clock: str = "wall"  # wall: elapsed time (what a deployment sees); cpu: process CPU time (see below)
+    clock: str = "wall"  # wall: elapsed time (what a deployment sees); cpu: CPU time of the calling thread (see below)
 
     def __post_init__(self) -> None:
         from nas.errors import NasError
@@ -111,11 +111,13 @@ def _sync(device) -> None:
 def _time_once(module, example, device, loops: int, clock: str = "wall") -> float:
     """Return the mean time in ms of ``loops`` forwards.
 
-    The ``cpu`` clock (process CPU time) ignores the time the process waits for a core, so it stays steady on
-    a machine shared with other jobs; it equals wall time on an idle CPU at one thread and over-counts with
-    several threads (it sums them), so use it at one thread only.
+    The ``cpu`` clock (CPU time of the calling thread) leaves out the time the thread waits for a core, so it
+    stays steady on a machine shared with other jobs. At one thread torch runs the forward on the calling
+    thread, so on an idle CPU it equals wall time; with several threads it misses the workers' share, so use
+    it at one thread only. (Process CPU time would also count idle OpenMP workers spinning after earlier
+    multi-threaded work in the same process.)
     """
-    now = time.process_time if clock == "cpu" else time.perf_counter
+    now = time.thread_time if clock == "cpu" else time.perf_counter
     _sync(device)
     start = now()
     for _ in range(loops):
