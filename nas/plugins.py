@@ -56,6 +56,8 @@ class SpacePlugin:
             accuracies for every member), or None.
         search_defaults: config values ``nas-search`` starts from on this space (under the recipe, flags and
             overrides), e.g. the target resolution and classes its cost model describes.
+        latency_block: ``"module:function"`` turning a latency-table key (``Space.block_configs``) into
+            ``(module, input shape without the batch)``, or None when the space has no latency model.
     """
 
     space: Space
@@ -68,6 +70,7 @@ class SpacePlugin:
     differentiable: bool = False
     benchmark: Optional[str] = None
     search_defaults: Mapping[str, Any] = field(default_factory=dict)
+    latency_block: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -96,6 +99,12 @@ class SpacePlugin:
             return False
         params = inspect.signature(_resolve(self.supernet, self.name)).parameters.values()
         return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+    def build_latency_block(self, key: str):
+        """Return ``(module, input shape without batch)`` of latency-table key ``key``."""
+        if self.latency_block is None:
+            raise NasError(f"space {self.name!r} has no latency model")
+        return _resolve(self.latency_block, self.name)(key)
 
     def table_source(self):
         """Return the space's ``TableSource`` (its tabular benchmark), or None when it has none."""

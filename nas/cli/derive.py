@@ -29,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="forgery_image or forgery_spatial: cost (and --export) the forgery detector")
     p.add_argument("--classes", help="with --task: label sets, 2, 3, 16 or a comma list (default 2)")
     p.add_argument("--streams", help="with --task: rgb (default), fad, lfs, both or mix")
+    lat = p.add_argument_group("latency")
+    lat.add_argument("--latency", action="store_true", default=None,
+                     help="measure the model's latency: median and IQR after warm-up, eager and TorchScript")
+    lat.add_argument("--lut", metavar="FILE", help="print the latency predicted by a nas-profile table")
+    lat.add_argument("--lut-force", action="store_true", default=None,
+                     help="use a table made on another device, torch version or thread count")
+    lat.add_argument("--threads", type=int, help="CPU threads (default: 1 and all; with --lut only, the table's)")
+    lat.add_argument("--batch", type=int, help="batch size of the measurement (default 1)")
+    lat.add_argument("--channels-last", action="store_true", default=None, help="measure in channels_last")
+    lat.add_argument("--device", help="where to measure: cpu (default), cuda, cuda:N or auto")
+    lat.add_argument("--reps", type=int, help="timed repetitions (default 30)")
+    lat.add_argument("--clock", help="wall (default) or cpu: CPU time of the calling thread, steadier on a busy machine (1 thread)")
     return p
 
 
@@ -37,7 +49,8 @@ def build_derive_config(args: argparse.Namespace):
     from nas.config import build_config
     from nas.config.derive import DeriveConfig
 
-    keys = ("resolution", "num_classes", "frames", "export", "weights", "plot", "json", "task", "classes", "streams")
+    keys = ("resolution", "num_classes", "frames", "export", "weights", "plot", "json", "task", "classes", "streams",
+            "latency", "lut", "lut_force", "threads", "batch", "channels_last", "device", "reps", "clock")
     return build_config(DeriveConfig, flags={k: getattr(args, k) for k in keys})
 
 
@@ -129,6 +142,48 @@ def _table(g, rows, total, resolution: int) -> str:
     return "\n".join(lines)
 
 
+def _latency(g, target, cfg) -> dict:
+    """Return the latency figures ``--lut`` and ``--latency`` ask for, as the JSON keys of nas-derive."""
+    from nas.latency.api import here, measure_forms, open_table, thread_counts
+    from nas.latency.measure import MeasureSpec
+    from nas.latency.table import predict_latency
+    from nas.utils.device import resolve_device
+
+    device = resolve_device(cfg.device)
+    out: dict = {}
+    threads = cfg.threads
+    if cfg.lut:
+        table, diffs = open_table(cfg.lut, g.space, target, device, cfg.threads, cfg.lut_force)
+        for diff in diffs:
+            print(f"nas-derive: warning: --lut-force: table {diff}", file=sys.stderr)
+        out["predicted_latency_ms"] = predict_latency(g, table)
+        out["lut"] = table.describe()
+        threads = table.env["threads"] if threads is None else threads
+    if cfg.latency:
+        spec = MeasureSpec(reps=cfg.reps, channels_last=cfg.channels_last, clock=cfg.clock)
+        counts = thread_counts(threads)
+        rows = measure_forms(g, target, device, spec, counts, cfg.batch)
+        env = here(device, counts[0])
+        out["latency"] = {"device": env["device"], "torch": env["torch"], "batch": cfg.batch,
+                          "channels_last": cfg.channels_last, "clock": cfg.clock, "runs": rows}
+        out["measured_latency_ms"] = rows[0]["median_ms"]  # eager, at the first (or the table's) thread count
+    return out
+
+
+def _latency_lines(lat: dict) -> List[str]:
+    lines = []
+    if "predicted_latency_ms" in lat:
+        lines.append(f"predicted latency: {lat['predicted_latency_ms']:.3f} ms ({lat['lut']})")
+    if "latency" in lat:
+        m = lat["latency"]
+        lines.append(f"measured latency on {m['device']}, torch {m['torch']}, batch {m['batch']}"
+                     f"{', channels_last' if m['channels_last'] else ''} ({m['clock']} clock):")
+        for r in m["runs"]:
+            lines.append(f"  {r['form']:<7}{r['threads']:>3} thread(s): {r['median_ms']:.3f} ms median, "
+                         f"IQR {r['iqr_ms']:.3f} ms over {r['reps']} runs")
+    return lines
+
+
 @cli_main("nas-derive")
 def main(argv: List[str]) -> int:
     """Run nas-derive."""
@@ -149,6 +204,7 @@ def main(argv: List[str]) -> int:
         from nas.viz import plot_genotype
 
         plot_genotype(g, cfg.plot)
+    lat = _latency(g, target, cfg) if cfg.latency or cfg.lut else {}
     if cfg.json:
         out = {"space": g.space, "genotype": str(g), "madds": total.madds, "params": total.params,
                "resolution": target.resolution, "num_classes": target.num_classes,
@@ -159,6 +215,7 @@ def main(argv: List[str]) -> int:
             out["export"], out["weights"] = cfg.export, weights
         if cfg.plot:
             out["plot"] = cfg.plot
+        out.update(lat)
         print(json.dumps(out))
     else:
         print(_table(g, rows, total, target.resolution))
@@ -167,6 +224,8 @@ def main(argv: List[str]) -> int:
                 print(f"{what}: {path}")
         if weights:
             print(f"weights: {weights}")
+        for line in _latency_lines(lat):
+            print(line)
     return 0
 
 

@@ -12,13 +12,14 @@ from nas.errors import NasError
 __all__ = ["main", "build_parser"]
 
 # Flags that configure a search, per modality: flag attribute -> dotted config key.
-IMAGE_FLAGS = {"madds": "madds", "epochs": "supernet.epochs", "population": "evolution.population",
+IMAGE_FLAGS = {"madds": "madds", "latency": "latency", "lut": "lut", "lut_force": "lut_force", "epochs": "supernet.epochs", "population": "evolution.population",
                "generations": "evolution.generations", "data": "data.root", "benchmark": "benchmark.name"}
-VIDEO_FLAGS = {"flops": "madds", "epochs": "search.epochs", "frames": "frames", "data_root": "data.data_root",
+VIDEO_FLAGS = {"flops": "madds", "latency": "latency", "lut": "lut", "lut_force": "lut_force", "epochs": "search.epochs", "frames": "frames", "data_root": "data.data_root",
                "train_list": "data.train_list", "val_list": "data.val_list"}
 COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
 # Flags that change what runs, refused with --resume (which continues with the run's stored config).
 CONFIG_FLAGS = ("space", "recipe", "out", "strategy", "seed", "epochs", "resolution", "num_classes", "madds",
+                "latency", "lut", "lut_force",
                 "population", "generations", "data", "benchmark", "flops", "frames", "data_root", "train_list",
                 "val_list",
                 "trials", "cpus_per_trial", "gpus_per_trial", "max_failures")
@@ -41,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-classes", type=int, help="classes of the target model for the cost (default 1000)")
     img = p.add_argument_group("image spaces (st_topo: one-shot + SGLD + evolution or random)")
     img.add_argument("--madds", help="hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)")
+    img.add_argument("--latency", help="hard latency budget of the predicted model latency, e.g. 25ms (alone, or "
+                                       "with --madds: both limits hold)")
+    img.add_argument("--lut", help="nas-profile latency table for --latency (default: build one into the run folder)")
+    img.add_argument("--lut-force", action="store_true", default=None,
+                     help="accept a table made on another device, torch version or thread count")
     img.add_argument("--population", type=int, help="candidates per round (evolution, random)")
     img.add_argument("--generations", type=int, help="rounds after the first (evolution, random)")
     img.add_argument("--data", help="ImageNet-style folder (train/<class>/*, optional val/); default: embedded set")
@@ -127,7 +133,7 @@ def _space(args) -> str:
 def _config(args):
     """Return the typed config and the list of budgets (one per trial) the flags ask for."""
     import nas
-    from nas.config import build_config
+    from nas.config import build_config, load_recipe
     from nas.search.run import config_class
 
     plugin = nas.get_plugin(_space(args))
@@ -141,7 +147,11 @@ def _config(args):
     flags.update(space=plugin.name, madds=budgets[0] if budgets else None)
     if plugin.modality == "video" and args.train_list is not None:
         flags["data.source"] = "list"
-    cfg = build_config(config_class(plugin), recipe=args.recipe, flags=flags, opts=args.opts,
+    opts = list(args.opts or [])
+    if getattr(args, "latency", None) is not None and not budgets and "madds" not in (
+            load_recipe(args.recipe) if args.recipe else {}):
+        opts.insert(0, "madds=null")  # --latency alone: no MAdds limit (a key=value override still sets one)
+    cfg = build_config(config_class(plugin), recipe=args.recipe, flags=flags, opts=opts,
                        base=plugin.search_defaults)
     from nas.search.run import resolve_strategy
 
@@ -213,6 +223,9 @@ def _print_result(out: Path, best) -> int:
     s = json.loads((out / "summary.json").read_text())
     print(f"best genotype: {best}")
     use = f" ({100 * s['budget_use']:.1f}% of budget)" if "budget_use" in s else ""
+    if "predicted_latency_ms" in s:
+        use += (f", latency {s['predicted_latency_ms']:.2f} ms predicted / {s['measured_latency_ms']:.2f} ms measured "
+                f"(budget {s['latency_budget_ms']:g} ms)")
     print(f"score {s['score']:.4f} ({s['strategy']}), {s['madds'] / 1e6:.1f}M MAdds{use}, "
           f"{s['params'] / 1e6:.2f}M params")
     chosen = [f for f in s.get("finalists") or [] if f.get("genotype") == s["genotype"]]

@@ -23,6 +23,15 @@ class DeriveConfig:
     task: Optional[str] = None  # forgery_image / forgery_spatial: cost and export the forgery detector instead
     classes: Optional[str] = None  # with a forgery task: label sets, e.g. "2" or "2,3,16" (default "2")
     streams: Optional[str] = None  # with a forgery task: rgb | fad | lfs | both | mix (default rgb)
+    latency: bool = False  # measure the model's latency (median and IQR after warm-up), eager and TorchScript
+    lut: Optional[str] = None  # a nas-profile latency table: print the predicted latency
+    lut_force: bool = False  # use a table made on another device, torch version or thread count
+    threads: Optional[int] = None  # CPU threads of the measurement and the table check (None: 1 and all / the table's)
+    batch: int = 1  # batch size of the measurement
+    channels_last: bool = False  # measure with channels_last inputs and weights
+    device: str = "cpu"  # where to measure: cpu, cuda, cuda:N or auto
+    reps: int = 30  # timed repetitions of the measurement
+    clock: str = "wall"  # wall, or cpu (CPU time of the calling thread: steadier on a shared machine, one thread only)
 
     def validate(self) -> None:
         """Raise a one-line NasError for options that do not go together."""
@@ -32,3 +41,22 @@ class DeriveConfig:
             raise NasError(f"nas-derive --task takes forgery_image or forgery_spatial, got {self.task[:40]!r}")
         if (self.classes is not None or self.streams is not None) and self.task is None:
             raise NasError("--classes and --streams apply only with --task forgery_image|forgery_spatial")
+        self._validate_latency()
+
+    def _validate_latency(self) -> None:
+        """Check the latency options: positive counts, and each only where it applies."""
+        for key in ("threads", "batch", "reps"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise NasError(f"--{key} must be at least 1, got {value}")
+        if self.clock not in ("wall", "cpu"):
+            raise NasError(f"--clock takes wall or cpu, got {self.clock[:20]!r}")
+        if (self.latency or self.lut) and self.task is not None:
+            raise NasError("--latency and --lut apply to a space's model, not with --task")
+        if self.lut_force and self.lut is None:
+            raise NasError("--lut-force applies only with --lut")
+        if self.threads is not None and not (self.latency or self.lut):
+            raise NasError("--threads applies only with --latency or --lut")
+        measuring = (self.batch != 1, self.channels_last, self.device != "cpu", self.reps != 30, self.clock != "wall")
+        if any(measuring) and not self.latency:
+            raise NasError("--batch, --channels-last, --device, --reps and --clock apply only with --latency")

@@ -108,7 +108,13 @@ class SearchConfig:
 
     space: str = "st_topo"  # registered space name
     strategy: Optional[str] = None  # STRATEGIES name (evolution or random); None = the space's default
-    madds: Budget = 330_000_000  # hard MAdds budget at ``resolution``; recipes may write 330M, 0.5G
+    madds: Optional[Budget] = 330_000_000  # hard MAdds budget at ``resolution``; recipes may write 330M, 0.5G;
+    #                                          None (--latency alone): no MAdds limit
+    latency: Optional[str] = None  # hard latency budget of the predicted model latency, e.g. 25ms (us, ms, s)
+    lut: Optional[str] = None  # nas-profile table the latency is predicted from; None: built into the run folder
+    lut_force: bool = False  # accept a table made on another device, torch version or thread count
+    latency_threads: int = 1  # CPU threads the latency budget refers to (of the table built, and of the check)
+    latency_device: str = "cpu"  # the device the latency budget refers to
     resolution: int = 224  # target resolution at which the budget and costs are computed
     num_classes: int = 1000  # classes of the target model the cost is computed for
     seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
@@ -170,3 +176,17 @@ class SearchConfig:
         for ok, message in checks:
             if not ok:
                 raise NasError(message)
+        self._validate_latency()
+
+    def _validate_latency(self) -> None:
+        """Check the latency keys: a parsable budget, and the table options only with one."""
+        from nas.latency.budget import parse_latency
+
+        if self.latency is not None:
+            parse_latency(self.latency, "latency")
+        elif self.lut is not None or self.lut_force:
+            raise NasError("lut and lut_force (--lut, --lut-force) apply only with a latency budget (--latency)")
+        elif self.madds is None:
+            raise NasError("a search needs a MAdds budget (madds), a latency budget (latency) or both")
+        if self.latency_threads < 1:
+            raise NasError(f"latency_threads must be at least 1, got {self.latency_threads}")

@@ -138,6 +138,11 @@ class PvSearchConfig:
     #                          (fp16 is refused: the bilevel step has no grad scaler)
     deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
     activation_checkpointing: bool = False  # recompute supernet block activations in backward (less memory)
+    latency: Optional[str] = None  # hard latency budget of the predicted model latency, e.g. 150ms (us, ms, s)
+    lut: Optional[str] = None  # nas-profile table the latency is predicted from; None: built into the run folder
+    lut_force: bool = False  # accept a table made on another device, torch version or thread count
+    latency_threads: int = 1  # CPU threads the latency budget refers to
+    latency_device: str = "cpu"  # the device the latency budget refers to
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
     supernet: PvSupernetConfig = field(default_factory=PvSupernetConfig)
     search: DiffSearchConfig = field(default_factory=DiffSearchConfig)
@@ -163,6 +168,14 @@ class PvSearchConfig:
                                f"({cheapest / 1e9:.3g}G MAdds at {self.frames}x{self.resolution}^2)")
         self.supernet.validate()
         self.finalists.validate()
+        if self.latency is not None:
+            from nas.latency.budget import parse_latency
+
+            parse_latency(self.latency, "latency")
+        elif self.lut is not None or self.lut_force:
+            raise NasError("lut and lut_force (--lut, --lut-force) apply only with a latency budget (--latency)")
+        if self.latency_threads < 1:
+            raise NasError(f"latency_threads must be at least 1, got {self.latency_threads}")
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,18 @@ class Space(abc.ABC):
         """Return the published members of this space by name."""
         return {}
 
+    def latency_blocks(self, g: Genotype, target: Target) -> List[str]:
+        """Return the latency-table keys of ``g``'s blocks at ``target``, one per block run (repeats kept).
+
+        A key names one distinct (op, input shape, stride, width) configuration; the space plugin's
+        ``latency_block`` builds the module it stands for. Spaces with a latency model override this.
+        """
+        raise NasError(f"space {self.name!r} has no latency model")
+
+    def block_configs(self, target: Target) -> List[str]:
+        """Return every distinct latency-table key that some member of the space has at ``target``, sorted."""
+        raise NasError(f"space {self.name!r} has no latency model")
+
     def example_input_shape(self, resolution: int, frames: int | None = None) -> tuple:
         """Return the shape of one example input batch (used for export and checks)."""
         del frames

@@ -83,7 +83,7 @@ def _cycle(loader: DataLoader) -> Iterator:
 class BilevelTrainer:
     """The supernet, weight optimizer, weight schedule and arch optimizer of one video search."""
 
-    def __init__(self, cfg: PvSearchConfig, data: VideoData, space, device: torch.device):
+    def __init__(self, cfg: PvSearchConfig, data: VideoData, space, device: torch.device, latency=None):
         from nas import create_supernet
         from nas.search.differentiable import ArchOptimizer
 
@@ -109,12 +109,25 @@ class BilevelTrainer:
                                      weight_decay=s.w_weight_decay)
         self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, T_max=steps * s.epochs)
         table, fixed = self.cost_table()
+        self.latency = latency  # a nas.latency.search.LatencyLimit, or None
+        self.limit = None if latency is None else latency.cost(lambda g: self.cost_of(g).madds, cfg.madds)
         self.arch = ArchOptimizer(self.net, lr=s.alpha_lr, betas=tuple(s.alpha_betas),
                                   weight_decay=s.alpha_weight_decay, table=table.to(device), fixed=fixed,
                                   budget=cfg.madds, floor=s.min_budget_fraction, gamma=s.gamma, scheduler=s.scheduler,
                                   period=max(1, round(s.cycle_epochs * steps)),
                                   total_steps=steps * (s.epochs - s.warmup_epochs), lr_min=s.alpha_lr_min,
-                                  period_mult=s.period_mult)
+                                  period_mult=s.period_mult, latency=self.latency_table(device))
+
+    def latency_table(self, device: torch.device):
+        """Return ``(per-slot per-op predicted ms, overhead ms, budget ms)`` of the run's latency limit, or None."""
+        if self.latency is None:
+            return None
+        from nas.latency.search import per_slot_latency
+
+        names = list(self.space.op_costs(self.cfg.resolution, self.cfg.frames)[0])
+        rows = per_slot_latency(self.space, self.latency.table, names)
+        table = torch.tensor(rows, dtype=torch.float64).float().to(device)
+        return table, self.latency.table.overhead_ms, self.latency.budget_ms
 
     @property
     def steps_per_epoch(self) -> int:
@@ -166,6 +179,8 @@ class BilevelTrainer:
 
     def check_budget(self) -> None:
         """Raise a one-line error when the budget is below the cheapest member (every slot the identity)."""
+        if self.limit is not None:
+            self.limit.window(self.space, self.cfg.search.min_budget_fraction)  # infeasible limits: one line
         budget = self.cfg.madds
         if budget is None:
             return
@@ -190,6 +205,9 @@ class BilevelTrainer:
         writer.add_scalar("val/argmax_acc", score, epoch)
         writer.add_scalar("arch/expected_madds", float(expected_madds(alpha.detach(), self.arch.table,
                                                                       self.arch.fixed)), epoch)
+        if self.arch.latency is not None:
+            table, fixed, _ = self.arch.latency
+            writer.add_scalar("arch/expected_latency_ms", float(expected_madds(alpha.detach(), table, fixed)), epoch)
         writer.add_scalar("arch/identity_share", identity_share(alpha), epoch)
         keys = [s.key for s in self.space.slots]
         for key, h in zip(keys, alpha_entropy(alpha)):
@@ -207,6 +225,12 @@ class BilevelTrainer:
         from nas.search.differentiable import derive
 
         keys = [s.key for s in self.space.slots]
+        if self.limit is not None:  # MAdds and latency limits as one cost, parts per million of the tighter
+            from nas.core.cost import Cost
+            from nas.latency.budget import PPM
+
+            return derive(self.net.alpha, keys, self.net.mixed_ops[0].names, self.space,
+                          lambda g: Cost(self.limit(g)), PPM, self.arch.floor)
         return derive(self.net.alpha, keys, self.net.mixed_ops[0].names, self.space, self.cost_of, self.arch.budget,
                       self.arch.floor)
 

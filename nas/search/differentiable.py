@@ -93,27 +93,43 @@ class ArchOptimizer:
         floor: the lower hinge sits at ``floor * budget`` (0: an upper hinge only).
         scheduler: ``diversity`` (cosine with warm restarts), ``cosine`` (one decay) or ``constant``.
         period, total_steps, lr_min, period_mult: schedule lengths in alpha steps.
+        latency: ``(table [slots, ops] of block ms, fixed ms, budget ms)``: the expected-latency counterpart of
+            the MAdds hinges, with the same ``gamma`` and ``floor`` (None: no latency term).
     """
 
     def __init__(self, supernet: nn.Module, *, lr: float, betas: Tuple[float, float] = (0.5, 0.999),
                  weight_decay: float = 1e-3, table: torch.Tensor, fixed: int, budget: Optional[int] = None,
                  floor: float = 0.0, gamma: float = 0.0, scheduler: str = "diversity", period: int = 1,
-                 total_steps: int = 1, lr_min: float = 0.0, period_mult: float = 1.0) -> None:
+                 total_steps: int = 1, lr_min: float = 0.0, period_mult: float = 1.0,
+                 latency: Optional[Tuple[torch.Tensor, float, float]] = None) -> None:
         self.supernet = supernet
         (self.alpha,) = supernet.arch_parameters()
         self.optimizer = torch.optim.Adam([self.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
         self.table, self.fixed, self.budget, self.floor, self.gamma = table, fixed, budget, floor, gamma
         self.scheduler = _make_scheduler(self.optimizer, scheduler, period, total_steps, lr_min, period_mult)
+        self.latency = latency
         self.kind = scheduler
         self.cycle_ends: List[int] = []  # alpha steps at which a candidate was recorded
         self.steps = 0
 
     def penalty(self) -> torch.Tensor:
-        """Return the hinges ``gamma * (max(0, E - B) + max(0, floor * B - E)) / B`` (zero without a budget)."""
-        if self.budget is None or self.gamma == 0:
-            return self.alpha.new_zeros(())
-        e = expected_madds(self.alpha, self.table, self.fixed)
-        return self.gamma * (F.relu(e - self.budget) + F.relu(self.floor * self.budget - e)) / self.budget
+        """Return the hinges ``gamma * (max(0, E - B) + max(0, floor * B - E)) / B`` (zero without a budget).
+
+        With a latency budget the same hinges on the expected latency (the table's block times weighted by
+        softmax(alpha), plus the measured overhead) are added: the counterpart of the MAdds term.
+        """
+        pen = self.alpha.new_zeros(())
+        if self.gamma == 0:
+            return pen
+        if self.budget is not None:
+            pen = pen + self._hinge(expected_madds(self.alpha, self.table, self.fixed), self.budget)
+        if self.latency is not None:
+            table, fixed, budget = self.latency
+            pen = pen + self._hinge(expected_madds(self.alpha, table, fixed), budget)
+        return pen
+
+    def _hinge(self, e: torch.Tensor, budget: float) -> torch.Tensor:
+        return self.gamma * (F.relu(e - budget) + F.relu(self.floor * budget - e)) / budget
 
     def step(self, train: Tuple[torch.Tensor, torch.Tensor], val: Tuple[torch.Tensor, torch.Tensor],
              w_optimizer: torch.optim.Optimizer, criterion: Callable, update_alpha: bool = True) -> Dict[str, float]:

@@ -14,6 +14,7 @@ share their key names for every space: ``genotype``, ``score`` (a fraction in [0
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,8 @@ class SearchRun:
         self.space = self.plugin.space
         self.folder: Optional[RunFolder] = None
         self.resuming = False
+        self.cost_fn: Callable[[Genotype], int] = self.madds_fn  # the window's cost; _window may combine limits
+        self.latency = self._latency_limit()  # a bad or foreign table fails here; a missing one is built
         if self.strategy_name != "differentiable":
             from nas.search.scorer import supernet_options
 
@@ -106,13 +109,29 @@ class SearchRun:
         self.tabular = _tabular_scorer(self)  # so do a bad benchmark name and a missing or malformed table
 
     # -- the cost window of the one-shot strategies --------------------------------------------------
-    def cost_fn(self, g: Genotype) -> int:
+    def madds_fn(self, g: Genotype) -> int:
         """Return the MAdds of ``g`` at the run's target."""
         return self.space.cost(g, self.cfg.resolution, self.cfg.num_classes).madds
+
+    def _latency_limit(self):
+        """Return the run's ``LatencyLimit`` when the config has a latency budget, else None."""
+        if getattr(self.cfg, "latency", None) is None:
+            return None
+        from nas.latency.search import LatencyLimit
+
+        frames = {"frames": self.cfg.frames} if self.plugin.modality == "video" else {}
+        target = self.space.target(resolution=self.cfg.resolution, num_classes=self.cfg.num_classes, **frames)
+        return LatencyLimit(self.cfg, self.space, target, self.out, log=lambda line: print(line, file=sys.stderr))
 
     def _window(self):
         from nas.search.strategies.window import cost_window
 
+        if self.latency is not None:
+            # MAdds and latency limits as one cost (parts per million of the tighter limit), see nas.latency.budget
+            self.cost_fn = self.latency.cost(self.madds_fn, self.cfg.madds)
+            self.lo, self.hi = self.cost_fn.window(self.space, self.cfg.evolution.min_budget_fraction)
+            return
+        self.cost_fn = self.madds_fn
         self.lo, self.hi = cost_window(self.space, self.cost_fn, self.cfg.madds,
                                        self.cfg.evolution.min_budget_fraction)
 
@@ -131,6 +150,8 @@ class SearchRun:
             dump_config(self.cfg, self.out / "config.yaml")
             self.folder.write_meta(self.cfg.seed, budget=self.cfg.madds, strategy=self.strategy_name,
                                    device=str(self.device))
+        if self.latency is not None:
+            self.latency.save()
         return self.folder
 
     # -- the run -------------------------------------------------------------------------------------
@@ -242,8 +263,9 @@ class SearchRun:
         """Return one search.jsonl row: the strategy's pick after this round, its cost and the round's stats."""
         strategy = self.setup.strategy
         best = strategy.best()
+        cost = self._cost(best.genotype)  # not best.madds: under a latency limit that is the combined cost
         rec = {"round": step, **strategy.info, "genotype": str(best.genotype), "score": best.score,
-               "madds": best.madds, "params": self._cost(best.genotype).params,
+               "madds": cost.madds, "params": cost.params,
                "mean_score": sum(scores) / len(scores), "evaluated": evaluated}
         if self.setup.spread:
             rec["snapshot_spread"] = sum(_std(r) for r in per) / len(per)
@@ -254,8 +276,9 @@ class SearchRun:
                 self.writer.add_scalar(f"search/{tag}", rec[key], step)
         if self.setup.log_round is not None:
             self.setup.log_round(self.writer, step, strategy.info, scores[0])
+        lat = f", {self.latency.predict(best.genotype):.2f} ms" if self.latency is not None else ""
         self.progress.log(f"round {step + 1}/{strategy.total_rounds}: best {best.score:.4f} at "
-                          f"{best.madds / 1e6:.1f}M MAdds, mean {rec['mean_score']:.4f}")
+                          f"{cost.madds / 1e6:.1f}M MAdds{lat}, mean {rec['mean_score']:.4f}")
         return rec
 
     # -- results -------------------------------------------------------------------------------------
@@ -273,6 +296,9 @@ class SearchRun:
             score = sum(row) / len(row)
         c = self._cost(g)
         extra = {"frames": cfg.frames} if self.plugin.modality == "video" else {}
+        if self.latency is not None:
+            self.latency_result = self.latency.result(g)  # predicted, and one real measurement of the result
+            extra.update(self.latency_result)
         nas.save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
                           num_classes=setup.num_classes, **extra, score=score, seed=cfg.seed, budget=cfg.madds,
                           strategy=self.strategy_name)
@@ -284,13 +310,15 @@ class SearchRun:
 
     def _summary(self, g: Genotype, score: float, c) -> dict:
         cfg, budget = self.cfg, self.cfg.madds
-        top = [{"genotype": str(i.genotype), "score": i.score, "madds": i.madds,
+        top = [{"genotype": str(i.genotype), "score": i.score, "madds": self._cost(i.genotype).madds,
                 **({"spread": self.spreads.get(str(i.genotype), 0.0)} if self.setup.spread else {})}
                for i in self.setup.strategy.top(5)]
         out = {"space": cfg.space, "strategy": self.strategy_name, "genotype": str(g), "score": score,
                "madds": c.madds, "params": c.params, "budget": budget}
         if budget is not None:
             out["budget_use"] = c.madds / budget
+        if self.latency is not None:
+            out.update(self.latency_result)
         out.update({"resolution": cfg.resolution, "num_classes": self.setup.num_classes, "seed": cfg.seed,
                     "evaluated": self.records[-1]["evaluated"] if self.records else 0, "rounds": len(self.records),
                     "top5": top, **self.setup.summary_extra(), "seconds": round(time.time() - self.t0, 1),
@@ -374,7 +402,7 @@ def _differentiable(run: SearchRun) -> _Setup:
 
     cfg, s = run.cfg, run.cfg.search
     data = build_video_data(cfg.data, cfg.seed, s.batch_size)
-    trainer = BilevelTrainer(cfg, data, run.space, run.device)
+    trainer = BilevelTrainer(cfg, data, run.space, run.device, latency=run.latency)
     trainer.check_budget()
 
     def on_step(loss: float) -> None:

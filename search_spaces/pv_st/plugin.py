@@ -6,7 +6,7 @@ __all__ = ["PLUGIN", "PLUGIN_M", "PLUGIN_TINY"]
 
 _COMMON = dict(model="search_spaces.pv_st.model:build_model", backbone="search_spaces.pv_st.model:build_backbone",
                plotter="search_spaces.pv_st.plot:plot_pv_st", modality="video", default_strategy="differentiable",
-               differentiable=True)
+               differentiable=True, latency_block="search_spaces.pv_st.latency:build_block")
 
 PLUGIN = SpacePlugin(space=PvStSpace(), supernet="search_spaces.pv_st.supernet:PvStSupernet", **_COMMON)
 PLUGIN_M = SpacePlugin(space=PvStMSpace(), supernet="search_spaces.pv_st.supernet:PvStMSupernet", **_COMMON)

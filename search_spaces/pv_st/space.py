@@ -91,6 +91,22 @@ class PvStSpace(Space):
         """Return the exact MAdds and parameters of ``g``'s standalone model on ``target.frames`` frames."""
         return sum((c for _, c in self.breakdown_at(g, target)), Cost())
 
+    def latency_blocks(self, g: Genotype, target: Target) -> List[str]:
+        """Return the latency keys of ``g``: one per block (its slot op with the rest of the block)."""
+        sizes = self.slot_sizes(target.resolution, target.frames)
+        return [self._block_key(g[s.key], s, thw) for s, thw in zip(self.slots, sizes)]
+
+    def block_configs(self, target: Target) -> List[str]:
+        """Return every distinct block key at ``target`` (blocks of equal shapes share one per op)."""
+        sizes = self.slot_sizes(target.resolution, target.frames)
+        return sorted({self._block_key(op, s, thw) for s, thw in zip(self.slots, sizes) for op in OP_NAMES})
+
+    def _block_key(self, op: str, slot: sk.Slot, thw: Size3) -> str:
+        """Return ``block|op|TxHxW|in>op_in>op_out>out|sS``: one block with slot op ``op`` on input ``thw``."""
+        t, h, w = thw
+        return (f"{self.skeleton.block}|{op}|{t}x{h}x{w}|{slot.block_in}>{slot.op_in}>{slot.op_out}>"
+                f"{slot.block_out}|s{slot.stride}")
+
     def cheapest(self) -> Genotype:
         """Return the member of least MAdds at the default target: slot costs are independent, so pick per slot."""
         return self._extreme(min)

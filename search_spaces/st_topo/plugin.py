@@ -12,4 +12,5 @@ PLUGIN = SpacePlugin(
     plotter="search_spaces.st_topo.plot:plot_st_topo",
     modality="image",
     default_strategy="evolution",
+    latency_block="search_spaces.st_topo.latency:build_block",
 )

@@ -36,6 +36,16 @@ def edge_options(edge: sk.Edge) -> Tuple[str, ...]:
     return ("-", "id") + IR_OPS
 
 
+def _edge_key(code: str, hw: Tuple[int, int], edge: sk.Edge) -> str:
+    """Return the latency key of op ``code`` on ``edge`` with input size ``hw`` (stem edges keep their residual)."""
+    return f"{code}|{hw[0]}x{hw[1]}|{edge.c_in}>{edge.c_out}|s{edge.stride}|{'r' if edge.is_stem else 'n'}"
+
+
+def _add_key(c: int, hw: Tuple[int, int]) -> str:
+    """Return the latency key of one addition of two ``c x hw`` maps at a node with several inputs."""
+    return f"add|{hw[0]}x{hw[1]}|{c}"
+
+
 class StTopoSpace(Space):
     """Topology-augmented MobileNetV2-style space: 2^35 branch-edge masks times per-edge op choices.
 
@@ -149,6 +159,26 @@ class StTopoSpace(Space):
         table = {e.key: {code: op_cost(code, sizes[e.src - 1], e.c_in, e.c_out, e.stride, e.is_stem)
                          for code in self._dims[e.key]} for e in self.edges}
         return base, table
+
+    def latency_blocks(self, g: Genotype, target: Target) -> List[str]:
+        """Return the latency keys of ``g``: one per active edge, and one ``add`` per extra input of a node."""
+        sizes = sk.node_sizes(target.resolution)
+        ch = sk.node_channels()
+        keys, fan_in = [], [0] * (sk.NUM_NODES + 1)
+        for edge, code in self.active_edges(g):
+            keys.append(_edge_key(code, sizes[edge.src - 1], edge))
+            fan_in[edge.dst] += 1
+        for node in range(2, sk.NUM_NODES + 1):
+            keys += [_add_key(ch[node - 1], sizes[node - 1])] * (fan_in[node] - 1)
+        return keys
+
+    def block_configs(self, target: Target) -> List[str]:
+        """Return every distinct edge-op and node-addition key at ``target`` (edges of equal shape share one)."""
+        sizes = sk.node_sizes(target.resolution)
+        ch = sk.node_channels()
+        keys = {_edge_key(code, sizes[e.src - 1], e) for e in self.edges for code in self._dims[e.key] if code != "-"}
+        keys |= {_add_key(ch[n - 1], sizes[n - 1]) for n in range(3, sk.NUM_NODES + 1)}
+        return sorted(keys)
 
     def cheapest(self) -> Genotype:
         """Return the member of least cost: edge costs are independent (node shapes are fixed), so pick per edge."""

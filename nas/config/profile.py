@@ -1,0 +1,43 @@
+"""The typed config of ``nas-profile``: which space and target to tabulate, and how to time it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from nas.errors import NasError
+
+__all__ = ["ProfileConfig"]
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """One latency table: a space at a target, timed on one device with one thread count."""
+
+    space: str = ""  # the space to tabulate (a nas.spaces plugin with a latency model)
+    out: str = ""  # the JSON table to write
+    resolution: Optional[int] = None  # input resolution (None: the space's default target)
+    num_classes: Optional[int] = None  # classifier outputs (None: the space's)
+    frames: Optional[int] = None  # clip length, video spaces only (None: the space's)
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto
+    threads: int = 1  # CPU threads of every measurement (a table is valid for this count only)
+    batch: int = 1  # batch size
+    channels_last: bool = False  # time in channels_last
+    script: bool = False  # time TorchScript modules instead of eager ones
+    warmup: int = 10  # untimed runs before each measurement
+    reps: int = 30  # timed repetitions per entry (the entry is their median)
+    clock: str = "wall"  # wall, or cpu (CPU time of the calling thread; steadier on a shared machine, one thread only)
+    seed: int = 0  # picks the random members whose whole-model timings fix the overhead
+
+    def validate(self) -> None:
+        """Raise a one-line NasError for a missing space or output, or a non-positive count."""
+        if not self.space:
+            raise NasError("nas-profile needs --space")
+        if not self.out:
+            raise NasError("nas-profile needs --out FILE.json")
+        for key in ("threads", "batch", "reps"):
+            if getattr(self, key) < 1:
+                raise NasError(f"--{key} must be at least 1, got {getattr(self, key)}")
+        if self.warmup < 0:
+            raise NasError(f"--warmup must be at least 0, got {self.warmup}")
+        if self.clock not in ("wall", "cpu"):
+            raise NasError(f"--clock takes wall or cpu, got {self.clock[:20]!r}")

@@ -1,0 +1,73 @@
+"""Build a latency table: time every distinct block configuration of a space at a target, then the overhead."""
+from __future__ import annotations
+
+import random
+import statistics
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Sequence
+
+from nas.latency.measure import MeasureSpec, Timing, device_name, measure
+from nas.latency.table import LatencyTable, predict_latency
+
+__all__ = ["environment", "measure_genotype", "build_table", "calibration_genotypes"]
+
+
+def environment(device, n_threads: int, batch: int, spec: MeasureSpec) -> Dict[str, object]:
+    """Return what a table records about where and how it was measured."""
+    import torch
+
+    return {"device": device_name(device), "torch": torch.__version__, "threads": n_threads, "batch": batch,
+            "channels_last": spec.channels_last, "script": spec.script, "clock": spec.clock,
+            "warmup": spec.warmup, "reps": spec.reps,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def measure_genotype(genotype, target, device, spec: MeasureSpec, n_threads: int, batch: int = 1) -> Timing:
+    """Return the measured latency of ``genotype``'s standalone model (freshly initialised) at ``target``."""
+    import torch
+
+    import nas
+
+    model = nas.create_model(genotype, num_classes=target.num_classes)
+    return measure(model, torch.randn(target.input_shape(batch)), device, spec, n_threads)
+
+
+def calibration_genotypes(space, n_random: int = 2, seed: int = 0) -> List:
+    """Return the members whose whole-model timings fix the overhead: the default, the cheapest and a few random."""
+    rng = random.Random(seed)
+    out = [space.default(), space.cheapest()] + [space.sample(rng) for _ in range(n_random)]
+    return list(dict.fromkeys(out))
+
+
+def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: int, batch: int = 1,
+                calibrate: Optional[Sequence] = None,
+                on_step: Callable[[str], None] = lambda key: None) -> LatencyTable:
+    """Measure every key of ``Space.block_configs(target)`` once, then the overhead on whole models.
+
+    The overhead is the median, over the ``calibrate`` genotypes, of a model's measured latency minus the sum
+    of its block entries: it holds the stem, head, pooling and the framework's per-call cost, and (our
+    reading) also absorbs any systematic gap between blocks timed alone and inside a model.
+    ``on_step(key)`` is called after each measurement (a progress bar).
+    """
+    import torch
+
+    from nas.plugins import get_plugin
+
+    plugin = get_plugin(space_name)
+    space = plugin.space
+    entries, iqr = {}, {}
+    for key in space.block_configs(target):
+        module, shape = plugin.build_latency_block(key)
+        t = measure(module, torch.randn(batch, *shape), device, spec, n_threads)
+        entries[key], iqr[key] = t.median_ms, t.iqr_ms
+        on_step(key)
+    target_d = {"resolution": target.resolution, "num_classes": target.num_classes, "frames": target.frames}
+    env = environment(device, n_threads, batch, spec)
+    blocks_only = LatencyTable(space_name, target_d, env, 0.0, entries, iqr)
+    samples = []
+    for g in calibrate if calibrate is not None else calibration_genotypes(space):
+        measured = measure_genotype(g, target, device, spec, n_threads, batch).median_ms
+        samples.append((str(g), measured, predict_latency(g, blocks_only, space)))
+        on_step(str(g))
+    overhead = statistics.median(m - s for _, m, s in samples)
+    return LatencyTable(space_name, target_d, env, overhead, entries, iqr, tuple(samples))

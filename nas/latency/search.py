@@ -1,0 +1,112 @@
+"""A search's latency limit: its table (given, or built into the run folder), its cost and the final check."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+from nas.latency.budget import LimitCost, parse_latency
+from nas.latency.measure import MeasureSpec
+from nas.latency.table import LatencyTable, predict_latency
+
+__all__ = ["LatencyLimit", "TABLE_FILE", "per_slot_latency"]
+
+TABLE_FILE = "latency_lut.json"  # where a search caches the table it built
+
+
+def per_slot_latency(space, table: LatencyTable, names) -> list:
+    """Return ``rows[slot][op]``: the table's block time of each op at each slot of a one-op-per-slot space.
+
+    For spaces whose blocks are independent (pv_st), slot ``i`` of the member with ``op`` everywhere holds
+    ``op``'s block at slot ``i``; a member's prediction is then the overhead plus one entry per row.
+    """
+    from nas.core.target import Target
+
+    t = table.target
+    target = Target(t["resolution"], t.get("num_classes", 1000), t.get("frames"))
+    keys = [space.latency_blocks(space.freeze({d: op for d in space.dims()}), target) for op in names]
+    missing = [k for per in keys for k in per if k not in table.entries]
+    if missing:
+        from nas.errors import NasError
+
+        raise NasError(f"the latency table has no entry for block {missing[0][:60]!r} (rebuild it with nas-profile)")
+    return [[table.entries[keys[j][i]] for j in range(len(names))] for i in range(len(keys[0]))]
+
+
+class LatencyLimit:
+    """The latency budget of a search config: predicts from a table, measures the result once at the end.
+
+    Args:
+        cfg: a search config with ``latency``, ``lut``, ``lut_force``, ``latency_threads``, ``latency_device``.
+        space: the searched space; target: the run's cost target.
+        out: the run folder: a table built here is cached in it as ``latency_lut.json`` (and reused on resume).
+        log: where build progress and notes go.
+    """
+
+    def __init__(self, cfg, space, target, out: Path, log: Callable[[str], None] = print):
+        from nas.utils.device import resolve_device
+
+        self.budget_ms = parse_latency(cfg.latency, "latency")
+        self.space, self.target, self.out = space, target, Path(out)
+        self.device = resolve_device(cfg.latency_device)
+        self.threads = cfg.latency_threads
+        self.built: Optional[LatencyTable] = None
+        if cfg.lut is not None:
+            self.table = self._open(cfg.lut, cfg.lut_force, log)
+        elif (self.out / TABLE_FILE).exists():
+            self.table = self._open(self.out / TABLE_FILE, False, log)
+        else:
+            self.table = self.built = self._build(log)
+
+    def _open(self, path, force: bool, log) -> LatencyTable:
+        from nas.latency.api import open_table
+
+        table, diffs = open_table(str(path), self.space.name, self.target, self.device, self.threads, force)
+        for diff in diffs:
+            log(f"warning: --lut-force: table {diff}")
+        return table
+
+    def _build(self, log) -> LatencyTable:
+        """Measure the table of the run's target with a progress bar (the budget's device and threads)."""
+        from nas.latency.profile import build_table, calibration_genotypes
+        from nas.search.progress import Progress
+
+        keys = self.space.block_configs(self.target)
+        calib = calibration_genotypes(self.space)
+        log(f"no --lut: measuring a latency table of {len(keys)} blocks for {self.space.name} at "
+            f"{self.target.resolution}px first")
+        bar = Progress(len(keys) + len(calib), "latency table")
+        try:
+            return build_table(self.space.name, self.target, self.device, MeasureSpec(), self.threads, 1, calib,
+                               on_step=lambda key: bar.advance())
+        finally:
+            bar.close()
+
+    def save(self) -> None:
+        """Cache a table this run built in its folder."""
+        from nas.latency.table import save_table
+
+        if self.built is not None and not (self.out / TABLE_FILE).exists():
+            save_table(self.built, self.out / TABLE_FILE)
+
+    def spec(self) -> MeasureSpec:
+        """Return how the table was timed (memory format, model form, clock), to measure the result the same way."""
+        env = self.table.env
+        return MeasureSpec(channels_last=bool(env.get("channels_last", False)), script=bool(env.get("script", False)),
+                           clock=str(env.get("clock", "wall")))
+
+    def predict(self, g) -> float:
+        """Return ``g``'s predicted latency (ms)."""
+        return predict_latency(g, self.table, self.space)
+
+    def cost(self, madds_fn: Callable, madds: Optional[int]) -> LimitCost:
+        """Return the combined cost of this limit and the MAdds limit ``madds`` (None: latency only)."""
+        return LimitCost(madds_fn, self.predict, madds, self.budget_ms)
+
+    def result(self, g) -> Dict[str, object]:
+        """Return the predicted and (one real measurement) measured latency of the result, for the run's files."""
+        from nas.latency.profile import measure_genotype
+
+        measured = measure_genotype(g, self.target, self.device, self.spec(), self.threads).median_ms
+        return {"latency_budget_ms": self.budget_ms, "predicted_latency_ms": self.predict(g),
+                "measured_latency_ms": measured, "latency_threads": self.threads,
+                "latency_device": self.table.env["device"]}

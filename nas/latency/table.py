@@ -1,0 +1,141 @@
+"""The latency lookup table: per-block timings of one space at one target, with where and how they were taken.
+
+No torch: a table is read, checked and summed without it. ``nas.latency.profile`` builds tables.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from nas.errors import NasError
+
+__all__ = ["SCHEMA", "LatencyTable", "load_table", "save_table", "check_compatible", "predict_latency"]
+
+SCHEMA = "nas-latency-lut/1"
+# What must match the machine a table is used on (unless forced): a timing from elsewhere means little here.
+ENV_KEYS = ("device", "torch", "threads")
+
+
+@dataclass(frozen=True)
+class LatencyTable:
+    """Per-block median latencies (ms) of a space at a target, plus the measured fixed overhead.
+
+    ``entries`` maps a block key (from ``Space.latency_blocks``) to its median forward time. ``overhead_ms``
+    is what a whole model takes beyond its blocks (it may be negative when blocks timed alone run slower than
+    inside a model) (stem, head, pooling, framework dispatch), measured on
+    whole models. ``env`` records the device name, torch version, threads, batch, memory format, model form,
+    and the date.
+    """
+
+    space: str
+    target: Mapping[str, Any]  # resolution, num_classes, frames
+    env: Mapping[str, Any]  # device, torch, threads, batch, channels_last, script, date
+    overhead_ms: float
+    entries: Mapping[str, float] = field(default_factory=dict)
+    iqr_ms: Mapping[str, float] = field(default_factory=dict)
+    overhead_samples: tuple = ()  # (genotype, measured ms, sum of its block entries) used for the overhead
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Return the JSON form."""
+        return {"schema": SCHEMA, "space": self.space, "target": dict(self.target), "env": dict(self.env),
+                "overhead_ms": self.overhead_ms,
+                "overhead_samples": [list(s) for s in self.overhead_samples],
+                "entries": {k: {"median_ms": v, "iqr_ms": self.iqr_ms.get(k, 0.0)} for k, v in self.entries.items()}}
+
+    def describe(self) -> str:
+        """Return a one-line summary: space, target, device, torch and threads."""
+        t, e = self.target, self.env
+        frames = f"x{t['frames']} frames" if t.get("frames") else ""
+        return (f"{self.space}@{t['resolution']}px{frames} on {e['device']}, torch {e['torch']}, "
+                f"{e['threads']} thread(s), batch {e['batch']}")
+
+
+def _number(value: Any, what: str, signed: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
+            value < 0 and not signed):
+        raise NasError(f"malformed latency table: {what} must be a {'' if signed else 'non-negative '}number")
+    return float(value)
+
+
+def from_dict(data: Any, source: str = "latency table") -> LatencyTable:
+    """Return the table of a parsed JSON document; anything malformed is a one-line NasError."""
+    if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+        raise NasError(f"malformed {source}: not a {SCHEMA} document (write one with nas-profile)")
+    for key in ("space", "target", "env", "overhead_ms", "entries"):
+        if key not in data:
+            raise NasError(f"malformed {source}: missing key {key!r}")
+    target, env, entries = data["target"], data["env"], data["entries"]
+    if not isinstance(target, Mapping) or not isinstance(target.get("resolution"), int):
+        raise NasError(f"malformed {source}: 'target' must hold an integer resolution")
+    if not isinstance(env, Mapping) or any(k not in env for k in ENV_KEYS + ("batch",)):
+        raise NasError(f"malformed {source}: 'env' must record {', '.join(ENV_KEYS)} and batch")
+    if not isinstance(entries, Mapping) or not entries:
+        raise NasError(f"malformed {source}: 'entries' must be a non-empty mapping")
+    med, iqr = {}, {}
+    for k, v in entries.items():
+        if not isinstance(v, Mapping):
+            raise NasError(f"malformed {source}: entry {str(k)[:40]!r} must be a mapping with median_ms")
+        med[str(k)] = _number(v.get("median_ms"), f"entry {str(k)[:40]!r} median_ms")
+        iqr[str(k)] = _number(v.get("iqr_ms", 0.0), f"entry {str(k)[:40]!r} iqr_ms")
+    samples = tuple(tuple(s) for s in data.get("overhead_samples", ()) if isinstance(s, (list, tuple)))
+    return LatencyTable(str(data["space"]), dict(target), dict(env), _number(data["overhead_ms"], "overhead_ms", signed=True),
+                        med, iqr, samples)
+
+
+def load_table(path: str | Path) -> LatencyTable:
+    """Read a table written by ``nas-profile``; a missing, torn or malformed file is a one-line NasError."""
+    from nas.utils.readers import read_json, show_path
+
+    return from_dict(read_json(path, "latency table"), f"latency table {show_path(path)}")
+
+
+def save_table(table: LatencyTable, path: str | Path) -> None:
+    """Write ``table`` as JSON, atomically."""
+    from nas.utils.io import atomic_write_json
+
+    atomic_write_json(Path(path), table.to_dict())
+
+
+def check_compatible(table: LatencyTable, env: Mapping[str, Any], *, space: str, target: Mapping[str, Any],
+                     force: bool = False) -> List[str]:
+    """Refuse a table made for another space or target, or (unless ``force``) on another device, torch or thread count.
+
+    Returns the environment mismatches that ``force`` let through (empty when the table matches).
+    """
+    if table.space != space:
+        raise NasError(f"the latency table is for space {table.space[:40]!r}, not {space!r}")
+    for key in ("resolution", "num_classes", "frames"):
+        if table.target.get(key) != target.get(key):
+            raise NasError(f"the latency table was built for {key} {str(table.target.get(key))[:20]}, "
+                           f"not {str(target.get(key))[:20]} (build one with nas-profile)")
+    diffs = [f"{k} {str(table.env.get(k))[:60]!r} here {str(env.get(k))[:60]!r}" for k in ENV_KEYS
+             if str(table.env.get(k)) != str(env.get(k))]
+    if diffs and not force:
+        raise NasError(f"the latency table was made elsewhere ({diffs[0]}); rebuild it with nas-profile or pass "
+                       f"--lut-force")
+    return diffs
+
+
+def predict_latency(genotype, table: LatencyTable, space: Optional[Any] = None) -> float:
+    """Return the predicted latency (ms) of ``genotype``: the sum of its blocks' entries plus the overhead.
+
+    A pure function of the genotype and the table (the space only names the blocks, as for MAdds).
+    """
+    from nas.core.target import Target
+
+    if space is None:
+        from nas.api import get_space
+
+        space = get_space(genotype.space)
+    target = Target(table.target["resolution"], table.target.get("num_classes", 1000), table.target.get("frames"))
+    total = table.overhead_ms
+    entries = table.entries
+    for key in space.latency_blocks(genotype, target):
+        try:
+            total += entries[key]
+        except KeyError:
+            raise NasError(f"the latency table has no entry for block {key[:60]!r} (rebuild it with nas-profile "
+                           f"for this space and target)") from None
+    return total

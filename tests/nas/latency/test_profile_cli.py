@@ -1,0 +1,79 @@
+"""nas-profile builds a table a predictor can use, and nas-derive reads it; bad input is one line."""
+import json
+
+import pytest
+
+import nas
+from nas.cli.derive import main as derive
+from nas.cli.profile import main as profile
+from nas.latency.table import load_table, predict_latency
+
+FAST = ["--reps", "3", "--warmup", "1", "--clock", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def st_lut(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lut") / "st32.json"
+    assert profile(["--space", "st_topo", "--resolution", "32", "--out", str(path)] + FAST) == 0
+    return path
+
+
+def test_st_topo_table_covers_the_space(st_lut):
+    table = load_table(st_lut)
+    space = nas.get_space("st_topo")
+    assert sorted(table.entries) == space.block_configs(space.target(resolution=32))
+    assert all(v >= 0 for v in table.entries.values()) and len(table.overhead_samples) >= 3
+    for key in ("device", "torch", "threads", "date", "batch"):
+        assert key in table.env
+    # a denser member takes longer to predict than the plain chain of the cheapest one
+    assert predict_latency(space.largest(), table) > predict_latency(space.cheapest(), table)
+
+
+def test_derive_lut_and_latency_json(st_lut, capsys):
+    args = ["st_topo:mobilenetv2", "--resolution", "32", "--lut", str(st_lut), "--json", "--latency", "--reps", "3"]
+    assert derive(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["predicted_latency_ms"] > 0 and out["measured_latency_ms"] > 0
+    runs = out["latency"]["runs"]
+    assert [(r["form"], r["threads"]) for r in runs] == [("eager", 1), ("script", 1)]  # the table's thread count
+
+
+def test_derive_refuses_foreign_table(st_lut, tmp_path, capsys):
+    doc = json.loads(st_lut.read_text())
+    doc["env"]["device"] = "cuda: Some Other GPU"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc))
+    base = ["st_topo:mobilenetv2", "--resolution", "32", "--lut", str(other)]
+    assert derive(base) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "made elsewhere" in err and "--lut-force" in err
+    assert derive(base + ["--lut-force"]) == 0
+    assert "predicted latency" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--space", "nb201", "--out", "x.json"], "no latency model"),
+    (["--space", "st_topo"], "needs --out"),
+    (["--space", "st_topo", "--out", "x.json", "--threads", "0"], "--threads must be at least 1"),
+])
+def test_profile_bad_input(args, match, capsys):
+    assert profile(args) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def test_derive_malformed_table(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert derive(["st_topo:mobilenetv2", "--lut", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "latency table" in err and err.count("\n") == 1
+
+
+def test_pv_st_tiny_table(tmp_path):
+    path = tmp_path / "pv.json"
+    assert profile(["--space", "pv_st_tiny", "--resolution", "16", "--frames", "2", "--out", str(path)] + FAST) == 0
+    table = load_table(path)
+    space = nas.get_space("pv_st_tiny")
+    assert len(table.entries) == len(space.block_configs(space.target(resolution=16, frames=2)))
+    assert predict_latency(space.default(), table) > 0

@@ -1,0 +1,32 @@
+"""tools/bench_latency.py: a tiny run reports its figures, and a second run resumes from what the first wrote."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "bench_latency.py"
+
+
+def _run(out):
+    args = [sys.executable, str(TOOL), "--space", "pv_st_tiny", "--resolution", "16", "--frames", "2",
+            "--threads", "1", "--genotypes", "4", "--reps", "2", "--warmup", "1", "--clock", "cpu", "--out", str(out)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow  # two subprocesses that import torch and time 40 modules: ~10 s of CPU
+def test_report_and_resume(tmp_path):
+    first = _run(tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    (r,) = report["results"]
+    assert r["n"] >= 4 and set(r["named"]) >= {"tsm", "tsn"}
+    for key in ("mape_pct", "table_build_s", "overhead_ms"):
+        assert isinstance(r[key], float)
+    assert -1 <= r["predictor"]["spearman"] <= 1 and -1 <= r["madds"]["kendall"] <= 1
+    measured = json.loads((tmp_path / "measured_t1.json").read_text())
+    assert len(measured) == r["n"]
+    second = _run(tmp_path)
+    assert second.returncode == 0 and " measured " not in second.stdout  # nothing re-measured
+    assert json.loads((tmp_path / "report.json").read_text())["results"][0]["mape_pct"] == r["mape_pct"]

@@ -1,0 +1,114 @@
+"""Benchmark the latency predictor: predicted vs measured latency of random and named members, and MAdds vs measured.
+
+For each thread count it builds (or reuses) a table with nas-profile's code, timing its build, then measures the
+standalone model of every named member and ``--genotypes`` random ones. It reports the predictor's mean absolute
+percentage error (MAPE), the Spearman and Kendall correlations of predicted and of MAdds against measured
+latency. Everything lands in ``--out`` after each measurement, so an interrupted run resumes where it stopped.
+
+The figures are wall-clock by default. On a machine shared with other jobs pass ``--clock cpu`` (CPU time of the calling thread,
+one thread only) and say so: wall timings there measure the neighbours as much as the model.
+
+Usage: python tools/bench_latency.py [--space st_topo] [--resolution 224] [--frames 8] [--threads 1,2]
+       [--genotypes 50] [--reps 30] [--warmup 10] [--clock wall] [--seed 0] --out DIR
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import torch
+
+import nas
+from nas.latency.measure import MeasureSpec
+from nas.latency.metrics import agreement, mape
+from nas.latency.profile import build_table, measure_genotype
+from nas.latency.table import load_table, predict_latency, save_table
+from nas.utils.io import atomic_write_json
+
+
+def members(space, n: int, seed: int):
+    """Return the named members and ``n`` distinct random ones, in a fixed order."""
+    rng = random.Random(seed)
+    named = list(dict.fromkeys(space.named().values()))
+    out = list(named)
+    while len(out) < len(named) + n:
+        g = space.sample(rng)
+        if g not in out:
+            out.append(g)
+    return out
+
+
+def table_for(space_name, target, spec, threads, out: Path, seed: int):
+    """Return the table of this thread count and its build time, building it unless ``out`` already has it."""
+    path, meta = out / f"lut_t{threads}.json", out / f"lut_t{threads}.meta.json"
+    if path.exists() and meta.exists():
+        return load_table(path), json.loads(meta.read_text())["build_s"]
+    start = time.monotonic()
+    space = nas.get_space(space_name)
+    calib = [space.default(), space.cheapest()] + [space.sample(random.Random(seed + 1000)) for _ in range(2)]
+    table = build_table(space_name, target, torch.device("cpu"), spec, threads, calibrate=calib)
+    build_s = time.monotonic() - start
+    save_table(table, path)
+    atomic_write_json(meta, {"build_s": build_s, "entries": len(table.entries)})
+    return table, build_s
+
+
+def run_threads(args, space, target, threads: int, genotypes, out: Path) -> dict:
+    """Measure every genotype at ``threads`` (resuming), and return the summary figures."""
+    spec = MeasureSpec(warmup=args.warmup, reps=args.reps, clock=args.clock)
+    table, build_s = table_for(space.name, target, spec, threads, out, args.seed)
+    state_path = out / f"measured_t{threads}.json"
+    measured = json.loads(state_path.read_text()) if state_path.exists() else {}
+    for i, g in enumerate(genotypes):
+        if str(g) in measured:
+            continue
+        measured[str(g)] = measure_genotype(g, target, torch.device("cpu"), spec, threads).median_ms
+        atomic_write_json(state_path, measured)
+        print(f"  t{threads} [{i + 1}/{len(genotypes)}] measured {measured[str(g)]:.2f} ms "
+              f"predicted {predict_latency(g, table):.2f} ms", flush=True)
+    meas = [measured[str(g)] for g in genotypes]
+    pred = [predict_latency(g, table) for g in genotypes]
+    madds = [space.cost_at(g, target).madds for g in genotypes]
+    named = {n: {"measured_ms": measured[str(g)], "predicted_ms": predict_latency(g, table)}
+             for n, g in space.named().items()}
+    return {"threads": threads, "table_build_s": build_s, "table_entries": len(table.entries),
+            "overhead_ms": table.overhead_ms, "n": len(genotypes), "mape_pct": mape(pred, meas),
+            "predictor": agreement(pred, meas), "madds": agreement(madds, meas), "named": named}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--space", default="st_topo")
+    p.add_argument("--resolution", type=int, default=None)
+    p.add_argument("--frames", type=int, default=None)
+    p.add_argument("--threads", default="1,2", help="comma list of thread counts")
+    p.add_argument("--genotypes", type=int, default=50)
+    p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    space = nas.get_space(args.space)
+    target = space.target(resolution=args.resolution, frames=args.frames)
+    genotypes = members(space, args.genotypes, args.seed)
+    results = []
+    for threads in (int(t) for t in args.threads.split(",")):
+        results.append(run_threads(args, space, target, threads, genotypes, out))
+        r = results[-1]
+        print(f"{args.space}@{target.resolution} threads={threads} n={r['n']}: predictor MAPE {r['mape_pct']:.1f}%, "
+              f"Spearman {r['predictor']['spearman']:.3f}, Kendall {r['predictor']['kendall']:.3f} | MAdds "
+              f"Spearman {r['madds']['spearman']:.3f}, Kendall {r['madds']['kendall']:.3f} | table "
+              f"{r['table_entries']} entries built in {r['table_build_s']:.1f} s", flush=True)
+    report = {"space": args.space, "target": {"resolution": target.resolution, "frames": target.frames},
+              "clock": args.clock, "reps": args.reps, "torch": torch.__version__, "results": results}
+    atomic_write_json(out / "report.json", report)
+
+
+if __name__ == "__main__":
+    main()
