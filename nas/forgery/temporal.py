@@ -22,7 +22,7 @@ from torch import nn
 from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
-__all__ = ["POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead", "TemporalLocalizer",
+__all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead", "TemporalLocalizer",
            "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
@@ -39,6 +39,33 @@ def pool_scores(logits: torch.Tensor, how: str, k: int = 2) -> torch.Tensor:
     if how == "topk":
         return logits.topk(min(k, logits.shape[1]), dim=1).values.mean(1)
     raise NasError(f"eval.pool must be one of {'|'.join(POOLS)}, got {str(how)[:40]!r}")
+
+
+_PREFIXES = ("features.backbone.", "backbone.", "a.net.", "")  # video forgery, detector, plain model/backbone
+
+
+def load_backbone(backbone: nn.Module, state: Dict[str, torch.Tensor], source: str = "the weights") -> None:
+    """Load a backbone from a state dict of any nas model holding it (retrained video or image checkpoint, supernet).
+
+    The backbone's keys are looked up bare (a classifier model, a supernet's extract) or under the prefixes the
+    video forgery models and the image forgery detector keep it at; every tensor must be there with its shape.
+    """
+    own = backbone.state_dict()
+    for prefix in _PREFIXES:
+        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if all(k in sub and tuple(sub[k].shape) == tuple(own[k].shape) for k in own):
+            backbone.load_state_dict({k: sub[k] for k in own})
+            return
+    raise NasError(f"{source} do not fit this backbone (another genotype or model.width?)")
+
+
+class _BackboneInit:
+    """``load_backbone_state`` for :func:`nas.weights.apply_init`: backbone weights in, heads stay fresh."""
+
+    def load_backbone_state(self, state: Dict[str, torch.Tensor], genotype=None) -> List[str]:
+        """Load the backbone from ``state``; return the part loaded."""
+        load_backbone(self._backbone(), state)
+        return ["backbone"]
 
 
 class FrameFeatures(nn.Module):
@@ -61,7 +88,7 @@ class FrameFeatures(nn.Module):
         return f.view(n, t, -1).transpose(1, 2)
 
 
-class VideoScorer(nn.Module):
+class VideoScorer(_BackboneInit, nn.Module):
     """Score a video real/fake: fake logits of clips (video backbone) or frames (image backbone), then pooled.
 
     ``forward`` returns ``{"logit": (N,), "parts": (N, K)}`` with K clips or frames per video.
@@ -85,6 +112,9 @@ class VideoScorer(nn.Module):
         parts = self.fc(self.dropout(f)).view(n, k)
         return {"logit": pool_scores(parts, self.pool, self.topk), "parts": parts}
 
+    def _backbone(self) -> nn.Module:
+        return self.backbone
+
 
 class TemporalHead(nn.Module):
     """1-D convolutions over ``(N, C, T)``: fake, start and end logits per frame (``(N, 3, T)``; 1 row for frame)."""
@@ -105,7 +135,7 @@ class TemporalHead(nn.Module):
         return self.net(f)
 
 
-class TemporalLocalizer(nn.Module):
+class TemporalLocalizer(_BackboneInit, nn.Module):
     """Backbone features over time plus the temporal head: ``{"fake", "start", "end"}`` logits ``(N, T)``."""
 
     def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem"):
@@ -119,6 +149,9 @@ class TemporalLocalizer(nn.Module):
         if y.shape[1] == 3:
             out.update(start=y[:, 1], end=y[:, 2])
         return out
+
+    def _backbone(self) -> nn.Module:
+        return self.features.backbone
 
 
 def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor, torch.Tensor]:
