@@ -132,7 +132,7 @@ def make_video_forgeries(n: int, spec: VideoForgerySpec, rng: np.random.Generato
     return videos, labels, [list(segs) for _, segs in plan]
 
 
-def _list_line(rel: str, label, segments, frames: int) -> str:
+def _list_line(rel: str, label, segments) -> str:
     """Return the ForgeryNet list line of a video (folders 2 and 8 list no segments)."""
     binary, triple, cls16 = (int(v) for v in label)
     segs = [] if cls16 in WHOLE_VIDEO_FOLDERS else segments
@@ -159,7 +159,7 @@ def write_embedded(out: Path, train: int, val: int, spec: VideoForgerySpec, fps:
             rel = f"{split}_release/{folder}/{split}{i:05d}.mp4"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             write_video(out / rel, videos[i], fps=fps)
-            lines.append(_list_line(rel, labels[i], segments[i], spec.frames))
+            lines.append(_list_line(rel, labels[i], segments[i]))
         path = out / f"{split}_video_list.txt"
         path.write_text("\n".join(lines) + "\n")
         lists.append(path)

@@ -22,8 +22,8 @@ from torch import nn
 from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
-__all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead", "TemporalLocalizer",
-           "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
+__all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
+           "TemporalLocalizer", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
 HEADS = ("tem", "frame")

@@ -1,6 +1,7 @@
 """ForgeryNet video lists, resampling, packed targets and the embedded face-video set."""
 import numpy as np
 import pytest
+import torch
 
 from nas.data import forgery_video as V
 from nas.data.forgery_video_synthetic import VideoForgerySpec, make_video_forgeries
@@ -79,3 +80,18 @@ def test_embedded_set_is_deterministic_and_follows_the_spec():
     # faces move and talk: consecutive frames of a real video differ
     real = videos[int(np.flatnonzero(labels[:, 0] == 0)[0])].astype(float)
     assert np.abs(np.diff(real, axis=0)).mean() > 0.5
+
+
+def test_written_mp4s_and_lists_read_back_as_the_embedded_arrays(tmp_path):
+    from nas.data.forgery_video_synthetic import write_embedded
+
+    spec = VideoForgerySpec(resolution=16, seed=5)
+    train, _ = write_embedded(tmp_path, 4, 1, spec)
+    videos, labels, segments = make_video_forgeries(4, spec, np.random.default_rng(5))  # the same first draw
+    records = V.parse_video_list(str(train), str(tmp_path))
+    files = V.FileVideoForgeries(records, 32, 16)
+    arrays = V.ArrayVideoForgeries(videos, labels, segments, 32, 16)
+    for i in range(4):
+        (xf, yf), (xa, ya) = files[i], arrays[i]
+        assert torch.equal(yf, ya)  # labels, frame count, segments (folders 2/8: whole video) and slot labels
+        assert (xf - xa).abs().mean() < 0.25  # H.264 at 16 px is lossy; normalised units (1 = 0.225 * 255)
