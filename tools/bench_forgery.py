@@ -122,7 +122,8 @@ def run_video(args) -> dict:
                  "image": "st_topo:mobilenetv2"}
     recipe = str(ROOT / "recipes" / "retrain" / "forgery_temporal_embedded.yaml")
     result = {"genotypes": genotypes, "runs": []}
-    for name, task, key, extra in VIDEO_RUNS:
+    wanted = [int(i) for i in args.runs.split(",")] if args.runs else range(len(VIDEO_RUNS))
+    for name, task, key, extra in (VIDEO_RUNS[i] for i in wanted):
         opts = [f"task={task}", f"epochs={args.epochs}", f"data.train_size={args.train_size}",
                 f"data.val_size={args.val_size}", f"seed={args.seeds.split(',')[0]}", *extra]
         cfg = build_config(RetrainConfig, recipe=recipe, flags={}, opts=opts)
@@ -155,6 +156,7 @@ def main() -> None:
     p.add_argument("--out", default="bench_forgery.json")
     p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
     p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
+    p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
     args = p.parse_args()
     torch.manual_seed(0)
     if args.video:
