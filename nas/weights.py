@@ -131,7 +131,7 @@ def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
     if spec == "scratch":
         return f"from scratch ({FRESH})"
     if hasattr(model, "load_backbone_state") and kind in ("supernet", "backbone"):
-        return _init_detector(model, kind, arg, genotype)
+        return _init_detector(model, kind, arg, genotype, getattr(cfg.model, "width", 1.0))
     if kind == "supernet":
         target = {"width": 1.0, "stem_stride": cfg.model.stem_stride or 2}
         state, n = supernet_state(arg, genotype, target)
@@ -145,10 +145,10 @@ def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
     raise NasError(f"init must be scratch, supernet:RUN or backbone:FILE, got {spec[:80]!r}")
 
 
-def _init_detector(model: Any, kind: str, arg: str, genotype: Any) -> str:
+def _init_detector(model: Any, kind: str, arg: str, genotype: Any, width: float = 1.0) -> str:
     """Load backbone weights into every stream of a forgery detector (stems inflated); heads stay fresh."""
-    if kind == "supernet":
-        state, _ = supernet_state(arg, genotype, {"width": 1.0, "stem_stride": 2})
+    if kind == "supernet":  # a width-scaled model (video forgery's model.width) takes a supernet of its width
+        state, _ = supernet_state(arg, genotype, {"width": width, "stem_stride": 2})
         what = f"supernet weights of {arg}"
     else:
         state, which = checkpoint_state(arg, genotype)

@@ -6,6 +6,13 @@ s/epoch from its metrics. Overheads are forward-pass throughputs measured in thi
 
     python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
         --train-size 2000 --out bench_forgery.json
+
+``--video`` runs the video part instead, on the embedded face-video set (width-scaled backbones, one seed by
+default): per-video AUC of forgery_video for TSN-like, TSM-like and a searched (``--searched``; default a seeded
+sample of pv_st, a stand-in) pv_st genotype and an image backbone with frame pooling; then temporal AP / mAP of
+forgery_temporal, the temporal head on the TSM-like backbone against per-frame scoring with grouping.
+
+    python tools/bench_forgery.py --video --epochs 6 --train-size 160 --val-size 64 --out bench_fvid.json
 """
 from __future__ import annotations
 
@@ -85,6 +92,53 @@ def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, 
     return {s: batch / t for s, t in best.items()}
 
 
+VIDEO_RUNS = (  # (name, task, genotype key, extra overrides)
+    ("tsn_r50-like", "forgery_video", "tsn", []), ("tsm_r50-like", "forgery_video", "tsm", []),
+    ("searched pv_st", "forgery_video", "searched", []),
+    ("image backbone, frame pooling", "forgery_video", "image", ["model.width=0.25"]),
+    ("temporal head, tsm_r50-like", "forgery_temporal", "tsm", ["forgery.temporal_head=tem"]),
+    ("per-frame scoring + grouping, tsm_r50-like", "forgery_temporal", "tsm", ["forgery.temporal_head=frame"]),
+    ("per-frame scoring + grouping, image backbone", "forgery_temporal", "image",
+     ["forgery.temporal_head=frame", "model.width=0.25"]),
+)
+
+
+def _searched(arg):
+    """Return ``--searched`` (genotype or search run), else a seeded sample of pv_st standing in for one."""
+    import nas
+
+    if arg:
+        return str(nas.load_genotype(arg))
+    return str(nas.get_space("pv_st").sample(random.Random(0)))
+
+
+def run_video(args) -> dict:
+    """Train the video-part runs on the embedded face-video set; return their figures."""
+    from nas.config import build_config
+    from nas.config.retrain import RetrainConfig
+    from nas.train import retrain
+
+    genotypes = {"tsn": "pv_st:tsn_r50", "tsm": "pv_st:tsm_r50", "searched": _searched(args.searched),
+                 "image": "st_topo:mobilenetv2"}
+    recipe = str(ROOT / "recipes" / "retrain" / "forgery_temporal_embedded.yaml")
+    result = {"genotypes": genotypes, "runs": []}
+    wanted = [int(i) for i in args.runs.split(",")] if args.runs else range(len(VIDEO_RUNS))
+    for name, task, key, extra in (VIDEO_RUNS[i] for i in wanted):
+        opts = [f"task={task}", f"epochs={args.epochs}", f"data.train_size={args.train_size}",
+                f"data.val_size={args.val_size}", f"seed={args.seeds.split(',')[0]}", *extra]
+        cfg = build_config(RetrainConfig, recipe=recipe, flags={}, opts=opts)
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            row = retrain(cfg, genotypes[key], Path(tmp) / "run", log=lambda line: None)
+        keep = ("auc", "acc", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "mAP", "ar_5", "video_auc")
+        r = {"run": name, "task": task, "genotype": genotypes[key], "opts": opts,
+             **{k: row[k] for k in keep if k in row}, "seconds": time.perf_counter() - start}
+        result["runs"].append(r)
+        print(json.dumps(r), flush=True)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+    return result
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--streams", default="rgb,fad,lfs,both,mix")
@@ -100,8 +154,14 @@ def main() -> None:
     p.add_argument("--overhead-only", action="store_true")
     p.add_argument("--no-overhead", action="store_true")
     p.add_argument("--out", default="bench_forgery.json")
+    p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
+    p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
+    p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
     args = p.parse_args()
     torch.manual_seed(0)
+    if args.video:
+        run_video(args)
+        return
     genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
     streams = args.streams.split(",")
     result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers")
     p.add_argument("--workers", type=int, help="train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on "
                                                "GPU); batch_size stays the global batch")
+    p.add_argument("--write-embedded", metavar="DIR", help="write the embedded face-forgery video set (data.train_size "
+                   "/ data.val_size videos at --resolution, data.seed) to DIR as MP4 files plus ForgeryNet video "
+                   "lists, and exit")
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides, e.g. optim.lr=0.1")
     return p
 
@@ -169,6 +172,21 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_embedded(args: argparse.Namespace) -> int:
+    """Write the embedded video set of the config as MP4 files and ForgeryNet lists (``--write-embedded DIR``)."""
+    from nas.data.forgery_video_synthetic import VideoForgerySpec, write_embedded
+
+    if args.genotype or args.resume or args.eval:
+        raise NasError("--write-embedded takes no genotype, --resume or --eval")
+    cfg = _build(args)
+    spec = VideoForgerySpec(resolution=cfg.resolution, quality=cfg.forgery.quality,
+                            strength=0.6 * cfg.forgery.strength, seed=cfg.data.seed)
+    lists = write_embedded(Path(args.write_embedded), cfg.data.train_size, cfg.data.val_size, spec)
+    print(f"wrote {cfg.data.train_size} + {cfg.data.val_size} videos to {args.write_embedded}: "
+          f"--data-root {args.write_embedded} --train-list {lists[0]} --val-list {lists[1]}")
+    return 0
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     """Parse ``argv``; positionals and options may interleave, and a lone ``key=value`` is an override."""
     args = build_parser().parse_intermixed_args(argv)
@@ -186,6 +204,8 @@ def main(argv: List[str]) -> int:
         raise NasError("use either --resume or --eval, not both")
     if args.json and not args.eval:
         raise NasError("--json applies only with --eval")
+    if args.write_embedded:
+        return _write_embedded(args)
     if args.resume:
         return _resume(args)
     if args.eval:

@@ -28,6 +28,7 @@ class DataConfig:
     val_list: Optional[str] = None  # video genotypes: validation clip list
     frames: Optional[int] = None  # video genotypes: clip length; None: the space's default
     min_readable: float = 0.5  # stop when a training epoch or validation pass reads less than this share of files
+    temporal_length: int = 32  # forgery_video/forgery_temporal: frames each whole video is resampled to (slots)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -41,6 +42,8 @@ class DataConfig:
             raise NasError(f"data.min_readable must be in (0, 1], got {self.min_readable}")
         if self.frames is not None and self.frames < 1:
             raise NasError(f"data.frames must be >= 1, got {self.frames}")
+        if self.temporal_length < 1:
+            raise NasError(f"data.temporal_length must be >= 1, got {self.temporal_length}")
 
 
 def parse_classes(text: str) -> tuple:
@@ -69,6 +72,8 @@ class ForgeryConfig:
     map_root: Optional[str] = None  # ForgeryNet lists: root of the spatial_localize/ maps (same relpaths)
     replaced_label: int = 1  # 3-way label of ID-replaced methods (ID-remained gets the other of 1, 2)
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
+    temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
+    soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -77,13 +82,16 @@ class ForgeryConfig:
         for key, value, allowed in (("streams", self.streams, ("rgb", "fad", "lfs", "both", "mix")),
                                     ("lfs_split", self.lfs_split, ("linear", "log")),
                                     ("lfs_order", self.lfs_order, ("paper", "reimpl")),
-                                    ("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq"))):
+                                    ("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq")),
+                                    ("temporal_head", self.temporal_head, ("tem", "frame"))):
             if value not in allowed:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
         if self.replaced_label not in (1, 2):
             raise NasError(f"forgery.replaced_label must be 1 or 2, got {self.replaced_label}")
         if self.strength <= 0 or self.map_weight < 0 or self.crop_scale <= 0:
             raise NasError("forgery.strength and forgery.crop_scale must be > 0, forgery.map_weight >= 0")
+        if self.soft_nms_sigma <= 0:
+            raise NasError(f"forgery.soft_nms_sigma must be > 0, got {self.soft_nms_sigma}")
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class ModelConfig:
     num_classes: Optional[int] = None  # classifier outputs; None: the number of classes in the data
     dropout: float = 0.2  # dropout before the classifier (MobileNetV2's value)
     stem_stride: Optional[int] = None  # st_topo only: 1 = CIFAR-style stem for small images; None = stride 2
+    width: float = 1.0  # forgery_video/forgery_temporal: backbone channel multiplier (< 1: a CPU-sized proxy)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -100,6 +109,8 @@ class ModelConfig:
             raise NasError(f"model.num_classes must be >= 1, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise NasError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 < self.width <= 1.0:
+            raise NasError(f"model.width must be in (0, 1], got {self.width}")
 
 
 @dataclass(frozen=True)

@@ -203,9 +203,15 @@ class EvalConfig:
 
     clips: int = 1  # clips per validation video, evenly spread over it (TSM's Kinetics test: 10)
     crops: int = 1  # spatial crops per clip: 1 = centre, 3 = left/centre/right along the long side (TSM: 3)
+    pool: str = "mean"  # forgery_video: clip/frame scores -> video score by mean, max or topk (mean of the top k)
+    topk: int = 2  # forgery_video with pool topk: the k best clip/frame logits averaged
 
     def validate(self) -> None:
-        """Raise NasError on a non-positive count or an unsupported crop count."""
+        """Raise NasError on a non-positive count, an unsupported crop count or an unknown pooling."""
+        if self.pool not in ("mean", "max", "topk"):
+            raise NasError(f"eval.pool must be one of mean|max|topk, got {str(self.pool)[:40]!r}")
+        if self.topk < 1:
+            raise NasError(f"eval.topk must be >= 1, got {self.topk}")
         if self.clips < 1:
             raise NasError(f"eval.clips must be >= 1, got {self.clips}")
         if self.crops not in (1, 3):

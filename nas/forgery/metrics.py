@@ -11,10 +11,13 @@ import numpy as np
 from nas.errors import NasError
 
 __all__ = ["auc", "eer", "average_precision", "accuracy_at", "balanced_accuracy", "spatial_metrics",
-           "spatial_sums", "finish_spatial", "AGREE_TAUS", "DIFF_TAUS"]
+           "spatial_sums", "finish_spatial", "AGREE_TAUS", "DIFF_TAUS", "tiou", "temporal_ap", "average_recall",
+           "temporal_metrics", "TIOU_THRESHOLDS", "MAP_THRESHOLDS"]
 
 AGREE_TAUS = (0.1, 0.2)  # ForgeryNet's "IoU_tau": pixel agreement of the maps binarised at tau
 DIFF_TAUS = (0.01, 0.05, 0.1)  # ForgeryNet's "IoU_diff_tau": share of pixels with |p - g| <= tau
+TIOU_THRESHOLDS = (0.5, 0.75, 0.9, 0.95)  # temporal AP thresholds reported (ForgeryNet / LAV-DF / DDNet union)
+MAP_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))  # 0.5:0.05:0.95, ActivityNet's mAP
 
 
 def _binary(scores: Sequence[float], labels: Sequence[int]):
@@ -145,3 +148,89 @@ def spatial_metrics(pred_maps: np.ndarray, gt_maps: np.ndarray) -> Dict[str, flo
     ``bin_iou`` / ``bin_f1``: IoU and F1 of the maps binarised at 0.5 (our addition).
     """
     return finish_spatial(spatial_sums(pred_maps, gt_maps))
+
+
+def tiou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Return the temporal IoU of two ``(start, end)`` intervals (0 when either is empty or they are disjoint)."""
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _match(predictions: Dict, ground_truth: Dict, threshold: float, strict: bool):
+    """Return (tp flags in descending score order, number of GT segments), each GT matched at most once."""
+    flat = [(float(p[2]), vid, (float(p[0]), float(p[1]))) for vid, ps in predictions.items() for p in ps]
+    flat.sort(key=lambda t: -t[0])  # stable: equal scores keep their listed order
+    used = {vid: [False] * len(g) for vid, g in ground_truth.items()}
+    tp = np.zeros(len(flat))
+    for i, (_, vid, seg) in enumerate(flat):
+        gts = ground_truth.get(vid, ())
+        ious = [tiou(seg, g) for g in gts]
+        # the best-overlapping GT still free (ActivityNet's order: GTs by descending tIoU)
+        for j in sorted(range(len(gts)), key=lambda k: -ious[k]):
+            ok = ious[j] > threshold if strict else ious[j] >= threshold
+            if not ok:
+                break
+            if not used[vid][j]:
+                used[vid][j] = True
+                tp[i] = 1.0
+                break
+    return tp, sum(len(g) for g in ground_truth.values())
+
+
+def _interpolated_ap(tp: np.ndarray, n_gt: int) -> float:
+    """Return all-point interpolated AP: the area under the precision envelope (VOC 2010+ / ActivityNet)."""
+    if n_gt == 0:
+        return float("nan")
+    if tp.size == 0:
+        return 0.0
+    ctp = np.cumsum(tp)
+    recall = np.r_[0.0, ctp / n_gt, 1.0]
+    precision = np.r_[0.0, ctp / np.arange(1, tp.size + 1), 0.0]
+    precision = np.maximum.accumulate(precision[::-1])[::-1]  # envelope: the best precision at any higher recall
+    steps = np.flatnonzero(recall[1:] != recall[:-1]) + 1
+    return float(np.sum((recall[steps] - recall[steps - 1]) * precision[steps]))
+
+
+def temporal_ap(predictions: Dict, ground_truth: Dict, thresholds: Sequence[float] = TIOU_THRESHOLDS,
+                strict: bool = False) -> Dict:
+    """Return AP per tIoU threshold plus ``"mAP"`` (mean over 0.5:0.05:0.95) of forged-segment predictions.
+
+    ``predictions`` maps a video id to ``(start, end, score)`` triples, ``ground_truth`` a video id to
+    ``(start, end)`` pairs (videos with no forged segment map to an empty list). Predictions of all videos are
+    ranked together by descending score; each takes the free GT of its video it overlaps most, at tIoU >=
+    threshold (``strict``: > threshold, LAV-DF's rule); each GT is matched at most once, so a duplicate is a FP.
+    """
+    out: Dict = {}
+    for t in sorted(set(float(x) for x in thresholds) | set(MAP_THRESHOLDS)):
+        out[t] = _interpolated_ap(*_match(predictions, ground_truth, t, strict))
+    mean = float(np.mean([out[t] for t in MAP_THRESHOLDS]))
+    out = {t: v for t, v in out.items() if t in {float(x) for x in thresholds}}
+    out["mAP"] = mean
+    return out
+
+
+def average_recall(predictions: Dict, ground_truth: Dict, top_n: int,
+                   thresholds: Sequence[float] = MAP_THRESHOLDS) -> float:
+    """Return AR@N: recall of the GT segments by each video's N best proposals, averaged over the thresholds."""
+    n_gt = sum(len(g) for g in ground_truth.values())
+    if n_gt == 0:
+        return float("nan")
+    recalls = []
+    for t in thresholds:
+        hit = 0
+        for vid, gts in ground_truth.items():
+            top = sorted(predictions.get(vid, ()), key=lambda p: -float(p[2]))[:top_n]
+            hit += sum(any(tiou(p, g) >= t for p in top) for g in gts)
+        recalls.append(hit / n_gt)
+    return float(np.mean(recalls))
+
+
+def temporal_metrics(predictions: Dict, ground_truth: Dict, thresholds: Sequence[float] = TIOU_THRESHOLDS,
+                     top_ns: Sequence[int] = (2, 5, 100), strict: bool = False) -> Dict[str, float]:
+    """Return ``ap_0.5`` ... ``ap_0.95``, ``mAP`` and ``ar_2`` / ``ar_5`` / ``ar_100`` as one flat row."""
+    ap = temporal_ap(predictions, ground_truth, thresholds, strict)
+    row = {f"ap_{t:g}": v for t, v in ap.items() if t != "mAP"}
+    row["mAP"] = ap["mAP"]
+    row.update({f"ar_{n}": average_recall(predictions, ground_truth, n) for n in top_ns})
+    return row

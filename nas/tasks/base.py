@@ -72,6 +72,10 @@ class Task(abc.ABC):
     def finish_metrics(self, sums: Dict[str, float], n: int) -> Dict[str, float]:
         """Turn the summed batch metrics over ``n`` samples into the row fields (``val_loss`` first)."""
 
+    def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
+        """Return how this task measures (e.g. pooling, frames per video), recorded in ``metrics.json``."""
+        return {}
+
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return the one-line summary of an epoch's metric row."""
         return " ".join(f"{k} {row[k]:.4f}" for k in ("val_loss", self.primary) if k in row)
@@ -116,4 +120,6 @@ def _load() -> None:
     """Import the bundled tasks so they register themselves."""
     import nas.tasks.classification  # noqa: F401
     import nas.tasks.forgery  # noqa: F401
+    import nas.tasks.forgery_temporal  # noqa: F401
+    import nas.tasks.forgery_video  # noqa: F401
     import nas.tasks.video  # noqa: F401

@@ -208,6 +208,7 @@ class Trainer:
         """Write ``metrics.json``: genotype, task, init, backend fields and every epoch's row."""
         atomic_write_json(self.out / "metrics.json", {"genotype": str(self.g), "task": self.task.name,
                                                       "init": self.init_note, **self.backend.extra(),
+                                                      **self.task.describe(self.cfg, self.g),
                                                       "epochs": self.history})
 
     def _finish_epoch(self, row: Dict[str, Any], writer) -> None:

@@ -43,7 +43,7 @@ def test_what_does_not_fit_is_a_one_line_error(task, g, cfg, fragment):
 
 
 def test_unknown_task_names_the_known_ones():
-    known = "classification, forgery_image, forgery_spatial, video_classification"
+    known = "classification, forgery_image, forgery_spatial, forgery_temporal, forgery_video, video_classification"
     with pytest.raises(NasError, match=f"unknown task .nope. .known: {known}"):
         get_task("nope")
 

@@ -1,0 +1,166 @@
+"""The embedded face-forgery video set: moving, talking procedural faces with forged segments, and its writer.
+
+Each video shows one procedural face (:mod:`nas.data.forgery_faces`) for ``frames`` frames: the head drifts on
+a slow path and the mouth opens and closes (talking). A video is real, fake throughout, or holds 1-3 forged
+segments of 4-16 frames at random places; a fake video uses one of the image set's 15 manipulations
+(:mod:`nas.data.forgery_methods`; ForgeryNet's folders 2 and 8 are always fake throughout, as in the real data).
+Inside a forged frame the manipulated face is blended onto the source with a weight drawn anew every frame, so
+the blend flickers in time while each single frame carries only a weak trace (``strength`` scales both) - the
+temporal cue a frame-only model cannot see. Every frame gets a camera JPEG before and a final JPEG after the
+manipulation. Everything is drawn from ``seed``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+
+from nas.data.forgery_faces import donor_of, jpeg, random_face, region_masks, render
+from nas.data.forgery_methods import METHODS
+from nas.data.forgery_synthetic import CAMERA_QUALITY, QUALITY
+from nas.data.forgery_video import WHOLE_VIDEO_FOLDERS
+from nas.errors import NasError
+
+__all__ = ["VideoForgerySpec", "make_video_forgeries", "write_embedded"]
+
+_APPEARANCE = ("skin", "hair", "iris", "lips", "eye_r", "hair_freq", "tex")  # a donor's identity (mouth: talking)
+
+
+@dataclass(frozen=True)
+class VideoForgerySpec:
+    """Size and difficulty of the embedded face-forgery video set."""
+
+    frames: int = 32  # frames per video
+    resolution: int = 32  # frame side in pixels (even, for the MP4 writer's yuv420p)
+    real_share: float = 0.35  # share of real videos
+    whole_share: float = 0.15  # share of videos fake throughout (the rest hold 1-3 forged segments)
+    min_len: int = 4  # shortest forged segment, in frames
+    max_len: int = 16  # longest forged segment, in frames
+    strength: float = 0.6  # manipulation amplitude (the image set's is 1.0): weak per-frame evidence
+    flicker: Tuple[float, float] = (0.25, 1.0)  # range of the per-frame blend weight inside a forged frame
+    quality: str = "hq"  # final JPEG range: hq (75-95) or lq (30-50)
+    seed: int = 0  # generator seed
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.resolution < 16 or self.resolution % 2:
+            raise NasError(f"the embedded video set needs an even resolution >= 16, got {self.resolution}")
+        if not 1 <= self.min_len <= self.max_len or self.frames < 3 * self.max_len // 2:
+            raise NasError("the embedded video set needs 1 <= min_len <= max_len and frames >= 1.5 max_len")
+        if not (0 <= self.real_share and 0 <= self.whole_share and self.real_share + self.whole_share < 1):
+            raise NasError("real_share and whole_share must be >= 0 and sum to less than 1")
+        if self.quality not in QUALITY:
+            raise NasError(f"quality must be hq or lq, got {str(self.quality)[:20]!r}")
+
+
+def _segments(spec: VideoForgerySpec, rng: np.random.Generator) -> List[Tuple[int, int]]:
+    """Draw 1-3 disjoint segments (a gap of a frame at least between them), sorted."""
+    for _ in range(100):
+        out: List[Tuple[int, int]] = []
+        for _ in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(spec.min_len, spec.max_len + 1))
+            s = int(rng.integers(0, spec.frames - n + 1))
+            if all(s >= e + 1 or s + n + 1 <= b for b, e in out):
+                out.append((s, s + n))
+        if out:
+            return sorted(out)
+    return [(0, spec.min_len)]
+
+
+def _plan(n: int, spec: VideoForgerySpec, rng: np.random.Generator):
+    """Return per video the method id (0 real) and its forged segments."""
+    plan = []
+    for _ in range(n):
+        u = rng.random()
+        if u < spec.real_share:
+            plan.append((0, []))
+            continue
+        m = int(rng.integers(1, len(METHODS) + 1))
+        whole = u < spec.real_share + spec.whole_share or m in WHOLE_VIDEO_FOLDERS
+        plan.append((m, [(0, spec.frames)] if whole else _segments(spec, rng)))
+    return plan
+
+
+def _moving_face(spec: VideoForgerySpec, rng: np.random.Generator):
+    """Return one face as a batch of ``frames`` poses (drifting head, talking mouth) and an aligned donor."""
+    t = np.arange(spec.frames, dtype=np.float32)[:, None, None] / spec.frames
+    face = random_face(rng, 1, spec.resolution)
+    poses = face.take(np.zeros(spec.frames, np.int64))
+    ph = rng.uniform(0, 2 * np.pi, 3)
+    drift = rng.uniform(0.02, 0.05)
+    talk = rng.uniform(3, 6)
+    poses = replace(poses, cx=poses.cx + drift * np.sin(2 * np.pi * t + ph[0]),
+                    cy=poses.cy + 0.6 * drift * np.sin(2 * np.pi * t + ph[1]),
+                    mouth_w=poses.mouth_w * (1 + 0.25 * np.sin(2 * np.pi * talk * t + ph[2])).astype(np.float32))
+    donor = donor_of(face, rng, spec.resolution)
+    donors = replace(poses, **{k: getattr(donor, k).repeat(spec.frames, 0) for k in _APPEARANCE})
+    return poses, donors
+
+
+def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generator) -> np.ndarray:
+    """Render one video as uint8 (frames, R, R, 3)."""
+    r = spec.resolution
+    poses, donor_poses = _moving_face(spec, rng)
+    real = render(poses, r, rng)
+    donors = render(donor_poses, r, rng) if method else real
+    parts = region_masks(poses, r)
+    forged = np.zeros(spec.frames, bool)
+    for s, e in segments:
+        forged[s:e] = True
+    lo, hi = QUALITY[spec.quality]
+    out = np.empty((spec.frames, r, r, 3), np.uint8)
+    for i in range(spec.frames):
+        img = jpeg(real[i], int(rng.integers(*CAMERA_QUALITY, endpoint=True)))
+        if forged[i]:
+            own = {k: v[i] for k, v in parts.items()}
+            fake = METHODS[method].apply(img, donors[i], own, rng, spec.strength)
+            img = np.clip(img + rng.uniform(*spec.flicker) * (fake - img), 0, 1)  # flicker: a new weight per frame
+        out[i] = np.round(jpeg(img, int(rng.integers(lo, hi, endpoint=True))) * 255).astype(np.uint8)
+    return out
+
+
+def make_video_forgeries(n: int, spec: VideoForgerySpec, rng: np.random.Generator):
+    """Return ``(videos uint8 (n, T, R, R, 3), labels int64 (n, 3) binary/triple/16cls, segments per video)``."""
+    from nas.data.forgery_methods import triple_label
+
+    spec.validate()
+    plan = _plan(n, spec, rng)
+    videos = np.stack([_video(m, segs, spec, rng) for m, segs in plan]) if n else np.zeros((0,), np.uint8)
+    labels = np.array([(int(m > 0), triple_label(m), m) for m, _ in plan], np.int64).reshape(n, 3)
+    return videos, labels, [list(segs) for _, segs in plan]
+
+
+def _list_line(rel: str, label, segments) -> str:
+    """Return the ForgeryNet list line of a video (folders 2 and 8 list no segments)."""
+    binary, triple, cls16 = (int(v) for v in label)
+    segs = [] if cls16 in WHOLE_VIDEO_FOLDERS else segments
+    body = " ".join(f"{s} {e - s} fake" for s, e in segs)
+    return " ".join(x for x in (str(len(segs)), rel, body, str(binary), str(triple), str(cls16)) if x)
+
+
+def write_embedded(out: Path, train: int, val: int, spec: VideoForgerySpec, fps: int = 8) -> List[Path]:
+    """Write the embedded set as MP4 files under ``out/{train,val}_release/<folder>/`` plus ForgeryNet lists.
+
+    Real videos go to folders 16-19 (ForgeryNet's real sources), fakes to their method's folder. Returns the
+    two list paths (``train_video_list.txt``, ``val_video_list.txt``), relative to which ``out`` is the root.
+    """
+    from nas.data.video import write_video
+
+    out = Path(out)
+    rng = np.random.default_rng(spec.seed)
+    lists = []
+    for split, n in (("train", train), ("val", val)):
+        videos, labels, segments = make_video_forgeries(n, spec, rng)
+        lines = []
+        for i in range(n):
+            folder = int(labels[i, 2]) or 16 + i % 4
+            rel = f"{split}_release/{folder}/{split}{i:05d}.mp4"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_video(out / rel, videos[i], fps=fps)
+            lines.append(_list_line(rel, labels[i], segments[i]))
+        path = out / f"{split}_video_list.txt"
+        path.write_text("\n".join(lines) + "\n")
+        lists.append(path)
+    return lists

@@ -1,0 +1,112 @@
+"""Temporal forgery localization (``forgery_temporal``): find the forged segments of a video.
+
+The backbone gives per-frame features pooled over space, ``(N, C, T)``, at the ``data.temporal_length`` slots
+each video is resampled to; the temporal head of :mod:`nas.forgery.temporal` predicts per-slot fake, start and
+end probabilities (our reading of the BSN/BMN family), proposals come from grouping and start/end pairs,
+Soft-NMS thins them, and each proposal ``[s, e)`` in slots maps back to frames ``[s n / T, e n / T)`` of an
+``n``-frame video before it is matched against the listed segments (AP at tIoU 0.5/0.75/0.9/0.95, mAP over
+0.5:0.05:0.95, AR@2/5/100). The video-level AUC of the highest per-slot fake probability is reported too.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+import numpy as np
+import torch
+from torch import nn
+
+from nas.forgery import metrics as M
+from nas.tasks.base import register_task
+from nas.tasks.forgery_video import VideoForgeryBase, is_video, video_backbone, video_scores
+
+__all__ = ["ForgeryTemporalTask", "weighted_bce", "localize"]
+
+
+def weighted_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return BCE with positives and negatives weighted to equal total weight (BSN's ratio weighting)."""
+    logits, target = logits.float(), target.float()
+    pos = target.sum().clamp(min=1.0)
+    neg = (1 - target).sum().clamp(min=1.0)
+    w = torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
+    return nn.functional.binary_cross_entropy_with_logits(logits, target, weight=w)
+
+
+def localize(fake: np.ndarray, start, end, n_frames: float, sigma: float) -> List[tuple]:
+    """Return one video's Soft-NMS-thinned proposals ``(start, end, score)`` in frames of the original video."""
+    from nas.forgery.temporal import proposals, soft_nms
+
+    t = len(fake)
+    segs = soft_nms(proposals(fake, start, end), sigma=sigma)
+    scale = n_frames / t
+    return [(s * scale, e * scale, score) for s, e, score in segs]
+
+
+@register_task
+class ForgeryTemporalTask(VideoForgeryBase):
+    """Per-slot fake/start/end probabilities on backbone features over time, turned into scored segments."""
+
+    name = "forgery_temporal"
+    primary = "mAP"
+    scalars = ("val_loss", "mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_2", "ar_5", "ar_100", "video_auc")
+    sigma = 0.4  # Soft-NMS decay; set from forgery.soft_nms_sigma when the model is built
+
+    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
+        """Return the backbone's per-frame features with the temporal head of ``forgery.temporal_head``."""
+        from nas.forgery.temporal import TemporalLocalizer
+
+        self.sigma = cfg.forgery.soft_nms_sigma
+        return TemporalLocalizer(video_backbone(genotype, cfg), is_video(genotype), head=cfg.forgery.temporal_head)
+
+    def loss(self, cfg: Any) -> Callable:
+        """Return weighted BCE of the per-slot fake logits, plus the start and end ones when the head has them."""
+        from nas.data.forgery_video import split_video_target
+        from nas.forgery.temporal import boundary_targets
+
+        def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+            slots = split_video_target(y)["slots"]
+            total = weighted_bce(out["fake"], slots)
+            if "start" in out:
+                s, e = boundary_targets(slots)
+                total = total + weighted_bce(out["start"], s) + weighted_bce(out["end"], e)
+            return total
+
+        return fn
+
+    def batch_metrics(self, output: Dict[str, torch.Tensor], target: torch.Tensor) -> Dict[str, Any]:
+        """Return the summed per-slot BCE and, per video, probabilities, frame count and ground-truth segments."""
+        from nas.data.forgery_video import split_video_target
+
+        t = split_video_target(target)
+        fake = output["fake"].float()
+        loss = nn.functional.binary_cross_entropy_with_logits(fake, t["slots"], reduction="none").mean(1).sum()
+        out: Dict[str, Any] = {"loss": float(loss), "fake": torch.sigmoid(fake).tolist(),
+                               "frames": t["frames"].tolist(), "gt": t["segments"], "y": t["binary"].tolist()}
+        if "start" in output:
+            out.update(start=torch.sigmoid(output["start"].float()).tolist(),
+                       end=torch.sigmoid(output["end"].float()).tolist())
+        return out
+
+    def finish_metrics(self, sums: Dict[str, Any], n: int) -> Dict[str, float]:
+        """Return val_loss, temporal AP / mAP / AR of the proposals, and the video AUC of max P(fake)."""
+        preds, gts = {}, {}
+        for i, fake in enumerate(sums.get("fake", [])):
+            start = np.asarray(sums["start"][i]) if "start" in sums else None
+            end = np.asarray(sums["end"][i]) if "end" in sums else None
+            preds[i] = localize(np.asarray(fake), start, end, sums["frames"][i], self.sigma)
+            gts[i] = sums["gt"][i]
+        row = {"val_loss": float(sums.get("loss", 0.0)) / max(n, 1), **M.temporal_metrics(preds, gts)}
+        top = np.asarray([max(f) for f in sums.get("fake", [])])
+        row["video_auc"] = video_scores(top, np.asarray(sums.get("y", []), np.int64))["auc"]
+        return row
+
+    def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
+        """Return the head, the resampling and the Soft-NMS decay."""
+        return {**super().describe(cfg, genotype), "temporal_head": cfg.forgery.temporal_head,
+                "soft_nms_sigma": cfg.forgery.soft_nms_sigma, "tiou_rule": ">= threshold",
+                "frame_mapping": "slot t of T covers frames [t n / T, (t + 1) n / T) of an n-frame video"}
+
+    def log_line(self, row: Dict[str, Any]) -> str:
+        """Return losses, AP@0.5 / 0.75 / 0.95, mAP and AR@5."""
+        return (f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} AP@0.5 {row['ap_0.5']:.4f} "
+                f"AP@0.75 {row['ap_0.75']:.4f} AP@0.95 {row['ap_0.95']:.4f} mAP {row['mAP']:.4f} "
+                f"AR@5 {row['ar_5']:.4f}")

@@ -1,0 +1,172 @@
+"""Video face-forgery classification (``forgery_video``): is the video real or fake, scored per video.
+
+A video genotype's backbone scores consecutive clips, an image genotype's backbone scores frames, and the
+scores are pooled over the video (``eval.pool``: mean, max or topk). Each video is resampled to
+``data.temporal_length`` frames; a clip is ``data.frames`` of them (default: the space's clip length), so a
+video gives ``temporal_length // frames`` clips. Training pools the same way as evaluation, so max and top-k
+pooling train as multiple-instance learning on the video label. AUC and ACC are per video, never per frame.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict
+
+import numpy as np
+import torch
+from torch import nn
+
+from nas.errors import NasError
+from nas.forgery import metrics as M
+from nas.tasks.base import Datasets, Task, register_task
+
+__all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone"]
+
+
+def is_video(genotype: Any) -> bool:
+    """Return whether the genotype's space takes clips (``(N, 3, T, H, W)``)."""
+    import nas
+
+    return nas.get_plugin(genotype.space).modality == "video"
+
+
+def video_backbone(genotype: Any, cfg: Any) -> nn.Module:
+    """Return the genotype's backbone at ``model.width`` (and ``model.stem_stride`` for st_topo)."""
+    import nas
+
+    kw: Dict[str, Any] = {} if cfg.model.width == 1.0 else {"width": cfg.model.width}
+    if cfg.model.stem_stride is not None:
+        kw["stem_stride"] = cfg.model.stem_stride
+    try:
+        return nas.create_backbone(genotype, **kw)
+    except TypeError:
+        raise NasError(f"{genotype.space} backbones take no {' or '.join(kw)} option") from None
+
+
+def clip_frames(cfg: Any, genotype: Any) -> int:
+    """Return the frames of one clip: ``data.frames``, else the video space's own clip length (1 for images)."""
+    import nas
+
+    if not is_video(genotype):
+        return 1
+    return cfg.data.frames or nas.get_space(genotype.space).example_input_shape(cfg.resolution)[2]
+
+
+class VideoForgeryBase(Task):
+    """What both video forgery tasks share: checks, the embedded set or ForgeryNet video lists, the backbone."""
+
+    modality = None  # video genotypes run on clips, image genotypes on frames
+    uses_forgery = True
+    default_recipe = None  # without a recipe: the real network (width 1) on the config defaults
+
+    def check(self, cfg: Any, genotype: Any) -> None:
+        """Refuse image-forgery-only keys, half-given lists and clips that do not fit the temporal length."""
+        super().check(cfg, genotype)
+        f, d = cfg.forgery, cfg.data
+        if f.streams != "rgb" or f.classes != "2" or f.map_root is not None:
+            raise NasError(f"{self.name} is real/fake on the rgb stream: --classes, --streams and --map-root do "
+                           "not apply")
+        if cfg.model.num_classes is not None:
+            raise NasError(f"model.num_classes does not apply to {self.name}")
+        if d.root is not None:
+            raise NasError(f"{self.name} reads ForgeryNet video lists (--data-root, --train-list, --val-list), "
+                           "not --data folders")
+        lists = (d.video_root, d.train_list, d.val_list)
+        if any(lists) and not all(lists):
+            raise NasError("ForgeryNet video lists need all of --data-root, --train-list and --val-list")
+        if d.video_root and not Path(d.video_root).is_dir():
+            raise NasError(f"video data root not found: {str(d.video_root)[:200]}")
+        if cfg.eval.crops != 1 or cfg.eval.clips != 1:
+            raise NasError(f"{self.name} scores the whole resampled video: eval.clips and eval.crops stay 1 "
+                           "(set data.temporal_length and data.frames instead)")
+        if not is_video(genotype) and d.frames is not None:
+            raise NasError("--frames is for video genotypes (an image backbone scores every frame)")
+        clip = clip_frames(cfg, genotype)
+        if clip > d.temporal_length:
+            raise NasError(f"a clip of {clip} frames does not fit data.temporal_length {d.temporal_length}")
+
+    def datasets(self, cfg: Any, genotype: Any) -> Datasets:
+        """Return the embedded face-video set, or the ForgeryNet video lists of ``cfg.data``."""
+        from nas.data import forgery_video as V
+
+        d, f = cfg.data, cfg.forgery
+        if d.train_list:
+            train = V.parse_video_list(d.train_list, d.video_root, f.replaced_label)
+            val = V.parse_video_list(d.val_list, d.video_root, f.replaced_label)
+            return Datasets(V.FileVideoForgeries(train, d.temporal_length, cfg.resolution),
+                            V.FileVideoForgeries(val, d.temporal_length, cfg.resolution), 1)
+        return Datasets(*embedded_video_sets(cfg), 1)
+
+    def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
+        """Return the frames each video was resampled to, and the backbone width."""
+        return {"frames_per_video": cfg.data.temporal_length, "width": cfg.model.width}
+
+
+def embedded_video_sets(cfg: Any):
+    """Return the embedded set's training and validation datasets (drawn from ``data.seed``)."""
+    from nas.data.forgery_video import ArrayVideoForgeries
+    from nas.data.forgery_video_synthetic import VideoForgerySpec, make_video_forgeries
+
+    d, f = cfg.data, cfg.forgery
+    spec = VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength, seed=d.seed)
+    rng = np.random.default_rng(d.seed)
+    out = []
+    for n in (d.train_size, d.val_size):
+        videos, labels, segments = make_video_forgeries(n, spec, rng)
+        out.append(ArrayVideoForgeries(videos, labels, segments, d.temporal_length, cfg.resolution))
+    return out
+
+
+@register_task
+class ForgeryVideoTask(VideoForgeryBase):
+    """Real/fake per video: clip (video genotype) or frame (image genotype) fake logits pooled over the video."""
+
+    name = "forgery_video"
+    primary = "auc"
+    scalars = ("val_loss", "auc", "acc", "bacc", "ap", "eer")
+
+    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
+        """Return the backbone with a one-logit clip/frame head and the pooling of ``eval.pool``."""
+        from nas.forgery.temporal import VideoScorer
+
+        return VideoScorer(video_backbone(genotype, cfg), is_video(genotype), clip_frames(cfg, genotype),
+                           cfg.eval.pool, cfg.eval.topk, cfg.model.dropout)
+
+    def loss(self, cfg: Any) -> Callable:
+        """Return binary cross-entropy of the pooled video logit against the video label."""
+
+        def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+            return nn.functional.binary_cross_entropy_with_logits(out["logit"].float(), y[:, 0].float())
+
+        return fn
+
+    def batch_metrics(self, output: Dict[str, torch.Tensor], target: torch.Tensor) -> Dict[str, Any]:
+        """Return the summed loss and per-video P(fake) and labels (lists, concatenated over batches)."""
+        logit, y = output["logit"].float(), target[:, 0].float()
+        return {"loss": float(nn.functional.binary_cross_entropy_with_logits(logit, y, reduction="sum")),
+                "scores": torch.sigmoid(logit).tolist(), "y": y.long().tolist()}
+
+    def finish_metrics(self, sums: Dict[str, Any], n: int) -> Dict[str, float]:
+        """Return val_loss and per-video AUC, ACC at 0.5, balanced ACC, AP and EER."""
+        s, y = np.asarray(sums.get("scores", [])), np.asarray(sums.get("y", []), np.int64)
+        return {"val_loss": float(sums.get("loss", 0.0)) / max(n, 1), **video_scores(s, y)}
+
+    def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
+        """Return the pooling, what is pooled (clips or frames) and how many per video."""
+        clip = clip_frames(cfg, genotype)
+        unit = "clip" if is_video(genotype) else "frame"
+        return {**super().describe(cfg, genotype), "pool": cfg.eval.pool, "topk": cfg.eval.topk,
+                "pooled": unit, "scores_per_video": cfg.data.temporal_length // clip, "clip_frames": clip}
+
+    def log_line(self, row: Dict[str, Any]) -> str:
+        """Return losses and the per-video AUC / ACC."""
+        return (f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} video auc {row['auc']:.4f} "
+                f"acc {row['acc']:.4f}")
+
+
+def video_scores(s: np.ndarray, y: np.ndarray) -> Dict[str, float]:
+    """Return per-video AUC, ACC at 0.5, balanced ACC, AP and EER of P(fake) scores ``s`` and labels ``y``."""
+    if not len(y):
+        nan = float("nan")
+        return {"auc": nan, "acc": nan, "bacc": nan, "ap": nan, "eer": nan}
+    return {"auc": M.auc(s, y), "acc": M.accuracy_at(s, y), "bacc": M.balanced_accuracy((s >= 0.5).astype(int), y),
+            "ap": M.average_precision(s, y), "eer": M.eer(s, y)}

@@ -1,0 +1,55 @@
+"""Pooling, boundary targets, proposals and Soft-NMS of nas.forgery.temporal."""
+import numpy as np
+import pytest
+import torch
+
+from nas.errors import NasError
+from nas.forgery import temporal as T
+
+
+def test_pool_scores():
+    x = torch.tensor([[0.0, 1.0, 5.0, 2.0]])
+    assert T.pool_scores(x, "mean").item() == 2.0
+    assert T.pool_scores(x, "max").item() == 5.0
+    assert T.pool_scores(x, "topk", 2).item() == 3.5
+    with pytest.raises(NasError, match="median"):
+        T.pool_scores(x, "median")
+
+
+def test_boundary_targets():
+    slots = torch.tensor([[0, 0, 1, 1, 1, 0, 0, 0]], dtype=torch.float32)
+    s, e = T.boundary_targets(slots, width=0)
+    assert s[0].tolist() == [0, 0, 1, 0, 0, 0, 0, 0] and e[0].tolist() == [0, 0, 0, 0, 1, 0, 0, 0]
+    s, _ = T.boundary_targets(slots, width=1)
+    assert s[0].tolist() == [0, 1, 1, 1, 0, 0, 0, 0]
+
+
+def test_proposals_find_a_clean_segment_from_grouping_and_from_boundaries():
+    fake = np.array([0.1, 0.1, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1])
+    best = T.proposals(fake)[0]
+    assert best[:2] == (2, 5)
+    start = np.array([0.0, 0.0, 0.9, 0.1, 0.0, 0.0, 0.0, 0.0])
+    end = np.array([0.0, 0.0, 0.0, 0.1, 0.9, 0.0, 0.0, 0.0])
+    cands = T.proposals(fake, start, end, thresholds=())  # start/end pairs only
+    assert cands[0][:2] == (2, 5) and cands[0][2] == pytest.approx(0.9 * 0.9 * 0.9)
+
+
+def test_soft_nms_decays_overlaps_and_keeps_disjoint_segments():
+    segs = [(0, 10, 0.9), (1, 10, 0.8), (20, 30, 0.7)]
+    kept = T.soft_nms(segs, sigma=0.4)
+    assert kept[0] == (0, 10, 0.9) and kept[1] == (20, 30, 0.7)  # the disjoint one is untouched
+    assert kept[2][2] == pytest.approx(0.8 * np.exp(-0.9 ** 2 / 0.4))
+    assert len(T.soft_nms(segs, top=1)) == 1
+
+
+def test_load_backbone_accepts_prefixed_states_and_refuses_misfits():
+    import nas
+
+    g = nas.load_genotype("pv_st_tiny:tsn")
+    src = T.VideoScorer(nas.create_backbone(g), True, 4, "mean", 2)
+    dst = T.TemporalLocalizer(nas.create_backbone(g), True, hidden=8)
+    dst.load_backbone_state(src.state_dict())
+    for k, v in src.backbone.state_dict().items():
+        assert torch.equal(v, dst.features.backbone.state_dict()[k]), k
+    with pytest.raises(NasError, match="do not fit"):
+        dst.load_backbone_state({"backbone.stem.0.weight": torch.zeros(1)})

@@ -1,0 +1,85 @@
+"""forgery_video / forgery_temporal end to end on tiny embedded sets and MP4 lists, init, and bad input."""
+import json
+
+import pytest
+
+from nas.cli.retrain import main
+
+TORCH_THREADS = 1
+V = "pv_st_tiny:tsm"
+TINY = ["--resolution", "16", "--epochs", "1", "--batch-size", "4", "data.train_size=8", "data.val_size=6",
+        "eval_batch_size=6", "schedule.warmup_epochs=0", "data.temporal_length=8"]
+
+
+@pytest.fixture(scope="module")
+def video_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fvid") / "run"
+    assert main([V, "--task", "forgery_video", "--frames", "4", "eval.pool=max", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_video_task_reports_per_video_and_names_the_pooling(video_run):
+    meta = json.loads((video_run / "metrics.json").read_text())
+    assert meta["task"] == "forgery_video" and meta["pool"] == "max" and meta["pooled"] == "clip"
+    assert meta["frames_per_video"] == 8 and meta["clip_frames"] == 4 and meta["scores_per_video"] == 2
+    row = meta["epochs"][-1]
+    assert {"auc", "acc", "bacc", "ap", "eer"} <= set(row) and 0.0 <= row["acc"] <= 1.0
+    assert (video_run / "best.pt").is_file()
+
+
+def test_image_genotype_pools_frames_and_temporal_starts_from_a_video_checkpoint(video_run, tmp_path):
+    out = tmp_path / "img"
+    assert main(["st_topo:mobilenetv2", "--task", "forgery_video", "model.width=0.25", "eval.pool=topk",
+                 "eval.topk=3", "--out", str(out), *TINY]) == 0
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta["pooled"] == "frame" and meta["scores_per_video"] == 8 and meta["pool"] == "topk"
+    out = tmp_path / "tmp"
+    assert main([V, "--task", "forgery_temporal", "--frames", "4", "--init", f"backbone:{video_run / 'best.pt'}",
+                 "--out", str(out), *TINY]) == 0
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta["init"].startswith("backbone weights of") and meta["temporal_head"] == "tem"
+    row = meta["epochs"][-1]
+    assert {"ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "mAP", "ar_2", "ar_5", "ar_100", "video_auc"} <= set(row)
+    assert 0.0 <= row["mAP"] <= 1.0
+
+
+def test_written_embedded_set_reads_back_and_a_bad_segment_stops_in_one_line(tmp_path, capsys):
+    root = tmp_path / "emb"
+    assert main(["--write-embedded", str(root), "--resolution", "16", "data.train_size=4", "data.val_size=4"]) == 0
+    train, val = root / "train_video_list.txt", root / "val_video_list.txt"
+    assert len(train.read_text().splitlines()) == 4 and any(root.rglob("*.mp4"))
+    out = tmp_path / "run"
+    assert main([V, "--task", "forgery_temporal", "--frames", "4", "--data-root", str(root), "--train-list",
+                 str(train), "--val-list", str(val), "--out", str(out), *TINY]) == 0
+    assert json.loads((out / "metrics.json").read_text())["epochs"][-1]["val_skipped"] == 0
+    bad = tmp_path / "bad.txt"
+    rel = next(r for r in (line.split()[1] for line in train.read_text().splitlines())
+               if r.split("/")[1] not in ("2", "8"))  # folders 2 and 8 ignore segments: fake throughout
+    bad.write_text(f"1 {rel} 20 40 fake 1 1 5\n" * 4)  # the videos have 32 frames
+    capsys.readouterr()
+    code = main([V, "--task", "forgery_temporal", "--frames", "4", "--data-root", str(root), "--train-list",
+                 str(bad), "--val-list", str(bad), "--out", str(tmp_path / "r2"), *TINY])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "past the end of the video (32 frames)" in err[0]
+
+
+def _bad(case, tmp):
+    lst = tmp / "bad.txt"
+    lines = {"fields": "2 train_release/5/a.mp4 0 4 fake 1 1 5\n",
+             "overlap": "2 train_release/5/a.mp4 0 8 fake 4 8 fake 1 1 5\n",
+             "empty": "\n\n"}
+    if case == "pool":
+        return [V, "--task", "forgery_video", "eval.pool=median"]
+    lst.write_text(lines[case])
+    return [V, "--task", "forgery_video", "--data-root", str(tmp), "--train-list", str(lst), "--val-list", str(lst)]
+
+
+@pytest.mark.parametrize("case", ["fields", "overlap", "empty", "pool"])
+def test_bad_input_is_one_line(case, tmp_path, capsys):
+    args = _bad(case, tmp_path)
+    code = main([*args, *TINY, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and err[0].startswith("nas-retrain: error:") and "Traceback" not in err[0]
+    want = {"fields": "L = 2 needs 2 + 3L + 3 = 11 fields, got 8", "overlap": "overlap", "empty": "no videos",
+            "pool": "eval.pool must be one of mean|max|topk, got 'median'"}[case]
+    assert want in err[0]
