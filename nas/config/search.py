@@ -8,7 +8,7 @@ from nas.config import Budget
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
-           "QueryConfig", "SearchConfig"]
+           "QueryConfig", "ConfidenceConfig", "SearchConfig"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,18 @@ class QueryConfig:
 
 
 @dataclass(frozen=True)
+class ConfidenceConfig:
+    """The end-of-run confidence report of a one-shot search (``nas.search.confidence``)."""
+
+    enabled: bool = True  # False = no report (and no second chain)
+    top_k: int = 3  # the returned genotype and the next best, each with a bootstrap standard error
+    level: float = 0.95  # confidence level of the separability test and of the chain tau interval
+    resamples: int = 1000  # bootstrap draws (snapshots x scoring images resampled together)
+    second_chain: bool = True  # run a second SGLD chain and report the final population's rank stability
+    population: Optional[int] = None  # members of the final population re-scored under it; None = evolution.population
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """The whole st_topo search."""
 
@@ -116,6 +128,7 @@ class SearchConfig:
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     search: QueryConfig = field(default_factory=QueryConfig)
+    confidence: ConfidenceConfig = field(default_factory=ConfidenceConfig)
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
@@ -157,6 +170,11 @@ class SearchConfig:
             (self.benchmark.report in ("test_12ep", "test_200ep"), "benchmark.report must be test_12ep or test_200ep"),
             (self.search.max_queries is None or self.search.max_queries >= 1,
              f"search.max_queries must be at least 1, got {self.search.max_queries}"),
+            (self.confidence.top_k >= 1, f"confidence.top_k must be at least 1, got {self.confidence.top_k}"),
+            (0 < self.confidence.level < 1, "confidence.level must be in (0, 1)"),
+            (self.confidence.resamples >= 2, "confidence.resamples must be at least 2"),
+            (self.confidence.population is None or self.confidence.population >= 3,
+             "confidence.population must be at least 3 (a rank needs three members)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -9,7 +9,8 @@ an uninterrupted one.
 Run folder: ``config.yaml``, ``meta.json``, ``checkpoint.pt``, ``search.jsonl`` (one row per round),
 ``tb/``, and at the end ``genotype.yaml``, ``supernet.pt`` and ``summary.json``. The rows and the summary
 share their key names for every space: ``genotype``, ``score`` (a fraction in [0, 1]), ``madds``,
-``params``; the summary adds ``space``, ``strategy``, ``seed``, ``budget`` (and ``budget_use``), ``top5``.
+``params``; the summary adds ``space``, ``strategy``, ``seed``, ``budget`` (and ``budget_use``), ``top5``, and for
+the one-shot strategies ``confidence`` (top-k with bootstrap errors, two-chain rank stability, a verdict).
 """
 from __future__ import annotations
 
@@ -304,8 +305,47 @@ def _one_shot(run: SearchRun) -> _Setup:
         sampler = window_sampler(run.space, run.cost_fn, run.lo, run.hi, e.max_tries)
     scorer = OneShotScorer(cfg, run.out, run.device, sampler=sampler, score_fn=run.score_fn)
     strategy = _window_strategy(run)
+
+    def extra() -> dict:
+        return {"confidence": confidence_report(run, scorer, strategy)} if cfg.confidence.enabled else {}
+
     return _Setup(scorer, strategy, e.population * scorer.num_snapshots, scorer.final_weights, cfg.num_classes,
-                  spread=True)
+                  spread=True, summary_extra=extra)
+
+
+def confidence_report(run: SearchRun, scorer, strategy) -> dict:
+    """Compute, log and return the run's confidence report (``nas.search.confidence``) as a plain dict.
+
+    The top-k are re-scored per image under the run's snapshots (their scores are those of the search); the
+    final population (the best ``confidence.population`` seen) is scored again under a second SGLD chain.
+    """
+    from nas.search import confidence as conf
+
+    c, writer = run.cfg.confidence, run.writer
+    top = strategy.top(c.top_k)
+    tables = [t.numpy() for t in scorer.hit_tables([i.genotype for i in top])]
+    costs = [run._cost(i.genotype) for i in top]
+    cands = conf.assess([str(i.genotype) for i in top], tables, [x.madds for x in costs], [x.params for x in costs],
+                        level=c.level, resamples=c.resamples, seed=run.cfg.seed)
+    tau = None
+    if c.second_chain and run.cfg.sgld.enabled:
+        run.progress.log("confidence: scoring the final population under a second SGLD chain")
+        pop = strategy.top(c.population or run.cfg.evolution.population)
+        second = scorer([i.genotype for i in pop], snapshots=scorer.second_chain())
+        tau = conf.chain_stability([i.score for i in pop], [sum(r) / len(r) for r in second], level=c.level,
+                                   resamples=c.resamples, seed=run.cfg.seed)
+    report = conf.Confidence(c.level, cands, tau, conf.verdict(cands, c.level, tau))
+    for rank, cand in enumerate(cands):
+        writer.add_scalar("confidence/score", cand.score, rank)
+        writer.add_scalar("confidence/se", cand.se, rank)
+        writer.add_scalar("confidence/madds", cand.madds, rank)
+    if tau is not None:
+        for key, value in (("tau", tau.tau), ("tau_low", tau.low), ("tau_high", tau.high)):
+            writer.add_scalar(f"confidence/chain_{key}", value, 0)
+    writer.add_scalar("confidence/separable", float(report.separable), 0)
+    writer.add_text("confidence/verdict", report.verdict, 0)
+    run.progress.log(f"confidence: {report.verdict}")
+    return report.as_dict()
 
 
 def _window_strategy(run: SearchRun):
