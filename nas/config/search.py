@@ -8,7 +8,7 @@ from nas.config import Budget
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
-           "QueryConfig", "ConfidenceConfig", "SearchConfig"]
+           "QueryConfig", "ConfidenceConfig", "FinalistsConfig", "SearchConfig"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,16 @@ class ConfidenceConfig:
 
 
 @dataclass(frozen=True)
+class FinalistsConfig:
+    """Brief proxy retraining of the top-k before the result is returned (``nas.search.finalists``)."""
+
+    k: int = 0  # candidates of the final population retrained; 0 = off (return the supernet's best)
+    epochs: int = 1  # passes over the proxy training set per finalist
+    lr: float = 0.05  # peak SGD learning rate, cosine-annealed per step
+    init: str = "supernet"  # "supernet": start from the trained shared weights; "scratch": a fresh seeded init
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """The whole st_topo search."""
 
@@ -129,6 +139,7 @@ class SearchConfig:
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     search: QueryConfig = field(default_factory=QueryConfig)
     confidence: ConfidenceConfig = field(default_factory=ConfidenceConfig)
+    finalists: FinalistsConfig = field(default_factory=FinalistsConfig)
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
@@ -172,6 +183,12 @@ class SearchConfig:
              f"search.max_queries must be at least 1, got {self.search.max_queries}"),
             (self.confidence.top_k >= 1, f"confidence.top_k must be at least 1, got {self.confidence.top_k}"),
             (0 < self.confidence.level < 1, "confidence.level must be in (0, 1)"),
+            (self.finalists.k >= 0, f"finalists.k must be >= 0, got {self.finalists.k}"),
+            (self.finalists.epochs >= 1, f"finalists.epochs must be at least 1, got {self.finalists.epochs}"),
+            (self.finalists.lr > 0, f"finalists.lr must be > 0, got {self.finalists.lr}"),
+            (self.finalists.init in ("supernet", "scratch"), "finalists.init must be supernet or scratch"),
+            (self.finalists.k == 0 or self.score.val_images < self.data.val_images or self.data.root is not None,
+             "finalists.k > 0 scores on held-out images: score.val_images must be below data.val_images"),
             (self.confidence.resamples >= 2, "confidence.resamples must be at least 2"),
             (self.confidence.population is None or self.confidence.population >= 3,
              "confidence.population must be at least 3 (a rank needs three members)"),

@@ -159,6 +159,13 @@ class OneShotScorer:
                            seeded_random(self.cfg.seed, path_tag, seg), steps=g.burn_in if seg == 0 else g.spacing,
                            on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler)
 
+    def trained_weights(self) -> Dict[str, torch.Tensor]:
+        """Return the trained, pre-SGLD weights (the last snapshot for a folder written before they were kept)."""
+        start = self.out / "snapshots" / TRAINED
+        if not start.is_file():
+            start = self.out / "snapshots" / f"{self.num_snapshots - 1}.pt"
+        return load_torch(start, "trained supernet", self.device)
+
     def second_chain(self, hooks: Optional[Hooks] = None) -> List[Dict[str, torch.Tensor]]:
         """Return K snapshots of a second, independently seeded SGLD chain from the trained weights (in memory).
 
@@ -167,10 +174,7 @@ class OneShotScorer:
         overwritten (scoring always loads a snapshot first).
         """
         hooks = hooks or Hooks()
-        start = self.out / "snapshots" / TRAINED
-        if not start.is_file():  # a run folder written before the trained weights were kept
-            start = self.out / "snapshots" / f"{self.num_snapshots - 1}.pt"
-        self.supernet.load_state_dict(load_torch(start, "trained supernet", self.device))
+        self.supernet.load_state_dict(self.trained_weights())
         out = []
         for seg in range(self.cfg.sgld.snapshots):
             self._sgld_segment(seg, ("sgld-noise-chain2", "sgld-path-chain2", "sgld-chain2"), hooks)
