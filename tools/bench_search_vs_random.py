@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import sys
 import time
 from dataclasses import replace
@@ -175,7 +176,7 @@ def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: L
     out = {"picks": picks,
            "mean_pick_standalone": sum(p["standalone"] for p in picks) / len(picks),
            "mean_pick_percentile": sum(p["percentile"] for p in picks) / len(picks),
-           "random_standalone": sorted(rand_acc), "random_median": sorted(rand_acc)[len(rand_acc) // 2]}
+           "random_standalone": sorted(rand_acc), "random_median": statistics.median(rand_acc)}
     ts = [truth[g] for g in trained]
     out["tau_proxy_vs_standalone"] = tau_entry([cache["proxy"][g] for g in trained], ts)
     out["tau_madds_vs_standalone"] = tau_entry([cost(g) for g in trained], ts)
