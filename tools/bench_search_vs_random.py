@@ -252,7 +252,8 @@ def main(argv: List[str]) -> int:
     score_proxy(scorer, trained, cache)
     train_truth(scorer, trained, args.standalone_epochs, args.standalone_seeds, cache, cost)
     rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide,
-           **report(cache, randoms, trained, args.seeds, args.standalone_seeds, cost), "seconds": round(time.time() - t0)}
+           **report(cache, randoms, trained, args.seeds, args.standalone_seeds, cost),
+           "seconds": round(time.time() - t0)}
     atomic_write_json(work / "report.json", rep)
     print_report(rep)
     return 0

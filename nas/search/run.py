@@ -346,8 +346,9 @@ def _choose_finalist(run: SearchRun, scorer, strategy, chosen: List[dict]):
 def confidence_report(run: SearchRun, scorer, strategy) -> dict:
     """Compute, log and return the run's confidence report (``nas.search.confidence``) as a plain dict.
 
-    The returned genotype and the next best of the top-k are re-scored per image under the run's snapshots (their
-    scores are those of the search); the final population (the best ``confidence.population`` seen) is scored again under a second SGLD chain.
+    The returned genotype and the next best of the top-k are re-scored per image under the run's snapshots
+    (their scores are those of the search); the final population (the best ``confidence.population`` seen) is
+    scored again under a second SGLD chain.
     """
     from nas.search import confidence as conf
 
