@@ -365,7 +365,9 @@ def confidence_report(run: SearchRun, scorer, strategy) -> dict:
     if c.second_chain and run.cfg.sgld.enabled:
         run.progress.log("confidence: scoring the final population under a second SGLD chain")
         pop = strategy.top(c.population or run.cfg.evolution.population)
-        second = scorer([i.genotype for i in pop], snapshots=scorer.second_chain())
+        # Scored here, not through the run's score_fn: the report stays local, like the top-k's hit tables.
+        second = [[int(row.sum()) / row.numel() for row in t]
+                  for t in scorer.hit_tables([i.genotype for i in pop], snapshots=scorer.second_chain())]
         tau = conf.chain_stability([i.score for i in pop], [sum(r) / len(r) for r in second], level=c.level,
                                    resamples=c.resamples, seed=run.cfg.seed)
     report = conf.Confidence(c.level, cands, tau, conf.verdict(cands, c.level, tau))
