@@ -232,6 +232,8 @@ def _print_result(out: Path, best) -> int:
     if chosen:  # the diversity finalists: the result was chosen on its held-out score after brief training
         print(f"chosen among {len(s['finalists'])} finalist(s) on held-out top-1 after proxy training: "
               f"{chosen[0]['score']:.4f} (the score above is the supernet's)")
+    if s.get("confidence"):  # how sure the one-shot search is of its pick (nas.search.confidence)
+        print(f"confidence: {s['confidence']['verdict']}")
     if "test" in s:  # a tabular search: the table's test figure of the returned genotype only
         b = s["benchmark"]
         print(f"{b['name']} table: {s['queries']} queries, best validation {s['best_valid']:.2f}%, "

@@ -8,7 +8,7 @@ from nas.config import Budget, Precision
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
-           "QueryConfig", "SearchConfig"]
+           "QueryConfig", "ConfidenceConfig", "FinalistsConfig", "SearchConfig"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,28 @@ class QueryConfig:
 
 
 @dataclass(frozen=True)
+class ConfidenceConfig:
+    """The end-of-run confidence report of a one-shot search (``nas.search.confidence``)."""
+
+    enabled: bool = True  # False = no report (and no second chain)
+    top_k: int = 3  # the returned genotype and the next best, each with a bootstrap standard error
+    level: float = 0.95  # confidence level of the separability test and of the chain tau interval
+    resamples: int = 1000  # bootstrap draws (snapshots x scoring images resampled together)
+    second_chain: bool = True  # run a second SGLD chain and report the final population's rank stability
+    population: Optional[int] = None  # members of the final population re-scored under it; None = evolution.population
+
+
+@dataclass(frozen=True)
+class FinalistsConfig:
+    """Brief proxy retraining of the top-k before the result is returned (``nas.search.finalists``)."""
+
+    k: int = 0  # candidates of the final population retrained; 0 = off (return the supernet's best)
+    epochs: int = 1  # passes over the proxy training set per finalist
+    lr: float = 0.05  # peak SGD learning rate, cosine-annealed per step
+    init: str = "supernet"  # "supernet": start from the trained shared weights; "scratch": a fresh seeded init
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """The whole st_topo search."""
 
@@ -128,6 +150,8 @@ class SearchConfig:
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     search: QueryConfig = field(default_factory=QueryConfig)
+    confidence: ConfidenceConfig = field(default_factory=ConfidenceConfig)
+    finalists: FinalistsConfig = field(default_factory=FinalistsConfig)
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
@@ -172,6 +196,17 @@ class SearchConfig:
             (self.benchmark.report in ("test_12ep", "test_200ep"), "benchmark.report must be test_12ep or test_200ep"),
             (self.search.max_queries is None or self.search.max_queries >= 1,
              f"search.max_queries must be at least 1, got {self.search.max_queries}"),
+            (self.confidence.top_k >= 1, f"confidence.top_k must be at least 1, got {self.confidence.top_k}"),
+            (0 < self.confidence.level < 1, "confidence.level must be in (0, 1)"),
+            (self.finalists.k >= 0, f"finalists.k must be >= 0, got {self.finalists.k}"),
+            (self.finalists.epochs >= 1, f"finalists.epochs must be at least 1, got {self.finalists.epochs}"),
+            (self.finalists.lr > 0, f"finalists.lr must be > 0, got {self.finalists.lr}"),
+            (self.finalists.init in ("supernet", "scratch"), "finalists.init must be supernet or scratch"),
+            (self.finalists.k == 0 or self.score.val_images < self.data.val_images or self.data.root is not None,
+             "finalists.k > 0 scores on held-out images: score.val_images must be below data.val_images"),
+            (self.confidence.resamples >= 2, "confidence.resamples must be at least 2"),
+            (self.confidence.population is None or self.confidence.population >= 3,
+             "confidence.population must be at least 3 (a rank needs three members)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -147,6 +147,18 @@ class ProxyData:
             self._score = (bn, val)
         return self._score
 
+    def held_out_batches(self) -> List[Batch]:
+        """Return the validation images after the scoring set (never scored by the search), in fixed batches."""
+        out: List[Batch] = []
+        seen = 0
+        for x, y in self._loader(self.val, min(self.eval_batch_size, len(self.val)), 0, shuffle=False,
+                                 where="the held-out images"):
+            skip = max(0, min(len(y), self.val_images - seen))
+            seen += len(y)
+            if skip < len(y):
+                out.append((x[skip:], y[skip:]))
+        return out
+
     def warn_skipped(self) -> None:
         """Warn once about unreadable images skipped since the last call."""
         warn_skipped(self.skipped)

@@ -7,6 +7,10 @@ held-out validation clips (never used for weight or alpha steps), and the best o
 Training starts from the supernet's shared weights (``init: supernet``, the default: brief training then
 ranks trained sub-networks rather than random inits) or from scratch (``init: scratch``). This is a short
 in-memory proxy training, not a retraining run: it writes no run folder (``nas-retrain`` does that).
+
+The image one-shot search (``st_topo``) uses the same idea on its own data (``ProxyFinalists``): the top
+``finalists.k`` of the final population, each trained for ``finalists.epochs`` on the proxy training images
+and scored on the validation images the search never scored on (those after ``score.val_images``).
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from nas.core.genotype import Genotype
 from nas.data.collate import collate_skip
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
-__all__ = ["Finalist", "pick_finalists", "FinalistTrainer", "train_briefly", "evaluate"]
+__all__ = ["Finalist", "pick_finalists", "FinalistTrainer", "ProxyFinalists", "train_briefly", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,61 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device) -
             hit += int((multiview_logits(model, x.to(device)).argmax(1).cpu() == y).sum())
             total += len(y)
     return hit / max(1, total)
+
+
+class ProxyFinalists:
+    """Train a one-shot search's finalist briefly on the proxy training images; score it on held-out images.
+
+    Args:
+        scorer: the run's ``OneShotScorer`` (supernet, proxy data, trained weights, device).
+        epochs, lr: the brief training (SGD, momentum 0.9, weight decay 4e-5, cosine per step).
+        init: ``supernet`` (extract from the trained, pre-SGLD shared weights) or ``scratch`` (a fresh init).
+        seed: the run seed; each finalist's init and batch order derive from it and its genotype only.
+    """
+
+    def __init__(self, scorer, *, epochs: int, lr: float, init: str, seed: int):
+        self.scorer, self.epochs, self.lr, self.init, self.seed = scorer, epochs, lr, init, seed
+        self._held_out = None
+
+    def held_out(self):
+        """Return the held-out batches on the scorer's device (a one-line error when there are none)."""
+        from nas.errors import NasError
+
+        if self._held_out is None:
+            batches = self.scorer.data.held_out_batches()
+            if not batches:
+                raise NasError("finalists.k > 0 needs validation images beyond score.val_images to score on")
+            dev = self.scorer.device
+            self._held_out = [(x.to(dev), y.to(dev)) for x, y in batches]
+        return self._held_out
+
+    def _model(self, g: Genotype) -> torch.nn.Module:
+        from nas import create_model
+
+        s = self.scorer
+        with seeded_init(derive_seed(self.seed, "finalist", str(g))):
+            if self.init == "supernet":
+                s.supernet.load_state_dict(s.trained_weights())
+                return s.supernet.extract(g)
+            cfg = s.cfg.supernet
+            return create_model(g, num_classes=s.data.num_classes, width=cfg.width, stem_stride=cfg.stem_stride,
+                                dropout=0.0)
+
+    def __call__(self, g: Genotype) -> float:
+        """Return ``g``'s held-out top-1 after the brief training."""
+        from nas.search.one_shot import accuracy
+
+        s = self.scorer
+        model = self._model(g).to(s.device).to(memory_format=torch.channels_last)
+        steps = max(1, self.epochs * s.data.steps_per_epoch)
+        opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=4e-5)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+        model.train()
+        for epoch in range(self.epochs):
+            for x, y in s.data.train_batches(derive_seed(self.seed, "finalist-order", str(g), epoch)):
+                loss = F.cross_entropy(model(x.to(s.device)), y.to(s.device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+        return accuracy(model, self.held_out())

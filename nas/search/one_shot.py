@@ -12,7 +12,7 @@ from nas.core.genotype import Genotype
 from nas.nn.supernet import Supernet, recalibrate_bn
 from nas.train.amp import autocast, to_device
 
-__all__ = ["Batches", "train_steps", "score_genotypes", "accuracy"]
+__all__ = ["Batches", "train_steps", "score_genotypes", "accuracy", "hits", "hit_tables"]
 
 Batches = Callable[[int], Iterator[Tuple[torch.Tensor, torch.Tensor]]]  # epoch -> iterator of (x, y)
 
@@ -96,3 +96,29 @@ def score_genotypes(supernet: Supernet, genotypes: Sequence[Genotype], snapshots
             if on_done is not None:
                 on_done()
     return per
+
+
+@torch.no_grad()
+def hits(model: nn.Module, val: Sequence[Tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """Return a bool per validation image: whether ``model`` (in eval mode) classifies it correctly."""
+    model.eval()
+    return torch.cat([(model(x).argmax(1) == y).cpu() for x, y in val])
+
+
+def hit_tables(supernet: Supernet, genotypes: Sequence[Genotype], snapshots: Sequence[Dict[str, torch.Tensor]],
+               bn_batches: Sequence[torch.Tensor], val: Sequence[Tuple[torch.Tensor, torch.Tensor]],
+               on_done: Optional[Callable[[], None]] = None) -> List[torch.Tensor]:
+    """Return, per genotype, its K x N table of hits (snapshots x validation images); row means = ``score_genotypes``.
+
+    Used by the confidence report, which resamples both axes (``nas.search.confidence``).
+    """
+    rows: List[List[torch.Tensor]] = [[] for _ in genotypes]
+    for state in snapshots:
+        supernet.load_state_dict(state)
+        for i, g in enumerate(genotypes):
+            supernet.set_active(g)
+            recalibrate_bn(supernet, bn_batches)
+            rows[i].append(hits(supernet, val))
+            if on_done is not None:
+                on_done()
+    return [torch.stack(r) for r in rows]

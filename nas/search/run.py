@@ -9,7 +9,8 @@ an uninterrupted one.
 Run folder: ``config.yaml``, ``meta.json``, ``checkpoint.pt``, ``search.jsonl`` (one row per round),
 ``tb/``, and at the end ``genotype.yaml``, ``supernet.pt`` and ``summary.json``. The rows and the summary
 share their key names for every space: ``genotype``, ``score`` (a fraction in [0, 1]), ``madds``,
-``params``; the summary adds ``space``, ``strategy``, ``seed``, ``budget`` (and ``budget_use``), ``top5``.
+``params``; the summary adds ``space``, ``strategy``, ``seed``, ``budget`` (and ``budget_use``), ``top5``, and for
+the one-shot strategies ``confidence`` (top-k with bootstrap errors, two-chain rank stability, a verdict).
 """
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ class _Setup:
     log_round: Optional[Callable[[Any, int, dict, float], None]] = None
     summary_extra: Callable[[], dict] = field(default=lambda: {})
     spread: bool = False  # the scorer's rows hold one score per weight snapshot
+    choose: Optional[Callable[[], Any]] = None  # -> (genotype, score) instead of the strategy's result (finalists)
 
 
 class SearchRun:
@@ -290,7 +292,8 @@ class SearchRun:
         import nas
 
         cfg, setup = self.cfg, self.setup
-        g, score = setup.strategy.result()
+        g, score = setup.choose() if setup.choose is not None else setup.strategy.result()
+        self.result_genotype = g
         if score is None:
             row = setup.scorer([g])[0]
             score = sum(row) / len(row)
@@ -341,8 +344,81 @@ def _one_shot(run: SearchRun) -> _Setup:
         sampler = window_sampler(run.space, run.cost_fn, run.lo, run.hi, e.max_tries)
     scorer = OneShotScorer(cfg, run.out, run.device, sampler=sampler, score_fn=run.score_fn)
     strategy = _window_strategy(run)
+
+    chosen: List[dict] = []
+
+    def extra() -> dict:
+        out = {"finalists": chosen} if cfg.finalists.k else {}
+        if cfg.confidence.enabled:
+            out["confidence"] = confidence_report(run, scorer, strategy)
+        return out
+
     return _Setup(scorer, strategy, e.population * scorer.num_snapshots, scorer.final_weights, cfg.num_classes,
-                  spread=True)
+                  spread=True, summary_extra=extra,
+                  choose=(lambda: _choose_finalist(run, scorer, strategy, chosen)) if cfg.finalists.k else None)
+
+
+def _choose_finalist(run: SearchRun, scorer, strategy, chosen: List[dict]):
+    """Retrain the top ``finalists.k`` briefly, score them on held-out images; return the best and its score.
+
+    ``chosen`` receives the finalists' records (``nas.search.finalists.Finalist``). The returned score is the
+    winner's supernet score, as in every summary; its held-out figure is in its record.
+    """
+    from nas.search.finalists import Finalist, ProxyFinalists
+
+    f = run.cfg.finalists
+    train = ProxyFinalists(scorer, epochs=f.epochs, lr=f.lr, init=f.init, seed=run.cfg.seed)
+    best = None
+    for rank, ind in enumerate(strategy.top(f.k)):
+        held_out = train(ind.genotype)
+        c = run._cost(ind.genotype)
+        chosen.append(Finalist(str(ind.genotype), c.madds, c.params, held_out, ind.score).as_dict())
+        run.writer.add_scalar("finalists/held_out", held_out, rank)
+        run.progress.log(f"finalist {rank + 1}/{f.k}: held-out top-1 {held_out:.4f} (supernet {ind.score:.4f})")
+        if best is None or held_out > best[0]:
+            best = (held_out, ind)
+    return best[1].genotype, best[1].score
+
+
+def confidence_report(run: SearchRun, scorer, strategy) -> dict:
+    """Compute, log and return the run's confidence report (``nas.search.confidence``) as a plain dict.
+
+    The returned genotype and the next best of the top-k are re-scored per image under the run's snapshots
+    (their scores are those of the search); the final population (the best ``confidence.population`` seen) is
+    scored again under a second SGLD chain.
+    """
+    from nas.search import confidence as conf
+
+    c, writer = run.cfg.confidence, run.writer
+    returned = str(getattr(run, "result_genotype", strategy.best().genotype))
+    ranked = strategy.top(max(c.top_k, run.cfg.finalists.k))
+    first = [i for i in ranked if str(i.genotype) == returned]  # a finalist may outrank the supernet's best
+    top = (first + [i for i in ranked if str(i.genotype) != returned])[:c.top_k]
+    tables = [t.numpy() for t in scorer.hit_tables([i.genotype for i in top])]
+    costs = [run._cost(i.genotype) for i in top]
+    cands = conf.assess([str(i.genotype) for i in top], tables, [x.madds for x in costs], [x.params for x in costs],
+                        level=c.level, resamples=c.resamples, seed=run.cfg.seed)
+    tau = None
+    if c.second_chain and run.cfg.sgld.enabled:
+        run.progress.log("confidence: scoring the final population under a second SGLD chain")
+        pop = strategy.top(c.population or run.cfg.evolution.population)
+        # Scored here, not through the run's score_fn: the report stays local, like the top-k's hit tables.
+        second = [[int(row.sum()) / row.numel() for row in t]
+                  for t in scorer.hit_tables([i.genotype for i in pop], snapshots=scorer.second_chain())]
+        tau = conf.chain_stability([i.score for i in pop], [sum(r) / len(r) for r in second], level=c.level,
+                                   resamples=c.resamples, seed=run.cfg.seed)
+    report = conf.Confidence(c.level, cands, tau, conf.verdict(cands, c.level, tau))
+    for rank, cand in enumerate(cands):
+        writer.add_scalar("confidence/score", cand.score, rank)
+        writer.add_scalar("confidence/se", cand.se, rank)
+        writer.add_scalar("confidence/madds", cand.madds, rank)
+    if tau is not None:
+        for key, value in (("tau", tau.tau), ("tau_low", tau.low), ("tau_high", tau.high)):
+            writer.add_scalar(f"confidence/chain_{key}", value, 0)
+    writer.add_scalar("confidence/separable", float(report.separable), 0)
+    writer.add_text("confidence/verdict", report.verdict, 0)
+    run.progress.log(f"confidence: {report.verdict}")
+    return report.as_dict()
 
 
 def _window_strategy(run: SearchRun):

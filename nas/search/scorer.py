@@ -31,6 +31,7 @@ from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_gener
 __all__ = ["OneShotScorer", "TabularScorer", "window_sampler", "supernet_options"]
 
 Sampler = Callable[..., Genotype]
+TRAINED = "trained.pt"  # the pre-SGLD weights, beside the snapshots
 
 
 def window_sampler(space, cost_fn: Callable[[Genotype], int], lo: int, hi: int, max_tries: int = 200) -> Sampler:
@@ -128,24 +129,21 @@ class OneShotScorer:
             hooks.report(phase="supernet", epoch=epoch + 1, loss=stats["loss"], acc=stats["acc"])
 
     def sgld(self, start_segment: int = 0, hooks: Optional[Hooks] = None) -> None:
-        """Run the SGLD segments from ``start_segment``, saving ``snapshots/<k>.pt`` after each."""
-        from nas.optim import SGLD
+        """Run the SGLD segments from ``start_segment``, saving ``snapshots/<k>.pt`` after each.
 
+        The trained (pre-SGLD) weights are kept as ``snapshots/trained.pt``, where the confidence report's
+        second chain starts.
+        """
         hooks, g = hooks or Hooks(), self.cfg.sgld
         snaps = self.out / "snapshots"
         self._snapshots = None
         if not g.enabled:
             atomic_torch_save(self.supernet.state_dict(), snaps / "0.pt")
             return
+        if start_segment == 0:
+            atomic_torch_save(self.supernet.state_dict(), snaps / TRAINED)
         for seg in range(start_segment, g.snapshots):
-            gen = torch_generator(derive_seed(self.cfg.seed, "sgld-noise", seg), self.device)
-            opt = SGLD(self.supernet.parameters(), lr=g.lr, temperature=g.temperature,
-                       num_data=self.data.num_train, prior_precision=g.prior_precision, generator=gen)
-            stats = train_steps(self.supernet, self.data.cycle_batches(("sgld", seg)), opt, None,
-                                seeded_random(self.cfg.seed, "sgld-path", seg),
-                                steps=g.burn_in if seg == 0 else g.spacing,
-                                on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler, amp=self.amp,
-                                scaler=self.scaler)
+            stats = self._sgld_segment(seg, ("sgld-noise", "sgld-path", "sgld"), hooks)
             hooks.scalar("sgld/loss", stats["loss"], seg)
             hooks.scalar("sgld/acc", stats["acc"], seg)
             atomic_torch_save(self.supernet.state_dict(), snaps / f"{seg}.pt")
@@ -153,6 +151,53 @@ class OneShotScorer:
             if seg + 1 < g.snapshots:
                 hooks.save("sgld", seg + 1)
             hooks.report(phase="sgld", snapshot=seg + 1, loss=stats["loss"], acc=stats["acc"])
+
+    def _sgld_segment(self, seg: int, tags: Tuple[str, str, str], hooks: Hooks) -> Dict[str, float]:
+        """Run one SGLD segment (the burn-in for segment 0, else ``spacing`` steps) on the supernet.
+
+        ``tags`` name the seeds of the noise, the sampled paths and the batch order of this chain.
+        """
+        from nas.optim import SGLD
+
+        g, (noise_tag, path_tag, batch_tag) = self.cfg.sgld, tags
+        gen = torch_generator(derive_seed(self.cfg.seed, noise_tag, seg), self.device)
+        opt = SGLD(self.supernet.parameters(), lr=g.lr, temperature=g.temperature,
+                   num_data=self.data.num_train, prior_precision=g.prior_precision, generator=gen)
+        return train_steps(self.supernet, self.data.cycle_batches((batch_tag, seg)), opt, None,
+                           seeded_random(self.cfg.seed, path_tag, seg), steps=g.burn_in if seg == 0 else g.spacing,
+                           on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler, amp=self.amp,
+                           scaler=self.scaler)
+
+    def trained_weights(self) -> Dict[str, torch.Tensor]:
+        """Return the trained, pre-SGLD weights (the last snapshot for a folder written before they were kept)."""
+        start = self.out / "snapshots" / TRAINED
+        if not start.is_file():
+            start = self.out / "snapshots" / f"{self.num_snapshots - 1}.pt"
+        return load_torch(start, "trained supernet", self.device)
+
+    def second_chain(self, hooks: Optional[Hooks] = None) -> List[Dict[str, torch.Tensor]]:
+        """Return K snapshots of a second, independently seeded SGLD chain from the trained weights (in memory).
+
+        Same steps and settings as the run's own chain; only the noise and path seeds differ. Deterministic
+        for a given run seed, so a resumed run reports the same figures. The supernet's current weights are
+        overwritten (scoring always loads a snapshot first).
+        """
+        hooks = hooks or Hooks()
+        self.supernet.load_state_dict(self.trained_weights())
+        out = []
+        for seg in range(self.cfg.sgld.snapshots):
+            self._sgld_segment(seg, ("sgld-noise-chain2", "sgld-path-chain2", "sgld-chain2"), hooks)
+            out.append({k: v.detach().clone() for k, v in self.supernet.state_dict().items()})
+        return out
+
+    def hit_tables(self, genotypes: Sequence[Genotype], snapshots: Optional[Sequence[Dict[str, torch.Tensor]]] = None,
+                   on_done: Optional[Callable[[], None]] = None) -> List[torch.Tensor]:
+        """Return, per genotype, its snapshots x scoring-images table of hits (default: the run's snapshots)."""
+        from nas.search.one_shot import hit_tables
+
+        bn, val = self.score_batches()
+        return hit_tables(self.supernet, genotypes, self.snapshots() if snapshots is None else snapshots, bn, val,
+                          on_done=on_done)
 
     # -- scoring -----------------------------------------------------------------------------------
     def snapshots(self) -> List[Dict[str, torch.Tensor]]:

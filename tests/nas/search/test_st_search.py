@@ -59,6 +59,26 @@ def test_tensorboard_events_read_back(tiny_run):
     assert len(acc.Scalars("search/best_score")) == 3
 
 
+def test_confidence_report_of_a_real_run(tiny_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out, res = tiny_run
+    summary = json.loads((out / "summary.json").read_text())
+    c = summary["confidence"]
+    assert c["level"] == 0.95 and len(c["top"]) == 3 and isinstance(c["separable"], bool)
+    first = c["top"][0]
+    assert first["genotype"] == summary["genotype"] and first["separable"] is None
+    assert first["score"] == pytest.approx(summary["score"])  # the hit tables reproduce the search's scores
+    assert [t["score"] for t in c["top"]] == pytest.approx([t["score"] for t in summary["top5"][:3]])
+    assert all(0 < t["se"] < 0.2 and 0.85 * 330e6 <= t["madds"] <= 330e6 and t["params"] > 0 for t in c["top"])
+    assert c["chain_tau"]["n"] == 4 and c["chain_tau"]["ci"][0] <= c["chain_tau"]["tau"] <= c["chain_tau"]["ci"][1]
+    assert "at 95%: scores" in c["verdict"] and f"confidence: {c['verdict']}" in res.stdout
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    assert len(acc.Scalars("confidence/se")) == 3 and len(acc.Scalars("confidence/chain_tau")) == 1
+    assert "confidence/verdict/text_summary" in acc.Tags()["tensors"]
+
+
 def test_derive_accepts_run_folder(tiny_run, capsys):
     from nas.cli.derive import main
 
@@ -90,6 +110,8 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert nas.load_genotype(out) == nas.load_genotype(ref)
     assert (out / "search.jsonl").read_text() == (ref / "search.jsonl").read_text()
+    confidence = [json.loads((d / "summary.json").read_text())["confidence"] for d in (out, ref)]
+    assert confidence[0] == confidence[1]  # the second SGLD chain and the bootstrap are seeded too
     # TensorBoard holds each step once, with the uninterrupted run's values, on every step counter
     from nas.utils.tb_events import read_scalars
 

@@ -1,0 +1,81 @@
+"""tools/bench_search_vs_random.py: percentiles, the report's taus, truth reuse, the resumable cache, a tiny run."""
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nas.errors import NasError
+
+ROOT = Path(__file__).resolve().parents[2]
+_SPEC = importlib.util.spec_from_file_location("bench_search_vs_random", ROOT / "tools" / "bench_search_vs_random.py")
+bench = importlib.util.module_from_spec(_SPEC)
+sys.modules["bench_search_vs_random"] = bench
+_SPEC.loader.exec_module(bench)
+
+
+def test_percentile_counts_ties_half():
+    assert bench.percentile(0.9, [0.1, 0.2, 0.3, 0.4]) == 100
+    assert bench.percentile(0.0, [0.1, 0.2]) == 0
+    assert bench.percentile(0.2, [0.1, 0.2, 0.3, 0.4]) == pytest.approx(37.5)
+
+
+def test_report_on_a_hand_made_cache(tmp_path):
+    cache = bench.Cache(tmp_path, {"k": 1})
+    randoms = ["r1", "r2", "r3", "r4"]
+    acc = {"r1": (0.70, 0.71), "r2": (0.75, 0.74), "r3": (0.80, 0.81), "r4": (0.85, 0.86), "p0": (0.90, 0.88)}
+    cache["standalone"].update({g: {"0": a, "1": b} for g, (a, b) in acc.items()})
+    cache["proxy"].update({"r1": 0.1, "r2": 0.2, "r3": 0.3, "r4": 0.4, "p0": 0.5})
+    cache["searches"]["0"] = {"genotype": "p0", "score": 0.5, "madds": 5}
+    cost = {"r1": 4, "r2": 3, "r3": 2, "r4": 1, "p0": 5}.get
+    rep = bench.report(cache, randoms, [*randoms, "p0"], [0], 2, cost)
+    assert rep["picks"][0]["standalone"] == pytest.approx(0.89) and rep["picks"][0]["percentile"] == 100
+    assert rep["tau_proxy_vs_standalone"]["tau"] == 1.0 and rep["tau_proxy_vs_standalone"]["n"] == 5
+    assert rep["tau_madds_vs_standalone"]["tau"] == pytest.approx(-0.2)
+    assert rep["tau_standalone_seed_vs_seed"] == 1.0 and rep["random_median"] == pytest.approx(0.775)
+
+
+def test_cache_refuses_other_settings_and_truth_formats(tmp_path):
+    cache = bench.Cache(tmp_path, {"k": 1})
+    cache["standalone"]["g"] = {"0": 0.5}
+    cache.save()
+    assert bench.Cache(tmp_path, {"k": 1})["standalone"] == {"g": {"0": 0.5}}
+    with pytest.raises(NasError, match="other settings"):
+        bench.Cache(tmp_path, {"k": 2})
+    ours = tmp_path / "ours.json"
+    ours.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"g": {"0": 0.5}}}))
+    assert bench.earlier_truth(ours, 12) == {"g": {"0": 0.5}}
+    old = tmp_path / "old.json"  # tools/bench_search.py --json
+    old.write_text(json.dumps({"standalone_epochs": 12, "standalone_archs": ["a", "b"],
+                               "standalone_acc": [[0.1, 0.2], [0.3, 0.4]]}))
+    assert bench.earlier_truth(old, 12) == {"a": {"0": 0.1, "1": 0.3}, "b": {"0": 0.2, "1": 0.4}}
+    with pytest.raises(NasError, match="trained for 12 epochs, this run for 6"):
+        bench.earlier_truth(old, 6)
+
+
+def test_random_draws_are_fixed_and_in_the_window():
+    import nas
+
+    space = nas.get_space("st_topo")
+    cost = lambda g: space.cost(g).madds  # noqa: E731
+    a = bench.draw(space, cost, 280_000_000, 330_000_000, 3, "window")
+    assert a == bench.draw(space, cost, 280_000_000, 330_000_000, 3, "window")
+    assert all(280e6 <= cost(nas.load_genotype(g)) <= 330e6 for g in a)
+
+
+@pytest.mark.slow  # two tiny searches and 10 one-epoch standalone trainings: minutes on 2 cores
+def test_tiny_end_to_end_then_resume_from_the_cache(tmp_path):
+    cmd = [sys.executable, str(ROOT / "tools" / "bench_search_vs_random.py"), str(tmp_path / "w"), "--recipe",
+           str(ROOT / "recipes" / "search" / "st_topo_tiny.yaml"), "--seeds", "0", "1", "--randoms", "3",
+           "--standalone-epochs", "1", "evolution.generations=0", "evolution.population=3"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rep = json.loads((tmp_path / "w" / "report.json").read_text())
+    assert len(rep["picks"]) == 2 and all(0 <= p["percentile"] <= 100 for p in rep["picks"])
+    assert rep["trained"] >= 4 and "tau_standalone_seed_vs_seed" in rep
+    cache = (tmp_path / "w" / "cache.json").read_text()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # everything cached: no training
+    assert again.returncode == 0 and "standalone seed" not in again.stdout
+    assert (tmp_path / "w" / "cache.json").read_text() == cache

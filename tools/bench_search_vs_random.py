@@ -1,0 +1,263 @@
+"""Measure whether a search beats random sampling in its own cost window, trained alike (issue 17).
+
+Protocol (the numbers in ``docs/trust.md`` come from this script):
+
+1. Random baseline: ``--randoms`` genotypes drawn uniformly inside the search's cost window
+   (``sample_in_window``, the sampler the random strategy uses), from a fixed RNG.
+2. Search picks: one full ``nas-search`` run (``SearchRun``, the same code as the CLI) per ``--seeds`` value,
+   each in ``WORK/search-<seed>`` (a killed benchmark resumes them).
+3. Optionally ``--wide N`` more genotypes, one per cost bin over ``--wide-fraction`` x budget .. budget, so that
+   the proxy-vs-truth tau is also measured over a wide cost range.
+4. Truth: every genotype above trained standalone from scratch with one recipe (``bench_search.standalone_accuracy``:
+   ``--standalone-epochs`` at the proxy width and resolution, one-cycle SGD, the whole validation set), once per
+   ``--standalone-seeds``; seed-vs-seed tau is the noise ceiling.
+5. Proxy: every genotype scored under the SGLD snapshots of the first search seed's supernet.
+
+Report: each pick's standalone accuracy and its percentile among the randoms (ties count half), the mean over
+seeds, and over all trained genotypes the proxy-vs-standalone tau next to the MAdds-vs-standalone tau (both
+with bootstrap intervals) and the noise ceiling.
+
+Everything finished is kept in ``WORK/cache.json`` (atomically, after every item), so rerunning the same command
+continues where it stopped. ``--truth FILE`` reuses standalone accuracies from an earlier ``cache.json`` or a
+``tools/bench_search.py --json`` file for the genotypes it shares (same ``--standalone-epochs`` only).
+
+Usage: python tools/bench_search_vs_random.py WORK [--recipe FILE] [--seeds 0 1 2] [--randoms 8] [--wide 0]
+           [--standalone-epochs 12] [--standalone-seeds 2] [--truth FILE] [key=value ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Dict, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import nas  # noqa: E402
+from nas.cli.common import cli_main  # noqa: E402
+from nas.config import build_config, to_dict  # noqa: E402
+from nas.config.search import SearchConfig  # noqa: E402
+from nas.errors import NasError  # noqa: E402
+from nas.search.strategies.window import cost_window, sample_in_window  # noqa: E402
+from nas.utils.io import atomic_write_json  # noqa: E402
+from nas.utils.seeds import derive_seed  # noqa: E402
+from nas.utils.stats import kendall_tau, kendall_tau_ci  # noqa: E402
+
+CACHE = "cache.json"
+
+
+class Cache:
+    """The benchmark's finished work: searches, standalone accuracies, proxy scores; saved after every item."""
+
+    def __init__(self, work: Path, key: dict):
+        self.path = work / CACHE
+        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        if self.data and self.data.get("key") != key:
+            raise NasError(f"{str(self.path)[:120]} was written for other settings; use a new WORK folder")
+        self.data.setdefault("key", key)
+        for section in ("searches", "standalone", "proxy"):
+            self.data.setdefault(section, {})
+
+    def __getitem__(self, section: str) -> dict:
+        return self.data[section]
+
+    def save(self) -> None:
+        """Write the cache atomically."""
+        atomic_write_json(self.path, self.data)
+
+
+def earlier_truth(path: Path, epochs: int) -> Dict[str, Dict[str, float]]:
+    """Return ``{genotype: {seed index: accuracy}}`` from an earlier cache.json or bench_search.py JSON."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise NasError(f"--truth {str(path)[:120]}: cannot read it ({type(exc).__name__})") from None
+    found = data.get("key", {}).get("standalone_epochs", data.get("standalone_epochs"))
+    if found != epochs:
+        raise NasError(f"--truth {str(path)[:120]}: trained for {found!r} epochs, this run for {epochs}")
+    if "standalone" in data:
+        return data["standalone"]
+    runs = data.get("standalone_acc", [])
+    return {g: {str(r): run[i] for r, run in enumerate(runs)} for i, g in enumerate(data.get("standalone_archs", []))}
+
+
+def draw(space, cost, lo: int, hi: int, n: int, tag: str) -> List[str]:
+    """Return ``n`` genotypes drawn uniformly inside ``[lo, hi]`` from an RNG fixed by ``tag``."""
+    rng = random.Random(derive_seed("bench-search-vs-random", tag))
+    return [str(sample_in_window(space, cost, lo, hi, rng, max_tries=2000)) for _ in range(n)]
+
+
+def spread(space, cost, lo: int, hi: int, n: int) -> List[str]:
+    """Return ``n`` genotypes, one per equal-width cost bin of ``[lo, hi]``."""
+    rng = random.Random(derive_seed("bench-search-vs-random", "wide"))
+    edges = [lo + (hi - lo) * k // n for k in range(n + 1)]
+    return [str(sample_in_window(space, cost, a, b, rng, max_tries=2000)) for a, b in zip(edges, edges[1:])]
+
+
+def run_searches(cfg: SearchConfig, work: Path, seeds: List[int], cache: Cache) -> None:
+    """Run (or resume) one search per seed; record each pick with its score and confidence verdict."""
+    from nas.search.run import SearchRun
+
+    for seed in seeds:
+        if str(seed) in cache["searches"]:
+            continue
+        t0 = time.time()
+        out = work / f"search-{seed}"
+        SearchRun(replace(cfg, seed=seed), out).run()
+        s = json.loads((out / "summary.json").read_text())
+        cache["searches"][str(seed)] = {"genotype": s["genotype"], "score": s["score"], "madds": s["madds"],
+                                        "verdict": (s.get("confidence") or {}).get("verdict"),
+                                        "seconds": round(time.time() - t0)}
+        cache.save()
+        print(f"search seed {seed}: {s['madds'] / 1e6:.1f}M, proxy {s['score']:.4f} ({time.time() - t0:.0f}s)",
+              flush=True)
+
+
+def reference_scorer(cfg: SearchConfig, work: Path, seed: int):
+    """Return the OneShotScorer of the search with ``seed`` (its snapshots on disk; data for standalone runs)."""
+    from nas.search.scorer import OneShotScorer
+
+    return OneShotScorer(replace(cfg, seed=seed), work / f"search-{seed}")
+
+
+def score_proxy(scorer, genotypes: List[str], cache: Cache) -> None:
+    """Score the genotypes not yet in the cache under the reference supernet's SGLD snapshots."""
+    todo = [g for g in genotypes if g not in cache["proxy"]]
+    if todo:
+        rows = scorer([nas.load_genotype(g) for g in todo])
+        cache["proxy"].update({g: sum(r) / len(r) for g, r in zip(todo, rows)})
+        cache.save()
+
+
+def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Cache, cost) -> None:
+    """Train every genotype standalone ``seeds`` times (seeds fixed by genotype and index), caching each."""
+    from bench_search import standalone_accuracy
+
+    for r in range(seeds):
+        for i, g in enumerate(genotypes):
+            done = cache["standalone"].setdefault(g, {})
+            if str(r) in done:
+                continue
+            t0 = time.time()
+            done[str(r)] = standalone_accuracy(scorer, nas.load_genotype(g), epochs,
+                                               seed=derive_seed("standalone", r, g) % 2**31)
+            cache.save()
+            print(f"standalone seed {r}, {i + 1}/{len(genotypes)} ({cost(g) / 1e6:.0f}M): acc {done[str(r)]:.3f} "
+                  f"({time.time() - t0:.0f}s)", flush=True)
+
+
+def percentile(value: float, others: List[float]) -> float:
+    """Return the percentile of ``value`` among ``others`` (those below, plus half of the ties)."""
+    below = sum(1 for o in others if o < value) + 0.5 * sum(1 for o in others if o == value)
+    return 100.0 * below / len(others)
+
+
+def tau_entry(a: List[float], b: List[float]) -> dict:
+    """Return tau with its 95% bootstrap interval as a plain dict."""
+    ci = kendall_tau_ci(a, b)
+    return {"tau": ci.tau, "ci95": [ci.low, ci.high], "n": ci.n}
+
+
+def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: List[int], seeds: int, cost) -> dict:
+    """Return the figures: picks (of ``search_seeds``) against randoms, taus, noise ceiling."""
+    truth = {g: sum(v[str(r)] for r in range(seeds)) / seeds for g, v in cache["standalone"].items()
+             if all(str(r) in v for r in range(seeds))}
+    rand_acc = [truth[g] for g in randoms]
+    picks = []
+    for seed in search_seeds:
+        s = cache["searches"][str(seed)]
+        acc = truth[s["genotype"]]
+        picks.append({"seed": int(seed), **s, "standalone": acc, "percentile": percentile(acc, rand_acc)})
+    out = {"picks": picks,
+           "mean_pick_standalone": sum(p["standalone"] for p in picks) / len(picks),
+           "mean_pick_percentile": sum(p["percentile"] for p in picks) / len(picks),
+           "random_standalone": sorted(rand_acc), "random_median": statistics.median(rand_acc)}
+    ts = [truth[g] for g in trained]
+    out["tau_proxy_vs_standalone"] = tau_entry([cache["proxy"][g] for g in trained], ts)
+    out["tau_madds_vs_standalone"] = tau_entry([cost(g) for g in trained], ts)
+    if seeds >= 2:
+        runs = [[cache["standalone"][g][str(r)] for g in trained] for r in range(seeds)]
+        pairs = [kendall_tau(x, y) for i, x in enumerate(runs) for y in runs[i + 1:]]
+        out["tau_standalone_seed_vs_seed"] = sum(pairs) / len(pairs)
+        window = [g for g in trained if g in randoms or g in {p["genotype"] for p in picks}]
+        inner = [[cache["standalone"][g][str(r)] for g in window] for r in range(seeds)]
+        out["tau_standalone_seed_vs_seed_in_window"] = kendall_tau(inner[0], inner[1])  # the first pair
+    out["trained"] = len(trained)
+    return out
+
+
+def print_report(rep: dict) -> None:
+    """Print the figures as a few readable lines."""
+    for p in rep["picks"]:
+        print(f"search seed {p['seed']}: standalone {p['standalone']:.4f}, percentile {p['percentile']:.0f} "
+              f"among randoms ({p['madds'] / 1e6:.1f}M, proxy {p['score']:.4f})")
+    print(f"mean over seeds: standalone {rep['mean_pick_standalone']:.4f}, percentile "
+          f"{rep['mean_pick_percentile']:.0f}; random median {rep['random_median']:.4f}")
+    for key in ("tau_proxy_vs_standalone", "tau_madds_vs_standalone"):
+        t = rep[key]
+        print(f"{key}: {t['tau']:.3f} [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}] over {t['n']}")
+    if "tau_standalone_seed_vs_seed" in rep:
+        print(f"noise ceiling (standalone seed vs seed): {rep['tau_standalone_seed_vs_seed']:.3f} over all, "
+              f"{rep['tau_standalone_seed_vs_seed_in_window']:.3f} in the window")
+
+
+def parse(argv: List[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("work", help="folder for the searches, cache.json and report.json (reuse it to continue)")
+    p.add_argument("--recipe", help="search recipe (default: the defaults of nas-search --space st_topo)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="search seeds (>= 3 for the issue)")
+    p.add_argument("--randoms", type=int, default=8, help="random genotypes in the window (>= 8 for the issue)")
+    p.add_argument("--wide", type=int, default=0, help="extra genotypes spread over the wide cost range")
+    p.add_argument("--wide-fraction", type=float, default=0.35, help="low end of the wide range, x budget")
+    p.add_argument("--standalone-epochs", type=int, default=12)
+    p.add_argument("--standalone-seeds", type=int, default=2, help="two or more give the noise ceiling")
+    p.add_argument("--truth", help="reuse standalone accuracies from an earlier cache.json or bench_search JSON")
+    p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
+    args = p.parse_intermixed_args(argv)
+    if args.randoms < 2 or not args.seeds or args.standalone_epochs < 1 or args.standalone_seeds < 1:
+        raise NasError("need --randoms >= 2, at least one --seeds value, --standalone-epochs and "
+                       "--standalone-seeds >= 1")
+    return args
+
+
+@cli_main("bench_search_vs_random")
+def main(argv: List[str]) -> int:
+    args = parse(argv)
+    t0 = time.time()
+    cfg = build_config(SearchConfig, recipe=args.recipe, opts=args.overrides)
+    space = nas.get_space(cfg.space)
+    cost_g = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
+    cost = lambda s: cost_g(nas.load_genotype(s))  # noqa: E731
+    lo, hi = cost_window(space, cost_g, cfg.madds, cfg.evolution.min_budget_fraction)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    key = {"config": to_dict(cfg), "randoms": args.randoms, "wide": args.wide, "wide_fraction": args.wide_fraction,
+           "standalone_epochs": args.standalone_epochs}
+    cache = Cache(work, key)
+    if args.truth:
+        for g, accs in earlier_truth(Path(args.truth), args.standalone_epochs).items():
+            cache["standalone"].setdefault(g, {}).update({r: a for r, a in accs.items()
+                                                          if r not in cache["standalone"].get(g, {})})
+    randoms = draw(space, cost_g, lo, hi, args.randoms, "window")
+    wide = spread(space, cost_g, int(args.wide_fraction * cfg.madds), hi, args.wide) if args.wide else []
+    run_searches(cfg, work, args.seeds, cache)
+    picks = [cache["searches"][str(s)]["genotype"] for s in args.seeds]
+    trained = list(dict.fromkeys([*randoms, *picks, *wide]))  # distinct, in a fixed order
+    scorer = reference_scorer(cfg, work, args.seeds[0])
+    score_proxy(scorer, trained, cache)
+    train_truth(scorer, trained, args.standalone_epochs, args.standalone_seeds, cache, cost)
+    rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide,
+           **report(cache, randoms, trained, args.seeds, args.standalone_seeds, cost),
+           "seconds": round(time.time() - t0)}
+    atomic_write_json(work / "report.json", rep)
+    print_report(rep)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
