@@ -177,7 +177,7 @@ def test_dashboard_answers_with_the_printed_token_while_trials_run(tmp_path):
                 url = line.split(": ", 1)[1].strip()
             if "export RAY_AUTH_TOKEN=" in line:
                 token = line.split("=", 1)[1].strip()
-            if url and token and "search_trial" in line:  # a trial is running
+            if url and token and ("trial-000" in line or "RUNNING" in line):  # a trial is running
                 for _ in range(40):
                     statuses = [_get(f"{url}/api/version", token), _get(f"{url}/api/version")]
                     if statuses[0] == 200:
