@@ -38,7 +38,8 @@ def test_ddp_retrain_resumes_after_sigkill_to_the_uninterrupted_run(tmp_path):
     proc.wait()
     rows = json.loads((out / "metrics.json").read_text())["epochs"] if (out / "metrics.json").exists() else []
     assert len(rows) < len(_rows(ref)), "the run finished before it could be killed"
-    res = subprocess.run([*cmd, "--resume", str(out), "--workers", "2"], capture_output=True, text=True, env=ENV,
-                         timeout=900)
+    # no --workers: the run continues on the 2 workers it started with
+    res = subprocess.run([*cmd, "--resume", str(out)], capture_output=True, text=True, env=ENV, timeout=900)
     assert res.returncode == 0, res.stderr[-2000:]
+    assert "resuming on 2 DDP workers" in res.stdout
     assert _rows(out) == _rows(ref)

@@ -149,7 +149,7 @@ def _latency(g, target, cfg) -> dict:
     from nas.latency.table import predict_latency
     from nas.utils.device import resolve_device
 
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, log=None if cfg.json else print)  # --json: stdout is JSON
     out: dict = {}
     threads = cfg.threads
     if cfg.lut:

@@ -108,7 +108,7 @@ def _device(args: argparse.Namespace, cfg):
         if args.device:
             raise NasError("--device does not apply with --workers (each Ray Train worker gets its own device)")
         return None
-    return resolve_device(args.device or cfg.device)
+    return resolve_device(args.device or cfg.device, log=None if args.json else print)  # --json: stdout is JSON
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -121,7 +121,10 @@ def _resume(args: argparse.Namespace) -> int:
     from nas.train import run_config
     from nas.train.checkpoint import check_architecture
 
-    cfg, stored = run_config(run)
+    cfg, stored, workers = run_config(run)
+    if args.workers is None and workers > 1:  # a DDP run continues as it started, not in one process
+        print(f"resuming on {workers} DDP workers, as the run started (--workers N to change)")
+        args.workers = workers
     # The run's own record is genotype.yaml; last.pt must have been trained for the same architecture.
     g = nas.load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))
     check_architecture({"genotype": stored}, str(g), run / "last.pt")

@@ -110,7 +110,11 @@ def _init_local(cpus: Optional[int], gpus: Optional[int], dashboard: bool, host:
                   runtime_env={"env_vars": env}, job_config=_job_config(job_name))
     if dashboard:
         kwargs.update(dashboard_host=host, dashboard_port=_free_port(DASHBOARD_PORT))
-    ctx = ray.init(**kwargs)
+    try:
+        ctx = ray.init(**kwargs)
+    except Exception as exc:  # Ray raises bare Exceptions when its processes cannot start (e.g. on a loaded machine)
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise NasError(f"the local Ray cluster did not start: {first}") from None
     return {"address": ctx.address_info.get("gcs_address", ""), "dashboard_url": ctx.dashboard_url or None}
 
 

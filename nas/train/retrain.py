@@ -85,12 +85,13 @@ def retrain(cfg: RetrainConfig, genotype: Any, out_dir: Any, resume: bool = Fals
     return t.fit(resume)
 
 
-def run_config(run_dir: Path) -> Tuple[RetrainConfig, str]:
-    """Return the config and genotype string stored in ``run_dir/last.pt`` (for ``--resume``)."""
+def run_config(run_dir: Path) -> Tuple[RetrainConfig, str, int]:
+    """Return the config, genotype string and DDP worker count (1: one process) of ``run_dir/last.pt``."""
     run_dir = Path(run_dir)
     RunFolder.check(run_dir, "retrain", needs=("last.pt",))
     ckpt = ck.load_checkpoint(run_dir / "last.pt")
-    return from_dict(RetrainConfig, ckpt["config"]), ckpt["genotype"]
+    workers = ckpt.get("workers", 1)
+    return from_dict(RetrainConfig, ckpt["config"]), ckpt["genotype"], workers if isinstance(workers, int) else 1
 
 
 def evaluate_checkpoint(path: Any, cfg: Optional[RetrainConfig] = None, genotype: Any = None, log: Log = print,
