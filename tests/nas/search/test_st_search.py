@@ -95,14 +95,12 @@ def _wait_for(path: Path, proc, timeout=300):
         time.sleep(0.05)
 
 
-def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
-    ref, _ = tiny_run
-    out = tmp_path / "killed"
-    args = ["--space", "st_topo", "--recipe", TINY, "--out", str(out), "--seed", "3"]
-    # Kill at the first checkpoint (end of supernet training), during SGLD (after the first snapshot),
-    # then during evolution (after the first generation's row); resume after each.
+def _kill_in_every_phase_and_resume(args, out: Path, ref: Path) -> None:
+    """Start ``nas-search *args --out out``; SIGKILL it at the first checkpoint (end of supernet training),
+    during SGLD (after the first snapshot) and during evolution (after the first round's row), resuming after
+    each; check the finished run against the uninterrupted ``ref``."""
     for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "search.jsonl")):
-        proc = _search(*args, wait=False) if i == 0 else _search("--resume", str(out), wait=False)
+        proc = _search(*args, "--out", str(out), wait=False) if i == 0 else _search("--resume", str(out), wait=False)
         _wait_for(marker, proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -110,6 +108,12 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert nas.load_genotype(out) == nas.load_genotype(ref)
     assert (out / "search.jsonl").read_text() == (ref / "search.jsonl").read_text()
+
+
+def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
+    ref, _ = tiny_run
+    out = tmp_path / "killed"
+    _kill_in_every_phase_and_resume(["--space", "st_topo", "--recipe", TINY, "--seed", "3"], out, ref)
     confidence = [json.loads((d / "summary.json").read_text())["confidence"] for d in (out, ref)]
     assert confidence[0] == confidence[1]  # the second SGLD chain and the bootstrap are seeded too
     # TensorBoard holds each step once, with the uninterrupted run's values, on every step counter
@@ -199,15 +203,7 @@ def test_image_folder_search_resumes_after_sigkill_in_every_phase(tmp_path):
     ref, out = tmp_path / "ref", tmp_path / "killed"
     args = ["--data", str(data), *FOLDER_ARGS, "supernet.epochs=2"]
     assert _search(*args, "--out", str(ref)).returncode == 0
-    for i, marker in enumerate((out / "checkpoint.pt", out / "snapshots" / "1.pt", out / "search.jsonl")):
-        proc = _search(*args, "--out", str(out), wait=False) if i == 0 else _search("--resume", str(out), wait=False)
-        _wait_for(marker, proc)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    res = _search("--resume", str(out))
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert nas.load_genotype(out) == nas.load_genotype(ref)
-    assert (out / "search.jsonl").read_text() == (ref / "search.jsonl").read_text()
+    _kill_in_every_phase_and_resume(args, out, ref)
 
 
 def test_resume_refuses_config_changes_in_one_line(tiny_run):
