@@ -194,11 +194,22 @@ def test_resume_finished_run_and_bad_folder(tiny_run, tmp_path):
         SearchRun(_config(madds="30G"), tmp_path / "x").run(resume=False)
 
 
-def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+def _kill_at_first_checkpoint(proc, out) -> None:
+    """SIGKILL the search process ``proc`` as soon as its run folder ``out`` holds a checkpoint."""
     import signal
+    import time
+
+    t0 = time.time()
+    while not (out / "checkpoint.pt").exists():
+        assert proc.poll() is None and time.time() - t0 < 300
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     import subprocess
     import sys
-    import time
 
     opts = ["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32", "search.bn_batches=1",
             "search.epochs=3", "supernet.width=1"]
@@ -212,12 +223,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     subprocess.run(cmd(*base, "--out", str(ref), *opts), check=True, capture_output=True, timeout=300)
     proc = subprocess.Popen(cmd(*base, "--out", str(out), *opts), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    t0 = time.time()
-    while not (out / "checkpoint.pt").exists():
-        assert proc.poll() is None and time.time() - t0 < 300
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_at_first_checkpoint(proc, out)
     assert not (out / "genotype.yaml").exists()  # killed mid-search
     subprocess.run(cmd("--resume", str(out)), check=True, capture_output=True, timeout=300)
     assert nas.load_genotype(out) == nas.load_genotype(ref)
@@ -263,21 +269,14 @@ def test_search_on_user_video_lists(tmp_path):
 def test_search_on_user_video_lists_resumes_after_sigkill(tmp_path):
     """A list-data search killed after its first epoch resumes to the uninterrupted run: the clips' frame
     offsets and crops are keyed by epoch, the batch order comes from the checkpointed generators."""
-    import signal
     import subprocess
     import sys
-    import time
 
     cmd = _video_lists(tmp_path)
     ref, out = tmp_path / "ref", tmp_path / "killed"
     subprocess.run([*cmd, "--out", str(ref)], check=True, capture_output=True, timeout=300)
     proc = subprocess.Popen([*cmd, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.time()
-    while not (out / "checkpoint.pt").exists():
-        assert proc.poll() is None and time.time() - t0 < 300
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_at_first_checkpoint(proc, out)
     subprocess.run([sys.executable, "-m", "nas.cli.search", "--resume", str(out)], check=True,
                    capture_output=True, timeout=300)
     strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "seconds"}  # noqa: E731
