@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers")
     p.add_argument("--workers", type=int, help="train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on "
                                                "GPU); batch_size stays the global batch")
+    p.add_argument("--address", metavar="HOST:PORT", help="with --workers: run the DDP workers on an existing Ray "
+                   "cluster; default: start a local one for the run")
     p.add_argument("--write-embedded", metavar="DIR", help="write the embedded face-forgery video set (data.train_size "
                    "/ data.val_size videos at --resolution, data.seed) to DIR as MP4 files plus ForgeryNet video "
                    "lists, and exit")
@@ -135,10 +137,12 @@ def _resume(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> None:
     """Train in this process on the resolved device, or on ``--workers`` Ray Train workers."""
     device = _device(args, cfg)
+    if args.address and not args.workers:
+        raise NasError("--address applies only with --workers (DDP workers on an existing Ray cluster)")
     if args.workers:
         from nas.distributed.train import retrain_distributed
 
-        retrain_distributed(cfg, g, out, args.workers, resume=resume)
+        retrain_distributed(cfg, g, out, args.workers, resume=resume, address=args.address)
         return
     from nas.train import retrain
 
@@ -148,8 +152,8 @@ def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> N
 def _evaluate(args: argparse.Namespace) -> int:
     from nas.train import evaluate_checkpoint, load_checkpoint
 
-    if args.workers:
-        raise NasError("--workers does not apply to --eval")
+    if args.workers or args.address:
+        raise NasError("--workers and --address do not apply to --eval")
     ckpt = load_checkpoint(Path(args.eval))
     cfg = _build(args, base=ckpt["config"])
     log = (lambda line: None) if args.json else print

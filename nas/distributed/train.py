@@ -116,6 +116,10 @@ def retrain_distributed(cfg, genotype: Any, out_dir: Any, workers: int, resume: 
         raise NasError(f"--workers must be at least 1, got {workers}")
     if cfg.batch_size % workers:
         raise NasError(f"batch_size {cfg.batch_size} is the global batch and must divide by --workers {workers}")
+    if address:
+        from nas.distributed.cluster import check_address
+
+        check_address(address)  # an unreachable cluster fails before the run folder is touched
     out = Path(out_dir).resolve()
     run = open_run(out, resume, workers=workers, device="ray-train")
     if not resume:

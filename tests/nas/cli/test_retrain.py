@@ -125,6 +125,10 @@ def _bad_cases(run_dir: Path, tmp: Path):
         "out is a file": ([TINY, "--out", _file(tmp / "f")], "is a file, not a folder"),
         "out at a foreign folder": ([TINY, "--out", _foreign(tmp / "x")], "files that are not a run (notes.txt)"),
         "device with workers": ([TINY, "--workers", "2", "--device", "cpu"], "--device does not apply with --workers"),
+        "address without workers": ([TINY, "--recipe", RECIPE, "--out", tmp / "a", "--address", "127.0.0.1:1"],
+                                    "--address applies only with --workers"),
+        "address that answers nothing": ([TINY, "--recipe", RECIPE, "--out", tmp / "b", "--workers", "2",
+                                          "--address", "127.0.0.1:1"], "no Ray cluster answers there"),
     }
 
 
@@ -134,7 +138,7 @@ CASES = ["missing genotype", "missing run folder", "missing data folder", "empty
          "data with a video genotype", "frames with an image genotype", "task of another modality", "unknown task",
          "init supernet without a run", "bad init", "init backbone of another arch", "resume with a flag",
          "resume with a recipe", "resume with an override", "out at a search run", "out is a file",
-         "out at a foreign folder", "device with workers"]
+         "out at a foreign folder", "device with workers", "address without workers", "address that answers nothing"]
 
 
 def _search_folder(path: Path) -> Path:

@@ -1,5 +1,10 @@
 """Multi-worker DDP retraining on Ray Train against the single-process nas-retrain run with the same global batch."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +27,13 @@ TINY = str(nas.get_space("st_topo").cheapest())
 LOSS_TOL = 0.15
 
 
+def _rows(run: Path):
+    """Return the run's metrics.json rows without their wall times."""
+    path = run / "metrics.json"
+    rows = json.loads(path.read_text())["epochs"] if path.exists() else []
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
 def config() -> RetrainConfig:
     # lr 0.01 and no dropout: the recipe's lr 0.1 diverges on this tiny set, where even the thread count changes
     # the final loss by 2; dropout masks cannot match across worker counts.
@@ -39,16 +51,18 @@ def test_worker_slices_partition_the_single_process_batches():
     assert merged == single
 
 
-def test_two_workers_match_one_process_within_tolerance(tmp_path, ray_session):
-    from nas.train import retrain
-
+def test_two_workers_match_one_process_and_a_killed_run_resumes_to_the_uninterrupted_one(tmp_path, ray_session):
+    """A 2-worker run matches the 1-process run within tolerance. A second 2-worker run on the session's cluster
+    (``--address``), its driver SIGKILLed once ``last.pt`` exists, resumes (in this process, on the same cluster,
+    without ``--workers``) to exactly the rows of the uninterrupted 2-worker run."""
     from nas.cli.retrain import main
+    from nas.train import retrain
 
     cfg = config()
     local = retrain(cfg, TINY, tmp_path / "local", log=lambda s: None)
-    run = tmp_path / "ddp"
-    assert main([TINY, "--recipe", str(RECIPE), "--workers", "2", "--out", str(run), "model.dropout=0.0",
-                 "optim.lr=0.01"]) == 0
+    args = [TINY, "--recipe", str(RECIPE), "--workers", "2", "model.dropout=0.0", "optim.lr=0.01"]
+    run, out = tmp_path / "ddp", tmp_path / "killed"
+    assert main([*args, "--out", str(run)]) == 0
     dist = json.loads((run / "metrics.json").read_text())["epochs"][-1]
     assert dist["epoch"] == local["epoch"] == cfg.epochs and dist["step"] == local["step"]
     assert abs(dist["train_loss"] - local["train_loss"]) < LOSS_TOL
@@ -56,6 +70,20 @@ def test_two_workers_match_one_process_within_tolerance(tmp_path, ray_session):
     assert json.loads((run / "metrics.json").read_text())["workers"] == 2
     for name in ("last.pt", "best.pt", "config.yaml", "genotype.yaml", "meta.json"):
         assert (run / name).is_file()
+
+    address = ray_session.get_runtime_context().gcs_address
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "nas.cli.retrain", *args, "--address", address, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    deadline = time.time() + 300
+    while not (out / "last.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver dies; Ray ends its job and frees the workers' CPUs
+    proc.wait()
+    assert (out / "last.pt").exists(), "the run never wrote a checkpoint"
+    assert len(_rows(out)) < len(_rows(run)), "the run finished before it could be killed"
+    assert main(["--resume", str(out)]) == 0
+    assert _rows(out) == _rows(run)
 
 
 @pytest.mark.slow
