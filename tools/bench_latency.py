@@ -3,13 +3,17 @@
 For each thread count it builds (or reuses) a table with nas-profile's code, timing its build, then measures the
 standalone model of every named member and ``--genotypes`` random ones. It reports the predictor's mean absolute
 percentage error (MAPE), the Spearman and Kendall correlations of predicted and of MAdds against measured
-latency. Everything lands in ``--out`` after each measurement, so an interrupted run resumes where it stopped.
+latency, over the members that were not among the table's calibration models (so the figures are out of
+sample). Beside the calibrated predictor (``overhead + scale * blocks``) it reports the additive one (scale 1,
+median gap) computed from the same timings. ``--passes 2`` measures every member a second time, in reverse
+order, and reports how well the two passes agree: the noise ceiling of any predictor on this machine.
+Everything lands in ``--out`` after each measurement, so an interrupted run resumes where it stopped.
 
 The figures are wall-clock by default. On a machine shared with other jobs pass ``--clock cpu`` (CPU time of the calling thread,
 one thread only) and say so: wall timings there measure the neighbours as much as the model.
 
 Usage: python tools/bench_latency.py [--space st_topo] [--resolution 224] [--frames 8] [--threads 1,2]
-       [--genotypes 50] [--reps 30] [--warmup 10] [--clock wall] [--seed 0] --out DIR
+       [--genotypes 50] [--reps 30] [--warmup 10] [--clock wall] [--seed 0] [--passes 1|2] --out DIR
 """
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ import torch
 import nas
 from nas.latency.measure import MeasureSpec
 from nas.latency.metrics import agreement, mape
-from nas.latency.profile import build_table, measure_genotype
-from nas.latency.table import load_table, predict_latency, save_table
+from nas.latency.profile import build_table, calibration_genotypes, measure_genotype
+from nas.latency.table import LatencyTable, load_table, predict_latency, save_table
 from nas.utils.io import atomic_write_json
 
 
@@ -47,8 +51,7 @@ def table_for(space_name, target, spec, threads, out: Path, seed: int):
     if path.exists() and meta.exists():
         return load_table(path), json.loads(meta.read_text())["build_s"]
     start = time.monotonic()
-    space = nas.get_space(space_name)
-    calib = [space.default(), space.cheapest()] + [space.sample(random.Random(seed + 1000)) for _ in range(2)]
+    calib = calibration_genotypes(nas.get_space(space_name), seed=seed + 1000)  # nas-profile's choice of models
     table = build_table(space_name, target, torch.device("cpu"), spec, threads, calibrate=calib)
     build_s = time.monotonic() - start
     save_table(table, path)
@@ -60,23 +63,50 @@ def run_threads(args, space, target, threads: int, genotypes, out: Path) -> dict
     """Measure every genotype at ``threads`` (resuming), and return the summary figures."""
     spec = MeasureSpec(warmup=args.warmup, reps=args.reps, clock=args.clock)
     table, build_s = table_for(space.name, target, spec, threads, out, args.seed)
-    state_path = out / f"measured_t{threads}.json"
-    measured = json.loads(state_path.read_text()) if state_path.exists() else {}
+    passes = [_measure_pass(out / f"measured_t{threads}.json", genotypes, target, spec, threads, table)]
+    if args.passes > 1:  # the same members again, in reverse order, so drift does not favour one end of the list
+        passes.append(_measure_pass(out / f"measured_t{threads}_pass2.json", genotypes[::-1], target, spec, threads,
+                                    table))
+    calibrated = {s[0] for s in table.overhead_samples}
+    held_out = [g for g in genotypes if str(g) not in calibrated]  # figures out of the calibration's sample
+    meas = [passes[0][str(g)] for g in held_out]
+    pred = [predict_latency(g, table) for g in held_out]
+    additive = _additive(table)
+    pred_add = [predict_latency(g, additive) for g in held_out]
+    madds = [space.cost_at(g, target).madds for g in held_out]
+    named = {n: {"measured_ms": passes[0][str(g)], "predicted_ms": predict_latency(g, table)}
+             for n, g in space.named().items()}
+    result = {"threads": threads, "table_build_s": build_s, "table_entries": len(table.entries),
+              "overhead_ms": table.overhead_ms, "scale": table.scale, "calibration_models": len(calibrated),
+              "n": len(held_out), "mape_pct": mape(pred, meas), "predictor": agreement(pred, meas),
+              "additive_mape_pct": mape(pred_add, meas), "additive": agreement(pred_add, meas),
+              "madds": agreement(madds, meas), "named": named}
+    if len(passes) > 1:
+        again = [passes[1][str(g)] for g in held_out]
+        result["ceiling"] = {"mape_pct": mape(again, meas), **agreement(again, meas)}
+    return result
+
+
+def _measure_pass(path: Path, genotypes, target, spec, threads: int, table) -> dict:
+    """Measure every genotype not yet in ``path`` (a resumable JSON of genotype -> ms); return them all."""
+    measured = json.loads(path.read_text()) if path.exists() else {}
     for i, g in enumerate(genotypes):
         if str(g) in measured:
             continue
         measured[str(g)] = measure_genotype(g, target, torch.device("cpu"), spec, threads).median_ms
-        atomic_write_json(state_path, measured)
-        print(f"  t{threads} [{i + 1}/{len(genotypes)}] measured {measured[str(g)]:.2f} ms "
+        atomic_write_json(path, measured)
+        print(f"  t{threads} {path.stem} [{i + 1}/{len(genotypes)}] measured {measured[str(g)]:.2f} ms "
               f"predicted {predict_latency(g, table):.2f} ms", flush=True)
-    meas = [measured[str(g)] for g in genotypes]
-    pred = [predict_latency(g, table) for g in genotypes]
-    madds = [space.cost_at(g, target).madds for g in genotypes]
-    named = {n: {"measured_ms": measured[str(g)], "predicted_ms": predict_latency(g, table)}
-             for n, g in space.named().items()}
-    return {"threads": threads, "table_build_s": build_s, "table_entries": len(table.entries),
-            "overhead_ms": table.overhead_ms, "n": len(genotypes), "mape_pct": mape(pred, meas),
-            "predictor": agreement(pred, meas), "madds": agreement(madds, meas), "named": named}
+    return measured
+
+
+def _additive(table: LatencyTable) -> LatencyTable:
+    """Return ``table`` with the additive calibration only: scale 1 and the median gap of its samples."""
+    import statistics
+
+    gap = statistics.median(m - s for _, m, s in table.overhead_samples)
+    return LatencyTable(table.space, table.target, table.env, gap, table.entries, table.iqr_ms,
+                        table.overhead_samples, 1.0)
 
 
 def main() -> None:
@@ -90,6 +120,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--passes", type=int, default=1, choices=(1, 2), help="2: measure every member twice (noise "
+                   "ceiling)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     out = Path(args.out)
@@ -101,10 +133,13 @@ def main() -> None:
     for threads in (int(t) for t in args.threads.split(",")):
         results.append(run_threads(args, space, target, threads, genotypes, out))
         r = results[-1]
+        ceiling = (f" | second pass MAPE {r['ceiling']['mape_pct']:.1f}%, Spearman {r['ceiling']['spearman']:.3f}"
+                   if "ceiling" in r else "")
         print(f"{args.space}@{target.resolution} threads={threads} n={r['n']}: predictor MAPE {r['mape_pct']:.1f}%, "
-              f"Spearman {r['predictor']['spearman']:.3f}, Kendall {r['predictor']['kendall']:.3f} | MAdds "
+              f"Spearman {r['predictor']['spearman']:.3f}, Kendall {r['predictor']['kendall']:.3f} (scale "
+              f"{r['scale']:.3f}; additive only: MAPE {r['additive_mape_pct']:.1f}%) | MAdds "
               f"Spearman {r['madds']['spearman']:.3f}, Kendall {r['madds']['kendall']:.3f} | table "
-              f"{r['table_entries']} entries built in {r['table_build_s']:.1f} s", flush=True)
+              f"{r['table_entries']} entries built in {r['table_build_s']:.1f} s{ceiling}", flush=True)
     report = {"space": args.space, "target": {"resolution": target.resolution, "frames": target.frames},
               "clock": args.clock, "reps": args.reps, "torch": torch.__version__, "results": results}
     atomic_write_json(out / "report.json", report)

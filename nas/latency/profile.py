@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import random
-import statistics
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence
 
 from nas.latency.measure import MeasureSpec, Timing, device_name, measure
-from nas.latency.table import LatencyTable, predict_latency
+from nas.latency.table import LatencyTable, fit_calibration, predict_latency
 
 __all__ = ["environment", "measure_genotype", "build_table", "calibration_genotypes"]
 
@@ -32,11 +31,18 @@ def measure_genotype(genotype, target, device, spec: MeasureSpec, n_threads: int
     return measure(model, torch.randn(target.input_shape(batch)), device, spec, n_threads)
 
 
-def calibration_genotypes(space, n_random: int = 2, seed: int = 0) -> List:
-    """Return the members whose whole-model timings fix the overhead: the default, the cheapest and a few random."""
+def calibration_genotypes(space, n_random: int = 6, seed: int = 0) -> List:
+    """Return the members whose whole-model timings fit the calibration: the default, the cheapest and
+    ``n_random`` distinct random ones (fewer only when the space has fewer members)."""
     rng = random.Random(seed)
-    out = [space.default(), space.cheapest()] + [space.sample(rng) for _ in range(n_random)]
-    return list(dict.fromkeys(out))
+    out = list(dict.fromkeys([space.default(), space.cheapest()]))
+    for _ in range(50 * (n_random + 1)):
+        if len(out) >= n_random + 2:
+            break
+        g = space.sample(rng)
+        if g not in out:
+            out.append(g)
+    return out
 
 
 def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: int, batch: int = 1,
@@ -44,9 +50,9 @@ def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: i
                 on_step: Callable[[str], None] = lambda key: None) -> LatencyTable:
     """Measure every key of ``Space.block_configs(target)`` once, then the overhead on whole models.
 
-    The overhead is the median, over the ``calibrate`` genotypes, of a model's measured latency minus the sum
-    of its block entries: it holds the stem, head, pooling and the framework's per-call cost, and (our
-    reading) also absorbs any systematic gap between blocks timed alone and inside a model.
+    The ``calibrate`` genotypes are then timed whole, and ``overhead + scale * (sum of block entries)`` is
+    fitted to them (``fit_calibration``): the overhead holds the stem, head, pooling and per-call cost, the
+    scale (our reading) the systematic gap between blocks timed alone and inside a model.
     ``on_step(key)`` is called after each measurement (a progress bar).
     """
     import torch
@@ -69,5 +75,5 @@ def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: i
         measured = measure_genotype(g, target, device, spec, n_threads, batch).median_ms
         samples.append((str(g), measured, predict_latency(g, blocks_only, space)))
         on_step(str(g))
-    overhead = statistics.median(m - s for _, m, s in samples)
-    return LatencyTable(space_name, target_d, env, overhead, entries, iqr, tuple(samples))
+    overhead, scale = fit_calibration(samples)
+    return LatencyTable(space_name, target_d, env, overhead, entries, iqr, tuple(samples), scale)

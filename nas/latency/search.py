@@ -17,7 +17,8 @@ def per_slot_latency(space, table: LatencyTable, names) -> list:
     """Return ``rows[slot][op]``: the table's block time of each op at each slot of a one-op-per-slot space.
 
     For spaces whose blocks are independent (pv_st), slot ``i`` of the member with ``op`` everywhere holds
-    ``op``'s block at slot ``i``; a member's prediction is then the overhead plus one entry per row.
+    ``op``'s block at slot ``i`` (times the table's calibration scale); a member's prediction is then the
+    overhead plus one entry per row.
     """
     from nas.core.target import Target
 
@@ -29,7 +30,7 @@ def per_slot_latency(space, table: LatencyTable, names) -> list:
         from nas.errors import NasError
 
         raise NasError(f"the latency table has no entry for block {missing[0][:60]!r} (rebuild it with nas-profile)")
-    return [[table.entries[keys[j][i]] for j in range(len(names))] for i in range(len(keys[0]))]
+    return [[table.scale * table.entries[keys[j][i]] for j in range(len(names))] for i in range(len(keys[0]))]
 
 
 class LatencyLimit:

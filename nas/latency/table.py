@@ -11,7 +11,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from nas.errors import NasError
 
-__all__ = ["SCHEMA", "LatencyTable", "load_table", "save_table", "check_compatible", "predict_latency"]
+__all__ = ["SCHEMA", "LatencyTable", "load_table", "save_table", "check_compatible", "predict_latency",
+           "fit_calibration"]
 
 SCHEMA = "nas-latency-lut/1"
 # What must match the machine a table is used on (unless forced): a timing from elsewhere means little here.
@@ -20,13 +21,14 @@ ENV_KEYS = ("device", "torch", "threads")
 
 @dataclass(frozen=True)
 class LatencyTable:
-    """Per-block median latencies (ms) of a space at a target, plus the measured fixed overhead.
+    """Per-block median latencies (ms) of a space at a target, plus a whole-model calibration.
 
-    ``entries`` maps a block key (from ``Space.latency_blocks``) to its median forward time. ``overhead_ms``
-    is what a whole model takes beyond its blocks (it may be negative when blocks timed alone run slower than
-    inside a model) (stem, head, pooling, framework dispatch), measured on
-    whole models. ``env`` records the device name, torch version, threads, batch, memory format, model form,
-    and the date.
+    ``entries`` maps a block key (from ``Space.latency_blocks``) to its median forward time, timed alone. A
+    model's prediction is ``overhead_ms + scale * (sum of its blocks' entries)``: both numbers are fitted on
+    whole models (``fit_calibration``). ``overhead_ms`` holds the stem, head, pooling and per-call cost (it may
+    be negative); ``scale`` the systematic gap between blocks timed alone and inside a model (cache, memory
+    traffic). A table without a ``scale`` (written before it existed) reads as scale 1. ``env`` records the
+    device name, torch version, threads, batch, memory format, model form, and the date.
     """
 
     space: str
@@ -35,12 +37,13 @@ class LatencyTable:
     overhead_ms: float
     entries: Mapping[str, float] = field(default_factory=dict)
     iqr_ms: Mapping[str, float] = field(default_factory=dict)
-    overhead_samples: tuple = ()  # (genotype, measured ms, sum of its block entries) used for the overhead
+    overhead_samples: tuple = ()  # (genotype, measured ms, sum of its block entries) used for the calibration
+    scale: float = 1.0  # whole-model time per unit of summed block time (fitted with the overhead)
 
     def to_dict(self) -> Dict[str, Any]:
         """Return the JSON form."""
         return {"schema": SCHEMA, "space": self.space, "target": dict(self.target), "env": dict(self.env),
-                "overhead_ms": self.overhead_ms,
+                "overhead_ms": self.overhead_ms, "scale": self.scale,
                 "overhead_samples": [list(s) for s in self.overhead_samples],
                 "entries": {k: {"median_ms": v, "iqr_ms": self.iqr_ms.get(k, 0.0)} for k, v in self.entries.items()}}
 
@@ -80,8 +83,11 @@ def from_dict(data: Any, source: str = "latency table") -> LatencyTable:
         med[str(k)] = _number(v.get("median_ms"), f"entry {str(k)[:40]!r} median_ms")
         iqr[str(k)] = _number(v.get("iqr_ms", 0.0), f"entry {str(k)[:40]!r} iqr_ms")
     samples = tuple(tuple(s) for s in data.get("overhead_samples", ()) if isinstance(s, (list, tuple)))
+    scale = _number(data.get("scale", 1.0), "scale")
+    if scale == 0:
+        raise NasError(f"malformed {source}: scale must be positive")
     return LatencyTable(str(data["space"]), dict(target), dict(env), _number(data["overhead_ms"], "overhead_ms", signed=True),
-                        med, iqr, samples)
+                        med, iqr, samples, scale)
 
 
 def load_table(path: str | Path) -> LatencyTable:
@@ -119,7 +125,7 @@ def check_compatible(table: LatencyTable, env: Mapping[str, Any], *, space: str,
 
 
 def predict_latency(genotype, table: LatencyTable, space: Optional[Any] = None) -> float:
-    """Return the predicted latency (ms) of ``genotype``: the sum of its blocks' entries plus the overhead.
+    """Return the predicted latency (ms) of ``genotype``: the overhead plus scale times its blocks' entries.
 
     A pure function of the genotype and the table (the space only names the blocks, as for MAdds).
     """
@@ -130,12 +136,40 @@ def predict_latency(genotype, table: LatencyTable, space: Optional[Any] = None) 
 
         space = get_space(genotype.space)
     target = Target(table.target["resolution"], table.target.get("num_classes", 1000), table.target.get("frames"))
-    total = table.overhead_ms
+    blocks = 0.0
     entries = table.entries
     for key in space.latency_blocks(genotype, target):
         try:
-            total += entries[key]
+            blocks += entries[key]
         except KeyError:
             raise NasError(f"the latency table has no entry for block {key[:60]!r} (rebuild it with nas-profile "
                            f"for this space and target)") from None
-    return total
+    return table.overhead_ms + table.scale * blocks
+
+
+def fit_calibration(samples) -> tuple:
+    """Return ``(overhead_ms, scale)`` fitted to ``(genotype, measured ms, summed block ms)`` samples.
+
+    Least squares on the relative error, ``sum(((overhead + scale * s) / m - 1) ** 2)``, so fast and slow
+    models weigh alike. With fewer than three distinct sums, or a non-positive fitted scale, it falls back to
+    scale 1 and the median gap ``m - s`` (the additive calibration alone). Pure: no numpy or torch.
+    """
+    import statistics
+
+    pts = [(float(m), float(s)) for _, m, s in samples if m > 0]
+    if not pts:
+        raise NasError("a latency calibration needs at least one whole-model timing")
+    fallback = (statistics.median(m - s for m, s in pts), 1.0)
+    if len({round(s, 9) for _, s in pts}) < 3:
+        return fallback
+    # normal equations of min sum (b * z + a * x - 1)^2 with z = 1/m, x = s/m
+    zz = sum(1 / m ** 2 for m, _ in pts)
+    xx = sum((s / m) ** 2 for m, s in pts)
+    zx = sum(s / m ** 2 for m, s in pts)
+    z1 = sum(1 / m for m, _ in pts)
+    x1 = sum(s / m for m, s in pts)
+    det = zz * xx - zx * zx
+    if det <= 1e-12 * zz * xx:
+        return fallback
+    overhead, scale = (z1 * xx - x1 * zx) / det, (x1 * zz - z1 * zx) / det
+    return (overhead, scale) if scale > 0 else fallback

@@ -11,7 +11,7 @@ TOOL = Path(__file__).resolve().parents[2] / "tools" / "bench_latency.py"
 
 def _run(out):
     args = [sys.executable, str(TOOL), "--space", "pv_st_tiny", "--resolution", "16", "--frames", "2",
-            "--threads", "1", "--genotypes", "4", "--reps", "2", "--warmup", "1", "--clock", "cpu", "--out", str(out)]
+            "--threads", "1", "--genotypes", "4", "--reps", "2", "--warmup", "1", "--clock", "cpu", "--passes", "2", "--out", str(out)]
     return subprocess.run(args, capture_output=True, text=True, timeout=300)
 
 
@@ -25,8 +25,12 @@ def test_report_and_resume(tmp_path):
     for key in ("mape_pct", "table_build_s", "overhead_ms"):
         assert isinstance(r[key], float)
     assert -1 <= r["predictor"]["spearman"] <= 1 and -1 <= r["madds"]["kendall"] <= 1
+    assert r["scale"] > 0 and r["calibration_models"] >= 3 and isinstance(r["additive_mape_pct"], float)
+    assert -1 <= r["ceiling"]["spearman"] <= 1 and r["ceiling"]["mape_pct"] >= 0
     measured = json.loads((tmp_path / "measured_t1.json").read_text())
-    assert len(measured) == r["n"]
+    # the figures leave the calibration models out
+    assert len(measured) - r["calibration_models"] <= r["n"] < len(measured)
+    assert len(json.loads((tmp_path / "measured_t1_pass2.json").read_text())) == len(measured)
     second = _run(tmp_path)
     assert second.returncode == 0 and " measured " not in second.stdout  # nothing re-measured
     assert json.loads((tmp_path / "report.json").read_text())["results"][0]["mape_pct"] == r["mape_pct"]

@@ -5,7 +5,8 @@ import pytest
 
 import nas
 from nas.errors import NasError
-from nas.latency.table import LatencyTable, check_compatible, from_dict, load_table, predict_latency, save_table
+from nas.latency.table import (LatencyTable, check_compatible, fit_calibration, from_dict, load_table,
+                               predict_latency, save_table)
 
 ENV = {"device": "cpu: Test CPU", "torch": "9.9", "threads": 1, "batch": 1}
 
@@ -40,6 +41,36 @@ def test_predictor_is_sum_of_entries_plus_overhead():
     assert predict_latency(g, table) == pytest.approx(0.5 + sum(table.entries[k] for k in keys))
     # a denser member has more blocks, hence a larger prediction under positive entries
     assert predict_latency(s.largest(), table) > predict_latency(s.cheapest(), table)
+
+
+def test_calibration_recovers_an_exact_affine_gap_and_scales_the_prediction():
+    samples = [(f"g{i}", 2.0 + 0.8 * s, s) for i, s in enumerate([5.0, 11.0, 20.0, 37.0])]
+    overhead, scale = fit_calibration(samples)
+    assert overhead == pytest.approx(2.0) and scale == pytest.approx(0.8)
+    table = _table()
+    scaled = LatencyTable(table.space, table.target, table.env, overhead, table.entries, scale=scale)
+    s = nas.get_space("st_topo")
+    g = s.default()
+    blocks = sum(table.entries[k] for k in s.latency_blocks(g, s.target(resolution=32)))
+    assert predict_latency(g, scaled) == pytest.approx(2.0 + 0.8 * blocks)
+
+
+def test_calibration_falls_back_to_the_median_gap():
+    # two distinct sums cannot fix a scale; a fit whose scale comes out negative is refused too
+    assert fit_calibration([("a", 3.0, 1.0), ("b", 5.0, 2.0), ("c", 5.5, 2.0)]) == (3.0, 1.0)
+    assert fit_calibration([("a", 10.0, 1.0), ("b", 8.0, 2.0), ("c", 6.0, 3.0)])[1] == 1.0
+    with pytest.raises(NasError, match="at least one whole-model timing"):
+        fit_calibration([])
+
+
+def test_a_table_without_a_scale_reads_as_scale_one(tmp_path):
+    table = _table()
+    data = table.to_dict()
+    assert data["scale"] == 1.0
+    del data["scale"]
+    assert from_dict(data).scale == 1.0
+    with pytest.raises(NasError, match="scale must be"):
+        from_dict({**data, "scale": -1.0})
 
 
 def test_round_trip(tmp_path):
