@@ -106,3 +106,28 @@ def test_epochs_flag_sets_the_bilevel_epochs():
     cfg, _ = _config(build_parser().parse_args(["--space", "nb201", "--strategy", "differentiable", "--epochs", "3"]))
     assert cfg.search.epochs == 3 and cfg.supernet.epochs == SearchConfig().supernet.epochs
     assert cfg.search.min_budget_fraction == 0.0  # nb201's default: no lower cost bound
+
+
+def test_image_folders_split_into_weight_and_alpha_halves(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from nas.search.image_bilevel import build_image_data
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "data" / "train" / c).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(tmp_path / "data" / "train" / c
+                                                                                   / f"{i}.png")
+    folder = ["data.proxy_resolution=8", "search.batch_size=4", f"data.root={tmp_path / 'data'}",
+              "data.val_fraction=0.2", "search.epochs=1", "search.warmup_epochs=0", "search.bn_batches=1"]
+    cfg = build_config(SearchConfig, flags={"space": "nb201", "strategy": "differentiable"}, opts=folder,
+                       base=PLUGIN.search_defaults)
+    data = build_image_data(cfg)
+    weights, alpha, val = (set(p for p, _ in ld.dataset.samples) for ld in (data.train, data.alpha, data.val))
+    assert len(weights) == len(alpha) == 8 and len(val) == 4 and data.num_classes == 2
+    assert not weights & alpha and not (weights | alpha) & val  # alpha never steps on weight images; scoring on neither
+    out = tmp_path / "run"
+    g = SearchRun(cfg, out).run(resume=False)
+    assert PLUGIN.space.contains(g) is None and json.loads((out / "summary.json").read_text())["num_classes"] == 10
