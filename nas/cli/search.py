@@ -241,6 +241,10 @@ def _print_result(out: Path, best) -> int:
         b = s["benchmark"]
         print(f"{b['name']} table: {s['queries']} queries, best validation {s['best_valid']:.2f}%, "
               f"test of the returned genotype ({b['report']}) {s['test']:.2f}%")
+    elif "benchmark" in s:  # a trained search with --benchmark: the table's figures of its result, looked up after
+        b = s["benchmark"]
+        print(f"{b['name']} table (not seen by the search): test of the returned genotype ({b['report']}) "
+              f"{b['test']:.2f}%, rank {b['rank']} of {b['cells']}")
     print(f"run folder: {out}")
     return 0
 

@@ -31,14 +31,25 @@ def _rows(out):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nb201") / "diff"
-    g = SearchRun(_cfg("benchmark.name=cifar10", "benchmark.report=test_200ep"), out).run(resume=False)
-    assert g == nas.load_genotype(out)
-    return out
+def cli_run(tmp_path_factory):
+    import contextlib
+    import io
+
+    out, printed = tmp_path_factory.mktemp("nb201") / "diff", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = main(["--space", "nb201", "--strategy", "differentiable", "--madds", str(BUDGET), "--benchmark",
+                   "cifar10", "--out", str(out), *TINY, "benchmark.report=test_200ep"])
+    assert rc == 0
+    return out, printed.getvalue()
 
 
-def test_differentiable_search_runs_on_nb201(tiny_run):
+@pytest.fixture(scope="module")
+def tiny_run(cli_run):
+    return cli_run[0]
+
+
+def test_differentiable_search_runs_on_nb201(cli_run):
+    tiny_run, printed = cli_run
     g = nas.load_genotype(tiny_run)
     s = json.loads((tiny_run / "summary.json").read_text())
     assert PLUGIN.space.contains(g) is None and s["strategy"] == "differentiable" and s["genotype"] == str(g)
@@ -54,6 +65,8 @@ def test_differentiable_search_runs_on_nb201(tiny_run):
                                                                     "benchmark.report=test_200ep").benchmark).table
     assert b["test"] == table.value(g, "c10_test_200ep_analog") and b["test_column"] == "c10_test_200ep_analog"
     assert 1 <= b["rank"] <= b["cells"] == 15625
+    assert f"test of the returned genotype (test_200ep) {b['test']:.2f}%, rank {b['rank']} of 15625" in printed
+    assert f"best genotype: {g}" in printed
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(str(tiny_run / "tb"))
@@ -73,7 +86,7 @@ def test_interrupted_search_resumes_to_the_same_result(tiny_run, tmp_path):
             raise Stop
 
     out = tmp_path / "run"
-    cfg = _cfg("benchmark.name=cifar10", "benchmark.report=test_200ep")
+    cfg = _cfg("benchmark.name=cifar10", "benchmark.report=test_200ep")  # what the CLI run was given
     with pytest.raises(Stop):
         SearchRun(cfg, out, on_report=stop_after_first_round).run(resume=False)
     assert (out / "checkpoint.pt").is_file() and not (out / "summary.json").exists()
