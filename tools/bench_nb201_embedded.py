@@ -34,8 +34,8 @@ RECIPES = "recipes/search/nb201_one_shot.yaml,recipes/search/nb201_differentiabl
 def run_recipe(recipe: str, seed: int, out: Path, opts=()) -> dict:
     """Run one recipe from scratch in ``out``; return its wall time, result and the table's figures of it."""
     plugin = nas.get_plugin("nb201")
-    cfg = build_config(SearchConfig, recipe=recipe, flags={"space": "nb201", "seed": seed}, opts=list(opts),
-                       base=plugin.search_defaults)
+    cfg = build_config(SearchConfig, recipe=recipe, flags={"space": "nb201", "seed": seed},
+                       opts=list(opts), base=plugin.search_defaults)
     bench = build_config(SearchConfig, flags={"space": "nb201"}, base=plugin.search_defaults,
                          opts=["benchmark.name=cifar10", "benchmark.report=test_200ep"])
     tabular = TabularScorer.for_config(plugin, bench.benchmark)
@@ -44,8 +44,9 @@ def run_recipe(recipe: str, seed: int, out: Path, opts=()) -> dict:
     g = SearchRun(cfg, out).run(resume=False)
     seconds = time.perf_counter() - t0
     summary = json.loads((out / "summary.json").read_text())
-    return {"recipe": recipe, "opts": list(opts), "strategy": summary["strategy"], "seed": seed, "seconds": round(seconds, 1),
-            "genotype": str(g), "arch_str": plugin.space.arch_str(g), "score": summary["score"],
+    return {"recipe": recipe, "opts": list(opts), "strategy": summary["strategy"], "seed": seed,
+            "seconds": round(seconds, 1), "genotype": str(g), "arch_str": plugin.space.arch_str(g),
+            "score": summary["score"],
             "madds": summary["madds"], "table": table_report(tabular, bench, g)}
 
 

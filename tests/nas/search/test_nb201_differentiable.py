@@ -9,6 +9,7 @@ from nas.cli.search import main
 from nas.config import build_config
 from nas.config.search import SearchConfig
 from nas.search.run import SearchRun
+from nas.search.scorer import TabularScorer
 
 PLUGIN = nas.get_plugin("nb201")
 TORCH_THREADS = 1  # a shared 2-core machine (tests/conftest.py)
@@ -61,8 +62,8 @@ def test_differentiable_search_runs_on_nb201(cli_run):
     assert alpha.shape == (6, 5) and alpha.abs().max() > 0.005
     # The table's figures of the returned genotype only (the search never saw them).
     b = s["benchmark"]
-    table = nas.search.scorer.TabularScorer.for_config(PLUGIN, _cfg("benchmark.name=cifar10",
-                                                                    "benchmark.report=test_200ep").benchmark).table
+    bench = _cfg("benchmark.name=cifar10", "benchmark.report=test_200ep").benchmark
+    table = TabularScorer.for_config(PLUGIN, bench).table
     assert b["test"] == table.value(g, "c10_test_200ep_analog") and b["test_column"] == "c10_test_200ep_analog"
     assert 1 <= b["rank"] <= b["cells"] == 15625
     assert f"test of the returned genotype (test_200ep) {b['test']:.2f}%, rank {b['rank']} of 15625" in printed
