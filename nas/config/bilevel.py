@@ -14,7 +14,7 @@ class DiffSearchConfig:
     """First-order bilevel search of per-slot alpha with a FLOPs hinge and a cyclic alpha LR."""
 
     epochs: int = 20  # passes over the weight-training split (8 under-trained the proxy supernet)
-    batch_size: int = 32  # clips per weight step and per alpha step
+    batch_size: int = 32  # clips (images on an image space) per weight step and per alpha step
     w_lr: float = 0.1  # peak SGD learning rate of the shared weights, cosine-annealed per step
     w_momentum: float = 0.9  # SGD momentum
     w_weight_decay: float = 1e-4  # SGD weight decay

@@ -120,6 +120,9 @@ def test_epochs_flag_sets_the_bilevel_epochs():
     cfg, _ = _config(build_parser().parse_args(["--space", "nb201", "--strategy", "differentiable", "--epochs", "3"]))
     assert cfg.search.epochs == 3 and cfg.supernet.epochs == SearchConfig().supernet.epochs
     assert cfg.search.min_budget_fraction == 0.0  # nb201's default: no lower cost bound
+    # strategy: differentiable in a recipe does the same
+    cfg, _ = _config(build_parser().parse_args(["--recipe", "recipes/search/nb201_differentiable.yaml", "--epochs", "3"]))
+    assert cfg.space == "nb201" and cfg.strategy == "differentiable" and cfg.search.epochs == 3
 
 
 def test_image_folders_split_into_weight_and_alpha_halves(tmp_path):
