@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoints")
     p.add_argument("--device", help="auto (CUDA when available; the default), cpu, cuda or cuda:N (config key device)")
     p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--epochs", type=int, help="supernet training epochs")
+    p.add_argument("--epochs", type=int, help="supernet training epochs (search.epochs for --strategy differentiable)")
     p.add_argument("--resolution", type=int, help="target resolution at which cost is computed (default 224)")
     p.add_argument("--num-classes", type=int, help="classes of the target model for the cost (default 1000)")
     img = p.add_argument_group("image spaces (st_topo: one-shot + SGLD + evolution or random)")
@@ -145,6 +145,9 @@ def _config(args):
     budgets = _budget_list(getattr(args, budget_flag), budget_flag)
     flags: Dict[str, Any] = {key: getattr(args, f) for f, key in {**own, **COMMON_FLAGS}.items()}
     flags.update(space=plugin.name, madds=budgets[0] if budgets else None)
+    recipe_strategy = (load_recipe(args.recipe) if args.recipe else {}).get("strategy")
+    if plugin.modality == "image" and (args.strategy or recipe_strategy) == "differentiable":
+        flags["search.epochs"] = flags.pop("supernet.epochs")  # --epochs: the bilevel epochs, as on video spaces
     if plugin.modality == "video" and args.train_list is not None:
         flags["data.source"] = "list"
     opts = list(args.opts or [])
@@ -238,6 +241,10 @@ def _print_result(out: Path, best) -> int:
         b = s["benchmark"]
         print(f"{b['name']} table: {s['queries']} queries, best validation {s['best_valid']:.2f}%, "
               f"test of the returned genotype ({b['report']}) {s['test']:.2f}%")
+    elif "benchmark" in s:  # a trained search with --benchmark: the table's figures of its result, looked up after
+        b = s["benchmark"]
+        print(f"{b['name']} table (not seen by the search): test of the returned genotype ({b['report']}) "
+              f"{b['test']:.2f}%, rank {b['rank']} of {b['cells']}")
     print(f"run folder: {out}")
     return 0
 

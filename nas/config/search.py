@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from nas.config import Budget, Precision
+from nas.config.bilevel import DiffSearchConfig
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
@@ -96,8 +97,11 @@ class BenchmarkConfig:
 
 
 @dataclass(frozen=True)
-class QueryConfig:
-    """How many candidates a search may score."""
+class QueryConfig(DiffSearchConfig):
+    """The ``search`` section: how many candidates a window strategy may score, and (inherited, the same keys
+    as the video search's) the bilevel options of ``--strategy differentiable`` on a space whose supernet has
+    architecture parameters (nb201). On image spaces ``search.batch_size`` is the bilevel batch; the one-shot
+    supernet trains on ``data.batch_size``."""
 
     max_queries: Optional[int] = None  # stop after this many scored candidates; None = the strategy's own budget
 
@@ -204,6 +208,12 @@ class SearchConfig:
             (self.finalists.init in ("supernet", "scratch"), "finalists.init must be supernet or scratch"),
             (self.finalists.k == 0 or self.score.val_images < self.data.val_images or self.data.root is not None,
              "finalists.k > 0 scores on held-out images: score.val_images must be below data.val_images"),
+            (self.strategy != "differentiable" or self.amp != "fp16",
+             "amp fp16 does not apply to the differentiable search (its bilevel step has no grad scaler): use bf16 "
+             "or off"),
+            (self.strategy != "differentiable" or self.finalists.k == 0,
+             "finalists.k applies to the one-shot strategies; the differentiable search returns the genotype "
+             "derived from alpha"),
             (self.confidence.resamples >= 2, "confidence.resamples must be at least 2"),
             (self.confidence.population is None or self.confidence.population >= 3,
              "confidence.population must be at least 3 (a rank needs three members)"),

@@ -1,8 +1,9 @@
-"""The video side of differentiable search: seeded loaders, the bilevel supernet trainer and its argmax scorer.
+"""Differentiable search's loaders, bilevel supernet trainer and argmax scorer, for video and image spaces.
 
-``BilevelTrainer`` owns the weight-sharing video supernet, the weight optimizer and schedule and the
+``BilevelTrainer`` owns the weight-sharing supernet, the weight optimizer and schedule and the
 ``ArchOptimizer``; one ``train_epoch`` alternates weight and alpha steps. ``SupernetScorer`` scores a genotype
-through the supernet after BatchNorm recalibration. The ``differentiable`` strategy drives both.
+through the supernet after BatchNorm recalibration. The ``differentiable`` strategy drives both. The loaders
+are injected as a ``BilevelData``: ``build_video_data`` here (pv_st), ``nas.search.image_bilevel`` for images.
 """
 from __future__ import annotations
 
@@ -22,11 +23,18 @@ from nas.errors import NasError
 from nas.train.amp import autocast, to_device
 from nas.utils.seeds import seeded_init, torch_generator
 
-__all__ = ["VideoData", "build_video_data", "BilevelTrainer", "SupernetScorer"]
+__all__ = ["BilevelData", "VideoData", "seeded_loader", "build_video_data", "BilevelTrainer", "SupernetScorer",
+           "warn_skipped"]
 
 
-class VideoData:
-    """The three loaders of a video search: weight steps, alpha steps and validation, plus the class count."""
+class BilevelData:
+    """The three loaders of a bilevel search: weight steps, alpha steps and validation, plus the class count.
+
+    Each loader yields ``(x, y, skipped)`` (``nas.data.collate.collate_skip``); ``logits`` runs a model on one
+    validation batch (plain images here).
+    """
+
+    noun = "image"  # what an unreadable sample is called in warnings
 
     def __init__(self, train: DataLoader, alpha: DataLoader, val: DataLoader, num_classes: int):
         self.train, self.alpha, self.val, self.num_classes = train, alpha, val, num_classes
@@ -35,8 +43,26 @@ class VideoData:
         """Return the shuffling generators (checkpointed by the run)."""
         return {"train": self.train.generator, "alpha": self.alpha.generator}
 
+    def logits(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Return ``model``'s logits on validation batch ``x``."""
+        return model(x)
 
-def _loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0) -> DataLoader:
+
+class VideoData(BilevelData):
+    """The loaders of a video search: validation clips may carry several views, whose logits are averaged."""
+
+    noun = "video"
+
+    def logits(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Return the view-averaged logits of clips ``x``."""
+        from nas.data.video import multiview_logits
+
+        return multiview_logits(model, x)
+
+
+def seeded_loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0) -> DataLoader:
+    """Return a loader of ``(x, y, skipped)`` batches whose order depends only on ``seed`` (full batches when
+    shuffled and the set holds at least two)."""
     return DataLoader(ds, batch_size=batch, shuffle=shuffle, drop_last=shuffle and len(ds) >= 2 * batch,
                       generator=torch_generator(seed), collate_fn=collate_skip, num_workers=workers,
                       pin_memory=torch.cuda.is_available())  # pinned host batches: non-blocking copies to the GPU
@@ -52,8 +78,8 @@ def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
         n_cls = len(CLASS_NAMES)
     else:
         sets, n_cls = _list_sets(cfg, seed)
-    return VideoData(_loader(sets[0], batch, True, seed, cfg.workers), _loader(sets[1], batch, True, seed + 1,
-                     cfg.workers), _loader(sets[2], batch, False, seed, cfg.workers), n_cls)
+    return VideoData(seeded_loader(sets[0], batch, True, seed, cfg.workers), seeded_loader(
+        sets[1], batch, True, seed + 1, cfg.workers), seeded_loader(sets[2], batch, False, seed, cfg.workers), n_cls)
 
 
 def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
@@ -81,14 +107,20 @@ def _cycle(loader: DataLoader) -> Iterator:
 
 
 class BilevelTrainer:
-    """The supernet, weight optimizer, weight schedule and arch optimizer of one video search."""
+    """The supernet, weight optimizer, weight schedule and arch optimizer of one differentiable search.
 
-    def __init__(self, cfg: PvSearchConfig, data: VideoData, space, device: torch.device, latency=None):
+    ``cfg`` is a ``PvSearchConfig`` or an image ``SearchConfig``: both have the ``search`` keys of
+    ``nas.config.bilevel.DiffSearchConfig`` and ``supernet.width``. A video space's costs count ``cfg.frames``.
+    """
+
+    def __init__(self, cfg: PvSearchConfig, data: BilevelData, space, device: torch.device, latency=None):
         from nas import create_supernet
         from nas.search.differentiable import ArchOptimizer
 
         s = cfg.search
         self.cfg, self.data, self.space, self.device = cfg, data, space, device
+        self.keys = list(space.dims())  # one alpha row per slot (pv_st block, nb201 edge), in this order
+        self.target_kw = {"frames": cfg.frames} if space.modality == "video" else {}
         from nas.train.amp import amp_dtype, configure_backends
 
         configure_backends(device, cfg.deterministic)
@@ -100,7 +132,7 @@ class BilevelTrainer:
             self.net = create_supernet(cfg.space, num_classes=data.num_classes, width=cfg.supernet.width).to(device)
             # The noise stream continues from the init, exactly as it did when the run seeded torch globally.
             self.noise = torch.Generator().set_state(torch.get_rng_state())
-        if cfg.activation_checkpointing:
+        if getattr(cfg, "activation_checkpointing", False):  # a video-only option
             from nas.nn.checkpointing import checkpoint_blocks
 
             checkpoint_blocks(self.net)
@@ -124,7 +156,7 @@ class BilevelTrainer:
             return None
         from nas.latency.search import per_slot_latency
 
-        names = list(self.space.op_costs(self.cfg.resolution, self.cfg.frames)[0])
+        names = list(self.space.op_costs(self.cfg.resolution, **self.target_kw)[0])
         rows = per_slot_latency(self.space, self.latency.table, names)
         table = torch.tensor(rows, dtype=torch.float64).float().to(device)
         return table, self.latency.table.overhead_ms, self.latency.budget_ms
@@ -135,9 +167,8 @@ class BilevelTrainer:
         return len(self.data.train)
 
     def cost_of(self, g: Genotype):
-        """Return the cost of ``g`` at the run's target (resolution, classes, frames)."""
-        return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.num_classes,
-                               frames=self.cfg.frames)
+        """Return the cost of ``g`` at the run's target (resolution, classes, frames of a video space)."""
+        return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.num_classes, **self.target_kw)
 
     @property
     def num_classes(self) -> int:
@@ -146,10 +177,10 @@ class BilevelTrainer:
 
     def cost_table(self) -> Tuple[torch.Tensor, int]:
         """Return per-slot per-op MAdds at the target size and the genotype-independent remainder."""
-        rows = self.space.op_costs(self.cfg.resolution, self.cfg.frames)
+        rows = self.space.op_costs(self.cfg.resolution, **self.target_kw)
         names = list(rows[0])
         g = self.space.default()
-        fixed = self.cost_of(g).madds - sum(r[g[s.key]].madds for r, s in zip(rows, self.space.slots))
+        fixed = self.cost_of(g).madds - sum(r[g[key]].madds for r, key in zip(rows, self.keys))
         return torch.tensor([[r[n].madds for n in names] for r in rows], dtype=torch.float64).float(), fixed
 
     def train_epoch(self, epoch: int, tau: float, update_alpha: bool, on_step: Callable[[float], None],
@@ -178,16 +209,19 @@ class BilevelTrainer:
         return logs, skipped
 
     def check_budget(self) -> None:
-        """Raise a one-line error when the budget is below the cheapest member (every slot the identity)."""
+        """Raise a one-line error when the budget is below the cheapest member (each slot's cheapest op)."""
         if self.limit is not None:
             self.limit.window(self.space, self.cfg.search.min_budget_fraction)  # infeasible limits: one line
         budget = self.cfg.madds
         if budget is None:
             return
-        cheapest = self.cost_of(self.space.freeze({s.key: "t_id" for s in self.space.slots})).madds
-        if cheapest > budget:
+        rows = self.space.op_costs(self.cfg.resolution, **self.target_kw)  # slot costs add up: pick per slot
+        pick = {key: min(row, key=lambda op: row[op].madds) for key, row in zip(self.keys, rows)}
+        cheapest = self.cost_of(self.space.freeze(pick))
+        if cheapest.madds > budget:
+            at = f"{self.cfg.frames}x" if self.target_kw else ""
             raise NasError(f"MAdds budget {budget / 1e9:.3g}G is below the cheapest {self.cfg.space} model "
-                           f"({cheapest / 1e9:.3g}G MAdds at {self.cfg.frames}x{self.cfg.resolution}^2)")
+                           f"({cheapest.madds / 1e9:.3g}G MAdds at {at}{self.cfg.resolution}^2)")
 
     def log_round(self, writer, epoch: int, info: Dict[str, float], score: float) -> None:
         """Write an epoch's losses, accuracy, collapse diagnostics and the alpha heatmap to TensorBoard."""
@@ -209,11 +243,12 @@ class BilevelTrainer:
             table, fixed, _ = self.arch.latency
             writer.add_scalar("arch/expected_latency_ms", float(expected_madds(alpha.detach(), table, fixed)), epoch)
         writer.add_scalar("arch/identity_share", identity_share(alpha), epoch)
-        keys = [s.key for s in self.space.slots]
-        for key, h in zip(keys, alpha_entropy(alpha)):
+        entropy = alpha_entropy(alpha)
+        for key, h in zip(self.keys, entropy):
             writer.add_scalar(f"arch/entropy_{key}", h, epoch)
+        writer.add_scalar("arch/entropy_mean", sum(entropy) / len(entropy), epoch)
         names = self.net.mixed_ops[0].names
-        writer.add_figure("arch/alpha", heatmap_figure(alpha.cpu(), keys, names, f"epoch {epoch + 1}"), epoch)
+        writer.add_figure("arch/alpha", heatmap_figure(alpha.cpu(), self.keys, names, f"epoch {epoch + 1}"), epoch)
         writer.flush()
 
     def argmax(self) -> Genotype:
@@ -224,7 +259,7 @@ class BilevelTrainer:
         """Return argmax(alpha) swapped greedily to cheaper ops until it fits the budget."""
         from nas.search.differentiable import derive
 
-        keys = [s.key for s in self.space.slots]
+        keys = self.keys
         if self.limit is not None:  # MAdds and latency limits as one cost, parts per million of the tighter
             from nas.core.cost import Cost
             from nas.latency.budget import PPM
@@ -264,7 +299,6 @@ class SupernetScorer:
     def score_one(self, g: Genotype) -> float:
         """Return the val accuracy of ``g`` run through the supernet, after BN recalibration."""
         from nas.nn.supernet import recalibrate_bn
-        from nas.data.video import multiview_logits
 
         t = self.trainer
         t.net.set_active(g)
@@ -276,7 +310,7 @@ class SupernetScorer:
             t.net.eval()
             for x, y, _ in t.data.val:
                 if x is not None:  # counted on the device: one host sync per candidate, not one per batch
-                    hit += (multiview_logits(t.net, to_device(x, t.device)).argmax(1) == to_device(y, t.device)).sum()
+                    hit += (t.data.logits(t.net, to_device(x, t.device)).argmax(1) == to_device(y, t.device)).sum()
                     total += len(y)
         return int(hit) / max(1, total)
 
@@ -294,7 +328,7 @@ class SupernetScorer:
         return [[self.score_one(g)] for g in genotypes]
 
 
-def warn_skipped_videos(epoch: int, skipped: int) -> None:
-    """Warn about unreadable videos skipped in an epoch."""
+def warn_skipped(epoch: int, skipped: int, noun: str = "video") -> None:
+    """Warn about unreadable videos (or images) skipped in an epoch."""
     if skipped:
-        warnings.warn(f"epoch {epoch + 1}: skipped {skipped} unreadable video(s)", stacklevel=2)
+        warnings.warn(f"epoch {epoch + 1}: skipped {skipped} unreadable {noun}(s)", stacklevel=2)

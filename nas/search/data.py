@@ -8,14 +8,14 @@ from typing import Iterator, List, Optional, Tuple
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from nas.config.search import SearchConfig
+from nas.config.search import DataConfig, SearchConfig
 from nas.data.collate import check_readable, collate_skip, warn_skipped
 from nas.data.folders import IMAGE_ERRORS, ImageFolderDataset, image_folder_datasets
 from nas.data.synthetic import ShapesSpec, shapes_datasets
 from nas.utils.seeds import derive_seed as _seed
 from nas.utils.seeds import seeded_random
 
-__all__ = ["ProxyData", "build_proxy_data", "ProxyFolder"]
+__all__ = ["ProxyData", "build_proxy_data", "proxy_datasets", "ProxyFolder"]
 
 Batch = Tuple[torch.Tensor, torch.Tensor]
 
@@ -165,23 +165,27 @@ class ProxyData:
         self.skipped = 0
 
 
+def proxy_datasets(d: DataConfig) -> Tuple[Dataset, Dataset, int]:
+    """Return the proxy ``(train, val, num_classes)``: the embedded shapes set unless ``d.root`` is set."""
+    if d.root is None:
+        return shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images, resolution=d.proxy_resolution,
+                                          seed=d.seed))
+    root = Path(d.root)
+    if d.search_val == "split" and (root / "train").is_dir():
+        root = root / "train"  # hold out a seeded share of train/: val/ stays unseen until retraining reports
+    train, val, classes = image_folder_datasets(root, d.proxy_resolution, d.val_fraction, d.seed)
+    if d.decode_at_proxy:
+        train, val = ProxyFolder(train, d.proxy_resolution), ProxyFolder(val, d.proxy_resolution)
+    return train, val, len(classes)
+
+
 def build_proxy_data(cfg: SearchConfig, device: Optional[torch.device] = None) -> ProxyData:
     """Build the proxy data of a search config: the embedded shapes set unless ``data.root`` is set.
 
     With ``device`` the in-memory images live there (see :meth:`ProxyData.to`).
     """
     d, s = cfg.data, cfg.score
-    if d.root is None:
-        train, val, num_classes = shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images,
-                                                             resolution=d.proxy_resolution, seed=d.seed))
-    else:
-        root = Path(d.root)
-        if d.search_val == "split" and (root / "train").is_dir():
-            root = root / "train"  # hold out a seeded share of train/: val/ stays unseen until retraining reports
-        train, val, classes = image_folder_datasets(root, d.proxy_resolution, d.val_fraction, d.seed)
-        if d.decode_at_proxy:
-            train, val = ProxyFolder(train, d.proxy_resolution), ProxyFolder(val, d.proxy_resolution)
-        num_classes = len(classes)
+    train, val, num_classes = proxy_datasets(d)
     data = ProxyData(train, val, num_classes, d.batch_size, cfg.seed, s.bn_batches, s.bn_batch_size,
                      s.val_images, s.eval_batch_size, d.workers, d.min_readable)
     return data.to(device) if device is not None else data

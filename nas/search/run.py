@@ -103,7 +103,7 @@ class SearchRun:
         self.resuming = False
         self.cost_fn: Callable[[Genotype], int] = self.madds_fn  # the window's cost; _window may combine limits
         self.latency = self._latency_limit()  # a bad or foreign table fails here; a missing one is built
-        if self.strategy_name != "differentiable":
+        if self.plugin.modality == "image":
             from nas.search.scorer import supernet_options
 
             self._window()  # an infeasible budget fails here, before any work
@@ -376,8 +376,6 @@ def _tabular_scorer(run: SearchRun):
         if bench is not None and bench.table is not None:
             raise NasError("benchmark.table applies only with --benchmark (benchmark.name)")
         return None
-    if run.strategy_name == "differentiable":
-        raise NasError("--benchmark scores by table look-up; the differentiable strategy trains a supernet instead")
     if run.score_fn is not None:
         raise NasError("--eval-workers does not apply to a tabular search (a look-up needs no workers)")
     from nas.search.scorer import TabularScorer
@@ -409,13 +407,18 @@ def _tabular(run: SearchRun) -> _Setup:
 
 
 def _differentiable(run: SearchRun) -> _Setup:
-    """The bilevel video search: the strategy trains the supernet, the scorer measures argmax genotypes."""
-    from nas.search.bilevel import BilevelTrainer, SupernetScorer, build_video_data, warn_skipped_videos
+    """The bilevel search: the strategy trains the supernet, the scorer measures argmax genotypes.
+
+    With ``--benchmark`` (a space with a table) the search still trains; the table's figures of the returned
+    genotype are added to the summary, and the strategy never sees them.
+    """
+    from nas.search.bilevel import BilevelTrainer, SupernetScorer, warn_skipped
     from nas.search.finalists import FinalistTrainer
+    from nas.search.image_bilevel import bilevel_parts, table_report
     from nas.search.strategies import create_strategy
 
     cfg, s = run.cfg, run.cfg.search
-    data = build_video_data(cfg.data, cfg.seed, s.batch_size)
+    data, f = bilevel_parts(cfg, run.plugin.modality)
     trainer = BilevelTrainer(cfg, data, run.space, run.device, latency=run.latency)
     trainer.check_budget()
 
@@ -423,19 +426,23 @@ def _differentiable(run: SearchRun) -> _Setup:
         run.progress.advance(1)
         run.progress.postfix(loss=f"{loss:.3f}")
 
-    f = cfg.finalists
-    finalists = FinalistTrainer(trainer, epochs=f.epochs, lr=f.lr, batch_size=f.batch_size, init=f.init, seed=cfg.seed)
+    finalists = None if f is None else FinalistTrainer(trainer, epochs=f.epochs, lr=f.lr, batch_size=f.batch_size,
+                                                       init=f.init, seed=cfg.seed)
     strategy = create_strategy("differentiable", space=run.space, trainer=trainer, epochs=s.epochs,
                                warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step,
-                               finalists=finalists, max_finalists=f.max)
+                               finalists=finalists, max_finalists=0 if f is None else f.max)
 
     def log_round(writer, step: int, info: dict, score: float) -> None:
-        warn_skipped_videos(step, info.get("skipped", 0))
+        warn_skipped(step, info.get("skipped", 0), data.noun)
         trainer.log_round(writer, step, info, score)
 
     def extra() -> dict:
-        return {"candidates": strategy.candidates, "distinct_candidates": len(set(strategy.candidates)),
-                "epochs": s.epochs, "finalists": [x.as_dict() for x in strategy.finalists]}
+        out = {"candidates": strategy.candidates, "distinct_candidates": len(set(strategy.candidates)),
+               "epochs": s.epochs, "finalists": [x.as_dict() for x in strategy.finalists]}
+        if run.tabular is not None:
+            out["benchmark"] = table_report(run.tabular, cfg, run.result_genotype)
+            run.writer.add_scalar("benchmark/test_of_returned", out["benchmark"]["test"], len(run.records))
+        return out
 
     return _Setup(SupernetScorer(trainer, s.bn_batches), strategy, trainer.steps_per_epoch,
                   lambda: trainer.net.state_dict(), trainer.num_classes, log_round=log_round, summary_extra=extra)

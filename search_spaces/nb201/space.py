@@ -123,6 +123,11 @@ class Nb201Space(Space):
             per_op[op] = sum((c for _, c in one), Cost()) + Cost(-base.madds, -base.params)
         return base, per_op
 
+    def op_costs(self, resolution: int = 32) -> List[Dict[str, Cost]]:
+        """Return, per edge, the cost of every op on it (in all 15 cells): the expected-cost table of alpha."""
+        per_op = self._table(resolution, self.default_target.num_classes)[1]  # the classifier is not an edge's
+        return [dict(per_op) for _ in sk.DIMS]
+
     def cheapest(self) -> Genotype:
         """Return the all-``none`` cell (every edge free)."""
         return self.freeze({d: "none" for d in sk.DIMS})

@@ -61,6 +61,11 @@ class Nb201Supernet(Supernet):
         cells = [c for c in self.net.cells if isinstance(c, _SuperCell)]
         return [[c.edges[d] for c in cells] for d in sk.DIMS]
 
+    @property
+    def mixed_ops(self) -> List[MixedOp]:
+        """Return one MixedOp per edge (the first cell's; all cells share the edge's draw and op names)."""
+        return [ms[0] for ms in self._mixed()]
+
     def arch_parameters(self) -> List[nn.Parameter]:
         """Return ``[alpha]``."""
         return [self.alpha]
