@@ -15,6 +15,7 @@ class DiffSearchConfig:
 
     epochs: int = 20  # passes over the weight-training split (8 under-trained the proxy supernet)
     batch_size: int = 32  # clips (images on an image space) per weight step and per alpha step
+    grad_accum: int = 1  # micro-batches per step: batch_size / grad_accum samples go through the supernet at once
     w_lr: float = 0.1  # peak SGD learning rate of the shared weights, cosine-annealed per step
     w_momentum: float = 0.9  # SGD momentum
     w_weight_decay: float = 1e-4  # SGD weight decay
@@ -42,6 +43,10 @@ class DiffSearchConfig:
             raise NasError(f"search.scheduler must be diversity, cosine or constant, got {self.scheduler!r}")
         if self.epochs < 1 or self.batch_size < 1 or not 0 <= self.warmup_epochs < self.epochs:
             raise NasError("need search.epochs >= 1, batch_size >= 1 and 0 <= warmup_epochs < epochs")
+        if self.grad_accum < 1:
+            raise NasError(f"search.grad_accum must be at least 1, got {self.grad_accum}")
+        if self.batch_size % self.grad_accum:
+            raise NasError(f"search.batch_size {self.batch_size} must divide by search.grad_accum {self.grad_accum}")
         if self.relaxation == "sample" and self.paths < 2:
             raise NasError("search.paths must be >= 2 for the sample relaxation (one path gives alpha no gradient)")
         if not 0 < self.tau_min <= self.tau_max:

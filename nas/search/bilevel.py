@@ -201,7 +201,7 @@ class BilevelTrainer:
                 continue
             with autocast(self.device, self.amp):
                 logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
-                                      update_alpha=update_alpha)
+                                      update_alpha=update_alpha, micro=s.grad_accum)
             self.w_sched.step()
             if update_alpha and self.arch.is_cycle_end():
                 on_cycle_end(self.derive())  # the cycle's candidate: argmax(alpha) fitted to the budget

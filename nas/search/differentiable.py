@@ -49,6 +49,16 @@ def _swap(probs: List[List[float]], pick: List[int], geno: Callable[[List[int]],
     return None if best is None else (best[1], best[2])
 
 
+def _micro_batches(x: torch.Tensor, y: torch.Tensor, n: int):
+    """Yield ``(x_i, y_i, share_i)``: ``n`` micro-batches of the batch and each one's share of its samples."""
+    if n == 1:
+        yield x, y, 1.0
+        return
+    for xc, yc in zip(torch.tensor_split(x, n), torch.tensor_split(y, n)):
+        if len(xc):
+            yield xc, yc, len(xc) / len(x)
+
+
 def derive(alpha: torch.Tensor, keys: Sequence[str], names: Sequence[str], space, cost_of: Callable[[Genotype], Cost],
            budget: Optional[int] = None, floor: float = 0.0) -> Genotype:
     """Return argmax(alpha) per slot, greedily swapped until its MAdds lie in ``[floor * budget, budget]``.
@@ -132,33 +142,53 @@ class ArchOptimizer:
         return self.gamma * (F.relu(e - budget) + F.relu(self.floor * budget - e)) / budget
 
     def step(self, train: Tuple[torch.Tensor, torch.Tensor], val: Tuple[torch.Tensor, torch.Tensor],
-             w_optimizer: torch.optim.Optimizer, criterion: Callable, update_alpha: bool = True) -> Dict[str, float]:
-        """Run one weight step on ``train`` then (if asked) one alpha step on ``val``; return the losses."""
+             w_optimizer: torch.optim.Optimizer, criterion: Callable, update_alpha: bool = True,
+             micro: int = 1) -> Dict[str, float]:
+        """Run one weight step on ``train`` then (if asked) one alpha step on ``val``; return the losses.
+
+        ``micro`` > 1 splits each batch into that many micro-batches whose gradients add up to the batch mean's
+        (``search.grad_accum``): the peak activation memory shrinks by about that factor. It is not bitwise the
+        one-batch step: BatchNorm statistics and the relaxation's noise are drawn per micro-batch.
+        """
         x, y = train
         w_optimizer.zero_grad(set_to_none=True)
-        loss_w = criterion(self.supernet(x), y)
-        loss_w.backward()
+        loss_w = 0.0
+        for xc, yc, share in _micro_batches(x, y, micro):
+            loss = criterion(self.supernet(xc), yc) * share if micro > 1 else criterion(self.supernet(xc), yc)
+            loss.backward()
+            loss_w += loss.item()
         self.alpha.grad = None  # alpha learns from the val split only
         nn.utils.clip_grad_norm_(self.supernet.weight_parameters(), 5.0)
         w_optimizer.step()
-        out = {"loss_w": loss_w.item()}
+        out = {"loss_w": loss_w}
         if update_alpha:
-            out.update(self._alpha_step(val, criterion))
+            out.update(self._alpha_step(val, criterion, micro))
         return out
 
-    def _alpha_step(self, val: Tuple[torch.Tensor, torch.Tensor], criterion: Callable) -> Dict[str, float]:
+    def _alpha_step(self, val: Tuple[torch.Tensor, torch.Tensor], criterion: Callable,
+                    micro: int = 1) -> Dict[str, float]:
         x, y = val
         self.optimizer.zero_grad(set_to_none=True)
-        loss = criterion(self.supernet(x), y)
-        pen = self.penalty()
         # Only alpha's gradient: weights learn from the train split alone, and skipping theirs saves time.
-        (self.alpha.grad,) = torch.autograd.grad(loss + pen, [self.alpha])
+        if micro == 1:
+            loss = criterion(self.supernet(x), y)
+            pen = self.penalty()
+            (self.alpha.grad,) = torch.autograd.grad(loss + pen, [self.alpha])
+            loss_a = loss.item()
+        else:
+            pen = self.penalty()
+            (grad,), loss_a = torch.autograd.grad(pen, [self.alpha]), 0.0
+            for xc, yc, share in _micro_batches(x, y, micro):
+                loss = criterion(self.supernet(xc), yc) * share
+                grad = grad + torch.autograd.grad(loss, [self.alpha])[0]
+                loss_a += loss.item()
+            self.alpha.grad = grad
         self.optimizer.step()
         self.scheduler.step()
         self.steps += 1
         if self.is_cycle_end():
             self.cycle_ends.append(self.steps)
-        return {"loss_a": loss.item(), "penalty": pen.item(), "lr_a": self.optimizer.param_groups[0]["lr"]}
+        return {"loss_a": loss_a, "penalty": pen.item(), "lr_a": self.optimizer.param_groups[0]["lr"]}
 
     def is_cycle_end(self) -> bool:
         """Return whether the last alpha step closed a schedule cycle (diversity scheduler only)."""

@@ -92,6 +92,41 @@ def test_bilevel_step_separates_weights_and_alpha():
     assert arch.cycle_ends == [2]  # DiversityCosine with period 2
 
 
+def test_micro_batches_add_up_to_the_one_batch_step():
+    """search.grad_accum: with BN on running statistics and the noise-free softmax relaxation, a step over two
+    micro-batches moves the weights and alpha as the one-batch step does."""
+    import copy
+
+    torch.manual_seed(0)
+    sn = nas.create_supernet("pv_st_tiny", num_classes=4)
+    sn.set_relaxation("softmax", tau=1.0)
+    sn.eval()  # BatchNorm on running statistics: per-micro-batch statistics are the one intended difference
+    batch = (torch.randn(6, 3, 2, 16, 16), torch.tensor([0, 1, 2, 3, 0, 1]))
+    nets, a0 = [sn, copy.deepcopy(sn)], sn.alpha.detach().clone()
+    for net, micro in zip(nets, (1, 3)):
+        arch = _arch(net, budget=10 ** 12, gamma=1.0)
+        w_opt = torch.optim.SGD(net.weight_parameters(), lr=0.1)
+        logs = arch.step(batch, batch, w_opt, torch.nn.functional.cross_entropy, micro=micro)
+        net.logs = logs
+    torch.testing.assert_close(nets[0].alpha, nets[1].alpha, rtol=1e-5, atol=1e-6)
+    for a, b in zip(nets[0].weight_parameters(), nets[1].weight_parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    for key in ("loss_w", "loss_a", "penalty"):
+        assert nets[0].logs[key] == pytest.approx(nets[1].logs[key], rel=1e-5)
+    assert not torch.equal(nets[1].alpha, a0)  # the alpha step did move alpha
+
+
+def test_grad_accum_must_divide_the_batch():
+    from nas.config import build_config
+    from nas.config.video import PvSearchConfig
+    from nas.errors import NasError
+
+    with pytest.raises(NasError, match="search.batch_size 32 must divide by search.grad_accum 3"):
+        build_config(PvSearchConfig, recipe=None, flags={"space": "pv_st_tiny"}, opts=["search.grad_accum=3"])
+    with pytest.raises(NasError, match="search.grad_accum must be at least 1"):
+        build_config(PvSearchConfig, recipe=None, flags={"space": "pv_st_tiny"}, opts=["search.grad_accum=0"])
+
+
 def test_flops_penalty_pushes_to_cheaper_ops():
     sn = nas.create_supernet("pv_st_tiny", num_classes=4)
     rows = sn.space.op_costs(224, 8)
