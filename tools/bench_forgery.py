@@ -68,9 +68,34 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
     cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, args.task)))
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "step", "lr", "train_skipped", "val_skipped",
                                                         "seconds")}
-    return {"streams": streams, "quality": quality, "seed": seed, "task": args.task, "classes": args.classes,
-            **metrics, "params": cost.params, "madds": cost.madds,
+    return {**run_key_fields(streams, quality, seed, args), **metrics, "params": cost.params, "madds": cost.madds,
             "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
+
+
+def run_key_fields(streams: str, quality: str, seed: int, args) -> dict:
+    """Return the fields that identify a run (its settings), stored in every row and matched by ``--resume``."""
+    return {"streams": streams, "quality": quality, "seed": seed, "task": args.task, "classes": args.classes,
+            "resolution": args.resolution, "epochs": args.epochs, "train_size": args.train_size,
+            "val_size": args.val_size}
+
+
+def _key(row: dict) -> tuple:
+    """Return the identity of a run row: its backbone and settings."""
+    names = ("backbone", "streams", "quality", "seed", "task", "classes", "resolution", "epochs", "train_size",
+             "val_size")
+    return tuple(row.get(n) for n in names)
+
+
+def load_previous(out: Path, resume: bool, genotypes: dict) -> dict:
+    """Return the result to append to: ``out``'s content with ``--resume`` (refused if its genotypes differ),
+    else a fresh one."""
+    fresh = {"genotypes": genotypes, "overhead_img_s": {}, "runs": [], "commands": []}
+    if not (resume and out.exists()):
+        return fresh
+    old = json.loads(out.read_text())
+    if old.get("genotypes") != genotypes:
+        sys.exit(f"--resume: {out} was written for other genotypes")
+    return {**fresh, **old, "commands": old.get("commands", [])}
 
 
 def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, rounds: int = 7) -> dict:
@@ -154,6 +179,8 @@ def main() -> None:
     p.add_argument("--overhead-only", action="store_true")
     p.add_argument("--no-overhead", action="store_true")
     p.add_argument("--out", default="bench_forgery.json")
+    p.add_argument("--resume", action="store_true",
+                   help="append to --out, skipping runs it already holds (same backbone and settings)")
     p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
     p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
     p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
@@ -164,7 +191,9 @@ def main() -> None:
         return
     genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
     streams = args.streams.split(",")
-    result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
+    result = load_previous(Path(args.out), args.resume, genotypes)
+    result["commands"].append(" ".join(sys.argv))
+    done = {_key(r) for r in result["runs"]}
     for name in [] if args.no_overhead else args.backbones.split(","):
         ips = throughputs(genotypes[name], streams, args.resolution)
         result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
@@ -174,6 +203,8 @@ def main() -> None:
             for q in args.quality.split(","):
                 for s in streams:
                     for seed in (int(v) for v in args.seeds.split(",")):
+                        if _key({"backbone": name, **run_key_fields(s, q, seed, args)}) in done:
+                            continue
                         r = {"backbone": name, **run_one(genotypes[name], s, q, seed, args)}
                         result["runs"].append(r)
                         print(json.dumps(r), flush=True)
@@ -184,17 +215,21 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(result, indent=1))
 
 
+SETTINGS = ("backbone", "streams", "quality", "task", "classes", "resolution", "epochs", "train_size", "val_size")
+
+
 def summarise(runs: list) -> list:
-    """Return the mean and sample standard deviation over seeds of AUC and ACC per backbone, quality and streams."""
+    """Return the mean and sample standard deviation over seeds of AUC and ACC per backbone and settings."""
     groups: dict = {}
     for r in runs:
-        groups.setdefault((r["backbone"], r["quality"], r["streams"]), []).append(r)
+        groups.setdefault(_key({**r, "seed": None}), []).append(r)
     out = []
-    for (backbone, quality, streams), rs in groups.items():
-        row = {"backbone": backbone, "quality": quality, "streams": streams, "seeds": len(rs),
+    for rs in groups.values():
+        settings = {k: v for k, v in rs[0].items() if k in SETTINGS}
+        row = {**settings, "seeds": len(rs),
                "params": rs[0]["params"], "madds": rs[0]["madds"],
                "s_per_epoch": statistics.mean(r["s_per_epoch"] for r in rs)}
-        for key in ("auc", "acc"):
+        for key in ("auc", "acc", "bacc_3", "bacc_16", "l1"):
             vals = [r[key] for r in rs if key in r]
             if vals:
                 row[key] = statistics.mean(vals)
