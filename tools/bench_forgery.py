@@ -1,7 +1,7 @@
 """F3-Net ablation on the embedded face-forgery set, plus front-end / MixBlock overhead in images per second.
 
 Each run is a real ``nas.train.retrain`` of the forgery_image task (recipes/retrain/forgery_image.yaml with the
-overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.forgery.cost.detector_cost``,
+overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.cost(genotype, task=...)``,
 s/epoch from its metrics. Overheads are forward-pass throughputs measured in this process against the rgb stream.
 
     python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
@@ -52,12 +52,10 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
     import nas
     from nas.config import build_config
     from nas.config.retrain import RetrainConfig
-    from nas.forgery import create_detector
-    from nas.forgery.cost import detector_cost
     from nas.tasks.forgery import detector_kwargs
     from nas.train import retrain
 
-    opts = [f"forgery.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
+    opts = [f"model.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
             f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", f"task={args.task}",
             f"forgery.classes={args.classes}", f"resolution={args.resolution}"]
     recipe = ROOT / "recipes" / "retrain" / f"{args.task}.yaml"
@@ -65,7 +63,7 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         row = retrain(cfg, genotype, Path(tmp) / "run", log=lambda line: None)
         hist = json.loads((Path(tmp) / "run" / "metrics.json").read_text())["epochs"]
-    cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, args.task)))
+    cost = nas.cost(genotype, **detector_kwargs(cfg, args.task))
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "step", "lr", "train_skipped", "val_skipped",
                                                         "seconds")}
     return {**run_key_fields(streams, quality, seed, args), **metrics, "params": cost.params, "madds": cost.madds,

@@ -16,7 +16,7 @@ _FLAG_KEYS = {
     "epochs": "epochs", "resolution": "resolution", "batch_size": "batch_size", "seed": "seed", "data": "data.root",
     "data_root": "data.video_root", "train_list": "data.train_list", "val_list": "data.val_list",
     "frames": "data.frames", "task": "task", "init": "init", "classes": "forgery.classes",
-    "streams": "forgery.streams", "map_root": "forgery.map_root",
+    "streams": "model.streams", "map_root": "forgery.map_root",
 }
 
 
