@@ -182,7 +182,12 @@ def main() -> None:
     p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
     p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
     p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
+    p.add_argument("--table", metavar="JSON", help="print the summary of a finished or partial --out as a Markdown "
+                                                   "table, and exit")
     args = p.parse_args()
+    if args.table:
+        print(markdown(summarise(json.loads(Path(args.table).read_text())["runs"])))
+        return
     torch.manual_seed(0)
     if args.video:
         run_video(args)
@@ -234,6 +239,24 @@ def summarise(runs: list) -> list:
                 row[key + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
         out.append(row)
     return out
+
+
+def _pm(row: dict, key: str) -> str:
+    """Return ``mean ± sd`` of a summary field (just the mean for one seed), or a dash."""
+    if key not in row:
+        return "-"
+    return f"{row[key]:.3f} ± {row[key + '_sd']:.3f}" if row["seeds"] > 1 else f"{row[key]:.3f}"
+
+
+def markdown(summary: list) -> str:
+    """Return summary rows as a Markdown table (AUC, ACC, balanced accuracies, L1, cost, s/epoch)."""
+    lines = ["| backbone | task | classes | quality | streams | seeds | AUC | ACC@0.5 | bacc_3 | bacc_16 | L1 | params "
+             "| MAdds | s/epoch |", "|" + "---|" * 14]
+    for r in summary:
+        lines.append(f"| {r['backbone']} | {r['task']} | {r['classes']} | {r['quality']} | {r['streams']} | "
+                     f"{r['seeds']} | {_pm(r, 'auc')} | {_pm(r, 'acc')} | {_pm(r, 'bacc_3')} | {_pm(r, 'bacc_16')} | "
+                     f"{_pm(r, 'l1')} | {r['params'] / 1e6:.2f}M | {r['madds'] / 1e6:.1f}M | {r['s_per_epoch']:.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
