@@ -45,7 +45,10 @@ def detector_spec_kwargs(task: str, resolution: Optional[int], options: Dict[str
         kw["resolution"] = resolution
     if "classes" in options:
         classes = options.pop("classes")
-        kw["classes"] = parse_classes(classes) if isinstance(classes, str) else tuple(int(c) for c in classes)
+        if isinstance(classes, str):  # "2,3,16" as on the command line; "" for a map head alone
+            kw["classes"] = parse_classes(classes) if classes.strip() else ()
+        else:
+            kw["classes"] = tuple(int(c) for c in classes)
     if "mix_at" in options:
         at = options.pop("mix_at")
         kw["mix_at"] = tuple(s.strip() for s in at.split(",")) if isinstance(at, str) else at

@@ -41,12 +41,15 @@ def test_lfs_genotype_and_12_channel_fad_cost():
                     fad_all_band=True) == c
 
 
-@pytest.mark.parametrize("streams,kw", [("rgb", {"stem_stride": 1}), ("both", {"mix_reduction": 4}),
-                                        ("mix", {"mix_at": "s8,s32", "classes": (3, 16)})])
-def test_pure_cost_of_other_options_equals_measured(streams, kw):
-    det_kw = {**kw, "mix_at": tuple(kw["mix_at"].split(","))} if "mix_at" in kw else kw
-    det = create_detector(G, task="forgery_image", streams=streams, resolution=32, **det_kw)
-    c = nas.cost(G, task="forgery_image", streams=streams, resolution=32, **kw)
+@pytest.mark.parametrize("task,streams,kw,det_kw", [
+    ("forgery_image", "rgb", {"stem_stride": 1}, {"stem_stride": 1}),
+    ("forgery_image", "both", {"mix_reduction": 4}, {}),  # no MixBlock in both: the reduction changes nothing
+    ("forgery_image", "mix", {"mix_at": "s8,s32", "classes": (3, 16)}, {"mix_at": ("s8", "s32"), "classes": (3, 16)}),
+    ("forgery_spatial", "lfs", {"classes": ""}, {"classes": ()}),  # the map head alone
+])
+def test_pure_cost_of_other_options_equals_measured(task, streams, kw, det_kw):
+    det = create_detector(G, task=task, streams=streams, resolution=32, **det_kw)
+    c = nas.cost(G, task=task, streams=streams, resolution=32, **kw)
     assert (c.madds, c.params) == measured(det, 32)
 
 
