@@ -43,7 +43,6 @@ def test_lfs_genotype_and_12_channel_fad_cost():
 
 @pytest.mark.parametrize("task,streams,kw,det_kw", [
     ("forgery_image", "rgb", {"stem_stride": 1}, {"stem_stride": 1}),
-    ("forgery_image", "both", {"mix_reduction": 4}, {}),  # no MixBlock in both: the reduction changes nothing
     ("forgery_image", "mix", {"mix_at": "s8,s32", "classes": (3, 16)}, {"mix_at": ("s8", "s32"), "classes": (3, 16)}),
     ("forgery_spatial", "lfs", {"classes": ""}, {"classes": ()}),  # the map head alone
 ])
