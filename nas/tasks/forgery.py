@@ -12,7 +12,7 @@ from nas.errors import NasError
 from nas.forgery import metrics as M
 from nas.tasks.base import Datasets, Task, register_task
 
-__all__ = ["ForgeryImageTask", "ForgerySpatialTask", "detector_kwargs", "label_sets"]
+__all__ = ["ForgeryImageTask", "ForgerySpatialTask", "detector_kwargs", "detector_spec_kwargs", "label_sets"]
 
 COLUMN = {2: 0, 3: 1, 16: 2}  # label set -> column of the packed target
 _CLS_SCALARS = ("auc", "acc", "eer", "ap", "bacc_2", "bacc_3", "acc_3", "bacc_16", "acc_16")
