@@ -149,17 +149,25 @@ def create_supernet(space: str, **kwargs):
 
 
 def cost(genotype: GenotypeLike, resolution: Optional[int] = None, num_classes: Optional[int] = None,
-         **target) -> Cost:
+         task: Optional[str] = None, **target) -> Cost:
     """Return the exact MAdds and parameter count of a genotype's standalone model, without building it.
 
     What is left out comes from the space's ``default_target`` (224 px and 1000 classes for the bundled spaces,
     8 frames for video). ``target`` takes ``frames`` for video spaces; any other keyword, or a bad value, is a
-    one-line NasError.
+    one-line NasError. With ``task``, the model is the one that task trains on the genotype: a forgery task
+    (``forgery_image``, ``forgery_spatial``) costs the whole detector and takes ``create_detector``'s keywords
+    and defaults (``classes``, ``streams``, ``mix_at``, ``lfs_genotype``, ``fad_all_band``, ...; 64 px).
 
     Example:
         >>> import nas
         >>> nas.cost("st_topo:mobilenetv2").params
         3504872
+        >>> nas.cost("st_topo:mobilenetv2", task="forgery_image", streams="mix", resolution=64).madds
+        70161664
     """
     g = load_genotype(genotype)
+    if task is not None:
+        from nas.tasks import get_task
+
+        return get_task(task).cost(g, resolution=resolution, num_classes=num_classes, **target)
     return get_space(g.space).cost(g, resolution=resolution, num_classes=num_classes, **target)

@@ -1,7 +1,7 @@
 """F3-Net ablation on the embedded face-forgery set, plus front-end / MixBlock overhead in images per second.
 
 Each run is a real ``nas.train.retrain`` of the forgery_image task (recipes/retrain/forgery_image.yaml with the
-overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.forgery.cost.detector_cost``,
+overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.cost(genotype, task=...)``,
 s/epoch from its metrics. Overheads are forward-pass throughputs measured in this process against the rgb stream.
 
     python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
@@ -52,12 +52,10 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
     import nas
     from nas.config import build_config
     from nas.config.retrain import RetrainConfig
-    from nas.forgery import create_detector
-    from nas.forgery.cost import detector_cost
     from nas.tasks.forgery import detector_kwargs
     from nas.train import retrain
 
-    opts = [f"forgery.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
+    opts = [f"model.streams={streams}", f"forgery.quality={quality}", f"seed={seed}", f"epochs={args.epochs}",
             f"data.train_size={args.train_size}", f"data.val_size={args.val_size}", f"task={args.task}",
             f"forgery.classes={args.classes}", f"resolution={args.resolution}"]
     recipe = ROOT / "recipes" / "retrain" / f"{args.task}.yaml"
@@ -65,12 +63,37 @@ def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         row = retrain(cfg, genotype, Path(tmp) / "run", log=lambda line: None)
         hist = json.loads((Path(tmp) / "run" / "metrics.json").read_text())["epochs"]
-    cost = detector_cost(create_detector(nas.load_genotype(genotype), **detector_kwargs(cfg, args.task)))
+    cost = nas.cost(genotype, **detector_kwargs(cfg, args.task))
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "step", "lr", "train_skipped", "val_skipped",
                                                         "seconds")}
-    return {"streams": streams, "quality": quality, "seed": seed, "task": args.task, "classes": args.classes,
-            **metrics, "params": cost.params, "madds": cost.madds,
+    return {**run_key_fields(streams, quality, seed, args), **metrics, "params": cost.params, "madds": cost.madds,
             "s_per_epoch": statistics.mean(h["seconds"] for h in hist)}
+
+
+def run_key_fields(streams: str, quality: str, seed: int, args) -> dict:
+    """Return the fields that identify a run (its settings), stored in every row and matched by ``--resume``."""
+    return {"streams": streams, "quality": quality, "seed": seed, "task": args.task, "classes": args.classes,
+            "resolution": args.resolution, "epochs": args.epochs, "train_size": args.train_size,
+            "val_size": args.val_size}
+
+
+def _key(row: dict) -> tuple:
+    """Return the identity of a run row: its backbone and settings."""
+    names = ("backbone", "streams", "quality", "seed", "task", "classes", "resolution", "epochs", "train_size",
+             "val_size")
+    return tuple(row.get(n) for n in names)
+
+
+def load_previous(out: Path, resume: bool, genotypes: dict) -> dict:
+    """Return the result to append to: ``out``'s content with ``--resume`` (refused if its genotypes differ),
+    else a fresh one."""
+    fresh = {"genotypes": genotypes, "overhead_img_s": {}, "runs": [], "commands": []}
+    if not (resume and out.exists()):
+        return fresh
+    old = json.loads(out.read_text())
+    if old.get("genotypes") != genotypes:
+        sys.exit(f"--resume: {out} was written for other genotypes")
+    return {**fresh, **old, "commands": old.get("commands", [])}
 
 
 def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, rounds: int = 7) -> dict:
@@ -154,17 +177,26 @@ def main() -> None:
     p.add_argument("--overhead-only", action="store_true")
     p.add_argument("--no-overhead", action="store_true")
     p.add_argument("--out", default="bench_forgery.json")
+    p.add_argument("--resume", action="store_true",
+                   help="append to --out, skipping runs it already holds (same backbone and settings)")
     p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
     p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
     p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
+    p.add_argument("--table", metavar="JSON", help="print the summary of a finished or partial --out as a Markdown "
+                                                   "table, and exit")
     args = p.parse_args()
+    if args.table:
+        print(markdown(summarise(json.loads(Path(args.table).read_text())["runs"])))
+        return
     torch.manual_seed(0)
     if args.video:
         run_video(args)
         return
     genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
     streams = args.streams.split(",")
-    result = {"genotypes": genotypes, "overhead_img_s": {}, "runs": []}
+    result = load_previous(Path(args.out), args.resume, genotypes)
+    result["commands"].append(" ".join(sys.argv))
+    done = {_key(r) for r in result["runs"]}
     for name in [] if args.no_overhead else args.backbones.split(","):
         ips = throughputs(genotypes[name], streams, args.resolution)
         result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
@@ -174,6 +206,8 @@ def main() -> None:
             for q in args.quality.split(","):
                 for s in streams:
                     for seed in (int(v) for v in args.seeds.split(",")):
+                        if _key({"backbone": name, **run_key_fields(s, q, seed, args)}) in done:
+                            continue
                         r = {"backbone": name, **run_one(genotypes[name], s, q, seed, args)}
                         result["runs"].append(r)
                         print(json.dumps(r), flush=True)
@@ -184,23 +218,45 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(result, indent=1))
 
 
+SETTINGS = ("backbone", "streams", "quality", "task", "classes", "resolution", "epochs", "train_size", "val_size")
+
+
 def summarise(runs: list) -> list:
-    """Return the mean and sample standard deviation over seeds of AUC and ACC per backbone, quality and streams."""
+    """Return the mean and sample standard deviation over seeds of AUC and ACC per backbone and settings."""
     groups: dict = {}
     for r in runs:
-        groups.setdefault((r["backbone"], r["quality"], r["streams"]), []).append(r)
+        groups.setdefault(_key({**r, "seed": None}), []).append(r)
     out = []
-    for (backbone, quality, streams), rs in groups.items():
-        row = {"backbone": backbone, "quality": quality, "streams": streams, "seeds": len(rs),
+    for rs in groups.values():
+        settings = {k: v for k, v in rs[0].items() if k in SETTINGS}
+        row = {**settings, "seeds": len(rs),
                "params": rs[0]["params"], "madds": rs[0]["madds"],
                "s_per_epoch": statistics.mean(r["s_per_epoch"] for r in rs)}
-        for key in ("auc", "acc"):
+        for key in ("auc", "acc", "bacc_3", "bacc_16", "l1"):
             vals = [r[key] for r in rs if key in r]
             if vals:
                 row[key] = statistics.mean(vals)
                 row[key + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
         out.append(row)
     return out
+
+
+def _pm(row: dict, key: str) -> str:
+    """Return ``mean ± sd`` of a summary field (just the mean for one seed), or a dash."""
+    if key not in row:
+        return "-"
+    return f"{row[key]:.3f} ± {row[key + '_sd']:.3f}" if row["seeds"] > 1 else f"{row[key]:.3f}"
+
+
+def markdown(summary: list) -> str:
+    """Return summary rows as a Markdown table (AUC, ACC, balanced accuracies, L1, cost, s/epoch)."""
+    lines = ["| backbone | task | classes | quality | streams | seeds | AUC | ACC@0.5 | bacc_3 | bacc_16 | L1 | params "
+             "| MAdds | s/epoch |", "|" + "---|" * 14]
+    for r in summary:
+        lines.append(f"| {r['backbone']} | {r['task']} | {r['classes']} | {r['quality']} | {r['streams']} | "
+                     f"{r['seeds']} | {_pm(r, 'auc')} | {_pm(r, 'acc')} | {_pm(r, 'bacc_3')} | {_pm(r, 'bacc_16')} | "
+                     f"{_pm(r, 'l1')} | {r['params'] / 1e6:.2f}M | {r['madds'] / 1e6:.1f}M | {r['s_per_epoch']:.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -111,14 +111,16 @@ def _forgery(g, target, cfg):
     """Build the forgery detector of ``cfg``; export it when asked; return ``(rows, total, weights note)``."""
     import torch
 
+    import nas
     from nas.config.retrain import parse_classes
     from nas.forgery import create_detector
-    from nas.forgery.cost import detector_cost
 
-    det = create_detector(g, task=cfg.task, classes=parse_classes(cfg.classes or "2"), streams=cfg.streams or "rgb",
-                          resolution=target.resolution)
+    kw = dict(task=cfg.task, classes=parse_classes(cfg.classes or "2"), streams=cfg.streams or "rgb",
+              resolution=target.resolution)
+    total = nas.cost(g, **kw)  # the pure count of every part (equal to a count of the built detector)
     note = None
     if cfg.export:
+        det = create_detector(g, **kw)
         note = "init"
         if cfg.weights not in (None, "init"):
             from nas.train.checkpoint import load_checkpoint, load_model_state
@@ -129,7 +131,6 @@ def _forgery(g, target, cfg):
         det.eval()
         example = torch.randn(1, 3, target.resolution, target.resolution)
         export_model(det, Path(cfg.export), example, output_names=sorted(det(example)))
-    total = detector_cost(det)
     return [(f"detector ({cfg.streams or 'rgb'})", total)], total, note
 
 

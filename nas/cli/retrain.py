@@ -16,7 +16,7 @@ _FLAG_KEYS = {
     "epochs": "epochs", "resolution": "resolution", "batch_size": "batch_size", "seed": "seed", "data": "data.root",
     "data_root": "data.video_root", "train_list": "data.train_list", "val_list": "data.val_list",
     "frames": "data.frames", "task": "task", "init": "init", "classes": "forgery.classes",
-    "streams": "forgery.streams", "map_root": "forgery.map_root",
+    "streams": "model.streams", "map_root": "forgery.map_root",
 }
 
 
@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, help="video genotypes: frames per clip")
     p.add_argument("--classes", help="forgery tasks: label sets 2 (real/fake), 3 (real/ID-replaced/ID-remained), 16 "
                                      "(real + 15 methods) or a comma list trained jointly, e.g. 2,3,16")
-    p.add_argument("--streams", help="forgery tasks: rgb (default), fad, lfs, both or mix (F3-Net's streams)")
+    p.add_argument("--streams", help="forgery tasks: rgb (default), fad, lfs, both or mix (F3-Net's streams; "
+                                     "model.streams)")
     p.add_argument("--map-root", metavar="DIR", help="forgery_spatial on ForgeryNet lists: the spatial_localize/ "
                                                      "folder (maps at the images' relative paths)")
     p.add_argument("--json", action="store_true", help="with --eval: print the metrics as one JSON object")

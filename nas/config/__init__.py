@@ -16,7 +16,7 @@ from nas.errors import NasError
 from nas.utils.readers import brief
 
 __all__ = ["Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
-           "nest_flags", "refuse_on_resume"]
+           "nest_flags", "refuse_on_resume", "check_renamed", "migrate_renamed"]
 
 C = TypeVar("C")
 PRECISIONS = ("auto", "bf16", "fp16", "off")  # ``amp`` values: auto = bf16 on CUDA, off on the CPU
@@ -79,8 +79,47 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     raise NasError(f"config key {key!r} must be {getattr(tp, '__name__', tp)}, got {brief(value)}")
 
 
+def _lookup(data: Mapping[str, Any], keys: List[str]) -> bool:
+    """Return whether the dotted path ``keys`` is present in nested ``data``."""
+    head = data.get(keys[0], None) if isinstance(data, Mapping) else None
+    if len(keys) == 1:
+        return isinstance(data, Mapping) and keys[0] in data
+    return isinstance(head, Mapping) and _lookup(head, keys[1:])
+
+
+def check_renamed(cls: type, data: Mapping[str, Any], where: str) -> None:
+    """Raise a one-line NasError if ``data`` (a recipe, the flags or the overrides) uses a key ``cls`` renamed.
+
+    ``cls.RENAMED`` maps old dotted keys to new ones (yacs's renamed keys): a user who writes the old name is
+    told the new one instead of having two spellings of one option.
+    """
+    for old, new in getattr(cls, "RENAMED", {}).items():
+        if _lookup(data, old.split(".")):
+            raise NasError(f"config key {old!r} ({where}) was renamed to {new!r}; write {new}=... instead")
+
+
+def migrate_renamed(cls: type, data: Mapping[str, Any]) -> Dict[str, Any]:
+    """Return ``data`` with ``cls``'s renamed keys moved to their new names (a stored config of an older run)."""
+    out = dict(data)
+    for old, new in getattr(cls, "RENAMED", {}).items():
+        path = old.split(".")
+        if not _lookup(out, path):
+            continue
+        section = dict(out[path[0]])
+        value = section.pop(path[1])
+        out[path[0]] = section
+        if not _lookup(out, new.split(".")):
+            out = merge(out, _nest(new.split("."), value))
+    return out
+
+
 def from_dict(cls: Type[C], data: Mapping[str, Any], prefix: str = "") -> C:
-    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types.
+
+    At the top level, keys that ``cls`` renamed are migrated first, so run folders of older versions still load.
+    """
+    if not prefix and getattr(cls, "RENAMED", None):
+        data = migrate_renamed(cls, data)
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(str(k) for k in set(data) - fields)
@@ -170,10 +209,16 @@ def build_config(cls: Type[C], *, recipe: Optional[str | Path] = None, flags: Op
     ``opts`` are the trailing ``key=value`` overrides, applied last. This is the one path from the command
     line to a config for every command.
     """
-    data: Dict[str, Any] = dict(base) if base is not None else {}
+    data: Dict[str, Any] = migrate_renamed(cls, base) if base is not None else {}
     if recipe:
-        data = merge(data, load_recipe(recipe))
-    data = apply_overrides(merge(data, nest_flags(flags or {})), opts)
+        layer = load_recipe(recipe)
+        check_renamed(cls, layer, f"in recipe {Path(recipe).name[:60]}")
+        data = merge(data, layer)
+    layer = nest_flags(flags or {})
+    check_renamed(cls, layer, "a flag")
+    for item in opts or []:
+        check_renamed(cls, apply_overrides({}, [item]), "an override")
+    data = apply_overrides(merge(data, layer), opts)
     return from_dict(cls, data)
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import ClassVar, Dict, Optional
 
 from nas.config import Precision
 from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
 
-__all__ = ["DataConfig", "ForgeryConfig", "parse_classes", "ModelConfig", "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES"]
+__all__ = ["DataConfig", "ForgeryConfig", "FadConfig", "LfsConfig", "MixConfig", "parse_classes", "ModelConfig",
+           "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES", "STREAM_NAMES"]
 
 OPTIMIZER_NAMES = ("sgd", "adarem", "adam", "adamw")
 
@@ -59,12 +60,6 @@ class ForgeryConfig:
     """Face-forgery tasks (forgery_image, forgery_spatial): detector, embedded set and data options."""
 
     classes: str = "2"  # label sets with a head: 2, 3, 16 or a comma list ("2,3,16"); "" for spatial-only
-    streams: str = "rgb"  # rgb | fad | lfs | both (FAD + LFS streams) | mix (both + MixBlocks)
-    mix_at: Optional[str] = None  # comma list of stages after which MixBlocks sit; None: the last two (s16,s32)
-    lfs_genotype: Optional[str] = None  # genotype of the LFS stream in both/mix; None: the main genotype
-    fad_all_band: bool = False  # the reimplementations' 4th all-band FAD filter (12 channels instead of 9)
-    lfs_split: str = "linear"  # LFS bands on i + j: linear (the reimplementations) or log
-    lfs_order: str = "paper"  # LFS statistic: paper log10(||.||_1 + eps), or reimpl (mean of log10|.|)
     loss: str = "l1"  # forgery_spatial map loss on the sigmoid map: l1 or bce
     map_weight: float = 1.0  # forgery_spatial: weight of the map loss beside the classification losses
     quality: str = "hq"  # embedded set: final JPEG range hq (75-95) or lq (30-50)
@@ -79,10 +74,7 @@ class ForgeryConfig:
         """Raise a one-line NasError on an impossible value."""
         if self.classes:
             parse_classes(self.classes)
-        for key, value, allowed in (("streams", self.streams, ("rgb", "fad", "lfs", "both", "mix")),
-                                    ("lfs_split", self.lfs_split, ("linear", "log")),
-                                    ("lfs_order", self.lfs_order, ("paper", "reimpl")),
-                                    ("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq")),
+        for key, value, allowed in (("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq")),
                                     ("temporal_head", self.temporal_head, ("tem", "frame"))):
             if value not in allowed:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
@@ -95,6 +87,42 @@ class ForgeryConfig:
 
 
 @dataclass(frozen=True)
+class FadConfig:
+    """F3-Net's frequency-aware decomposition (the fad, both and mix streams)."""
+
+    all_band: bool = False  # the reimplementations' 4th all-band FAD filter (12 channels instead of 9)
+
+
+@dataclass(frozen=True)
+class LfsConfig:
+    """F3-Net's local frequency statistics (the lfs, both and mix streams)."""
+
+    split: str = "linear"  # bands on i + j: linear (equal width, the reimplementations') or log (our reading)
+    order: str = "paper"  # statistic: paper log10(||.||_1 + eps), or reimpl (log10|.| first, then the band mean)
+
+    def validate(self) -> None:
+        """Raise a one-line NasError on an impossible value."""
+        if self.split not in ("linear", "log"):
+            raise NasError(f"lfs.split must be one of linear|log, got {str(self.split)[:40]!r}")
+        if self.order not in ("paper", "reimpl"):
+            raise NasError(f"lfs.order must be one of paper|reimpl, got {str(self.order)[:40]!r}")
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    """F3-Net's MixBlocks (the mix stream)."""
+
+    at: Optional[str] = None  # comma list of stages after which MixBlocks sit (s4 ... s32, final); None: the last two
+
+    def stages(self) -> Optional[tuple]:
+        """Return the stage names of ``at``, or None for the default."""
+        return tuple(s.strip() for s in self.at.split(",")) if self.at else None
+
+
+STREAM_NAMES = ("rgb", "fad", "lfs", "both", "mix")
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """How the standalone model is built from the genotype."""
 
@@ -102,9 +130,13 @@ class ModelConfig:
     dropout: float = 0.2  # dropout before the classifier (MobileNetV2's value)
     stem_stride: Optional[int] = None  # st_topo only: 1 = CIFAR-style stem for small images; None = stride 2
     width: float = 1.0  # forgery_video/forgery_temporal: backbone channel multiplier (< 1: a CPU-sized proxy)
+    streams: str = "rgb"  # forgery tasks: rgb | fad | lfs | both (FAD + LFS streams) | mix (both + MixBlocks)
+    lfs_genotype: Optional[str] = None  # forgery tasks, both/mix: genotype of the LFS stream; None: the main one
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
+        if self.streams not in STREAM_NAMES:
+            raise NasError(f"model.streams must be one of {'|'.join(STREAM_NAMES)}, got {str(self.streams)[:40]!r}")
         if self.num_classes is not None and self.num_classes < 1:
             raise NasError(f"model.num_classes must be >= 1, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
@@ -186,9 +218,25 @@ class RetrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the LR schedule
-    forgery: ForgeryConfig = field(default_factory=ForgeryConfig)  # forgery_image / forgery_spatial options
+    forgery: ForgeryConfig = field(default_factory=ForgeryConfig)  # forgery tasks: label sets, losses, data
+    fad: FadConfig = field(default_factory=FadConfig)  # forgery tasks: the FAD front-end
+    lfs: LfsConfig = field(default_factory=LfsConfig)  # forgery tasks: the LFS front-end
+    mix: MixConfig = field(default_factory=MixConfig)  # forgery tasks: where the MixBlocks sit
     video: ClipSamplingConfig = field(default_factory=ClipSamplingConfig)  # video genotypes: frame sampling
     eval: EvalConfig = field(default_factory=EvalConfig)  # video genotypes: multi-view testing (clips x crops)
+
+    # Keys renamed to the issue's names; written in a recipe or override, an old one is a one-line error naming
+    # its new key (stored configs of older runs are migrated when read back: nas.config.migrate_renamed).
+    RENAMED: ClassVar[Dict[str, str]] = {
+        "forgery.streams": "model.streams", "forgery.lfs_genotype": "model.lfs_genotype",
+        "forgery.mix_at": "mix.at", "forgery.lfs_split": "lfs.split", "forgery.lfs_order": "lfs.order",
+        "forgery.fad_all_band": "fad.all_band",
+    }
+
+    def uses_forgery_options(self) -> bool:
+        """Return whether any option that only the forgery tasks read differs from its default."""
+        detector = (self.model.streams, self.model.lfs_genotype) != ("rgb", None)
+        return detector or any(getattr(self, k) != type(getattr(self, k))() for k in ("forgery", "fad", "lfs", "mix"))
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

@@ -12,7 +12,8 @@ from typing import Tuple
 
 from nas.errors import NasError
 
-__all__ = ["Cost", "conv2d_cx", "conv3d_cx", "bn_cx", "linear_cx", "conv_out", "parse_budget", "format_count"]
+__all__ = ["Cost", "BackboneGeometry", "conv2d_cx", "conv3d_cx", "bn_cx", "linear_cx", "conv_out", "parse_budget",
+           "format_count"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,22 @@ class Cost:
     def __radd__(self, other: object) -> "Cost":
         # Lets sum() start from 0.
         return self if other == 0 else NotImplemented
+
+
+@dataclass(frozen=True)
+class BackboneGeometry:
+    """A backbone's cost and feature maps at one input size, for models built around it (forgery detectors).
+
+    A space offers it through ``backbone_geometry(genotype, side, stem_stride)``; all values are pure counts.
+    """
+
+    body: Cost  # the backbone without a classifier, its first conv reading 3 channels
+    stem_kernel: int  # the first conv's kernel side (an inflated stem adds this per extra input channel)
+    stem_channels: int  # the first conv's output channels
+    stem_side: int  # the first conv's output side
+    sides: Tuple[int, ...]  # output side of every block (node) after the stem, in order
+    channels: Tuple[int, ...]  # output channels of every block after the stem
+    num_features: int  # channels of the final map (the pooled features)
 
 
 def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:

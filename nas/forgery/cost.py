@@ -1,17 +1,22 @@
 """MAdds and parameters of a forgery detector: both streams, the frequency front-ends, MixBlocks and heads.
 
-The backbones are costed by their space's pure cost model (``nas.cost``), plus the extra input channels of an
-inflated stem; the parts this package adds are costed by the formulas below from the detector's geometry.
+``spec_cost`` is the pure count (no module built, no tensor computed): each backbone comes from its space's
+``backbone_geometry`` (its pure cost model plus its feature maps), and the parts this package adds (FAD, LFS,
+MixBlocks, heads, the mask head, the extra input channels of an inflated stem) from the formulas below.
+``nas.cost(genotype, task="forgery_image", ...)`` answers with it. ``detector_cost`` counts a built detector
+the same way, reading the geometry off its modules: the fallback for a space without ``backbone_geometry``.
 MAdds follow the project's convention (convolutions, linear layers and matrix products; no BatchNorm,
-activations, pooling or resampling), so the total equals ``FlopCounterMode`` / 2 on the built model.
+activations, pooling or resampling), so both equal ``FlopCounterMode`` / 2 on the built model.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List, Optional, Tuple
 
-from nas.core.cost import Cost, bn_cx, conv_out, linear_cx
+from nas.core.cost import BackboneGeometry, Cost, bn_cx, conv_out, linear_cx
+from nas.forgery.spec import (LFS_BANDS, DetectorSpec, StageLayout, fad_bands, lfs_out_size, mask_taps,
+                              mix_stage_ids, stage_layout, stream_inputs)
 
-__all__ = ["detector_cost", "fad_cx", "lfs_cx", "mix_cx"]
+__all__ = ["spec_cost", "detector_cost", "fad_cx", "lfs_cx", "mix_cx", "has_pure_cost"]
 
 
 def fad_cx(size: int, bands: int) -> Cost:
@@ -99,4 +104,58 @@ def detector_cost(detector: Any) -> Cost:
         total = total + conv1x1_cx(mh.last.in_channels, 1, a.stage_sides[-1])
         for i, lateral in zip(detector.tap_ids, mh.laterals):
             total = total + conv1x1_cx(lateral.in_channels, 1, a.stage_sides[i])
+    return total
+
+
+def has_pure_cost(genotype: Any) -> bool:
+    """Return whether ``genotype``'s space describes its backbone without building it (``backbone_geometry``)."""
+    import nas
+
+    return callable(getattr(nas.get_space(genotype.space), "backbone_geometry", None))
+
+
+def _stream_cx(kind: str, genotype: Any, spec: DetectorSpec) -> Tuple[Cost, StageLayout, int]:
+    """Return one stream's cost (front-end, backbone, inflated stem), its stage layout and feature width."""
+    import nas
+
+    r = spec.resolution
+    if kind == "lfs":
+        # F3-Net's LFS stream: a stride-1 stem on the half-size statistics map (as the built detector does)
+        side, stem_stride, in_ch = lfs_out_size(r, spec.lfs_window), 1, LFS_BANDS
+        front = lfs_cx(side, spec.lfs_window, LFS_BANDS)
+    else:
+        side, stem_stride = r, spec.stem_stride
+        in_ch = 3 * fad_bands(spec.fad_all_band) if kind == "fad" else 3
+        front = fad_cx(r, fad_bands(spec.fad_all_band)) if kind == "fad" else Cost()
+    geo: BackboneGeometry = nas.get_space(genotype.space).backbone_geometry(genotype, side, stem_stride)
+    per_channel = Cost(geo.stem_side ** 2 * geo.stem_channels * geo.stem_kernel ** 2,
+                       geo.stem_channels * geo.stem_kernel ** 2)
+    extra = in_ch - 3
+    stem = Cost(per_channel.madds * extra, per_channel.params * extra)
+    return front + geo.body + stem, stage_layout(geo.sides, geo.channels, r), geo.num_features
+
+
+def spec_cost(genotype: Any, spec: DetectorSpec, lfs_genotype: Optional[Any] = None) -> Cost:
+    """Return the exact MAdds and parameters of ``create_detector(genotype, ...)`` for ``spec``, building nothing.
+
+    ``genotype`` and ``lfs_genotype`` are Genotype values whose space has ``backbone_geometry``
+    (see :func:`has_pure_cost`).
+    """
+    spec.validate()
+    g_lfs = lfs_genotype if lfs_genotype is not None else genotype
+    kind_a, kind_b = stream_inputs(spec.streams)
+    total, a, features = _stream_cx(kind_a, g_lfs if kind_a == "lfs" else genotype, spec)
+    if kind_b is not None:
+        cost_b, b, features_b = _stream_cx(kind_b, g_lfs, spec)
+        total, features = total + cost_b, features + features_b
+        ids: List[int] = mix_stage_ids(a, b, spec.mix_at) if spec.streams == "mix" else []
+        for k in ids:
+            total = total + mix_cx(a.channels[k], a.sides[k], spec.mix_reduction)
+    for n in spec.classes:
+        total = total + linear_cx(features, n)
+    if spec.task == "forgery_spatial":
+        final = features if kind_b is None else features - features_b  # the mask head reads stream A only
+        total = total + conv1x1_cx(final, 1, a.sides[-1])
+        for i in mask_taps(a.names):
+            total = total + conv1x1_cx(a.channels[i], 1, a.sides[i])
     return total

@@ -7,55 +7,19 @@ size) when the task is ``forgery_spatial``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 
 from nas.errors import NasError
-from nas.forgery.frequency import FAD, LFS, check_lfs_input, lfs_out_size
+from nas.forgery.frequency import FAD, LFS
 from nas.forgery.fusion import MixBlock, NoMix, inflate_stem
+from nas.forgery.spec import (LABEL_SETS, LFS_BANDS, STREAMS, DetectorSpec, fad_bands, lfs_out_size, mask_taps,
+                              mix_stage_ids, stream_inputs)
 from nas.forgery.streams import make_stream
 
 __all__ = ["STREAMS", "LABEL_SETS", "DetectorSpec", "Detector", "MaskHead", "create_detector", "stream_inputs"]
-
-STREAMS = ("rgb", "fad", "lfs", "both", "mix")
-LABEL_SETS = (2, 3, 16)  # real/fake; real / ID-replaced / ID-remained; real + 15 methods
-TASKS = ("forgery_image", "forgery_spatial")
-
-
-@dataclass(frozen=True)
-class DetectorSpec:
-    """Everything that shapes a detector besides its genotype(s)."""
-
-    task: str = "forgery_image"  # forgery_image (heads only) or forgery_spatial (grey-map head, optional heads)
-    classes: Tuple[int, ...] = (2,)  # label sets with a head; () only for forgery_spatial
-    streams: str = "rgb"  # rgb | fad | lfs | both (FAD + LFS, pooled features concatenated) | mix (both + MixBlocks)
-    mix_at: Optional[Tuple[str, ...]] = None  # stages after which a MixBlock sits; None: the last two stages
-    resolution: int = 64  # input side; FAD's DCT is built for exactly this size
-    dropout: float = 0.2  # before the classification heads
-    fad_all_band: bool = False  # add the reimplementations' 4th all-band FAD filter (12 channels)
-    lfs_window: int = 10  # LFS window side
-    lfs_split: str = "linear"  # linear | log band split on i + j
-    lfs_order: str = "paper"  # paper: log10(||.||_1 + eps); reimpl: mean of log10|.| over the band
-    mix_reduction: int = 8  # MixBlock query/key width = channels / this
-    stem_stride: Optional[int] = None  # main stream's stem stride (st_topo option); None: the space's default
-
-    def validate(self) -> None:
-        """Raise a one-line NasError on a value that cannot build."""
-        if self.task not in TASKS:
-            raise NasError(f"forgery task must be one of {', '.join(TASKS)}, got {str(self.task)[:40]!r}")
-        if self.streams not in STREAMS:
-            raise NasError(f"forgery.streams must be one of {'|'.join(STREAMS)}, got {str(self.streams)[:40]!r}")
-        bad = [c for c in self.classes if c not in LABEL_SETS]
-        if bad:
-            raise NasError(f"--classes takes 2, 3 and/or 16 (comma-separated), got {str(bad[0])[:20]}")
-        if not self.classes and self.task == "forgery_image":
-            raise NasError("forgery_image needs at least one label set (--classes 2|3|16)")
-        if self.streams in ("lfs", "both", "mix"):
-            check_lfs_input(self.resolution, self.lfs_window)
-
 
 class MaskHead(nn.Module):
     """Grey-map head: 1x1 conv on the last map, then light top-down upsampling adding 1x1 convs of earlier maps."""
@@ -98,9 +62,7 @@ class Detector(nn.Module):
         self.tap_ids: List[int] = []
         self.mask_head: Optional[MaskHead] = None
         if spec.task == "forgery_spatial":
-            # Earlier maps at strides 16 and 8 (coarse to fine), where the stream has them.
-            names = list(a.stage_names[:-1])
-            self.tap_ids = [names.index(s) for s in ("s16", "s8") if s in names]
+            self.tap_ids = mask_taps(a.stage_names)
             self.mask_head = MaskHead(a.num_features, [a.stage_channels[i] for i in self.tap_ids], spec.resolution)
 
     def _run_a(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
@@ -168,13 +130,6 @@ class Detector(nn.Module):
         return took
 
 
-def stream_inputs(streams: str) -> Tuple[str, Optional[str]]:
-    """Return the front-ends of streams A and B: rgb/fad/lfs alone, or fad + lfs for both/mix."""
-    if streams in ("both", "mix"):
-        return "fad", "lfs"
-    return streams, None
-
-
 def _backbone(genotype, stem_stride: Optional[int]) -> Tuple[nn.Module, bool]:
     """Build a backbone, with ``stem_stride`` where the space takes it; return it and whether it was applied."""
     import nas
@@ -202,27 +157,9 @@ def _stream(kind: str, genotype, spec: DetectorSpec) -> Tuple[nn.Module, nn.Modu
         front = FAD(r, all_band=spec.fad_all_band) if kind == "fad" else nn.Identity()
         side = r
         net, _ = _backbone(genotype, spec.stem_stride)
-    channels = {"rgb": 3, "fad": 3 * (4 if spec.fad_all_band else 3), "lfs": 6}[kind]
+    channels = {"rgb": 3, "fad": 3 * fad_bands(spec.fad_all_band), "lfs": LFS_BANDS}[kind]
     inflate_stem(net, channels)
     return front, make_stream(net, channels, side, r)
-
-
-def _mix_ids(a: nn.Module, b: nn.Module, spec: DetectorSpec) -> List[int]:
-    """Return the stage indices of the MixBlocks, checking the names and that both streams' maps match there."""
-    names = list(a.stage_names)
-    at = spec.mix_at if spec.mix_at is not None else tuple(names[-2:])
-    ids = []
-    for name in at:
-        if name not in names:
-            raise NasError(f"mix.at names stage {str(name)[:20]!r}, which this backbone does not have "
-                           f"(stages: {', '.join(names)})")
-        k = names.index(name)
-        if list(b.stage_names) != names or (a.stage_channels[k], a.stage_sides[k]) != (b.stage_channels[k],
-                                                                                      b.stage_sides[k]):
-            raise NasError(f"the two streams' maps differ at stage {name} (different genotypes or resolutions); "
-                           "choose other mix.at stages or one genotype")
-        ids.append(k)
-    return sorted(set(ids))
 
 
 def create_detector(genotype, task: str = "forgery_image", classes=(2,), streams: str = "rgb",
@@ -249,8 +186,6 @@ def create_detector(genotype, task: str = "forgery_image", classes=(2,), streams
     if kind_b is not None:
         front_b, b = _stream(kind_b, g_lfs, spec)
         if spec.streams == "mix":
-            mix_ids = _mix_ids(a, b, spec)
-    elif spec.mix_at is not None:
-        raise NasError("mix.at applies only with --streams mix")
+            mix_ids = mix_stage_ids(a.layout, b.layout, spec.mix_at)
     names = (str(g),) if b is None else (str(g), str(g_lfs))
     return Detector(spec, front_a, a, front_b, b, mix_ids, names)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nas.errors import NasError
+from nas.forgery.spec import check_lfs_input, lfs_out_size  # noqa: F401  (re-exported: part of this module's API)
 
 __all__ = ["dct_matrix", "sigma", "fad_band_masks", "lfs_band_masks", "FAD", "LFS", "lfs_out_size", "check_lfs_input",
            "GREY"]
@@ -97,11 +98,6 @@ class FAD(nn.Module):
         return y.flatten(1, 2)
 
 
-def lfs_out_size(size: int, window: int = 10, stride: int = 2, padding: int = 4) -> int:
-    """Return the side of LFS's statistics map: floor((S + 2p - w) / s) + 1 (149 for 299 px)."""
-    return (size + 2 * padding - window) // stride + 1
-
-
 class LFS(nn.Module):
     """Local frequency statistics: DCT of every w x w greyscale window, one log-magnitude statistic per band.
 
@@ -136,10 +132,3 @@ class LFS(nn.Module):
         side_h = (h + 2 * self.padding - self.window) // self.stride + 1
         side_w = (w + 2 * self.padding - self.window) // self.stride + 1
         return stat.view(n, -1, side_h, side_w)
-
-
-def check_lfs_input(size: int, window: int = 10) -> None:
-    """Raise a one-line NasError when ``size`` is below the LFS window."""
-    if size < window:
-        raise NasError(f"--streams lfs needs a resolution of at least the {window}px LFS window, got {size}")
-

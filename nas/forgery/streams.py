@@ -13,6 +13,8 @@ from typing import List, Tuple
 import torch
 from torch import nn
 
+from nas.forgery.spec import StageLayout, stage_layout
+
 __all__ = ["NodeStream", "WholeStream", "make_stream", "is_node_backbone"]
 
 
@@ -41,12 +43,11 @@ class NodeStream(nn.Module):
         super().__init__()
         self.net = net
         sides, chans = _node_sizes(net, in_channels, side)
-        strides = [max(resolution // s, 1) for s in sides]
-        cuts = [i + 1 for i in range(len(strides) - 1) if strides[i + 1] != strides[i]] + [len(strides)]
-        self.cuts: List[int] = cuts
-        self.stage_names: List[str] = [f"s{strides[c - 1]}" for c in cuts]
-        self.stage_channels: List[int] = [chans[c - 1] for c in cuts]
-        self.stage_sides: List[int] = [sides[c - 1] for c in cuts]
+        self.layout = stage_layout(sides, chans, resolution)
+        self.cuts: List[int] = list(self.layout.cuts)
+        self.stage_names: List[str] = list(self.layout.names)
+        self.stage_channels: List[int] = list(self.layout.channels)
+        self.stage_sides: List[int] = list(self.layout.sides)
         self.num_features: int = int(net.num_features)
 
     def begin(self, x: torch.Tensor) -> List[torch.Tensor]:
@@ -75,6 +76,7 @@ class WholeStream(nn.Module):
             net.eval()
             out = net.forward_features(torch.zeros(1, in_channels, side, side))
             net.train(was)
+        self.layout = StageLayout(("final",), (1,), (int(out.shape[1]),), (int(out.shape[-1]),))
         self.cuts: List[int] = [1]
         self.stage_names: List[str] = ["final"]
         self.stage_channels: List[int] = [out.shape[1]]

@@ -47,10 +47,10 @@ class Task(abc.ABC):
             article = "an" if modality[:1] in "aeiou" else "a"
             raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
                            f"{modality} space (try --task {default_task_name(modality)})")
-        forgery = getattr(cfg, "forgery", None)
-        if forgery is not None and not self.uses_forgery and forgery != type(forgery)():
-            raise NasError(f"--classes, --streams, --map-root and forgery.* apply only to the forgery tasks, "
-                           f"not to {self.name}")
+        uses = getattr(cfg, "uses_forgery_options", None)
+        if uses is not None and not self.uses_forgery and uses():
+            raise NasError(f"--classes, --streams, --map-root, model.streams, model.lfs_genotype, forgery.*, fad.*, "
+                           f"lfs.* and mix.* apply only to the forgery tasks, not to {self.name}")
 
     @abc.abstractmethod
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
@@ -71,6 +71,17 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def finish_metrics(self, sums: Dict[str, float], n: int) -> Dict[str, float]:
         """Turn the summed batch metrics over ``n`` samples into the row fields (``val_loss`` first)."""
+
+    def cost(self, genotype: Any, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+             **options: Any) -> Any:
+        """Return the exact MAdds and parameters of the model this task trains on ``genotype`` (``nas.cost``).
+
+        The default is the space's own model (backbone and linear classifier); tasks with other heads override it.
+        """
+        import nas
+
+        return nas.get_space(genotype.space).cost(genotype, resolution=resolution, num_classes=num_classes,
+                                                  **options)
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return how this task measures (e.g. pooling, frames per video), recorded in ``metrics.json``."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -12,7 +12,7 @@ from nas.errors import NasError
 from nas.forgery import metrics as M
 from nas.tasks.base import Datasets, Task, register_task
 
-__all__ = ["ForgeryImageTask", "ForgerySpatialTask", "detector_kwargs", "label_sets"]
+__all__ = ["ForgeryImageTask", "ForgerySpatialTask", "detector_kwargs", "detector_spec_kwargs", "label_sets"]
 
 COLUMN = {2: 0, 3: 1, 16: 2}  # label set -> column of the packed target
 _CLS_SCALARS = ("auc", "acc", "eer", "ap", "bacc_2", "bacc_3", "acc_3", "bacc_16", "acc_16")
@@ -28,11 +28,61 @@ def label_sets(cfg: Any) -> tuple:
 
 def detector_kwargs(cfg: Any, task: str) -> Dict[str, Any]:
     """Return ``nas.forgery.create_detector``'s keyword arguments for a retrain config."""
-    f = cfg.forgery
-    return dict(task=task, classes=label_sets(cfg), streams=f.streams, resolution=cfg.resolution,
-                mix_at=tuple(s.strip() for s in f.mix_at.split(",")) if f.mix_at else None,
-                lfs_genotype=f.lfs_genotype, dropout=cfg.model.dropout, fad_all_band=f.fad_all_band,
-                lfs_split=f.lfs_split, lfs_order=f.lfs_order, stem_stride=cfg.model.stem_stride)
+    m = cfg.model
+    return dict(task=task, classes=label_sets(cfg), streams=m.streams, resolution=cfg.resolution,
+                mix_at=cfg.mix.stages(), lfs_genotype=m.lfs_genotype, dropout=m.dropout,
+                fad_all_band=cfg.fad.all_band, lfs_split=cfg.lfs.split, lfs_order=cfg.lfs.order,
+                stem_stride=m.stem_stride)
+
+
+def detector_spec_kwargs(task: str, resolution: Optional[int], options: Dict[str, Any]) -> Dict[str, Any]:
+    """Pop ``nas.cost``'s detector keywords (``classes`` as a tuple or "2,3,16", ``mix_at`` as a tuple or a comma
+    string) out of ``options`` and return them normalised, with ``task`` and ``resolution`` (None: the default)."""
+    from nas.config.retrain import parse_classes
+
+    kw: Dict[str, Any] = {"task": task}
+    if resolution is not None:
+        kw["resolution"] = resolution
+    if "classes" in options:
+        classes = options.pop("classes")
+        if isinstance(classes, str):  # "2,3,16" as on the command line; "" for a map head alone
+            kw["classes"] = parse_classes(classes) if classes.strip() else ()
+        else:
+            kw["classes"] = tuple(int(c) for c in classes)
+    if "mix_at" in options:
+        at = options.pop("mix_at")
+        kw["mix_at"] = tuple(s.strip() for s in at.split(",")) if isinstance(at, str) else at
+    return kw
+
+
+def _spec(kw: Dict[str, Any], options: Dict[str, Any]) -> Any:
+    """Return the DetectorSpec of these keywords; an unknown one is a one-line error."""
+    from dataclasses import fields
+
+    from nas.forgery.spec import DetectorSpec
+
+    known = {f.name for f in fields(DetectorSpec)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise NasError(f"unsupported cost keyword(s) for a forgery detector: {', '.join(unknown)[:60]} "
+                       f"(known: {', '.join(sorted(known - {'task'}))}, lfs_genotype)")
+    spec = DetectorSpec(**kw, **options)
+    spec.validate()
+    return spec
+
+
+def _counted(model: nn.Module, resolution: int) -> Any:
+    """Return a built model's MAdds (``FlopCounterMode`` / 2 on one eval-mode image) and parameter count."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from nas.core.cost import Cost
+
+    was = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, resolution, resolution))
+    model.train(was)
+    return Cost(counter.get_total_flops() // 2, sum(p.numel() for p in model.parameters()))
 
 
 def _scores(out: Dict[str, torch.Tensor], sets: tuple) -> torch.Tensor:
@@ -78,6 +128,29 @@ class _Forgery(Task):
             raise NasError(f"forgery_spatial needs grey maps: {d.root} has no train/masks/ folder")
         if d.root is not None and any(c != 2 for c in label_sets(cfg)):
             raise NasError("plain real/fake folders have 2-way labels only (use --classes 2)")
+
+    def cost(self, genotype: Any, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+             **options: Any) -> Any:
+        """Return the detector's exact cost for ``create_detector``'s keywords (and defaults), building nothing.
+
+        Each part is a pure count (``nas.forgery.cost.spec_cost``). A space without ``backbone_geometry`` says
+        nothing of its maps or stem without a built module, so there the built detector is counted instead
+        (``FlopCounterMode`` / 2 at batch 1 and its parameters: the same convention).
+        """
+        import nas
+        from nas.forgery.cost import has_pure_cost, spec_cost
+
+        if num_classes is not None:
+            raise NasError(f"task {self.name!r} takes classes=(2, 3, 16) (label sets), not num_classes")
+        kw = detector_spec_kwargs(self.name, resolution, options)
+        lfs = options.pop("lfs_genotype", None)
+        spec = _spec(kw, options)
+        g_lfs = nas.load_genotype(lfs) if lfs is not None else None
+        if has_pure_cost(genotype) and (g_lfs is None or has_pure_cost(g_lfs)):
+            return spec_cost(genotype, spec, g_lfs)
+        from nas.forgery import create_detector
+
+        return _counted(create_detector(genotype, lfs_genotype=g_lfs, **kw, **options), spec.resolution)
 
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
         """Return the embedded set, ForgeryNet lists (``--data-root``/``--train-list``/``--val-list``) or folders."""

@@ -9,7 +9,7 @@ pooling train as multiple-instance learning on the video label. AUC and ACC are 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
@@ -58,11 +58,21 @@ class VideoForgeryBase(Task):
     uses_forgery = True
     default_recipe = None  # without a recipe: the real network (width 1) on the config defaults
 
+    def cost(self, genotype: Any, resolution: Optional[int] = None, num_classes: Optional[int] = None,
+             **options: Any) -> Any:
+        """Refuse: the video detectors (frame pooling, temporal head) have no cost count yet."""
+        raise NasError(f"nas.cost has no count for task {self.name!r} yet (image forgery tasks and the spaces' "
+                       "own models only)")
+
     def check(self, cfg: Any, genotype: Any) -> None:
         """Refuse image-forgery-only keys, half-given lists and clips that do not fit the temporal length."""
         super().check(cfg, genotype)
         f, d = cfg.forgery, cfg.data
-        if f.streams != "rgb" or f.classes != "2" or f.map_root is not None:
+        frequency = any(getattr(cfg, k) != type(getattr(cfg, k))() for k in ("fad", "lfs", "mix"))
+        if cfg.model.streams != "rgb" or cfg.model.lfs_genotype is not None or frequency:
+            raise NasError(f"{self.name} is real/fake on the rgb stream: --streams (model.streams), "
+                           "model.lfs_genotype, fad.*, lfs.* and mix.* do not apply")
+        if f.classes != "2" or f.map_root is not None:
             raise NasError(f"{self.name} is real/fake on the rgb stream: --classes, --streams and --map-root do "
                            "not apply")
         if cfg.model.num_classes is not None:

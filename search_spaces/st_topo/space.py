@@ -5,7 +5,7 @@ import functools
 import math
 from typing import Dict, List, Optional, Tuple
 
-from nas.core.cost import Cost
+from nas.core.cost import BackboneGeometry, Cost, linear_cx
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.core.target import Target
@@ -149,6 +149,22 @@ class StTopoSpace(Space):
         for dim, value in g.choices:
             total = total + table[dim][value]
         return total
+
+    def backbone_geometry(self, g: Genotype, side: int, stem_stride: Optional[int] = None) -> BackboneGeometry:
+        """Return the cost (no classifier) and node maps of ``g``'s backbone fed ``side`` px, no module built.
+
+        A stride-1 stem on ``side`` gives the same maps (and cost) as the stride-2 stem on ``2 * side``.
+        """
+        resolution = side if stem_stride in (None, 2) else 2 * side
+        if stem_stride not in (None, 1, 2):
+            raise ValueError(f"st_topo stem_stride is 1 or 2, got {stem_stride}")
+        model = self.cost_at(g, Target(resolution, 1))
+        fc = linear_cx(sk.HEAD_CHANNELS, 1)
+        sizes = sk.node_sizes(resolution)
+        return BackboneGeometry(body=Cost(model.madds - fc.madds, model.params - fc.params), stem_kernel=3,
+                                stem_channels=sk.STEM_CHANNELS, stem_side=sizes[0][0],
+                                sides=tuple(h for h, _ in sizes[1:]), channels=tuple(sk.node_channels()[1:]),
+                                num_features=sk.HEAD_CHANNELS)
 
     @functools.lru_cache(maxsize=32)
     def _table(self, resolution: int, num_classes: int) -> Tuple[Cost, Dict[str, Dict[str, Cost]]]:

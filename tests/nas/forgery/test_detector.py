@@ -23,6 +23,9 @@ def test_cost_equals_measured_count(streams):
     det = create_detector(G, task="forgery_spatial", classes=(2, 3, 16), streams=streams, resolution=32)
     c = detector_cost(det)
     assert (c.madds, c.params) == measured(det, 32)
+    # nas.cost's pure count (no module built) of the same detector
+    pure = nas.cost(G, task="forgery_spatial", classes=(2, 3, 16), streams=streams, resolution=32)
+    assert pure == c
     out = det(torch.randn(2, 3, 32, 32))
     assert set(out) == {"logits_2", "logits_3", "logits_16", "mask"}
     assert out["mask"].shape == (2, 32, 32) and 0 <= out["mask"].min() and out["mask"].max() <= 1
@@ -34,6 +37,40 @@ def test_lfs_genotype_and_12_channel_fad_cost():
     assert det.genotypes == (str(nas.load_genotype(G)), str(other))
     c = detector_cost(det)
     assert (c.madds, c.params) == measured(det, 32)
+    assert nas.cost(G, task="forgery_image", classes="2", streams="mix", resolution=32, lfs_genotype=other,
+                    fad_all_band=True) == c
+
+
+@pytest.mark.parametrize("task,streams,kw,det_kw", [
+    ("forgery_image", "rgb", {"stem_stride": 1}, {"stem_stride": 1}),
+    ("forgery_image", "mix", {"mix_at": "s8,s32", "classes": (3, 16)}, {"mix_at": ("s8", "s32"), "classes": (3, 16)}),
+    ("forgery_spatial", "lfs", {"classes": ""}, {"classes": ()}),  # the map head alone
+])
+def test_pure_cost_of_other_options_equals_measured(task, streams, kw, det_kw):
+    det = create_detector(G, task=task, streams=streams, resolution=32, **det_kw)
+    c = nas.cost(G, task=task, streams=streams, resolution=32, **kw)
+    assert (c.madds, c.params) == measured(det, 32)
+
+
+def test_space_without_geometry_falls_back_to_the_built_count():
+    import random
+
+    g = nas.get_space("nb201").sample(random.Random(0))  # a one-stage backbone with no backbone_geometry
+    det = create_detector(g, task="forgery_image", streams="lfs", resolution=16)
+    c = nas.cost(g, task="forgery_image", streams="lfs", resolution=16)
+    assert (c.madds, c.params) == measured(det, 16)
+
+
+def test_nas_cost_without_task_is_unchanged_and_bad_keywords_are_one_line():
+    assert nas.cost(G) == nas.get_space("st_topo").cost(nas.load_genotype(G))
+    assert nas.cost(G, task="classification", resolution=64, num_classes=10) == nas.cost(G, resolution=64,
+                                                                                          num_classes=10)
+    with pytest.raises(NasError, match="unsupported cost keyword.*colour"):
+        nas.cost(G, task="forgery_image", colour=1)
+    with pytest.raises(NasError, match="not num_classes"):
+        nas.cost(G, task="forgery_image", num_classes=2)
+    with pytest.raises(NasError, match="mix.at names stage 's64'"):
+        nas.cost(G, task="forgery_image", streams="mix", mix_at="s64", resolution=32)
 
 
 def test_mix_defaults_and_bad_stage():

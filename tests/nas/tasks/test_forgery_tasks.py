@@ -110,10 +110,15 @@ def _bad(case: str, tmp: Path) -> list:
         return [G, "--task", "classification", "--streams", "fad"]
     if case == "lfs_small":
         return [G, "--task", "forgery_image", "--streams", "lfs", "--resolution", "8"]
-    return [G, "--task", "forgery_image", "--streams", "mix", "forgery.mix_at=s16,s64"]
+    if case == "old_name":
+        return [G, "--task", "forgery_image", "forgery.streams=mix"]
+    if case == "lfs_split":
+        return [G, "--task", "forgery_image", "--streams", "lfs", "lfs.split=cubic"]
+    return [G, "--task", "forgery_image", "--streams", "mix", "mix.at=s16,s64"]
 
 
-@pytest.mark.parametrize("case", ["classes", "no_maps", "list_fields", "lfs_small", "mix_stage", "not_forgery"])
+@pytest.mark.parametrize("case", ["classes", "no_maps", "list_fields", "lfs_small", "mix_stage", "not_forgery",
+                                  "old_name", "lfs_split"])
 def test_bad_input_is_one_line(case, tmp_path, capsys):
     args = _bad(case, tmp_path)
     code = main([args[0], *TINY, "--out", str(tmp_path / "run"), *args[1:]])
@@ -121,7 +126,9 @@ def test_bad_input_is_one_line(case, tmp_path, capsys):
     assert code != 0 and len(err) == 1 and err[0].startswith("nas-retrain: error:")
     assert "Traceback" not in err[0]
     want = {"classes": "--classes", "no_maps": "grey maps", "list_fields": "bad.txt:2", "lfs_small": "LFS window",
-            "mix_stage": "s64", "not_forgery": "only to the forgery tasks"}[case]
+            "mix_stage": "s64", "not_forgery": "only to the forgery tasks",
+            "old_name": "'forgery.streams' (an override) was renamed to 'model.streams'",
+            "lfs_split": "lfs.split must be one of linear|log"}[case]
     assert want in err[0]
 
 
