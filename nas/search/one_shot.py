@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -86,13 +86,20 @@ def score_genotypes(supernet: Supernet, genotypes: Sequence[Genotype], snapshots
     Each snapshot is loaded once; each candidate's BatchNorm statistics are recalibrated on ``bn_batches``
     before it is scored, since shared statistics match no single path. The proxy score is the mean of a row.
     """
-    per: List[List[float]] = [[] for _ in genotypes]
+    return _per_snapshot(supernet, genotypes, snapshots, bn_batches, lambda: accuracy(supernet, val), on_done)
+
+
+def _per_snapshot(supernet: Supernet, genotypes: Sequence[Genotype], snapshots: Sequence[Dict[str, torch.Tensor]],
+                  bn_batches: Sequence[torch.Tensor], measure: Callable[[], Any],
+                  on_done: Optional[Callable[[], None]]) -> List[List[Any]]:
+    """Return ``measure()`` of each genotype under each snapshot (loaded once), after BN recalibration."""
+    per: List[List[Any]] = [[] for _ in genotypes]
     for state in snapshots:
         supernet.load_state_dict(state)
         for i, g in enumerate(genotypes):
             supernet.set_active(g)
             recalibrate_bn(supernet, bn_batches)
-            per[i].append(accuracy(supernet, val))
+            per[i].append(measure())
             if on_done is not None:
                 on_done()
     return per
@@ -112,13 +119,5 @@ def hit_tables(supernet: Supernet, genotypes: Sequence[Genotype], snapshots: Seq
 
     Used by the confidence report, which resamples both axes (``nas.search.confidence``).
     """
-    rows: List[List[torch.Tensor]] = [[] for _ in genotypes]
-    for state in snapshots:
-        supernet.load_state_dict(state)
-        for i, g in enumerate(genotypes):
-            supernet.set_active(g)
-            recalibrate_bn(supernet, bn_batches)
-            rows[i].append(hits(supernet, val))
-            if on_done is not None:
-                on_done()
+    rows = _per_snapshot(supernet, genotypes, snapshots, bn_batches, lambda: hits(supernet, val), on_done)
     return [torch.stack(r) for r in rows]
