@@ -83,3 +83,65 @@ def test_bad_input_is_one_line(case, tmp_path, capsys):
     want = {"fields": "L = 2 needs 2 + 3L + 3 = 11 fields, got 8", "overlap": "overlap", "empty": "no videos",
             "pool": "eval.pool must be one of mean|max|topk, got 'median'"}[case]
     assert want in err[0]
+
+
+PV = "pv_st:t_3d,t_dw5,t_3d,t_dw5,t_id,t_dw3,t_conv3,t_dw5,t_dw5,t_3d,t_3d,t_dw3,t_dw5,t_dw3,t_conv3,t_shift"
+
+
+@pytest.fixture(scope="module")
+def pv_search_run(tmp_path_factory):
+    """The files of a pv_st search run that ``--init supernet`` reads, with the search's 1/8-width proxy supernet
+    (weights shifted off their init, so a fresh backbone cannot pass for a loaded one)."""
+    import torch
+    import yaml
+
+    import nas
+
+    run = tmp_path_factory.mktemp("pvsearch") / "run"
+    run.mkdir()
+    supernet = nas.create_supernet("pv_st", num_classes=5, width=0.125)
+    with torch.no_grad():
+        for p in supernet.parameters():
+            p.add_(0.01)
+    torch.save(supernet.state_dict(), run / "supernet.pt")
+    (run / "config.yaml").write_text(yaml.safe_dump({"space": "pv_st", "supernet": {"width": 0.125}}))
+    nas.save_genotype(nas.load_genotype(PV), run / "genotype.yaml")
+    return run, supernet
+
+
+@pytest.mark.parametrize("task", ["forgery_video", "forgery_temporal"])
+def test_init_supernet_loads_the_extracted_subnet_into_the_video_backbone(pv_search_run, task):
+    import torch
+
+    import nas
+    from nas.config import from_dict
+    from nas.config.retrain import RetrainConfig
+    from nas.tasks import get_task
+    from nas.weights import apply_init
+
+    run, supernet = pv_search_run
+    g = nas.load_genotype(PV)
+    cfg = from_dict(RetrainConfig, {"task": task, "model": {"width": 0.125}})
+    model = get_task(task).build_model(g, cfg, 2)
+    fresh = {k: v.clone() for k, v in model.state_dict().items() if "backbone." not in k}
+    note = apply_init(model, f"supernet:{run}", g, cfg)
+    assert note.startswith(f"supernet weights of {run}") and "backbone" in note
+    want = supernet.extract(g).state_dict()
+    backbone = next(m for name, m in model.named_modules() if name.endswith("backbone"))
+    got = backbone.state_dict()
+    assert got and all(torch.equal(v, want[k]) for k, v in got.items())
+    assert all(torch.equal(v, fresh[k]) for k, v in model.state_dict().items() if k in fresh)  # heads stay fresh
+
+
+def test_temporal_task_trains_from_a_pv_st_search_run(pv_search_run, tmp_path, capsys):
+    run, _ = pv_search_run
+    out = tmp_path / "sup"
+    assert main([str(run), "--task", "forgery_temporal", "--init", "supernet", "model.width=0.125", "--frames", "4",
+                 "--out", str(out), *TINY]) == 0
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta["init"].startswith(f"supernet weights of {run}") and 0.0 <= meta["epochs"][-1]["mAP"] <= 1.0
+    capsys.readouterr()
+    code = main([str(run), "--task", "forgery_video", "--init", "supernet", "--frames", "4",  # full width: refused
+                 "--out", str(tmp_path / "full"), *TINY])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "supernet.width 0.125" in err[0]
