@@ -7,12 +7,16 @@ s/epoch from its metrics. Overheads are forward-pass throughputs measured in thi
     python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
         --train-size 2000 --out bench_forgery.json
 
-``--video`` runs the video part instead, on the embedded face-video set (width-scaled backbones, one seed by
-default): per-video AUC of forgery_video for TSN-like, TSM-like and a searched (``--searched``; default a seeded
-sample of pv_st, a stand-in) pv_st genotype and an image backbone with frame pooling; then temporal AP / mAP of
-forgery_temporal, the temporal head on the TSM-like backbone against per-frame scoring with grouping.
+``--searched-image G|RUN`` puts a real 330M search result behind the backbone name ``searched330m`` (default: a
+seeded in-window sample standing in for one).
 
-    python tools/bench_forgery.py --video --epochs 6 --train-size 160 --val-size 64 --out bench_fvid.json
+``--video`` runs the video part instead, on the embedded face-video set (width-scaled backbones, every ``--seeds``
+value; ``--resume`` skips the runs ``--out`` holds): per-video AUC of forgery_video for TSN-like, TSM-like and a
+searched (``--searched``; default a seeded sample of pv_st, a stand-in) pv_st genotype and an image backbone with
+frame pooling; then temporal AP / mAP of forgery_temporal, the temporal head on the TSM-like backbone against
+per-frame scoring with grouping (on the TSM-like and on the image backbone). The summary is mean and sd over seeds.
+
+    python tools/bench_forgery.py --video --epochs 6 --train-size 160 --val-size 64 --seeds 0 --out bench_fvid.json
 """
 from __future__ import annotations
 
@@ -45,6 +49,13 @@ def searched_330m(budget: float = 330e6, seed: int = 0) -> str:
 
     lo, hi = cost_window(space, cost, int(budget), 0.9)
     return str(sample_in_window(space, cost, lo, hi, random.Random(seed)))
+
+
+def nas_genotype(arg: str):
+    """Return the genotype a string or search run folder names."""
+    import nas
+
+    return nas.load_genotype(arg)
 
 
 def run_one(genotype: str, streams: str, quality: str, seed: int, args) -> dict:
@@ -146,20 +157,51 @@ def run_video(args) -> dict:
     recipe = str(ROOT / "recipes" / "retrain" / "forgery_temporal_embedded.yaml")
     result = {"genotypes": genotypes, "runs": []}
     wanted = [int(i) for i in args.runs.split(",")] if args.runs else range(len(VIDEO_RUNS))
-    for name, task, key, extra in (VIDEO_RUNS[i] for i in wanted):
-        opts = [f"task={task}", f"epochs={args.epochs}", f"data.train_size={args.train_size}",
-                f"data.val_size={args.val_size}", f"seed={args.seeds.split(',')[0]}", *extra]
-        cfg = build_config(RetrainConfig, recipe=recipe, flags={}, opts=opts)
-        start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            row = retrain(cfg, genotypes[key], Path(tmp) / "run", log=lambda line: None)
-        keep = ("auc", "acc", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "mAP", "ar_5", "video_auc")
-        r = {"run": name, "task": task, "genotype": genotypes[key], "opts": opts,
-             **{k: row[k] for k in keep if k in row}, "seconds": time.perf_counter() - start}
-        result["runs"].append(r)
-        print(json.dumps(r), flush=True)
-        Path(args.out).write_text(json.dumps(result, indent=1))
+    out = Path(args.out)
+    if args.resume and out.exists():
+        old = json.loads(out.read_text())
+        if old.get("genotypes") != genotypes:
+            sys.exit(f"--resume: {out} was written for other genotypes")
+        result["runs"] = old.get("runs", [])
+    done = {(r["run"], tuple(r["opts"])) for r in result["runs"]}
+    for seed in args.seeds.split(","):
+        for name, task, key, extra in (VIDEO_RUNS[i] for i in wanted):
+            opts = [f"task={task}", f"epochs={args.epochs}", f"data.train_size={args.train_size}",
+                    f"data.val_size={args.val_size}", f"seed={seed}", *extra]
+            if (name, tuple(opts)) in done:
+                continue
+            cfg = build_config(RetrainConfig, recipe=recipe, flags={}, opts=opts)
+            start = time.perf_counter()
+            with tempfile.TemporaryDirectory() as tmp:
+                row = retrain(cfg, genotypes[key], Path(tmp) / "run", log=lambda line: None)
+            keep = ("auc", "acc", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "mAP", "ar_5", "video_auc")
+            r = {"run": name, "task": task, "genotype": genotypes[key], "seed": int(seed), "opts": opts,
+                 **{k: row[k] for k in keep if k in row}, "seconds": time.perf_counter() - start}
+            result["runs"].append(r)
+            print(json.dumps(r), flush=True)
+            out.write_text(json.dumps(result, indent=1))
+    result["summary"] = summarise_video(result["runs"])
+    for row in result["summary"]:
+        print(json.dumps(row), flush=True)
+    out.write_text(json.dumps(result, indent=1))
     return result
+
+
+def summarise_video(runs: list) -> list:
+    """Return one row per video run setting: mean and sd over its seeds of every metric."""
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault(r["run"], []).append(r)
+    rows = []
+    for name, rs in groups.items():
+        row = {"run": name, "task": rs[0]["task"], "seeds": len(rs)}
+        for k in ("auc", "acc", "ap_0.5", "ap_0.75", "ap_0.95", "mAP", "video_auc"):
+            vals = [r[k] for r in rs if k in r]
+            if vals:
+                row[k] = statistics.mean(vals)
+                row[k + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -181,6 +223,9 @@ def main() -> None:
                    help="append to --out, skipping runs it already holds (same backbone and settings)")
     p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
     p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
+    p.add_argument("--searched-image", metavar="G|RUN",
+                   help="the 330M st_topo genotype or search run behind backbone 'searched330m' (default: a seeded "
+                        "in-window sample standing in for one)")
     p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
     p.add_argument("--table", metavar="JSON", help="print the summary of a finished or partial --out as a Markdown "
                                                    "table, and exit")
@@ -192,7 +237,8 @@ def main() -> None:
     if args.video:
         run_video(args)
         return
-    genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched_330m()}
+    searched = str(nas_genotype(args.searched_image)) if args.searched_image else searched_330m()
+    genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched}
     streams = args.streams.split(",")
     result = load_previous(Path(args.out), args.resume, genotypes)
     result["commands"].append(" ".join(sys.argv))

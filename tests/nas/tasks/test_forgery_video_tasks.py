@@ -145,3 +145,33 @@ def test_temporal_task_trains_from_a_pv_st_search_run(pv_search_run, tmp_path, c
                  "--out", str(tmp_path / "full"), *TINY])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "supernet.width 0.125" in err[0]
+
+
+@pytest.mark.parametrize("task", ["forgery_video", "forgery_temporal"])
+def test_init_backbone_from_an_image_classifier_checkpoint(tmp_path, task):
+    """An image genotype's retrained classifier (nas-retrain --task classification) starts the video tasks'
+    per-frame backbone; the video heads stay fresh."""
+    import torch
+
+    import nas
+    from nas.config import from_dict
+    from nas.config.retrain import RetrainConfig
+    from nas.tasks import get_task
+    from nas.train.checkpoint import save_checkpoint
+    from nas.weights import apply_init
+
+    g = nas.load_genotype("st_topo:mobilenetv2")
+    trained = nas.create_model(g, num_classes=10)
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(0.5)
+    ckpt = tmp_path / "best.pt"
+    save_checkpoint(ckpt, {"model": trained.state_dict(), "ema": None, "genotype": str(g)})
+    cfg = from_dict(RetrainConfig, {"task": task})
+    model = get_task(task).build_model(g, cfg, 2)
+    fresh = {k: v.clone() for k, v in model.state_dict().items() if "backbone." not in k}
+    assert "backbone weights of" in apply_init(model, f"backbone:{ckpt}", g, cfg)
+    want = trained.state_dict()
+    backbone = next(m for name, m in model.named_modules() if name.endswith("backbone"))
+    assert all(torch.equal(v, want[k]) for k, v in backbone.state_dict().items())
+    assert all(torch.equal(v, fresh[k]) for k, v in model.state_dict().items() if k in fresh)
