@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
 from nas.config import dump_config, to_dict
 from nas.core.genotype import Genotype
 from nas.errors import NasError
+from nas.search.families import Setup, build_setup, tabular_scorer
 from nas.search.progress import Hooks, Progress
 from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from nas.utils.readers import load_torch
@@ -64,21 +64,6 @@ def resolve_strategy(plugin, name: Optional[str]) -> str:
     return name
 
 
-@dataclass
-class _Setup:
-    """What a strategy family brings to the run."""
-
-    scorer: Any  # callable(genotypes, on_done) -> per-genotype score rows; may have phases()
-    strategy: Any
-    round_units: int  # progress units of one round
-    final_weights: Callable[[], Dict[str, torch.Tensor]]
-    num_classes: int  # classes the target cost is counted for
-    log_round: Optional[Callable[[Any, int, dict, float], None]] = None
-    summary_extra: Callable[[], dict] = field(default=lambda: {})
-    spread: bool = False  # the scorer's rows hold one score per weight snapshot
-    choose: Optional[Callable[[], Any]] = None  # -> (genotype, score) instead of the strategy's result (finalists)
-
-
 class SearchRun:
     """One search in ``out``; ``run()`` executes (or resumes) every remaining phase and returns the genotype.
 
@@ -108,7 +93,7 @@ class SearchRun:
 
             self._window()  # an infeasible budget fails here, before any work
             supernet_options(cfg)  # so does a proxy option the space's supernet does not take
-        self.tabular = _tabular_scorer(self)  # so do a bad benchmark name and a missing or malformed table
+        self.tabular = tabular_scorer(self)  # so do a bad benchmark name and a missing or malformed table
 
     # -- the cost window of the one-shot strategies --------------------------------------------------
     def madds_fn(self, g: Genotype) -> int:
@@ -186,12 +171,8 @@ class SearchRun:
             if self.writer is not None:
                 self.writer.close()
 
-    def _build(self) -> _Setup:
-        if self.strategy_name == "differentiable":
-            return _differentiable(self)
-        if self.tabular is not None:
-            return _tabular(self)
-        return _one_shot(self)
+    def _build(self) -> Setup:
+        return build_setup(self)
 
     def _read_checkpoint(self) -> dict:
         path = self.out / CHECKPOINT
@@ -331,118 +312,3 @@ class SearchRun:
 
 def _std(row: List[float]) -> float:
     return float(torch.tensor(row).std()) if len(row) > 1 else 0.0
-
-
-# -- strategy families ---------------------------------------------------------------------------------
-def _one_shot(run: SearchRun) -> _Setup:
-    """Evolution or random search scored by the one-shot supernet under SGLD snapshots."""
-    from nas.search.outcome import choose_finalist, confidence_report
-    from nas.search.scorer import OneShotScorer, window_sampler
-
-    cfg, e = run.cfg, run.cfg.evolution
-    sampler = None
-    if cfg.supernet.sampling == "budget":
-        sampler = window_sampler(run.space, run.cost_fn, run.lo, run.hi, e.max_tries)
-    scorer = OneShotScorer(cfg, run.out, run.device, sampler=sampler, score_fn=run.score_fn)
-    strategy = _window_strategy(run)
-
-    chosen: List[dict] = []
-
-    def extra() -> dict:
-        out = {"finalists": chosen} if cfg.finalists.k else {}
-        if cfg.confidence.enabled:
-            out["confidence"] = confidence_report(run, scorer, strategy)
-        return out
-
-    return _Setup(scorer, strategy, e.population * scorer.num_snapshots, scorer.final_weights, cfg.num_classes,
-                  spread=True, summary_extra=extra,
-                  choose=(lambda: choose_finalist(run, scorer, strategy, chosen)) if cfg.finalists.k else None)
-
-
-def _window_strategy(run: SearchRun):
-    """Build the run's window strategy (evolution, random, ...) with the hyperparameters it takes."""
-    from nas.search.strategies import create_strategy, strategy_kwargs
-    from nas.utils.seeds import seeded_random
-
-    return create_strategy(run.strategy_name, space=run.space, cost_fn=run.cost_fn, lo=run.lo, hi=run.hi,
-                           rng=seeded_random(run.cfg.seed, run.strategy_name),
-                           **strategy_kwargs(run.strategy_name, run.cfg))
-
-
-def _tabular_scorer(run: SearchRun):
-    """Return the run's TabularScorer when ``benchmark.name`` is set, else None (checked, table loaded)."""
-    bench = getattr(run.cfg, "benchmark", None)
-    if bench is None or bench.name is None:
-        if bench is not None and bench.table is not None:
-            raise NasError("benchmark.table applies only with --benchmark (benchmark.name)")
-        return None
-    if run.score_fn is not None:
-        raise NasError("--eval-workers does not apply to a tabular search (a look-up needs no workers)")
-    from nas.search.scorer import TabularScorer
-
-    return TabularScorer.for_config(run.plugin, bench)
-
-
-def _tabular(run: SearchRun) -> _Setup:
-    """A window strategy scored by table look-up: the validation column only; test reported at the end."""
-    scorer, strategy = run.tabular, _window_strategy(run)
-    if strategy.total_rounds is None:
-        raise NasError("a tabular search needs search.max_queries or evolution.generations")
-
-    def log_round(writer, step: int, info: dict, score: float) -> None:
-        del step, info, score
-        writer.add_scalar("benchmark/best_valid", strategy.best().score * 100, strategy.queries)
-
-    def extra() -> dict:
-        g = strategy.result()[0]
-        found = scorer.report(g)
-        run.writer.add_scalar("benchmark/test_of_returned", found["test"], strategy.queries)
-        b = run.cfg.benchmark
-        return {"benchmark": {"name": b.name, "report": b.report, "valid_column": scorer.valid,
-                              "test_column": scorer.test, "table": str(scorer.table.path)},
-                "queries": strategy.queries, "best_valid": found["valid"], "test": found["test"]}
-
-    return _Setup(scorer, strategy, 1, scorer.final_weights, run.cfg.num_classes, log_round=log_round,
-                  summary_extra=extra)
-
-
-def _differentiable(run: SearchRun) -> _Setup:
-    """The bilevel search: the strategy trains the supernet, the scorer measures argmax genotypes.
-
-    With ``--benchmark`` (a space with a table) the search still trains; the table's figures of the returned
-    genotype are added to the summary, and the strategy never sees them.
-    """
-    from nas.search.bilevel import BilevelTrainer, SupernetScorer, warn_skipped
-    from nas.search.finalists import FinalistTrainer
-    from nas.search.image_bilevel import bilevel_parts, table_report
-    from nas.search.strategies import create_strategy
-
-    cfg, s = run.cfg, run.cfg.search
-    data, f = bilevel_parts(cfg, run.plugin.modality)
-    trainer = BilevelTrainer(cfg, data, run.space, run.device, latency=run.latency)
-    trainer.check_budget()
-
-    def on_step(loss: float) -> None:
-        run.progress.advance(1)
-        run.progress.postfix(loss=f"{loss:.3f}")
-
-    finalists = None if f is None else FinalistTrainer(trainer, epochs=f.epochs, lr=f.lr, batch_size=f.batch_size,
-                                                       init=f.init, seed=cfg.seed)
-    strategy = create_strategy("differentiable", space=run.space, trainer=trainer, epochs=s.epochs,
-                               warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step,
-                               finalists=finalists, max_finalists=0 if f is None else f.max)
-
-    def log_round(writer, step: int, info: dict, score: float) -> None:
-        warn_skipped(step, info.get("skipped", 0), data.noun)
-        trainer.log_round(writer, step, info, score)
-
-    def extra() -> dict:
-        out = {"candidates": strategy.candidates, "distinct_candidates": len(set(strategy.candidates)),
-               "epochs": s.epochs, "finalists": [x.as_dict() for x in strategy.finalists]}
-        if run.tabular is not None:
-            out["benchmark"] = table_report(run.tabular, cfg, run.result_genotype)
-            run.writer.add_scalar("benchmark/test_of_returned", out["benchmark"]["test"], len(run.records))
-        return out
-
-    return _Setup(SupernetScorer(trainer, s.bn_batches), strategy, trainer.steps_per_epoch,
-                  lambda: trainer.net.state_dict(), trainer.num_classes, log_round=log_round, summary_extra=extra)
