@@ -195,13 +195,18 @@ def summarise_video(runs: list) -> list:
     rows = []
     for name, rs in groups.items():
         row = {"run": name, "task": rs[0]["task"], "seeds": len(rs)}
-        for k in ("auc", "acc", "ap_0.5", "ap_0.75", "ap_0.95", "mAP", "video_auc"):
-            vals = [r[k] for r in rs if k in r]
-            if vals:
-                row[k] = statistics.mean(vals)
-                row[k + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        rows.append(row)
+        rows.append(mean_sd(row, rs, ("auc", "acc", "ap_0.5", "ap_0.75", "ap_0.95", "mAP", "video_auc")))
     return rows
+
+
+def mean_sd(row: dict, runs: list, keys: tuple) -> dict:
+    """Add to ``row`` the mean and sample sd over ``runs`` of each key they hold (sd 0 for one run)."""
+    for key in keys:
+        vals = [r[key] for r in runs if key in r]
+        if vals:
+            row[key] = statistics.mean(vals)
+            row[key + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return row
 
 
 def main() -> None:
@@ -278,12 +283,7 @@ def summarise(runs: list) -> list:
         row = {**settings, "seeds": len(rs),
                "params": rs[0]["params"], "madds": rs[0]["madds"],
                "s_per_epoch": statistics.mean(r["s_per_epoch"] for r in rs)}
-        for key in ("auc", "acc", "bacc_3", "bacc_16", "l1"):
-            vals = [r[key] for r in rs if key in r]
-            if vals:
-                row[key] = statistics.mean(vals)
-                row[key + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        out.append(row)
+        out.append(mean_sd(row, rs, ("auc", "acc", "bacc_3", "bacc_16", "l1")))
     return out
 
 
