@@ -7,8 +7,9 @@ s/epoch from its metrics. Overheads are forward-pass throughputs measured in thi
     python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
         --train-size 2000 --out bench_forgery.json
 
-``--searched-image G|RUN`` puts a real 330M search result behind the backbone name ``searched330m`` (default: a
-seeded in-window sample standing in for one).
+The backbone ``searched330m`` is a real 330M search result (``SEARCHED_330M``); ``--searched-image G|RUN`` puts
+another genotype or search run behind the name, and ``--searched-image sample`` the seeded in-window sample that
+stood in for a search result before one was run.
 
 ``--video`` runs the video part instead, on the embedded face-video set (width-scaled backbones, every ``--seeds``
 value; ``--resume`` skips the runs ``--out`` holds): per-video AUC of forgery_video for TSN-like, TSM-like and a
@@ -35,10 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+# What ``nas-search --space st_topo --madds 330M --seed 0`` returned (defaults, one thread, stop 14): 309.7M MAdds.
+SEARCHED_330M = ("st_topo:k3e1,k5e3,id,k3e6,k3e3,k3e3,k5e3,k7e3,k5e3,k5e3,id,k5e3,id,k5e6,k5e3,k5e3,id,id,k7e6,-,id,-,-,"
+                 "k5e3,k3e3,-,-,k3e3,-,k3e6,-,k3e3,k3e3,k3e3,id,k7e3,-,k5e6,-,k5e3,k5e3,k7e3,k3e3,-,id,id,-,id,-,id,id,"
+                 "k5e3,id,-")
+
+
 def searched_330m(budget: float = 330e6, seed: int = 0) -> str:
     """Return a seeded in-window sample of st_topo at a 330M MAdds budget (224 px), drawn the way the search's
     window strategies draw candidates (``sample_in_window`` over [0.9, 1.0] x budget). It stands in for a searched
-    330M genotype: a member of the search window, not the output of a search run."""
+    330M genotype in the first ablation runs: a member of the search window, not the output of a search run."""
     import nas
     from nas.search.strategies.window import cost_window, sample_in_window
 
@@ -107,7 +114,7 @@ def load_previous(out: Path, resume: bool, genotypes: dict) -> dict:
     return {**fresh, **old, "commands": old.get("commands", [])}
 
 
-def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, rounds: int = 7) -> dict:
+def throughputs(genotype: str, streams: list, resolution: int, batch: int = 32, rounds: int = 30) -> dict:
     """Return forward images/s of eval-mode detectors per stream setting: the best of ``rounds`` rounds, the
     settings timed in turn within each round so that load from other processes hits them alike."""
     from nas.forgery import create_detector
@@ -223,14 +230,16 @@ def main() -> None:
     p.add_argument("--classes", default="2", help="label sets, e.g. 2, 3, 16 or 2,3,16 ('' for spatial only)")
     p.add_argument("--overhead-only", action="store_true")
     p.add_argument("--no-overhead", action="store_true")
+    p.add_argument("--overhead-rounds", type=int, default=30, help="timed rounds per stream setting (best is kept)")
     p.add_argument("--out", default="bench_forgery.json")
     p.add_argument("--resume", action="store_true",
                    help="append to --out, skipping runs it already holds (same backbone and settings)")
     p.add_argument("--video", action="store_true", help="run the video part (forgery_video, forgery_temporal)")
     p.add_argument("--searched", help="--video: the searched pv_st genotype or search run (default: a stand-in)")
     p.add_argument("--searched-image", metavar="G|RUN",
-                   help="the 330M st_topo genotype or search run behind backbone 'searched330m' (default: a seeded "
-                        "in-window sample standing in for one)")
+                   default=SEARCHED_330M,
+                   help="the st_topo genotype or search run behind backbone 'searched330m' (default: the seed-0 "
+                        "330M search result; 'sample': the seeded in-window sample of the first ablation)")
     p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
     p.add_argument("--table", metavar="JSON", help="print the summary of a finished or partial --out as a Markdown "
                                                    "table, and exit")
@@ -242,14 +251,14 @@ def main() -> None:
     if args.video:
         run_video(args)
         return
-    searched = str(nas_genotype(args.searched_image)) if args.searched_image else searched_330m()
+    searched = searched_330m() if args.searched_image == "sample" else str(nas_genotype(args.searched_image))
     genotypes = {"mobilenetv2": "st_topo:mobilenetv2", "searched330m": searched}
     streams = args.streams.split(",")
     result = load_previous(Path(args.out), args.resume, genotypes)
     result["commands"].append(" ".join(sys.argv))
     done = {_key(r) for r in result["runs"]}
     for name in [] if args.no_overhead else args.backbones.split(","):
-        ips = throughputs(genotypes[name], streams, args.resolution)
+        ips = throughputs(genotypes[name], streams, args.resolution, rounds=args.overhead_rounds)
         result["overhead_img_s"][name] = {s: {"img_s": v, "vs_rgb": v / ips.get("rgb", v)} for s, v in ips.items()}
         print(name, json.dumps(result["overhead_img_s"][name]), flush=True)
     if not args.overhead_only:
