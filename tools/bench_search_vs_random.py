@@ -21,8 +21,11 @@ Everything finished is kept in ``WORK/cache.json`` (atomically, after every item
 continues where it stopped. ``--truth FILE`` reuses standalone accuracies from an earlier ``cache.json`` or a
 ``tools/bench_search.py --json`` file for the genotypes it shares (same ``--standalone-epochs`` only).
 
+``--report-only`` trains nothing and reports from the cache as it stands (while the benchmark runs, or after it
+stopped), over the standalone seeds every genotype has, into ``WORK/report_partial.json``.
+
 Usage: python tools/bench_search_vs_random.py WORK [--recipe FILE] [--seeds 0 1 2] [--randoms 8] [--wide 0]
-           [--standalone-epochs 12] [--standalone-seeds 2] [--truth FILE] [key=value ...]
+           [--standalone-epochs 12] [--standalone-seeds 2] [--truth FILE] [--report-only] [key=value ...]
 """
 from __future__ import annotations
 
@@ -163,6 +166,19 @@ def tau_entry(a: List[float], b: List[float]) -> dict:
     return {"tau": ci.tau, "ci95": [ci.low, ci.high], "n": ci.n}
 
 
+def seeds_done(cache: Cache, genotypes: List[str], search_seeds: List[int]) -> int:
+    """Return how many standalone seeds every genotype has (for a report on a partial cache); refuse without one."""
+    missing = [s for s in search_seeds if str(s) not in cache["searches"]]
+    if missing:
+        raise NasError(f"--report-only: the cache holds no search for seed {missing[0]} yet")
+    done = [len(cache["standalone"].get(g, {})) for g in genotypes]
+    if min(done) == 0:
+        raise NasError(f"--report-only: {done.count(0)} of {len(done)} genotypes have no standalone result yet")
+    if any(g not in cache["proxy"] for g in genotypes):
+        raise NasError("--report-only: the proxy scores are not in the cache yet")
+    return min(done)
+
+
 def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: List[int], seeds: int, cost) -> dict:
     """Return the figures: picks (of ``search_seeds``) against randoms, taus, noise ceiling."""
     truth = {g: sum(v[str(r)] for r in range(seeds)) / seeds for g, v in cache["standalone"].items()
@@ -217,6 +233,9 @@ def parse(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--standalone-epochs", type=int, default=12)
     p.add_argument("--standalone-seeds", type=int, default=2, help="two or more give the noise ceiling")
     p.add_argument("--truth", help="reuse standalone accuracies from an earlier cache.json or bench_search JSON")
+    p.add_argument("--report-only", action="store_true",
+                   help="run and train nothing: report from what WORK/cache.json holds so far, over the standalone "
+                        "seeds every genotype has")
     p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
     args = p.parse_intermixed_args(argv)
     if args.randoms < 2 or not args.seeds or args.standalone_epochs < 1 or args.standalone_seeds < 1:
@@ -235,6 +254,8 @@ def main(argv: List[str]) -> int:
     cost = lambda s: cost_g(nas.load_genotype(s))  # noqa: E731
     lo, hi = cost_window(space, cost_g, cfg.madds, cfg.evolution.min_budget_fraction)
     work = Path(args.work)
+    if args.report_only and not (work / CACHE).is_file():
+        raise NasError(f"--report-only: no {CACHE} in {str(work)[:120]}")
     work.mkdir(parents=True, exist_ok=True)
     key = {"config": to_dict(cfg), "randoms": args.randoms, "wide": args.wide, "wide_fraction": args.wide_fraction,
            "standalone_epochs": args.standalone_epochs}
@@ -245,16 +266,22 @@ def main(argv: List[str]) -> int:
                                                           if r not in cache["standalone"].get(g, {})})
     randoms = draw(space, cost_g, lo, hi, args.randoms, "window")
     wide = spread(space, cost_g, int(args.wide_fraction * cfg.madds), hi, args.wide) if args.wide else []
-    run_searches(cfg, work, args.seeds, cache)
-    picks = [cache["searches"][str(s)]["genotype"] for s in args.seeds]
-    trained = list(dict.fromkeys([*randoms, *picks, *wide]))  # distinct, in a fixed order
-    scorer = reference_scorer(cfg, work, args.seeds[0])
-    score_proxy(scorer, trained, cache)
-    train_truth(scorer, trained, args.standalone_epochs, args.standalone_seeds, cache, cost)
-    rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide,
-           **report(cache, randoms, trained, args.seeds, args.standalone_seeds, cost),
+    seeds = args.standalone_seeds
+    if args.report_only:
+        picks = [cache["searches"].get(str(s), {}).get("genotype") for s in args.seeds]
+        trained = list(dict.fromkeys([*randoms, *(p for p in picks if p), *wide]))
+        seeds = seeds_done(cache, trained, args.seeds)
+    else:
+        run_searches(cfg, work, args.seeds, cache)
+        picks = [cache["searches"][str(s)]["genotype"] for s in args.seeds]
+        trained = list(dict.fromkeys([*randoms, *picks, *wide]))  # distinct, in a fixed order
+        scorer = reference_scorer(cfg, work, args.seeds[0])
+        score_proxy(scorer, trained, cache)
+        train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost)
+    rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide, "standalone_seeds": seeds,
+           **report(cache, randoms, trained, args.seeds, seeds, cost),
            "seconds": round(time.time() - t0)}
-    atomic_write_json(work / "report.json", rep)
+    atomic_write_json(work / ("report_partial.json" if args.report_only else "report.json"), rep)
     print_report(rep)
     return 0
 

@@ -79,3 +79,23 @@ def test_tiny_end_to_end_then_resume_from_the_cache(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # everything cached: no training
     assert again.returncode == 0 and "standalone seed" not in again.stdout
     assert (tmp_path / "w" / "cache.json").read_text() == cache
+
+
+def test_report_only_uses_the_seeds_every_genotype_has_and_refuses_gaps(tmp_path):
+    cache = bench.Cache(tmp_path, {"k": 1})
+    cache["searches"]["0"] = {"genotype": "p0", "score": 0.5, "madds": 5}
+    cache["standalone"].update({"r1": {"0": 0.7, "1": 0.71}, "p0": {"0": 0.9}})
+    with pytest.raises(NasError, match="proxy scores"):
+        bench.seeds_done(cache, ["r1", "p0"], [0])
+    cache["proxy"].update({"r1": 0.1, "p0": 0.5})
+    assert bench.seeds_done(cache, ["r1", "p0"], [0]) == 1
+    with pytest.raises(NasError, match="no search for seed 1"):
+        bench.seeds_done(cache, ["r1", "p0"], [0, 1])
+    with pytest.raises(NasError, match="1 of 3 genotypes have no standalone result"):
+        bench.seeds_done(cache, ["r1", "p0", "r2"], [0])
+
+
+def test_report_only_without_a_cache_is_one_line(tmp_path, capsys):
+    assert bench.main([str(tmp_path / "none"), "--report-only"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no cache.json" in err[0] and not (tmp_path / "none").exists()
