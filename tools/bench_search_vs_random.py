@@ -19,7 +19,8 @@ with bootstrap intervals) and the noise ceiling.
 
 Everything finished is kept in ``WORK/cache.json`` (atomically, after every item), so rerunning the same command
 continues where it stopped. ``--truth FILE`` reuses standalone accuracies from an earlier ``cache.json`` or a
-``tools/bench_search.py --json`` file for the genotypes it shares (same ``--standalone-epochs`` only).
+``tools/bench_search.py --json`` file for the genotypes it shares (same ``--standalone-epochs`` only); it is read
+again before every training, so it may be the cache of a benchmark still running beside this one.
 
 ``--report-only`` trains nothing and reports from the cache as it stands (while the benchmark runs, or after it
 stopped), over the standalone seeds every genotype has, into ``WORK/report_partial.json``.
@@ -37,7 +38,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -89,6 +90,13 @@ def earlier_truth(path: Path, epochs: int) -> Dict[str, Dict[str, float]]:
     return {g: {str(r): run[i] for r, run in enumerate(runs)} for i, g in enumerate(data.get("standalone_archs", []))}
 
 
+def take_truth(cache: Cache, path: Path, epochs: int) -> None:
+    """Copy into the cache the standalone accuracies of ``path`` that it lacks."""
+    for g, accs in earlier_truth(path, epochs).items():
+        mine = cache["standalone"].setdefault(g, {})
+        mine.update({r: a for r, a in accs.items() if r not in mine})
+
+
 def draw(space, cost, lo: int, hi: int, n: int, tag: str) -> List[str]:
     """Return ``n`` genotypes drawn uniformly inside ``[lo, hi]`` from an RNG fixed by ``tag``."""
     rng = random.Random(derive_seed("bench-search-vs-random", tag))
@@ -137,12 +145,17 @@ def score_proxy(scorer, genotypes: List[str], cache: Cache) -> None:
         cache.save()
 
 
-def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Cache, cost) -> None:
-    """Train every genotype standalone ``seeds`` times (seeds fixed by genotype and index), caching each."""
+def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Cache, cost,
+                reuse: Callable[[], None] = lambda: None) -> None:
+    """Train every genotype standalone ``seeds`` times (seeds fixed by genotype and index), caching each.
+
+    ``reuse()`` runs before each item: it re-reads ``--truth``, so a benchmark started beside another one whose
+    cache is its ``--truth`` skips what the other has trained meanwhile."""
     from bench_search import standalone_accuracy
 
     for r in range(seeds):
         for i, g in enumerate(genotypes):
+            reuse()
             done = cache["standalone"].setdefault(g, {})
             if str(r) in done:
                 continue
@@ -260,10 +273,8 @@ def main(argv: List[str]) -> int:
     key = {"config": to_dict(cfg), "randoms": args.randoms, "wide": args.wide, "wide_fraction": args.wide_fraction,
            "standalone_epochs": args.standalone_epochs}
     cache = Cache(work, key)
-    if args.truth:
-        for g, accs in earlier_truth(Path(args.truth), args.standalone_epochs).items():
-            cache["standalone"].setdefault(g, {}).update({r: a for r, a in accs.items()
-                                                          if r not in cache["standalone"].get(g, {})})
+    reuse = (lambda: take_truth(cache, Path(args.truth), args.standalone_epochs)) if args.truth else (lambda: None)
+    reuse()
     randoms = draw(space, cost_g, lo, hi, args.randoms, "window")
     wide = spread(space, cost_g, int(args.wide_fraction * cfg.madds), hi, args.wide) if args.wide else []
     seeds = args.standalone_seeds
@@ -277,7 +288,7 @@ def main(argv: List[str]) -> int:
         trained = list(dict.fromkeys([*randoms, *picks, *wide]))  # distinct, in a fixed order
         scorer = reference_scorer(cfg, work, args.seeds[0])
         score_proxy(scorer, trained, cache)
-        train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost)
+        train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost, reuse)
     rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide, "standalone_seeds": seeds,
            **report(cache, randoms, trained, args.seeds, seeds, cost),
            "seconds": round(time.time() - t0)}

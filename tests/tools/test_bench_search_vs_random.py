@@ -99,3 +99,12 @@ def test_report_only_without_a_cache_is_one_line(tmp_path, capsys):
     assert bench.main([str(tmp_path / "none"), "--report-only"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no cache.json" in err[0] and not (tmp_path / "none").exists()
+
+
+def test_truth_is_reread_before_each_training(tmp_path):
+    other = tmp_path / "other.json"  # the cache of a benchmark running beside this one
+    cache = bench.Cache(tmp_path / "w", {"k": 1})
+    (tmp_path / "w").mkdir()
+    other.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"a": {"0": 0.5}, "b": {"0": 0.6}}}))
+    bench.train_truth(None, ["a", "b"], 12, 1, cache, len, lambda: bench.take_truth(cache, other, 12))
+    assert cache["standalone"] == {"a": {"0": 0.5}, "b": {"0": 0.6}}  # nothing trained (no scorer was needed)
