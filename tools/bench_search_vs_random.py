@@ -165,6 +165,7 @@ def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Ca
             cache.save()
             print(f"standalone seed {r}, {i + 1}/{len(genotypes)} ({cost(g) / 1e6:.0f}M): acc {done[str(r)]:.3f} "
                   f"({time.time() - t0:.0f}s)", flush=True)
+    cache.save()  # with what reuse() copied in after the last training
 
 
 def percentile(value: float, others: List[float]) -> float:
