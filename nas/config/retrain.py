@@ -69,6 +69,7 @@ class ForgeryConfig:
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
     soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
+    part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -80,8 +81,9 @@ class ForgeryConfig:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
         if self.replaced_label not in (1, 2):
             raise NasError(f"forgery.replaced_label must be 1 or 2, got {self.replaced_label}")
-        if self.strength <= 0 or self.map_weight < 0 or self.crop_scale <= 0:
-            raise NasError("forgery.strength and forgery.crop_scale must be > 0, forgery.map_weight >= 0")
+        if self.strength <= 0 or self.map_weight < 0 or self.crop_scale <= 0 or self.part_weight < 0:
+            raise NasError("forgery.strength and forgery.crop_scale must be > 0, forgery.map_weight and "
+                           "forgery.part_weight >= 0")
         if self.soft_nms_sigma <= 0:
             raise NasError(f"forgery.soft_nms_sigma must be > 0, got {self.soft_nms_sigma}")
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from nas.errors import NasError
+from nas.data.forgery_video import split_video_target
 from nas.forgery import metrics as M
 from nas.tasks.base import Datasets, Task, register_task
 
@@ -142,10 +143,18 @@ class ForgeryVideoTask(VideoForgeryBase):
                            cfg.eval.pool, cfg.eval.topk, cfg.model.dropout)
 
     def loss(self, cfg: Any) -> Callable:
-        """Return binary cross-entropy of the pooled video logit against the video label."""
+        """Return binary cross-entropy of the pooled video logit against the video label, plus, with
+        ``forgery.part_weight`` > 0, the same loss on every clip/frame logit against whether its slots hold a
+        forged frame (the segments are known for the embedded set and ForgeryNet lists)."""
+        weight = cfg.forgery.part_weight
 
         def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
-            return nn.functional.binary_cross_entropy_with_logits(out["logit"].float(), y[:, 0].float())
+            video = nn.functional.binary_cross_entropy_with_logits(out["logit"].float(), y[:, 0].float())
+            if not weight:
+                return video
+            parts = out["parts"].float()
+            target = part_labels(split_video_target(y)["slots"], parts.shape[1])
+            return video + weight * nn.functional.binary_cross_entropy_with_logits(parts, target)
 
         return fn
 
@@ -171,6 +180,14 @@ class ForgeryVideoTask(VideoForgeryBase):
         """Return losses and the per-video AUC / ACC."""
         return (f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} video auc {row['auc']:.4f} "
                 f"acc {row['acc']:.4f}")
+
+
+def part_labels(slots: torch.Tensor, k: int) -> torch.Tensor:
+    """Return ``(N, k)`` labels of ``k`` consecutive clips/frames over ``(N, T)`` slot labels: 1 where any slot of
+    the part is forged. Parts are blocks of ``T // k`` slots from the start, as the scorer cuts clips (exact when
+    ``k`` divides ``T``, and for frames)."""
+    clip = slots.shape[1] // k
+    return slots[:, : k * clip].reshape(len(slots), k, clip).amax(2).float()
 
 
 def video_scores(s: np.ndarray, y: np.ndarray) -> Dict[str, float]:

@@ -175,3 +175,33 @@ def test_init_backbone_from_an_image_classifier_checkpoint(tmp_path, task):
     backbone = next(m for name, m in model.named_modules() if name.endswith("backbone"))
     assert all(torch.equal(v, want[k]) for k, v in backbone.state_dict().items())
     assert all(torch.equal(v, fresh[k]) for k, v in model.state_dict().items() if k in fresh)
+
+
+def test_part_labels_mark_the_clips_that_hold_a_forged_slot():
+    import torch
+
+    from nas.tasks.forgery_video import part_labels
+
+    slots = torch.tensor([[0, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1.0]])
+    assert part_labels(slots, 2).tolist() == [[1, 0], [0, 0], [1, 1]]
+    assert part_labels(slots, 8).tolist() == slots.tolist()  # frames: one label per slot
+    assert part_labels(slots[:, :7], 2).tolist() == [[0, 1], [0, 0], [1, 1]]  # blocks of 3 from the start
+
+
+def test_part_weight_adds_the_per_clip_loss_and_zero_keeps_the_video_loss():
+    import torch
+    import torch.nn.functional as F
+
+    from nas.config import build_config
+    from nas.config.retrain import RetrainConfig
+    from nas.data.forgery_video import pack_target
+    from nas.tasks import get_task
+
+    task = get_task("forgery_video")
+    y = torch.stack([pack_target([1, 1, 3], [(2, 5)], 8, 4), pack_target([0, 0, 0], [], 8, 4)])
+    out = {"logit": torch.tensor([0.3, -0.2]), "parts": torch.tensor([[0.5, -1.0], [0.1, 0.2]])}
+    video = F.binary_cross_entropy_with_logits(out["logit"], torch.tensor([1.0, 0.0]))
+    parts = F.binary_cross_entropy_with_logits(out["parts"], torch.tensor([[1.0, 0.0], [0.0, 0.0]]))
+    off = task.loss(build_config(RetrainConfig, opts=[]))(out, y)
+    on = task.loss(build_config(RetrainConfig, opts=["forgery.part_weight=0.5"]))(out, y)
+    assert torch.allclose(off, video) and torch.allclose(on, video + 0.5 * parts)
