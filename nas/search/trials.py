@@ -150,6 +150,13 @@ def _fit(specs, out: Path, opts: Dict[str, Any], device: str, resume: bool) -> N
         summarize(out, specs, errors=errors)
         raise NasError(f"{len(errors)} of {len(specs)} trials failed (first: {errors[0][:200]}); "
                        f"fix the cause and continue with nas-search --resume {out}")
+    # Tune can end a restored trial early with no error (seen once with Ray 2.x after an actor was killed): a trial
+    # that left no summary.json did not finish, whatever Tune's state says.
+    unfinished = [spec["name"] for spec in specs if not (Path(spec["run_dir"]) / "summary.json").is_file()]
+    if unfinished:
+        summarize(out, specs, errors=[f"{name}: ended without a result" for name in unfinished])
+        raise NasError(f"{len(unfinished)} of {len(specs)} trials ended without a result (first: "
+                       f"{unfinished[0][:80]}); continue with nas-search --resume {out}")
 
 
 def _error_line(exc: BaseException) -> str:
