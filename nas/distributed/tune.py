@@ -87,10 +87,10 @@ def search_trial(config: Dict[str, Any]) -> None:
     report({"phase": "done", "score": s["score"], "madds": s["madds"], "params": s["params"]})
 
 
-def _tuner_kwargs(out: Path, max_failures: int, verbose: int) -> Dict[str, Any]:
+def _tuner_kwargs(out: Path, max_failures: int, verbose: int, name: str = EXPERIMENT) -> Dict[str, Any]:
     from ray import tune
 
-    run = tune.RunConfig(name=EXPERIMENT, storage_path=str(out.resolve()), verbose=verbose,
+    run = tune.RunConfig(name=name, storage_path=str(out.resolve()), verbose=verbose,
                          failure_config=tune.FailureConfig(max_failures=max_failures),
                          checkpoint_config=tune.CheckpointConfig(num_to_keep=1))
     return {"run_config": run,
@@ -127,8 +127,8 @@ def trainable(cpus_per_trial: float, gpus_per_trial: float, eval_workers: int = 
 
 def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
                    max_failures: int = 1, eval_workers: int = 0, resume: bool = False, verbose: int = 1,
-                   device: str = "auto"):
-    """Run the trials in ``specs`` (or restore the experiment in ``out``); return Tune's ResultGrid.
+                   device: str = "auto", name: str = EXPERIMENT):
+    """Run the trials in ``specs`` (or restore the experiment ``out/name``); return Tune's ResultGrid.
 
     Always check ``results.errors``: ``Tuner.fit()`` returns normally even when every trial failed.
     """
@@ -139,11 +139,11 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
     ray_env()
     out = Path(out).resolve()
     fn = trainable(cpus_per_trial, gpus_per_trial, eval_workers)
-    state = out / EXPERIMENT
+    state = out / name
     if resume and tune.Tuner.can_restore(str(state)):
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:
         space = {"spec": tune.grid_search(specs), "threads": max(1, int(cpus_per_trial)),
                  "eval_workers": eval_workers, "device": device}
-        tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose))
+        tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose, name))
     return tuner.fit()

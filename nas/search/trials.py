@@ -142,21 +142,36 @@ def _launch(specs, out: Path, opts: Dict[str, Any], cluster: ClusterOptions, res
 
 
 def _fit(specs, out: Path, opts: Dict[str, Any], device: str, resume: bool) -> None:
-    from nas.distributed.tune import run_experiment
+    from nas.distributed.tune import EXPERIMENT, run_experiment
 
-    results = run_experiment(specs, out, resume=resume, device=device, **opts)
+    _check_errors(run_experiment(specs, out, resume=resume, device=device, **opts), specs, out)
+    # Tune can end a restored trial early with no error (seen once with Ray 2.x after an actor was killed): a trial
+    # that left no summary.json did not finish, whatever Tune's state says. Such trials run once more, in a fresh
+    # experiment of their own, where their run folders' checkpoints carry them on from where they stopped.
+    unfinished = _unfinished(specs)
+    if unfinished:
+        retry = f"{EXPERIMENT}-retry-{sum(1 for p in out.glob(EXPERIMENT + '-retry-*')) + 1}"
+        print(f"{len(unfinished)} trial(s) ended without a result (first: {unfinished[0]['name'][:80]}); "
+              f"running them again as {retry}", flush=True)
+        _check_errors(run_experiment(unfinished, out, resume=False, device=device, name=retry, **opts), specs, out)
+        unfinished = _unfinished(specs)
+    if unfinished:
+        summarize(out, specs, errors=[f"{spec['name']}: ended without a result" for spec in unfinished])
+        raise NasError(f"{len(unfinished)} of {len(specs)} trials ended without a result (first: "
+                       f"{unfinished[0]['name'][:80]}); continue with nas-search --resume {out}")
+
+
+def _unfinished(specs) -> List[Dict[str, Any]]:
+    """Return the specs whose run folder holds no summary.json."""
+    return [spec for spec in specs if not (Path(spec["run_dir"]) / "summary.json").is_file()]
+
+
+def _check_errors(results, specs, out: Path) -> None:
     errors = [_error_line(e) for e in results.errors]
     if errors:
         summarize(out, specs, errors=errors)
         raise NasError(f"{len(errors)} of {len(specs)} trials failed (first: {errors[0][:200]}); "
                        f"fix the cause and continue with nas-search --resume {out}")
-    # Tune can end a restored trial early with no error (seen once with Ray 2.x after an actor was killed): a trial
-    # that left no summary.json did not finish, whatever Tune's state says.
-    unfinished = [spec["name"] for spec in specs if not (Path(spec["run_dir"]) / "summary.json").is_file()]
-    if unfinished:
-        summarize(out, specs, errors=[f"{name}: ended without a result" for name in unfinished])
-        raise NasError(f"{len(unfinished)} of {len(specs)} trials ended without a result (first: "
-                       f"{unfinished[0][:80]}); continue with nas-search --resume {out}")
 
 
 def _error_line(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from types import SimpleNamespace
 
 from nas.cli.search import main
 
@@ -264,10 +265,10 @@ def test_trial_actors_are_named_after_their_trials():
     assert cls.__repr__(fake) == "trial-000-330M-s0"  # the name the dashboard lists the actor under
 
 
-def test_a_trial_that_tune_ends_without_a_result_is_an_error(tmp_path, monkeypatch):
+def test_a_trial_that_tune_ends_twice_without_a_result_is_an_error(tmp_path, monkeypatch):
     """Tune's own state can call a restored trial done when its run folder holds no summary.json (seen once with
-    Ray 2.x); the tool must not report that run as a success. Tune itself is replaced here: the case cannot be
-    produced on demand."""
+    Ray 2.x). Such a trial runs once more in a fresh experiment; when that too leaves no result, the tool must not
+    report the run as a success. Tune itself is replaced here: the case cannot be produced on demand."""
     import types
 
     import nas.distributed.tune as T
@@ -279,8 +280,32 @@ def test_a_trial_that_tune_ends_without_a_result_is_an_error(tmp_path, monkeypat
     cut.mkdir()
     (done / "summary.json").write_text(json.dumps({"score": 0.5, "madds": 1, "params": 1, "genotype": "g"}))
     specs = [{"name": d.name, "run_dir": str(d), "budget": "330M", "seed": 0} for d in (done, cut)]
-    monkeypatch.setattr(T, "run_experiment", lambda *a, **k: types.SimpleNamespace(errors=[]))
+    calls = []
+    monkeypatch.setattr(T, "run_experiment", lambda specs, out, **k: calls.append(
+        (k.get("name", T.EXPERIMENT), [s["name"] for s in specs])) or types.SimpleNamespace(errors=[]))
     with pytest.raises(NasError, match="1 of 2 trials ended without a result \\(first: trial-001\\)"):
         trials._fit(specs, tmp_path, {}, "cpu", resume=True)
+    assert calls == [("tune", ["trial-000", "trial-001"]), ("tune-retry-1", ["trial-001"])]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["finished"] == 1 and summary["errors"] == ["trial-001: ended without a result"]
+
+
+def test_a_trial_that_tune_ends_without_a_result_runs_again_in_a_fresh_experiment(tmp_path, capsys, monkeypatch,
+                                                                                 ray_session):
+    """The first Tune experiment is replaced by one that ends its trial with no error and no result (the case seen
+    once after a restore); the retry is real Tune, in its own experiment folder, and the command succeeds."""
+    import nas.distributed.tune as T
+
+    real, calls = T.run_experiment, []
+
+    def first_loses_the_trial(specs, out, **kw):
+        calls.append((kw.get("name", T.EXPERIMENT), [s["name"] for s in specs]))
+        return SimpleNamespace(errors=[]) if len(calls) == 1 else real(specs, out, **kw)
+
+    monkeypatch.setattr(T, "run_experiment", first_loses_the_trial)
+    out = tmp_path / "exp"
+    assert main(["--trials", "1", "--recipe", recipe(tmp_path), "--out", str(out)]) == 0
+    assert calls == [("tune", ["trial-000-330M-s0"]), ("tune-retry-1", ["trial-000-330M-s0"])]
+    assert "running them again as tune-retry-1" in capsys.readouterr().out
+    assert (out / "tune-retry-1").is_dir() and (out / "trial-000-330M-s0" / "summary.json").is_file()
+    assert json.loads((out / "summary.json").read_text())["finished"] == 1
