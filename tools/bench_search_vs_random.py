@@ -10,7 +10,9 @@ Protocol (the numbers in ``docs/trust.md`` come from this script):
    the proxy-vs-truth tau is also measured over a wide cost range.
 4. Truth: every genotype above trained standalone from scratch with one recipe (``bench_search.standalone_accuracy``:
    ``--standalone-epochs`` at the proxy width and resolution, one-cycle SGD, the whole validation set), once per
-   ``--standalone-seeds``; seed-vs-seed tau is the noise ceiling.
+   ``--standalone-seeds``; seed-vs-seed tau (the mean over every pair of seeds) is the noise ceiling. With four or
+   more seeds the report adds the tau of one half of the seeds' mean against the other half's: the noise ceiling
+   of a truth averaged over that many seeds.
 5. Proxy: every genotype scored under the SGLD snapshots of the first search seed's supernet.
 
 Report: each pick's standalone accuracy and its percentile among the randoms (ties count half), the mean over
@@ -211,13 +213,26 @@ def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: L
     out["tau_proxy_vs_standalone"] = tau_entry([cache["proxy"][g] for g in trained], ts)
     out["tau_madds_vs_standalone"] = tau_entry([cost(g) for g in trained], ts)
     if seeds >= 2:
-        runs = [[cache["standalone"][g][str(r)] for g in trained] for r in range(seeds)]
-        pairs = [kendall_tau(x, y) for i, x in enumerate(runs) for y in runs[i + 1:]]
-        out["tau_standalone_seed_vs_seed"] = sum(pairs) / len(pairs)
         window = [g for g in trained if g in randoms or g in {p["genotype"] for p in picks}]
-        inner = [[cache["standalone"][g][str(r)] for g in window] for r in range(seeds)]
-        out["tau_standalone_seed_vs_seed_in_window"] = kendall_tau(inner[0], inner[1])  # the first pair
+        for name, group in (("", trained), ("_in_window", window)):
+            out.update({k + name: v for k, v in noise_ceiling(cache, group, seeds).items()})
     out["trained"] = len(trained)
+    return out
+
+
+def noise_ceiling(cache: Cache, genotypes: List[str], seeds: int) -> dict:
+    """Return the seed-vs-seed tau of the standalone accuracies of ``genotypes``, over every pair of seeds.
+
+    With four or more seeds, also the tau between the means of the first and second half of the seeds: how well
+    a truth averaged over half the seeds agrees with an independent one, the noise ceiling of such a truth."""
+    runs = [[cache["standalone"][g][str(r)] for g in genotypes] for r in range(seeds)]
+    pairs = [kendall_tau(x, y) for i, x in enumerate(runs) for y in runs[i + 1:]]
+    out = {"tau_standalone_seed_vs_seed": sum(pairs) / len(pairs),
+           "tau_standalone_seed_vs_seed_pairs": pairs}
+    if seeds >= 4:
+        half = seeds // 2
+        mean = lambda rs: [sum(col) / len(rs) for col in zip(*rs)]  # noqa: E731
+        out["tau_standalone_half_vs_half"] = kendall_tau(mean(runs[:half]), mean(runs[half:2 * half]))
     return out
 
 
@@ -232,8 +247,13 @@ def print_report(rep: dict) -> None:
         t = rep[key]
         print(f"{key}: {t['tau']:.3f} [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}] over {t['n']}")
     if "tau_standalone_seed_vs_seed" in rep:
-        print(f"noise ceiling (standalone seed vs seed): {rep['tau_standalone_seed_vs_seed']:.3f} over all, "
+        print(f"noise ceiling (standalone seed vs seed, mean over {len(rep['tau_standalone_seed_vs_seed_pairs'])} "
+              f"pairs): {rep['tau_standalone_seed_vs_seed']:.3f} over all, "
               f"{rep['tau_standalone_seed_vs_seed_in_window']:.3f} in the window")
+    if "tau_standalone_half_vs_half" in rep:
+        print(f"noise ceiling of a {rep['standalone_seeds'] // 2}-seed mean (half of the seeds vs the other half): "
+              f"{rep['tau_standalone_half_vs_half']:.3f} over all, "
+              f"{rep['tau_standalone_half_vs_half_in_window']:.3f} in the window")
 
 
 def parse(argv: List[str]) -> argparse.Namespace:

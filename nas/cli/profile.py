@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, help="timed repetitions per entry (default 30)")
     p.add_argument("--clock", help="wall (default) or cpu (CPU time of the calling thread, steadier on a busy machine)")
     p.add_argument("--seed", type=int, help="seed of the random members that fix the overhead (default 0)")
+    p.add_argument("--calibration", help="additive (default: overhead = median gap of the whole models) or affine "
+                                         "(overhead and a scale of the block sum, fitted)")
     return p
 
 
@@ -50,7 +52,7 @@ def profile(cfg, log=print):
     start = time.monotonic()
     try:
         table = build_table(cfg.space, target, resolve_device(cfg.device), spec, cfg.threads, cfg.batch, calib,
-                            on_step=lambda key: bar.advance())
+                            on_step=lambda key: bar.advance(), calibration=cfg.calibration)
     finally:
         bar.close()
     save_table(table, cfg.out)

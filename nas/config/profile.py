@@ -27,6 +27,7 @@ class ProfileConfig:
     reps: int = 30  # timed repetitions per entry (the entry is their median)
     clock: str = "wall"  # wall, or cpu (CPU time of the calling thread; steadier on a shared machine, one thread only)
     seed: int = 0  # picks the random members whose whole-model timings fix the overhead
+    calibration: str = "additive"  # additive (overhead = median gap, scale 1) or affine (overhead and scale fitted)
 
     def validate(self) -> None:
         """Raise a one-line NasError for a missing space or output, or a non-positive count."""
@@ -41,3 +42,5 @@ class ProfileConfig:
             raise NasError(f"--warmup must be at least 0, got {self.warmup}")
         if self.clock not in ("wall", "cpu"):
             raise NasError(f"--clock takes wall or cpu, got {self.clock[:20]!r}")
+        if self.calibration not in ("additive", "affine"):
+            raise NasError(f"--calibration takes additive or affine, got {str(self.calibration)[:20]!r}")

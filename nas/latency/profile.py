@@ -47,12 +47,13 @@ def calibration_genotypes(space, n_random: int = 6, seed: int = 0) -> List:
 
 def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: int, batch: int = 1,
                 calibrate: Optional[Sequence] = None,
-                on_step: Callable[[str], None] = lambda key: None) -> LatencyTable:
+                on_step: Callable[[str], None] = lambda key: None, calibration: str = "additive") -> LatencyTable:
     """Measure every key of ``Space.block_configs(target)`` once, then the overhead on whole models.
 
     The ``calibrate`` genotypes are then timed whole, and ``overhead + scale * (sum of block entries)`` is
-    fitted to them (``fit_calibration``): the overhead holds the stem, head, pooling and per-call cost, the
-    scale (our reading) the systematic gap between blocks timed alone and inside a model.
+    fitted to them (``fit_calibration`` in mode ``calibration``): the overhead holds the stem, head, pooling and
+    per-call cost; an ``affine`` fit's scale (our reading) the systematic gap between blocks timed alone and
+    inside a model, which the ``additive`` fit leaves at 1.
     ``on_step(key)`` is called after each measurement (a progress bar).
     """
     import torch
@@ -75,5 +76,5 @@ def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: i
         measured = measure_genotype(g, target, device, spec, n_threads, batch).median_ms
         samples.append((str(g), measured, predict_latency(g, blocks_only, space)))
         on_step(str(g))
-    overhead, scale = fit_calibration(samples)
+    overhead, scale = fit_calibration(samples, calibration)
     return LatencyTable(space_name, target_d, env, overhead, entries, iqr, tuple(samples), scale)

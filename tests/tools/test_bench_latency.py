@@ -25,7 +25,7 @@ def test_report_and_resume(tmp_path):
     for key in ("mape_pct", "table_build_s", "overhead_ms"):
         assert isinstance(r[key], float)
     assert -1 <= r["predictor"]["spearman"] <= 1 and -1 <= r["madds"]["kendall"] <= 1
-    assert r["scale"] > 0 and r["calibration_models"] >= 3 and isinstance(r["additive_mape_pct"], float)
+    assert r["affine_scale"] > 0 and r["calibration_models"] >= 3 and isinstance(r["affine_mape_pct"], float)
     assert -1 <= r["ceiling"]["spearman"] <= 1 and r["ceiling"]["mape_pct"] >= 0
     measured = json.loads((tmp_path / "measured_t1.json").read_text())
     # the figures leave the calibration models out

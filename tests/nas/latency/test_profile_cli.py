@@ -23,6 +23,8 @@ def test_st_topo_table_covers_the_space(st_lut):
     space = nas.get_space("st_topo")
     assert sorted(table.entries) == space.block_configs(space.target(resolution=32))
     assert all(v >= 0 for v in table.entries.values()) and len(table.overhead_samples) >= 3
+    gaps = sorted(m - s for _, m, s in table.overhead_samples)  # the default additive fit: the median gap, scale 1
+    assert table.scale == 1.0 and table.overhead_ms == pytest.approx((gaps[3] + gaps[4]) / 2)
     for key in ("device", "torch", "threads", "date", "batch"):
         assert key in table.env
     # a denser member takes longer to predict than the plain chain of the cheapest one
@@ -55,6 +57,7 @@ def test_derive_refuses_foreign_table(st_lut, tmp_path, capsys):
     (["--space", "nb201", "--out", "x.json"], "no latency model"),
     (["--space", "st_topo"], "needs --out"),
     (["--space", "st_topo", "--out", "x.json", "--threads", "0"], "--threads must be at least 1"),
+    (["--space", "st_topo", "--out", "x.json", "--calibration", "linear"], "--calibration takes additive or affine"),
 ])
 def test_profile_bad_input(args, match, capsys):
     assert profile(args) == 2

@@ -45,7 +45,7 @@ def test_predictor_is_sum_of_entries_plus_overhead():
 
 def test_calibration_recovers_an_exact_affine_gap_and_scales_the_prediction():
     samples = [(f"g{i}", 2.0 + 0.8 * s, s) for i, s in enumerate([5.0, 11.0, 20.0, 37.0])]
-    overhead, scale = fit_calibration(samples)
+    overhead, scale = fit_calibration(samples, "affine")
     assert overhead == pytest.approx(2.0) and scale == pytest.approx(0.8)
     table = _table()
     scaled = LatencyTable(table.space, table.target, table.env, overhead, table.entries, scale=scale)
@@ -57,10 +57,18 @@ def test_calibration_recovers_an_exact_affine_gap_and_scales_the_prediction():
 
 def test_calibration_falls_back_to_the_median_gap():
     # two distinct sums cannot fix a scale; a fit whose scale comes out negative is refused too
-    assert fit_calibration([("a", 3.0, 1.0), ("b", 5.0, 2.0), ("c", 5.5, 2.0)]) == (3.0, 1.0)
-    assert fit_calibration([("a", 10.0, 1.0), ("b", 8.0, 2.0), ("c", 6.0, 3.0)])[1] == 1.0
+    assert fit_calibration([("a", 3.0, 1.0), ("b", 5.0, 2.0), ("c", 5.5, 2.0)], "affine") == (3.0, 1.0)
+    assert fit_calibration([("a", 10.0, 1.0), ("b", 8.0, 2.0), ("c", 6.0, 3.0)], "affine")[1] == 1.0
     with pytest.raises(NasError, match="at least one whole-model timing"):
         fit_calibration([])
+
+
+def test_the_default_additive_calibration_is_the_median_gap_at_scale_one():
+    samples = [(f"g{i}", 2.0 + 0.8 * s, s) for i, s in enumerate([5.0, 11.0, 20.0, 37.0])]
+    # gaps m - s: 1.0, -0.2, -2.0, -5.4; their median is -1.1
+    assert fit_calibration(samples) == (pytest.approx(-1.1), 1.0)
+    with pytest.raises(NasError, match="additive or affine, got 'linear'"):
+        fit_calibration(samples, "linear")
 
 
 def test_a_table_without_a_scale_reads_as_scale_one(tmp_path):
