@@ -188,7 +188,7 @@ def _write_embedded(args: argparse.Namespace) -> int:
         raise NasError("--write-embedded takes no genotype, --resume or --eval")
     cfg = _build(args)
     spec = VideoForgerySpec(resolution=cfg.resolution, quality=cfg.forgery.quality,
-                            strength=0.6 * cfg.forgery.strength, seed=cfg.data.seed)
+                            strength=0.6 * cfg.forgery.strength, seed=cfg.data.seed, paired=cfg.forgery.paired)
     lists = write_embedded(Path(args.write_embedded), cfg.data.train_size, cfg.data.val_size, spec)
     print(f"wrote {cfg.data.train_size} + {cfg.data.val_size} videos to {args.write_embedded}: "
           f"--data-root {args.write_embedded} --train-list {lists[0]} --val-list {lists[1]}")

@@ -70,6 +70,7 @@ class ForgeryConfig:
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
     soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
+    paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

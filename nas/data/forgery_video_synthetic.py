@@ -8,6 +8,10 @@ Inside a forged frame the manipulated face is blended onto the source with a wei
 the blend flickers in time while each single frame carries only a weak trace (``strength`` scales both) - the
 temporal cue a frame-only model cannot see. Every frame gets a camera JPEG before and a final JPEG after the
 manipulation. Everything is drawn from ``seed``.
+
+With ``paired`` every fake video is followed by its real source: the same face, motion and camera frames, with
+the same final JPEG, and no manipulation, as ForgeryNet and FaceForensics++ keep each fake beside the video it
+was made from. A classifier then cannot tell the two apart by who is in the video, only by the trace.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class VideoForgerySpec:
     flicker: Tuple[float, float] = (0.25, 1.0)  # range of the per-frame blend weight inside a forged frame
     quality: str = "hq"  # final JPEG range: hq (75-95) or lq (30-50)
     seed: int = 0  # generator seed
+    paired: bool = False  # every fake video is followed by its real source (same face, motion and camera frames)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -99,8 +104,8 @@ def _moving_face(spec: VideoForgerySpec, rng: np.random.Generator):
     return poses, donors
 
 
-def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generator) -> np.ndarray:
-    """Render one video as uint8 (frames, R, R, 3)."""
+def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generator, source: bool = False):
+    """Render one video as uint8 (frames, R, R, 3); with ``source``, return it and its unmanipulated source."""
     r = spec.resolution
     poses, donor_poses = _moving_face(spec, rng)
     real = render(poses, r, rng)
@@ -111,14 +116,18 @@ def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generat
         forged[s:e] = True
     lo, hi = QUALITY[spec.quality]
     out = np.empty((spec.frames, r, r, 3), np.uint8)
+    src = np.empty_like(out) if source else None
     for i in range(spec.frames):
-        img = jpeg(real[i], int(rng.integers(*CAMERA_QUALITY, endpoint=True)))
+        img = camera = jpeg(real[i], int(rng.integers(*CAMERA_QUALITY, endpoint=True)))
         if forged[i]:
             own = {k: v[i] for k, v in parts.items()}
             fake = METHODS[method].apply(img, donors[i], own, rng, spec.strength)
             img = np.clip(img + rng.uniform(*spec.flicker) * (fake - img), 0, 1)  # flicker: a new weight per frame
-        out[i] = np.round(jpeg(img, int(rng.integers(lo, hi, endpoint=True))) * 255).astype(np.uint8)
-    return out
+        q = int(rng.integers(lo, hi, endpoint=True))
+        out[i] = np.round(jpeg(img, q) * 255).astype(np.uint8)
+        if source:
+            src[i] = out[i] if not forged[i] else np.round(jpeg(camera, q) * 255).astype(np.uint8)
+    return (out, src) if source else out
 
 
 def make_video_forgeries(n: int, spec: VideoForgerySpec, rng: np.random.Generator):
@@ -127,7 +136,22 @@ def make_video_forgeries(n: int, spec: VideoForgerySpec, rng: np.random.Generato
 
     spec.validate()
     plan = _plan(n, spec, rng)
-    videos = np.stack([_video(m, segs, spec, rng) for m, segs in plan]) if n else np.zeros((0,), np.uint8)
+    if spec.paired:  # a fake and then its source, until n videos
+        rows, videos = [], []
+        for m, segs in plan:
+            if len(rows) >= n:
+                break
+            if m == 0:
+                rows.append((0, []))
+                videos.append(_video(0, [], spec, rng))
+                continue
+            fake, src = _video(m, segs, spec, rng, source=True)
+            rows += [(m, segs), (0, [])]
+            videos += [fake, src]
+        plan, videos = rows[:n], videos[:n]
+        videos = np.stack(videos) if n else np.zeros((0,), np.uint8)
+    else:
+        videos = np.stack([_video(m, segs, spec, rng) for m, segs in plan]) if n else np.zeros((0,), np.uint8)
     labels = np.array([(int(m > 0), triple_label(m), m) for m, _ in plan], np.int64).reshape(n, 3)
     return videos, labels, [list(segs) for _, segs in plan]
 

@@ -118,7 +118,8 @@ def embedded_video_sets(cfg: Any):
     from nas.data.forgery_video_synthetic import VideoForgerySpec, make_video_forgeries
 
     d, f = cfg.data, cfg.forgery
-    spec = VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength, seed=d.seed)
+    spec = VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength, seed=d.seed,
+                            paired=f.paired)
     rng = np.random.default_rng(d.seed)
     out = []
     for n in (d.train_size, d.val_size):

@@ -82,6 +82,25 @@ def test_embedded_set_is_deterministic_and_follows_the_spec():
     assert np.abs(np.diff(real, axis=0)).mean() > 0.5
 
 
+def test_paired_set_follows_each_fake_with_its_source():
+    spec = VideoForgerySpec(resolution=16, seed=3, paired=True)
+    videos, labels, segments = make_video_forgeries(12, spec, np.random.default_rng(3))
+    assert videos.shape == (12, 32, 16, 16, 3)
+    fakes = [i for i in range(11) if labels[i, 0] == 1]
+    assert fakes and all(labels[i + 1, 0] == 0 and segments[i + 1] == [] for i in fakes)
+    for i in fakes:
+        forged = np.zeros(32, bool)
+        for a, b in segments[i]:
+            forged[a:b] = True
+        fake, src = videos[i].astype(int), videos[i + 1].astype(int)
+        assert np.array_equal(fake[~forged], src[~forged])  # same face, motion, camera and final JPEG
+        assert np.abs(fake[forged] - src[forged]).mean() > 0.5  # only the manipulation differs
+    # the fakes are the unpaired set's fakes, in order: pairing inserts sources and draws nothing else
+    plain = make_video_forgeries(12, VideoForgerySpec(resolution=16, seed=3), np.random.default_rng(3))
+    first = int(np.flatnonzero(plain[1][:, 0] == 1)[0])
+    assert segments[fakes[0]] == plain[2][first] and np.array_equal(videos[fakes[0]], plain[0][first])
+
+
 def test_written_mp4s_and_lists_read_back_as_the_embedded_arrays(tmp_path):
     from nas.data.forgery_video_synthetic import write_embedded
 
