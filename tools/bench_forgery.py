@@ -174,7 +174,7 @@ def run_video(args) -> dict:
     for seed in args.seeds.split(","):
         for name, task, key, extra in (VIDEO_RUNS[i] for i in wanted):
             opts = [f"task={task}", f"epochs={args.epochs}", f"data.train_size={args.train_size}",
-                    f"data.val_size={args.val_size}", f"seed={seed}", *extra]
+                    f"data.val_size={args.val_size}", f"seed={seed}", *extra, *args.video_opts]
             if (name, tuple(opts)) in done:
                 continue
             cfg = build_config(RetrainConfig, recipe=recipe, flags={}, opts=opts)
@@ -241,6 +241,8 @@ def main() -> None:
                    help="the st_topo genotype or search run behind backbone 'searched330m' (default: the seed-0 "
                         "330M search result; 'sample': the seeded in-window sample of the first ablation)")
     p.add_argument("--runs", help="--video: comma list of indices into VIDEO_RUNS to run (default: all)")
+    p.add_argument("--video-opts", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="--video: overrides added to every run, e.g. forgery.paired=true")
     p.add_argument("--table", metavar="JSON", help="print the summary of a finished or partial --out as a Markdown "
                                                    "table, and exit")
     args = p.parse_args()
