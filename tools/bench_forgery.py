@@ -206,6 +206,15 @@ def summarise_video(runs: list) -> list:
     return rows
 
 
+def markdown_video(summary: list) -> str:
+    """Return video summary rows as a Markdown table (video AUC and ACC, temporal APs and mAP)."""
+    keys = ("auc", "acc", "video_auc", "ap_0.5", "ap_0.75", "ap_0.95", "mAP")
+    lines = ["| run | task | seeds | " + " | ".join(keys) + " |", "|" + "---|" * (3 + len(keys))]
+    for r in summary:
+        lines.append(f"| {r['run']} | {r['task']} | {r['seeds']} | " + " | ".join(_pm(r, k) for k in keys) + " |")
+    return "\n".join(lines)
+
+
 def mean_sd(row: dict, runs: list, keys: tuple) -> dict:
     """Add to ``row`` the mean and sample sd over ``runs`` of each key they hold (sd 0 for one run)."""
     for key in keys:
@@ -247,7 +256,9 @@ def main() -> None:
                                                    "table, and exit")
     args = p.parse_args()
     if args.table:
-        print(markdown(summarise(json.loads(Path(args.table).read_text())["runs"])))
+        runs = json.loads(Path(args.table).read_text())["runs"]
+        video = bool(runs) and runs[0].get("task") in ("forgery_video", "forgery_temporal")
+        print(markdown_video(summarise_video(runs)) if video else markdown(summarise(runs)))
         return
     torch.manual_seed(0)
     if args.video:
