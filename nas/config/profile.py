@@ -42,5 +42,7 @@ class ProfileConfig:
             raise NasError(f"--warmup must be at least 0, got {self.warmup}")
         if self.clock not in ("wall", "cpu"):
             raise NasError(f"--clock takes wall or cpu, got {self.clock[:20]!r}")
-        if self.calibration not in ("additive", "affine"):
+        from nas.latency.table import CALIBRATIONS
+
+        if self.calibration not in CALIBRATIONS:
             raise NasError(f"--calibration takes additive or affine, got {str(self.calibration)[:20]!r}")
