@@ -72,24 +72,44 @@ def proxy_scores(s: OneShotScorer, archs, snapshots, val_images: int) -> List[fl
     return [sum(r) / len(r) for r in per]
 
 
-def standalone_accuracy(s: OneShotScorer, g, epochs: int, seed: int) -> float:
-    """Train ``g`` from scratch at the proxy width/resolution and return its validation accuracy."""
+def standalone_accuracy(s: OneShotScorer, g, epochs: int, seed: int, ema: float = 0.0, data=None) -> float:
+    """Train ``g`` from scratch at the proxy width/resolution and return its validation accuracy.
+
+    ``data`` (a ``ProxyData``) replaces the scorer's proxy data, e.g. a larger embedded set for the truth only.
+    ``ema`` > 0 evaluates an exponential moving average of the weights instead of the final weights: decay
+    ``min(ema, (1 + t) / (10 + t))`` at step t, then BN statistics recomputed for the averaged weights over one
+    pass of the training images (averaged running statistics do not match averaged weights).
+    """
+    from torch.optim.swa_utils import AveragedModel, update_bn
+
+    data = data if data is not None else s.data
     with seeded_init(seed):
-        model = nas.create_model(g, num_classes=s.data.num_classes, width=s.cfg.supernet.width, dropout=0.0,
+        model = nas.create_model(g, num_classes=data.num_classes, width=s.cfg.supernet.width, dropout=0.0,
                                  stem_stride=s.cfg.supernet.stem_stride)
     model = model.to(memory_format=torch.channels_last)
-    steps = epochs * s.data.steps_per_epoch
+
+    def ema_step(avg, new, count):
+        d = min(ema, (1.0 + float(count)) / (10.0 + float(count)))
+        return d * avg + (1.0 - d) * new
+
+    avg = AveragedModel(model, avg_fn=ema_step) if ema > 0 else None
+    steps = epochs * data.steps_per_epoch
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=4e-5)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps, pct_start=0.1)
     model.train()
     for epoch in range(epochs):
-        for x, y in s.data.train_batches(1000 + epoch):
+        for x, y in data.train_batches(1000 + epoch):
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-    _, val = s.data.score_batches(val_images=len(s.data.val))  # the whole validation set
+            if avg is not None:
+                avg.update_parameters(model)
+    if avg is not None:
+        update_bn((x for x, _ in data.train_batches(999)), avg)
+        model = avg.module
+    _, val = data.score_batches(val_images=len(data.val))  # the whole validation set
     return accuracy(model, val)
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import sys
@@ -77,26 +78,69 @@ class Cache:
         atomic_write_json(self.path, self.data)
 
 
-def earlier_truth(path: Path, epochs: int) -> Dict[str, Dict[str, float]]:
-    """Return ``{genotype: {seed index: accuracy}}`` from an earlier cache.json or bench_search.py JSON."""
+def read_json(path: Path, flag: str) -> dict:
+    """Read an earlier benchmark file; a missing or torn one is a one-line error."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise NasError(f"--truth {str(path)[:120]}: cannot read it ({type(exc).__name__})") from None
+        raise NasError(f"{flag} {str(path)[:120]}: cannot read it ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise NasError(f"{flag} {str(path)[:120]}: not a benchmark file")
+    return data
+
+
+def earlier_truth(path: Path, epochs: int, recipe: dict) -> Dict[str, Dict[str, float]]:
+    """Return ``{genotype: {seed index: accuracy}}`` from an earlier cache.json or bench_search.py JSON."""
+    data = read_json(path, "--truth")
     found = data.get("key", {}).get("standalone_epochs", data.get("standalone_epochs"))
     if found != epochs:
         raise NasError(f"--truth {str(path)[:120]}: trained for {found!r} epochs, this run for {epochs}")
+    if data.get("key", {}).get("standalone_recipe", {}) != recipe:
+        raise NasError(f"--truth {str(path)[:120]}: trained with another standalone recipe (ema, data)")
     if "standalone" in data:
         return data["standalone"]
     runs = data.get("standalone_acc", [])
     return {g: {str(r): run[i] for r, run in enumerate(runs)} for i, g in enumerate(data.get("standalone_archs", []))}
 
 
-def take_truth(cache: Cache, path: Path, epochs: int) -> None:
+def take_truth(cache: Cache, path: Path, epochs: int, recipe: dict) -> None:
     """Copy into the cache the standalone accuracies of ``path`` that it lacks."""
-    for g, accs in earlier_truth(path, epochs).items():
+    for g, accs in earlier_truth(path, epochs, recipe).items():
         mine = cache["standalone"].setdefault(g, {})
         mine.update({r: a for r, a in accs.items() if r not in mine})
+
+
+def take_searches(cache: Cache, path: Path, config: dict) -> None:
+    """Copy into the cache the searches and proxy scores of an earlier cache.json with the same search config."""
+    data = read_json(path, "--searches")
+    if data.get("key", {}).get("config") != config:
+        raise NasError(f"--searches {str(path)[:120]}: its searches ran with another config")
+    for section in ("searches", "proxy"):
+        mine = cache[section]
+        mine.update({k: v for k, v in data.get(section, {}).items() if k not in mine})
+    cache.save()
+
+
+def standalone_recipe(args: argparse.Namespace) -> dict:
+    """The truth recipe beyond the epochs, as recorded in the cache key: empty for the default recipe."""
+    out: dict = {}
+    if args.standalone_ema:
+        out["ema"] = args.standalone_ema
+    if args.standalone_data:
+        pairs = [kv.strip() for kv in args.standalone_data.split(",") if kv.strip()]
+        if not all("=" in kv for kv in pairs):
+            raise NasError("--standalone-data takes key=value pairs separated by commas, e.g. train_images=24000")
+        out["data"] = [f"data.{kv}" for kv in pairs]
+    return out
+
+
+def truth_data(cfg: SearchConfig, recipe: dict):
+    """Return the ProxyData the standalone trainings use: None (the search's own) unless the recipe changes it."""
+    if not recipe.get("data"):
+        return None
+    from nas.search.data import build_proxy_data
+
+    return build_proxy_data(build_config(SearchConfig, base=to_dict(cfg), opts=recipe["data"]))
 
 
 def draw(space, cost, lo: int, hi: int, n: int, tag: str) -> List[str]:
@@ -148,7 +192,7 @@ def score_proxy(scorer, genotypes: List[str], cache: Cache) -> None:
 
 
 def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Cache, cost,
-                reuse: Callable[[], None] = lambda: None) -> None:
+                reuse: Callable[[], None] = lambda: None, ema: float = 0.0, data=None) -> None:
     """Train every genotype standalone ``seeds`` times (seeds fixed by genotype and index), caching each.
 
     ``reuse()`` runs before each item: it re-reads ``--truth``, so a benchmark started beside another one whose
@@ -163,7 +207,7 @@ def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Ca
                 continue
             t0 = time.time()
             done[str(r)] = standalone_accuracy(scorer, nas.load_genotype(g), epochs,
-                                               seed=derive_seed("standalone", r, g) % 2**31)
+                                               seed=derive_seed("standalone", r, g) % 2**31, ema=ema, data=data)
             cache.save()
             print(f"standalone seed {r}, {i + 1}/{len(genotypes)} ({cost(g) / 1e6:.0f}M): acc {done[str(r)]:.3f} "
                   f"({time.time() - t0:.0f}s)", flush=True)
@@ -233,7 +277,30 @@ def noise_ceiling(cache: Cache, genotypes: List[str], seeds: int) -> dict:
         half = seeds // 2
         mean = lambda rs: [sum(col) / len(rs) for col in zip(*rs)]  # noqa: E731
         out["tau_standalone_half_vs_half"] = kendall_tau(mean(runs[:half]), mean(runs[half:2 * half]))
+    out.update(seed_variance(runs))
     return out
+
+
+def seed_variance(runs: List[List[float]]) -> dict:
+    """Split the standalone accuracies' spread into seed noise and architecture differences (one-way ANOVA).
+
+    ``runs[r][i]`` is genotype i's accuracy under seed r. ``seed_sd`` is the pooled within-genotype standard
+    deviation, ``arch_sd`` that of the genotypes' true means (their means' variance less the seed noise in it).
+    Under normal errors, two single-seed trainings then agree at tau = 2/pi asin(rho), rho = arch^2 / (arch^2 +
+    seed^2), and means over k seeds at rho_k = k rho / (1 + (k - 1) rho): ``seeds_for_tau_0.5`` is the smallest
+    k whose pair of k-seed means reaches tau 0.5 (None if the architectures do not differ measurably). A model
+    based estimate, steadier than a tau over a dozen genotypes; ours, for reading the noise ceiling.
+    """
+    k, n = len(runs), len(runs[0])
+    means = [sum(r[i] for r in runs) / k for i in range(n)]
+    seed_var = sum(sum((r[i] - means[i]) ** 2 for r in runs) / (k - 1) for i in range(n)) / n
+    grand = sum(means) / n
+    arch_var = max(0.0, sum((m - grand) ** 2 for m in means) / (n - 1) - seed_var / k)
+    rho = arch_var / (arch_var + seed_var) if arch_var + seed_var > 0 else 0.0
+    tau = lambda r: 2 / math.pi * math.asin(r)  # noqa: E731
+    need = next((m for m in range(1, 101) if tau(m * rho / (1 + (m - 1) * rho)) >= 0.5), None) if rho > 0 else None
+    return {"seed_sd": math.sqrt(seed_var), "arch_sd": math.sqrt(arch_var), "tau_expected_one_seed": tau(rho),
+            "seeds_for_tau_0.5": need}
 
 
 def print_report(rep: dict) -> None:
@@ -250,6 +317,13 @@ def print_report(rep: dict) -> None:
         print(f"noise ceiling (standalone seed vs seed, mean over {len(rep['tau_standalone_seed_vs_seed_pairs'])} "
               f"pairs): {rep['tau_standalone_seed_vs_seed']:.3f} over all, "
               f"{rep['tau_standalone_seed_vs_seed_in_window']:.3f} in the window")
+    if "seed_sd" in rep:
+        for name in ("", "_in_window"):
+            need = rep[f"seeds_for_tau_0.5{name}"]
+            print(f"seed noise{name.replace('_', ' ') or ' over all'}: sd {rep[f'seed_sd{name}']:.4f} against "
+                  f"architecture sd {rep[f'arch_sd{name}']:.4f}; expected one-seed tau "
+                  f"{rep[f'tau_expected_one_seed{name}']:.2f}; seeds per truth for tau 0.5: "
+                  f"{need if need is not None else 'none suffice'}")
     if "tau_standalone_half_vs_half" in rep:
         print(f"noise ceiling of a {rep['standalone_seeds'] // 2}-seed mean (half of the seeds vs the other half): "
               f"{rep['tau_standalone_half_vs_half']:.3f} over all, "
@@ -266,12 +340,21 @@ def parse(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--wide-fraction", type=float, default=0.35, help="low end of the wide range, x budget")
     p.add_argument("--standalone-epochs", type=int, default=12)
     p.add_argument("--standalone-seeds", type=int, default=2, help="two or more give the noise ceiling")
+    p.add_argument("--standalone-ema", type=float, default=0.0,
+                   help="truth recipe: evaluate an EMA of the weights with this decay per step (0 = final weights)")
+    p.add_argument("--standalone-data", default="",
+                   help="truth recipe: data config overrides for the standalone trainings only, comma separated "
+                        "(e.g. train_images=24000,val_images=5000: a larger embedded set)")
     p.add_argument("--truth", help="reuse standalone accuracies from an earlier cache.json or bench_search JSON")
+    p.add_argument("--searches", help="reuse the searches and proxy scores of an earlier cache.json with the same "
+                   "search config (for a new truth recipe)")
     p.add_argument("--report-only", action="store_true",
                    help="run and train nothing: report from what WORK/cache.json holds so far, over the standalone "
                         "seeds every genotype has")
     p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
     args = p.parse_intermixed_args(argv)
+    if not 0.0 <= args.standalone_ema < 1.0:
+        raise NasError("--standalone-ema must be in [0, 1)")
     if args.randoms < 2 or not args.seeds or args.standalone_epochs < 1 or args.standalone_seeds < 1:
         raise NasError("need --randoms >= 2, at least one --seeds value, --standalone-epochs and "
                        "--standalone-seeds >= 1")
@@ -291,10 +374,14 @@ def main(argv: List[str]) -> int:
     if args.report_only and not (work / CACHE).is_file():
         raise NasError(f"--report-only: no {CACHE} in {str(work)[:120]}")
     work.mkdir(parents=True, exist_ok=True)
+    recipe = standalone_recipe(args)
     key = {"config": to_dict(cfg), "randoms": args.randoms, "wide": args.wide, "wide_fraction": args.wide_fraction,
-           "standalone_epochs": args.standalone_epochs}
+           "standalone_epochs": args.standalone_epochs, **({"standalone_recipe": recipe} if recipe else {})}
     cache = Cache(work, key)
-    reuse = (lambda: take_truth(cache, Path(args.truth), args.standalone_epochs)) if args.truth else (lambda: None)
+    if args.searches:
+        take_searches(cache, Path(args.searches), key["config"])
+    reuse = ((lambda: take_truth(cache, Path(args.truth), args.standalone_epochs, recipe)) if args.truth
+             else (lambda: None))
     reuse()
     randoms = draw(space, cost_g, lo, hi, args.randoms, "window")
     wide = spread(space, cost_g, int(args.wide_fraction * cfg.madds), hi, args.wide) if args.wide else []
@@ -309,7 +396,8 @@ def main(argv: List[str]) -> int:
         trained = list(dict.fromkeys([*randoms, *picks, *wide]))  # distinct, in a fixed order
         scorer = reference_scorer(cfg, work, args.seeds[0])
         score_proxy(scorer, trained, cache)
-        train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost, reuse)
+        train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost, reuse,
+                    ema=recipe.get("ema", 0.0), data=truth_data(cfg, recipe))
     rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide, "standalone_seeds": seeds,
            **report(cache, randoms, trained, args.seeds, seeds, cost),
            "seconds": round(time.time() - t0)}

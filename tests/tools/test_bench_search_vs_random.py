@@ -1,6 +1,7 @@
 """tools/bench_search_vs_random.py: percentiles, the report's taus, truth reuse, the resumable cache, a tiny run."""
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -58,13 +59,13 @@ def test_cache_refuses_other_settings_and_truth_formats(tmp_path):
         bench.Cache(tmp_path, {"k": 2})
     ours = tmp_path / "ours.json"
     ours.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"g": {"0": 0.5}}}))
-    assert bench.earlier_truth(ours, 12) == {"g": {"0": 0.5}}
+    assert bench.earlier_truth(ours, 12, {}) == {"g": {"0": 0.5}}
     old = tmp_path / "old.json"  # tools/bench_search.py --json
     old.write_text(json.dumps({"standalone_epochs": 12, "standalone_archs": ["a", "b"],
                                "standalone_acc": [[0.1, 0.2], [0.3, 0.4]]}))
-    assert bench.earlier_truth(old, 12) == {"a": {"0": 0.1, "1": 0.3}, "b": {"0": 0.2, "1": 0.4}}
+    assert bench.earlier_truth(old, 12, {}) == {"a": {"0": 0.1, "1": 0.3}, "b": {"0": 0.2, "1": 0.4}}
     with pytest.raises(NasError, match="trained for 12 epochs, this run for 6"):
-        bench.earlier_truth(old, 6)
+        bench.earlier_truth(old, 6, {})
 
 
 def test_random_draws_are_fixed_and_in_the_window():
@@ -118,5 +119,78 @@ def test_truth_is_reread_before_each_training(tmp_path):
     cache = bench.Cache(tmp_path / "w", {"k": 1})
     (tmp_path / "w").mkdir()
     other.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"a": {"0": 0.5}, "b": {"0": 0.6}}}))
-    bench.train_truth(None, ["a", "b"], 12, 1, cache, len, lambda: bench.take_truth(cache, other, 12))
+    bench.train_truth(None, ["a", "b"], 12, 1, cache, len, lambda: bench.take_truth(cache, other, 12, {}))
     assert cache["standalone"] == {"a": {"0": 0.5}, "b": {"0": 0.6}}  # nothing trained (no scorer was needed)
+
+
+def test_a_truth_recipe_is_part_of_the_key_and_only_its_own_truth_is_reused(tmp_path):
+    args = bench.parse(["w", "--standalone-ema", "0.998", "--standalone-data", "train_images=24000, val_images=5000"])
+    recipe = bench.standalone_recipe(args)
+    assert recipe == {"ema": 0.998, "data": ["data.train_images=24000", "data.val_images=5000"]}
+    assert bench.standalone_recipe(bench.parse(["w"])) == {}  # the default recipe: caches of earlier stops match
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"g": {"0": 0.5}}}))
+    assert bench.earlier_truth(plain, 12, {}) == {"g": {"0": 0.5}}
+    with pytest.raises(NasError, match="another standalone recipe"):
+        bench.earlier_truth(plain, 12, recipe)
+    with pytest.raises(NasError, match="key=value"):
+        bench.standalone_recipe(bench.parse(["w", "--standalone-data", "train_images"]))
+    with pytest.raises(NasError, match=r"\[0, 1\)"):
+        bench.parse(["w", "--standalone-ema", "1.5"])
+
+
+def test_truth_data_builds_a_larger_embedded_set_for_the_standalone_runs_only():
+    from nas.config.search import SearchConfig
+
+    cfg = SearchConfig()
+    assert bench.truth_data(cfg, {}) is None
+    data = bench.truth_data(cfg, {"data": ["data.train_images=640", "data.val_images=300"]})
+    assert len(data.train) == 640 and len(data.val) == 300 and cfg.data.train_images == 6000
+
+
+def test_searches_are_reused_only_from_the_same_search_config(tmp_path):
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"key": {"config": {"seed": 0}}, "searches": {"0": {"genotype": "p0"}},
+                                   "proxy": {"p0": 0.5}, "standalone": {"p0": {"0": 0.9}}}))
+    cache = bench.Cache(tmp_path / "w", {"k": 1})
+    (tmp_path / "w").mkdir()
+    bench.take_searches(cache, earlier, {"seed": 0})
+    assert cache["searches"] == {"0": {"genotype": "p0"}} and cache["proxy"] == {"p0": 0.5}
+    assert cache["standalone"] == {}  # the truth is not taken: it may come from another recipe
+    with pytest.raises(NasError, match="another config"):
+        bench.take_searches(cache, earlier, {"seed": 1})
+    (tmp_path / "torn.json").write_text('{"key": ')
+    with pytest.raises(NasError, match="cannot read it"):
+        bench.take_searches(cache, tmp_path / "torn.json", {"seed": 0})
+
+
+def test_standalone_training_with_and_without_ema_is_seeded():
+    from types import SimpleNamespace
+
+    from bench_search import standalone_accuracy
+
+    import nas
+    from nas.config.search import SearchConfig
+
+    cfg = SearchConfig()
+    data = bench.truth_data(cfg, {"data": ["data.train_images=192", "data.val_images=64"]})
+    s = SimpleNamespace(cfg=cfg, data=None)
+    g = nas.get_space("st_topo").parse(bench.draw(nas.get_space("st_topo"), lambda g: 0, 0, 1, 1, "t")[0])
+    plain = standalone_accuracy(s, g, 1, seed=3, data=data)
+    assert standalone_accuracy(s, g, 1, seed=3, data=data) == plain  # seeded
+    averaged = standalone_accuracy(s, g, 1, seed=3, ema=0.9, data=data)
+    assert 0.0 <= averaged <= 1.0 and standalone_accuracy(s, g, 1, seed=3, ema=0.9, data=data) == averaged
+
+
+def test_seed_variance_splits_seed_noise_from_architecture_differences():
+    exact = bench.seed_variance([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]])
+    assert exact["seed_sd"] == 0 and exact["arch_sd"] == pytest.approx(0.1)
+    assert exact["tau_expected_one_seed"] == pytest.approx(1.0) and exact["seeds_for_tau_0.5"] == 1
+    noise = bench.seed_variance([[0.1, 0.3, 0.2], [0.3, 0.1, 0.2]])  # the seeds disagree, the means are equal
+    assert noise["arch_sd"] == 0 and noise["seeds_for_tau_0.5"] is None and noise["seed_sd"] > 0
+    # Seed variance 0.5, means' variance 2/3, of which 0.5 / 2 is seed noise: architecture variance 5/12.
+    mixed = bench.seed_variance([[0.0, 2.0, 1.0, 3.0], [1.0, 1.0, 2.0, 2.0]])
+    assert mixed["seed_sd"] == pytest.approx(0.5 ** 0.5) and mixed["arch_sd"] == pytest.approx((5 / 12) ** 0.5)
+    rho = (5 / 12) / (5 / 12 + 0.5)
+    assert mixed["tau_expected_one_seed"] == pytest.approx(2 / math.pi * math.asin(rho))
+    assert mixed["seeds_for_tau_0.5"] == 3  # two-seed means: rho 0.625, tau 0.43; three: rho 0.71, tau 0.51
