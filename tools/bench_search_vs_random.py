@@ -12,7 +12,9 @@ Protocol (the numbers in ``docs/trust.md`` come from this script):
    ``--standalone-epochs`` at the proxy width and resolution, one-cycle SGD, the whole validation set), once per
    ``--standalone-seeds``; seed-vs-seed tau (the mean over every pair of seeds) is the noise ceiling. With four or
    more seeds the report adds the tau of one half of the seeds' mean against the other half's: the noise ceiling
-   of a truth averaged over that many seeds.
+   of a truth averaged over that many seeds, and splits the spread into seed noise and architecture differences
+   (``seed_variance``). ``--standalone-ema`` and ``--standalone-data`` change the truth recipe (part of the cache
+   key); ``--searches FILE`` reuses the searches and proxy scores of an earlier cache with the same search config.
 5. Proxy: every genotype scored under the SGLD snapshots of the first search seed's supernet.
 
 Report: each pick's standalone accuracy and its percentile among the randoms (ties count half), the mean over
@@ -28,7 +30,8 @@ again before every training, so it may be the cache of a benchmark still running
 stopped), over the standalone seeds every genotype has, into ``WORK/report_partial.json``.
 
 Usage: python tools/bench_search_vs_random.py WORK [--recipe FILE] [--seeds 0 1 2] [--randoms 8] [--wide 0]
-           [--standalone-epochs 12] [--standalone-seeds 2] [--truth FILE] [--report-only] [key=value ...]
+           [--standalone-epochs 12] [--standalone-seeds 2] [--standalone-ema D] [--standalone-data k=v,...]
+           [--truth FILE] [--searches FILE] [--report-only] [key=value ...]
 """
 from __future__ import annotations
 

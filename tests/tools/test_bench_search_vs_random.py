@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,8 +91,17 @@ def test_tiny_end_to_end_then_resume_from_the_cache(tmp_path):
     assert rep["trained"] >= 4 and "tau_standalone_seed_vs_seed" in rep
     cache = (tmp_path / "w" / "cache.json").read_text()
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # everything cached: no training
-    assert again.returncode == 0 and "standalone seed" not in again.stdout
+    assert again.returncode == 0 and not re.search(r"standalone seed \d+, \d+/", again.stdout)  # no training line
     assert (tmp_path / "w" / "cache.json").read_text() == cache
+    # Another truth recipe in a new WORK reuses the searches and proxy scores and trains only the truth.
+    other = [*cmd[:2], str(tmp_path / "w2"), *cmd[3:], "--searches", str(tmp_path / "w" / "cache.json"),
+             "--standalone-ema", "0.99", "--standalone-data", "train_images=256,val_images=200"]
+    res = subprocess.run(other, capture_output=True, text=True, timeout=3000)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert not (tmp_path / "w2" / "search-0").exists()  # no search ran
+    two = json.loads((tmp_path / "w2" / "cache.json").read_text())
+    assert two["key"]["standalone_recipe"]["ema"] == 0.99 and two["searches"] == json.loads(cache)["searches"]
+    assert two["standalone"] != json.loads(cache)["standalone"]
 
 
 def test_report_only_uses_the_seeds_every_genotype_has_and_refuses_gaps(tmp_path):
