@@ -369,6 +369,8 @@ def main(argv: List[str]) -> int:
     args = parse(argv)
     t0 = time.time()
     cfg = build_config(SearchConfig, recipe=args.recipe, opts=args.overrides)
+    recipe = standalone_recipe(args)
+    data = None if args.report_only else truth_data(cfg, recipe)  # a bad override fails here, before any work
     space = nas.get_space(cfg.space)
     cost_g = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
     cost = lambda s: cost_g(nas.load_genotype(s))  # noqa: E731
@@ -377,7 +379,6 @@ def main(argv: List[str]) -> int:
     if args.report_only and not (work / CACHE).is_file():
         raise NasError(f"--report-only: no {CACHE} in {str(work)[:120]}")
     work.mkdir(parents=True, exist_ok=True)
-    recipe = standalone_recipe(args)
     key = {"config": to_dict(cfg), "randoms": args.randoms, "wide": args.wide, "wide_fraction": args.wide_fraction,
            "standalone_epochs": args.standalone_epochs, **({"standalone_recipe": recipe} if recipe else {})}
     cache = Cache(work, key)
@@ -400,7 +401,7 @@ def main(argv: List[str]) -> int:
         scorer = reference_scorer(cfg, work, args.seeds[0])
         score_proxy(scorer, trained, cache)
         train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost, reuse,
-                    ema=recipe.get("ema", 0.0), data=truth_data(cfg, recipe))
+                    ema=recipe.get("ema", 0.0), data=data)
     rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide, "standalone_seeds": seeds,
            **report(cache, randoms, trained, args.seeds, seeds, cost),
            "seconds": round(time.time() - t0)}

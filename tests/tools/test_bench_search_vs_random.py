@@ -204,3 +204,9 @@ def test_seed_variance_splits_seed_noise_from_architecture_differences():
     rho = (5 / 12) / (5 / 12 + 0.5)
     assert mixed["tau_expected_one_seed"] == pytest.approx(2 / math.pi * math.asin(rho))
     assert mixed["seeds_for_tau_0.5"] == 3  # two-seed means: rho 0.625, tau 0.43; three: rho 0.71, tau 0.51
+
+
+def test_a_bad_truth_data_override_is_one_line_before_any_work(tmp_path, capsys):
+    assert bench.main([str(tmp_path / "w"), "--standalone-data", "no_such_key=1"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no_such_key" in err[0] and not (tmp_path / "w").exists()
