@@ -68,6 +68,8 @@ CASES = {
     "too many genotype values": ("nas-derive", [LONG], "has 55 values"),
     "zero batch": ("nas-search", ["--out", "new", "data.batch_size=0"], "data.batch_size must be at least 2"),
     "no training images": ("nas-search", ["--out", "new", "data.train_images=0"], "data.train_images"),
+    "negative pixel noise": ("nas-search", ["--out", "new", "data.noise=-0.1"], "data.noise must be between"),
+    "NaN pixel noise": ("nas-search", ["--out", "new", "data.noise=.nan"], "data.noise must be between"),
     "negative supernet lr": ("nas-search", ["--out", "new", "supernet.lr=-1"], "supernet.lr must be > 0"),
     "no scoring images": ("nas-search", ["--out", "new", "score.val_images=0"], "score.val_images"),
     "unknown search_val": ("nas-search", ["--out", "new", "data.search_val=test"], "data.search_val"),

@@ -31,7 +31,7 @@ stopped), over the standalone seeds every genotype has, into ``WORK/report_parti
 
 Usage: python tools/bench_search_vs_random.py WORK [--recipe FILE] [--seeds 0 1 2] [--randoms 8] [--wide 0]
            [--standalone-epochs 12] [--standalone-seeds 2] [--standalone-ema D] [--standalone-data k=v,...]
-           [--truth FILE] [--searches FILE] [--report-only] [key=value ...]
+           [--truth FILE] [--searches FILE] [--report-only] [--shard K/N] [key=value ...]
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -195,15 +195,19 @@ def score_proxy(scorer, genotypes: List[str], cache: Cache) -> None:
 
 
 def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Cache, cost,
-                reuse: Callable[[], None] = lambda: None, ema: float = 0.0, data=None) -> None:
+                reuse: Callable[[], None] = lambda: None, ema: float = 0.0, data=None,
+                shard: Tuple[int, int] = (0, 1)) -> None:
     """Train every genotype standalone ``seeds`` times (seeds fixed by genotype and index), caching each.
 
     ``reuse()`` runs before each item: it re-reads ``--truth``, so a benchmark started beside another one whose
-    cache is its ``--truth`` skips what the other has trained meanwhile."""
+    cache is its ``--truth`` skips what the other has trained meanwhile. ``shard = (k, n)`` trains only the
+    k-th of every n items (counted over seeds x genotypes), so n benchmarks can share the work."""
     from bench_search import standalone_accuracy
 
     for r in range(seeds):
         for i, g in enumerate(genotypes):
+            if (r * len(genotypes) + i) % shard[1] != shard[0]:
+                continue
             reuse()
             done = cache["standalone"].setdefault(g, {})
             if str(r) in done:
@@ -354,8 +358,16 @@ def parse(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--report-only", action="store_true",
                    help="run and train nothing: report from what WORK/cache.json holds so far, over the standalone "
                         "seeds every genotype has")
+    p.add_argument("--shard", default="0/1", metavar="K/N",
+                   help="train only the K-th of every N standalone items, then stop without a report: run N "
+                        "benchmarks side by side, each in its own WORK with --truth naming the other's cache, "
+                        "then one of them again without --shard to report")
     p.add_argument("overrides", nargs="*", help="config overrides key=value, as for nas-search")
     args = p.parse_intermixed_args(argv)
+    k, _, n = args.shard.partition("/")
+    if not (k.isdigit() and n.isdigit() and len(args.shard) <= 9 and int(k) < int(n)):
+        raise NasError(f"--shard takes K/N with 0 <= K < N, e.g. 1/2; got {args.shard[:20]!r}")
+    args.shard = (int(k), int(n))
     if not 0.0 <= args.standalone_ema < 1.0:
         raise NasError("--standalone-ema must be in [0, 1)")
     if args.randoms < 2 or not args.seeds or args.standalone_epochs < 1 or args.standalone_seeds < 1:
@@ -401,7 +413,11 @@ def main(argv: List[str]) -> int:
         scorer = reference_scorer(cfg, work, args.seeds[0])
         score_proxy(scorer, trained, cache)
         train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost, reuse,
-                    ema=recipe.get("ema", 0.0), data=data)
+                    ema=recipe.get("ema", 0.0), data=data, shard=args.shard)
+        if args.shard[1] > 1:
+            print(f"shard {args.shard[0]}/{args.shard[1]} trained; rerun without --shard (with --truth naming "
+                  "the other shards' caches) to report", flush=True)
+            return 0
     rep = {"window": [lo, hi], "seeds": args.seeds, "randoms": randoms, "wide": wide, "standalone_seeds": seeds,
            **report(cache, randoms, trained, args.seeds, seeds, cost),
            "seconds": round(time.time() - t0)}

@@ -210,3 +210,23 @@ def test_a_bad_truth_data_override_is_one_line_before_any_work(tmp_path, capsys)
     assert bench.main([str(tmp_path / "w"), "--standalone-data", "no_such_key=1"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no_such_key" in err[0] and not (tmp_path / "w").exists()
+
+
+def test_shards_split_the_standalone_items_and_bad_shards_are_refused(tmp_path, monkeypatch):
+    import bench_search
+
+    trained = []
+    monkeypatch.setattr(bench_search, "standalone_accuracy",
+                        lambda s, g, epochs, seed, ema=0.0, data=None: trained.append(seed) or 0.5)
+    monkeypatch.setattr(bench.nas, "load_genotype", lambda g: g)
+    seen = []
+    for k in range(2):
+        cache = bench.Cache(tmp_path / f"w{k}", {"k": 1})
+        (tmp_path / f"w{k}").mkdir()
+        bench.train_truth(None, ["a", "b", "c"], 12, 2, cache, len, shard=(k, 2))
+        seen.append({(g, r) for g, accs in cache["standalone"].items() for r in accs})
+    assert not seen[0] & seen[1] and len(seen[0] | seen[1]) == 6 and len(trained) == 6  # disjoint, complete
+    assert bench.parse(["w", "--shard", "1/2"]).shard == (1, 2) and bench.parse(["w"]).shard == (0, 1)
+    for bad in ("2/2", "1", "a/b", "-1/2", "1/" + "9" * 100):
+        with pytest.raises(NasError, match="--shard takes K/N"):
+            bench.parse(["w", f"--shard={bad}"])

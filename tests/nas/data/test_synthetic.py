@@ -41,3 +41,22 @@ def test_small_standalone_model_learns_it():
     with torch.no_grad():
         acc = (model(vx).argmax(1) == vy).float().mean().item()
     assert acc > 0.3, acc  # chance is 0.1
+
+
+def test_search_config_noise_reaches_the_embedded_set():
+    """``data.noise`` changes the pixels of the embedded set and nothing else: same labels, same clean images."""
+    from nas.config import build_config
+    from nas.config.search import SearchConfig
+    from nas.search.data import proxy_datasets
+
+    def sets(noise):
+        d = build_config(SearchConfig, opts=["data.train_images=64", "data.val_images=32",
+                                             f"data.noise={noise}"]).data
+        return proxy_datasets(d)
+
+    (a, av, _), (b, bv, _), (c, _, _) = sets(0.05), sets(0.05), sets(0.3)
+    assert build_config(SearchConfig, opts=[]).data.noise == ShapesSpec().noise  # the default set is unchanged
+    assert torch.equal(a.tensors[0], b.tensors[0]) and torch.equal(av.tensors[1], bv.tensors[1])
+    assert torch.equal(a.tensors[1], c.tensors[1])  # the labels do not depend on the noise
+    resid = lambda ds: (ds.tensors[0] - a.tensors[0]).std().item()  # noqa: E731
+    assert resid(c) > 0.3  # normalised units: a std of 0.3 in [0, 1] is ~1.2 after (x - 0.5) / 0.25, less clipping
