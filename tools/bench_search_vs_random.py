@@ -67,6 +67,8 @@ class Cache:
     def __init__(self, work: Path, key: dict):
         self.path = work / CACHE
         self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        if self.data and "config" in self.data.get("key", {}):
+            self.data["key"]["config"] = current_config(self.data["key"]["config"])
         if self.data and self.data.get("key") != key:
             raise NasError(f"{str(self.path)[:120]} was written for other settings; use a new WORK folder")
         self.data.setdefault("key", key)
@@ -79,6 +81,15 @@ class Cache:
     def save(self) -> None:
         """Write the cache atomically."""
         atomic_write_json(self.path, self.data)
+
+
+def current_config(config: dict) -> dict:
+    """Return an earlier run's resolved search config as this version writes it (keys added since at their
+    defaults), so caches from before a new config key still match; one this version cannot read is kept as is."""
+    try:
+        return to_dict(build_config(SearchConfig, base=config))
+    except (NasError, TypeError, ValueError):
+        return config
 
 
 def read_json(path: Path, flag: str) -> dict:
@@ -116,7 +127,7 @@ def take_truth(cache: Cache, path: Path, epochs: int, recipe: dict) -> None:
 def take_searches(cache: Cache, path: Path, config: dict) -> None:
     """Copy into the cache the searches and proxy scores of an earlier cache.json with the same search config."""
     data = read_json(path, "--searches")
-    if data.get("key", {}).get("config") != config:
+    if current_config(data.get("key", {}).get("config") or {}) != config:
         raise NasError(f"--searches {str(path)[:120]}: its searches ran with another config")
     for section in ("searches", "proxy"):
         mine = cache[section]

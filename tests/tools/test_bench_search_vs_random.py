@@ -160,18 +160,19 @@ def test_truth_data_builds_a_larger_embedded_set_for_the_standalone_runs_only():
 
 def test_searches_are_reused_only_from_the_same_search_config(tmp_path):
     earlier = tmp_path / "earlier.json"
-    earlier.write_text(json.dumps({"key": {"config": {"seed": 0}}, "searches": {"0": {"genotype": "p0"}},
+    config = lambda seed: bench.to_dict(bench.build_config(bench.SearchConfig, opts=[f"seed={seed}"]))  # noqa: E731
+    earlier.write_text(json.dumps({"key": {"config": config(0)}, "searches": {"0": {"genotype": "p0"}},
                                    "proxy": {"p0": 0.5}, "standalone": {"p0": {"0": 0.9}}}))
     cache = bench.Cache(tmp_path / "w", {"k": 1})
     (tmp_path / "w").mkdir()
-    bench.take_searches(cache, earlier, {"seed": 0})
+    bench.take_searches(cache, earlier, config(0))
     assert cache["searches"] == {"0": {"genotype": "p0"}} and cache["proxy"] == {"p0": 0.5}
     assert cache["standalone"] == {}  # the truth is not taken: it may come from another recipe
     with pytest.raises(NasError, match="another config"):
-        bench.take_searches(cache, earlier, {"seed": 1})
+        bench.take_searches(cache, earlier, config(1))
     (tmp_path / "torn.json").write_text('{"key": ')
     with pytest.raises(NasError, match="cannot read it"):
-        bench.take_searches(cache, tmp_path / "torn.json", {"seed": 0})
+        bench.take_searches(cache, tmp_path / "torn.json", config(0))
 
 
 def test_standalone_training_with_and_without_ema_is_seeded():
@@ -230,3 +231,17 @@ def test_shards_split_the_standalone_items_and_bad_shards_are_refused(tmp_path, 
     for bad in ("2/2", "1", "a/b", "-1/2", "1/" + "9" * 100):
         with pytest.raises(NasError, match="--shard takes K/N"):
             bench.parse(["w", f"--shard={bad}"])
+
+
+def test_caches_written_before_a_new_config_key_still_match(tmp_path):
+    """A cache whose config lacks a key added later (data.noise) is read with that key at its default."""
+    cfg = bench.to_dict(bench.build_config(bench.SearchConfig, opts=[]))
+    old = json.loads(json.dumps(cfg))
+    del old["data"]["noise"]
+    (tmp_path / "cache.json").write_text(json.dumps({"key": {"config": old, "randoms": 8}, "searches": {"0": {}}}))
+    assert bench.Cache(tmp_path, {"config": cfg, "randoms": 8})["searches"] == {"0": {}}
+    other = json.loads(json.dumps(old))
+    other["data"]["train_images"] = 7
+    (tmp_path / "cache.json").write_text(json.dumps({"key": {"config": other, "randoms": 8}}))
+    with pytest.raises(NasError, match="other settings"):
+        bench.Cache(tmp_path, {"config": cfg, "randoms": 8})
