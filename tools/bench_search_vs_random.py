@@ -11,8 +11,8 @@ Protocol (the numbers in ``docs/trust.md`` come from this script):
 4. Truth: every genotype above trained standalone from scratch with one recipe (``bench_search.standalone_accuracy``:
    ``--standalone-epochs`` at the proxy width and resolution, one-cycle SGD, the whole validation set), once per
    ``--standalone-seeds``; seed-vs-seed tau (the mean over every pair of seeds) is the noise ceiling. With four or
-   more seeds the report adds the tau of one half of the seeds' mean against the other half's: the noise ceiling
-   of a truth averaged over that many seeds, and splits the spread into seed noise and architecture differences
+   more seeds the report adds the tau of one half of the seeds' mean against the other half's (averaged over
+   every split): the noise ceiling of a truth averaged over that many seeds, and splits the spread into seed noise and architecture differences
    (``seed_variance``). ``--standalone-ema`` and ``--standalone-data`` change the truth recipe (part of the cache
    key); ``--searches FILE`` reuses the searches and proxy scores of an earlier cache with the same search config.
 5. Proxy: every genotype scored under the SGLD snapshots of the first search seed's supernet.
@@ -36,6 +36,7 @@ Usage: python tools/bench_search_vs_random.py WORK [--recipe FILE] [--seeds 0 1 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -285,16 +286,20 @@ def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: L
 def noise_ceiling(cache: Cache, genotypes: List[str], seeds: int) -> dict:
     """Return the seed-vs-seed tau of the standalone accuracies of ``genotypes``, over every pair of seeds.
 
-    With four or more seeds, also the tau between the means of the first and second half of the seeds: how well
-    a truth averaged over half the seeds agrees with an independent one, the noise ceiling of such a truth."""
+    With four or more seeds, also the tau between the means of two disjoint halves of the seeds (``seeds // 2``
+    each), averaged over every such split: how well a truth averaged over that many seeds agrees with an
+    independent one, the noise ceiling of such a truth. One split alone is as noisy as one pair of seeds."""
     runs = [[cache["standalone"][g][str(r)] for g in genotypes] for r in range(seeds)]
     pairs = [kendall_tau(x, y) for i, x in enumerate(runs) for y in runs[i + 1:]]
     out = {"tau_standalone_seed_vs_seed": sum(pairs) / len(pairs),
            "tau_standalone_seed_vs_seed_pairs": pairs}
     if seeds >= 4:
         half = seeds // 2
-        mean = lambda rs: [sum(col) / len(rs) for col in zip(*rs)]  # noqa: E731
-        out["tau_standalone_half_vs_half"] = kendall_tau(mean(runs[:half]), mean(runs[half:2 * half]))
+        mean = lambda idx: [sum(runs[r][i] for r in idx) / len(idx) for i in range(len(genotypes))]  # noqa: E731
+        splits = [kendall_tau(mean(a), mean(b)) for a in itertools.combinations(range(seeds), half)
+                  for b in itertools.combinations([r for r in range(seeds) if r not in a], half) if a < b]
+        out["tau_standalone_half_vs_half"] = sum(splits) / len(splits)
+        out["tau_standalone_half_vs_half_splits"] = len(splits)
     out.update(seed_variance(runs))
     return out
 
@@ -343,7 +348,8 @@ def print_report(rep: dict) -> None:
                   f"{rep[f'tau_expected_one_seed{name}']:.2f}; seeds per truth for tau 0.5: "
                   f"{need if need is not None else 'none suffice'}")
     if "tau_standalone_half_vs_half" in rep:
-        print(f"noise ceiling of a {rep['standalone_seeds'] // 2}-seed mean (half of the seeds vs the other half): "
+        print(f"noise ceiling of a {rep['standalone_seeds'] // 2}-seed mean (half of the seeds vs the other half, "
+              f"mean over {rep['tau_standalone_half_vs_half_splits']} splits): "
               f"{rep['tau_standalone_half_vs_half']:.3f} over all, "
               f"{rep['tau_standalone_half_vs_half_in_window']:.3f} in the window")
 

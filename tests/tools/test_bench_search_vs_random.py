@@ -42,12 +42,13 @@ def test_report_on_a_hand_made_cache(tmp_path):
 def test_noise_ceiling_over_every_pair_and_half_against_half(tmp_path):
     cache = bench.Cache(tmp_path, {"k": 1})
     # Seeds 0 and 1 rank a < b < c; seeds 2 and 3 rank c < b < a.
-    runs = {"a": (0.1, 0.1, 0.3, 0.3), "b": (0.2, 0.2, 0.2, 0.2), "c": (0.3, 0.3, 0.1, 0.1)}
+    runs = {"a": (1.0, 1.0, 3.0, 3.0), "b": (2.0, 2.0, 2.0, 2.0), "c": (3.0, 3.0, 1.0, 1.0)}
     cache["standalone"].update({g: {str(r): v for r, v in enumerate(vs)} for g, vs in runs.items()})
     nc = bench.noise_ceiling(cache, ["a", "b", "c"], 4)
     assert nc["tau_standalone_seed_vs_seed_pairs"] == [1.0, -1.0, -1.0, -1.0, -1.0, 1.0]
     assert nc["tau_standalone_seed_vs_seed"] == pytest.approx(-1 / 3)
-    assert nc["tau_standalone_half_vs_half"] == -1.0  # means (0.1, 0.2, 0.3) against (0.3, 0.2, 0.1)
+    # Splits {0,1}|{2,3}: means (1, 2, 3) against (3, 2, 1), tau -1; {0,2}|{1,3} and {0,3}|{1,2}: all means 2, tau 0.
+    assert nc["tau_standalone_half_vs_half"] == pytest.approx(-1 / 3) and nc["tau_standalone_half_vs_half_splits"] == 3
     assert "tau_standalone_half_vs_half" not in bench.noise_ceiling(cache, ["a", "b", "c"], 3)
 
 
