@@ -250,7 +250,8 @@ def seeds_done(cache: Cache, genotypes: List[str], search_seeds: List[int]) -> i
     missing = [s for s in search_seeds if str(s) not in cache["searches"]]
     if missing:
         raise NasError(f"--report-only: the cache holds no search for seed {missing[0]} yet")
-    done = [len(cache["standalone"].get(g, {})) for g in genotypes]
+    contiguous = lambda accs: next(r for r in range(len(accs) + 1) if str(r) not in accs)  # noqa: E731
+    done = [contiguous(cache["standalone"].get(g, {})) for g in genotypes]  # seeds 0..k-1, as the report reads
     if min(done) == 0:
         raise NasError(f"--report-only: {done.count(0)} of {len(done)} genotypes have no standalone result yet")
     if any(g not in cache["proxy"] for g in genotypes):

@@ -113,6 +113,9 @@ def test_report_only_uses_the_seeds_every_genotype_has_and_refuses_gaps(tmp_path
         bench.seeds_done(cache, ["r1", "p0"], [0])
     cache["proxy"].update({"r1": 0.1, "p0": 0.5})
     assert bench.seeds_done(cache, ["r1", "p0"], [0]) == 1
+    cache["standalone"]["p0"].update({"1": 0.9, "3": 0.9})  # seed 2 missing (another shard's): seeds 0, 1 count
+    cache["standalone"]["r1"].update({"2": 0.7, "3": 0.7})
+    assert bench.seeds_done(cache, ["r1", "p0"], [0]) == 2
     with pytest.raises(NasError, match="no search for seed 1"):
         bench.seeds_done(cache, ["r1", "p0"], [0, 1])
     with pytest.raises(NasError, match="1 of 3 genotypes have no standalone result"):
