@@ -144,7 +144,10 @@ def test_failed_trial_is_an_error_and_resume_skips_finished_trials(tmp_path, cap
     assert len(attempts(out / "trial-000-330M-s0")) == 1  # finished: not run again
     # The run folder's own checkpoint carries the retry: Tune 2.60 drops an actor-killed trial's checkpoint from
     # its experiment state, so after Tuner.restore the trial may get no Tune checkpoint (restored False).
-    assert [a["had_run_checkpoint"] for a in attempts(victim)] == [False, True]
+    # Under load Tune may start the restored trial a second time (seen once in CI: [False, True, True]); what
+    # matters is that every start after the killed one resumed from the run's checkpoint.
+    had = [a["had_run_checkpoint"] for a in attempts(victim)]
+    assert len(had) >= 2 and had[0] is False and all(had[1:]), had
     assert_resumed_not_redone(out, victim.name)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["finished"] == 2 and sorted(r["budget"] for r in summary["trials"]) == ["330M", "500M"]
