@@ -21,6 +21,7 @@ class DataConfig:
     train_images: int = 6000  # embedded set only: training images
     val_images: int = 1000  # embedded set only: validation images
     noise: float = 0.05  # embedded set only: std of the additive Gaussian pixel noise (images in [0, 1])
+    shapes: int = 5  # embedded set only: shape kinds (2..10; 2 x shapes classes); above 5 adds fine-outline shapes
     val_fraction: float = 0.1  # folders without val/: share of train held out (seeded split)
     seed: int = 0  # embedded set generator / folder split seed; fixed apart from the run seed so that runs and
     #              trials with different --seed are trained and scored on the same data
@@ -179,6 +180,7 @@ class SearchConfig:
             (self.data.train_images >= 1 and self.data.val_images >= 1,
              "data.train_images and data.val_images must be at least 1"),
             (0.0 <= self.data.noise <= 1.0, "data.noise must be between 0 and 1"),
+            (2 <= self.data.shapes <= 10, "data.shapes must be in 2..10"),
             (self.data.batch_size >= 2, f"data.batch_size must be at least 2 (BatchNorm), got {self.data.batch_size}"),
             (self.data.workers >= 0, "data.workers must be >= 0"),
             (0 < self.data.val_fraction < 1, "data.val_fraction must be in (0, 1)"),

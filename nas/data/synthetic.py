@@ -1,7 +1,10 @@
 """The embedded default image set: procedurally drawn shapes with textures, clutter and noise.
 
 Ten classes = five shapes (disc, ring, square, triangle, cross) x two fill textures (vertical or horizontal
-stripes). Every image has a random position, size, rotation, colours, stripe period and phase, a distractor
+stripes). ``ShapesSpec.shapes`` up to 10 adds five more shapes that differ from the first ones only in fine
+outline (ellipse, hexagon, star, half disc, tee): 2 x shapes classes, a harder set whose extra difficulty is in
+the images' content rather than in pixel noise. With the default 5 the images are exactly those of the five-shape
+set. Every image has a random position, size, rotation, colours, stripe period and phase, a distractor
 bar and pixel noise, so telling classes apart needs both global shape (a large receptive field) and local
 texture orientation: small, deep and wide networks score differently on it. It is generated from a seed in
 about a second, with no download.
@@ -14,9 +17,10 @@ import numpy as np
 
 __all__ = ["ShapesSpec", "SHAPES", "TEXTURES", "make_shapes", "shapes_datasets"]
 
-SHAPES = ("disc", "ring", "square", "triangle", "cross")
+SHAPES = ("disc", "ring", "square", "triangle", "cross", "ellipse", "hexagon", "star", "half_disc", "tee")
 TEXTURES = ("vertical", "horizontal")
-NUM_CLASSES = len(SHAPES) * len(TEXTURES)
+DEFAULT_SHAPES = 5  # the default set uses the first five shapes
+NUM_CLASSES = DEFAULT_SHAPES * len(TEXTURES)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class ShapesSpec:
     val: int = 1000  # validation images
     resolution: int = 32  # square image side in pixels
     noise: float = 0.05  # std of additive Gaussian pixel noise (images are in [0, 1])
+    shapes: int = DEFAULT_SHAPES  # shape kinds, the first ``shapes`` of SHAPES (2..10): 2 x shapes classes
     seed: int = 0  # generator seed; the same seed gives the same images
 
 
@@ -39,15 +44,29 @@ def _shape_mask(shape: np.ndarray, u: np.ndarray, v: np.ndarray, r: np.ndarray) 
         3: (v > -0.5 * r) & (v < r - np.sqrt(3) * np.abs(u)),
         4: ((np.abs(u) < 0.28 * r) & (np.abs(v) < r)) | ((np.abs(v) < 0.28 * r) & (np.abs(u) < r)),
     }
+    if shape.max(initial=0) >= 5:
+        phi = np.arctan2(v, u)
+        hexagon = np.max([u * np.cos(a) + v * np.sin(a) for a in np.arange(6) * np.pi / 3], axis=0)
+        masks.update({
+            5: (u / r) ** 2 + (v / (0.55 * r)) ** 2 < 1,
+            6: hexagon < 0.87 * r,
+            7: d < r * (0.6 + 0.4 * np.cos(5 * phi)),
+            8: (d < r) & (v > -0.15 * r),
+            9: ((np.abs(u) < r) & (np.abs(v - 0.65 * r) < 0.3 * r)) | ((np.abs(u) < 0.3 * r) & (v < 0.65 * r)
+                                                                       & (v > -r)),
+        })
     out = np.zeros(u.shape, dtype=bool)
     for k, m in masks.items():
         out |= (shape == k) & m
     return out
 
 
-def make_shapes(n: int, resolution: int, noise: float, rng: np.random.Generator):  # noqa: C901
-    """Return ``(images float32 (n, 3, R, R) in [0, 1], labels int64 (n,))``."""
-    labels = rng.integers(0, NUM_CLASSES, n)
+def make_shapes(n: int, resolution: int, noise: float, rng: np.random.Generator,  # noqa: C901
+                shapes: int = DEFAULT_SHAPES):
+    """Return ``(images float32 (n, 3, R, R) in [0, 1], labels int64 (n,))`` over ``2 * shapes`` classes."""
+    if not 2 <= shapes <= len(SHAPES):
+        raise ValueError(f"shapes must be in 2..{len(SHAPES)}")
+    labels = rng.integers(0, shapes * len(TEXTURES), n)
     shape, texture = labels // len(TEXTURES), labels % len(TEXTURES)
 
     def col(*lo_hi):
@@ -87,7 +106,7 @@ def shapes_datasets(spec: ShapesSpec = ShapesSpec()):
     rng = np.random.default_rng(spec.seed)
     out = []
     for n in (spec.train, spec.val):
-        x, y = make_shapes(n, spec.resolution, spec.noise, rng)
+        x, y = make_shapes(n, spec.resolution, spec.noise, rng, spec.shapes)
         x = (torch.from_numpy(x) - 0.5) / 0.25
         out.append(TensorDataset(x, torch.from_numpy(y)))
-    return out[0], out[1], NUM_CLASSES
+    return out[0], out[1], spec.shapes * len(TEXTURES)

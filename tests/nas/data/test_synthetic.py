@@ -60,3 +60,32 @@ def test_search_config_noise_reaches_the_embedded_set():
     assert torch.equal(a.tensors[1], c.tensors[1])  # the labels do not depend on the noise
     resid = lambda ds: (ds.tensors[0] - a.tensors[0]).std().item()  # noqa: E731
     assert resid(c) > 0.3  # normalised units: a std of 0.3 in [0, 1] is ~1.2 after (x - 0.5) / 0.25, less clipping
+
+
+def test_more_shapes_add_classes_and_keep_the_default_set():
+    """``shapes`` above 5 adds the fine-outline shapes; the default draws exactly the five-shape images."""
+    from nas.data.synthetic import SHAPES, _shape_mask
+
+    a = make_shapes(300, 32, 0.05, np.random.default_rng(2))
+    b = make_shapes(300, 32, 0.05, np.random.default_rng(2), shapes=5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    x, y = make_shapes(2000, 32, 0.05, np.random.default_rng(2), shapes=10)
+    assert set(np.unique(y)) == set(range(20))
+    assert shapes_datasets(ShapesSpec(train=40, val=20, shapes=7))[2] == 14
+    # every shape has its own outline: at one pose no two masks are the same, and none is empty
+    u, v = np.meshgrid(np.arange(64.0) - 32, np.arange(64.0) - 32)
+    masks = [_shape_mask(np.full(u.shape, k), u, v, np.full(u.shape, 20.0)) for k in range(len(SHAPES))]
+    assert all(m.sum() > 100 for m in masks)
+    assert all((masks[i] != masks[j]).sum() > 20 for i in range(len(masks)) for j in range(i))
+    with pytest.raises(ValueError, match="shapes must be in 2..10"):
+        make_shapes(4, 32, 0.05, np.random.default_rng(0), shapes=11)
+
+
+@pytest.mark.parametrize("value", ["1", "11", "x"])
+def test_search_config_rejects_bad_shapes(value):
+    from nas.config import build_config
+    from nas.config.search import SearchConfig
+    from nas.errors import NasError
+
+    with pytest.raises(NasError, match="data.shapes"):
+        build_config(SearchConfig, opts=[f"data.shapes={value}"])
