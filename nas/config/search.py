@@ -50,6 +50,11 @@ class SupernetConfig:
     warmup_epochs: float = 1.5  # linear warm-up length; 0.5 let early steps blow up (seed 0: epoch-1 loss 3.1 >
     #                             ln 10, 0.51 train accuracy after 6 epochs vs 0.67 with 1.5; seeds 1, 2 gained too)
     label_smoothing: float = 0.0  # cross-entropy label smoothing
+    paths: int = 1  # sampled paths per optimizer step, their gradients averaged (1 = SPOS)
+    distill: float = 0.0  # in-place distillation (after BigNAS; our reading): > 0 also trains the space's largest
+    #                       path on the labels each step, and each sampled path on (1 - distill) x cross-entropy +
+    #                       distill x KL to the largest's detached predictions; 0 = off. The SGLD phase stays
+    #                       single-path
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,8 @@ class SearchConfig:
             (self.supernet.weight_decay >= 0 and self.supernet.warmup_epochs >= 0,
              "supernet.weight_decay and supernet.warmup_epochs must be >= 0"),
             (0 <= self.supernet.label_smoothing < 1, "supernet.label_smoothing must be in [0, 1)"),
+            (self.supernet.paths >= 1, f"supernet.paths must be at least 1, got {self.supernet.paths}"),
+            (0 <= self.supernet.distill <= 1, f"supernet.distill must be in [0, 1], got {self.supernet.distill}"),
             (self.sgld.lr > 0, f"sgld.lr must be > 0, got {self.sgld.lr}"),
             (self.sgld.temperature >= 0 and self.sgld.prior_precision >= 0,
              "sgld.temperature and sgld.prior_precision must be >= 0"),

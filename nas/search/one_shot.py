@@ -21,46 +21,79 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
                 scheduler, rng: random.Random, steps: Optional[int] = None, label_smoothing: float = 0.0,
                 on_step: Optional[Callable[[float, float], None]] = None,
                 sample: Optional[Callable[[random.Random], Genotype]] = None, amp: Optional[torch.dtype] = None,
-                scaler: Optional[torch.amp.GradScaler] = None) -> Dict[str, float]:
+                scaler: Optional[torch.amp.GradScaler] = None, paths: int = 1, teacher: Optional[Genotype] = None,
+                distill: float = 0.0) -> Dict[str, float]:
     """Train with single-path sampling: each step activates one random genotype (SPOS).
 
     ``sample(rng)`` draws the genotype (default: uniform over the whole space). Runs until ``batches`` is
-    exhausted or ``steps`` steps are done; returns mean loss and accuracy. ``amp`` is the autocast dtype
-    (None: float32) and ``scaler`` the loss scaler fp16 needs.
+    exhausted or ``steps`` steps are done; returns mean loss and accuracy of the sampled paths. ``amp`` is the
+    autocast dtype (None: float32) and ``scaler`` the loss scaler fp16 needs.
+
+    ``paths`` > 1 draws that many paths per step and averages their gradients. With a ``teacher`` genotype
+    (in-place distillation) each step first trains the teacher on the labels; each sampled path then learns
+    ``(1 - distill) * cross-entropy + distill * KL(teacher || path)`` from the teacher's detached predictions,
+    and the step averages the teacher's and the paths' gradients. The teacher's mean loss is returned as
+    ``teacher_loss``. With the defaults (one path, no teacher) the step is exactly SPOS's.
     """
     supernet.train()
     device = next(supernet.parameters()).device
-    total_loss, total_correct, total_n, done = 0.0, 0, 0, 0
+    total_loss, total_correct, total_n, done, teacher_loss = 0.0, 0, 0, 0, 0.0
+    share = 1.0 / (paths + (teacher is not None))  # every path's loss weighs the same in the step's gradient
     for x, y in batches:
         if steps is not None and done >= steps:
             break
         x, y = to_device(x, device), to_device(y, device)
-        if sample is None:
-            supernet.sample_active(rng)
-        else:
-            supernet.set_active(sample(rng))
-        with autocast(device, amp):
-            logits = supernet(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
+        target = None
+        if teacher is not None:
+            supernet.set_active(teacher)
+            with autocast(device, amp):
+                t_logits = supernet(x)
+                t_loss = F.cross_entropy(t_logits, y, label_smoothing=label_smoothing)
+            _backward(t_loss * share, scaler)
+            target = t_logits.detach().float().log_softmax(1)
+            teacher_loss += t_loss.item() * len(y)
+        step_loss, correct = 0.0, 0
+        for _ in range(paths):
+            if sample is None:
+                supernet.sample_active(rng)
+            else:
+                supernet.set_active(sample(rng))
+            with autocast(device, amp):
+                logits = supernet(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+                if target is not None and distill > 0:
+                    kl = F.kl_div(logits.float().log_softmax(1), target, reduction="batchmean", log_target=True)
+                    loss = (1 - distill) * loss + distill * kl
+            _backward(loss * share, scaler)
+            step_loss += loss.item() / paths
+            correct += int((logits.argmax(1) == y).sum())
         if scaler is not None and scaler.is_enabled():
-            scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
         else:
-            loss.backward()
             optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        correct = int((logits.argmax(1) == y).sum())
-        total_loss += loss.item() * len(y)
+        total_loss += step_loss * len(y)
         total_correct += correct
-        total_n += len(y)
+        total_n += len(y) * paths
         done += 1
         if on_step is not None:
-            on_step(loss.item(), correct / len(y))
+            on_step(step_loss, correct / (len(y) * paths))
     n = max(total_n, 1)
-    return {"loss": total_loss / n, "acc": total_correct / n, "steps": done}
+    out = {"loss": total_loss / max(n / paths, 1), "acc": total_correct / n, "steps": done}
+    if teacher is not None:
+        out["teacher_loss"] = teacher_loss / max(n / paths, 1)
+    return out
+
+
+def _backward(loss: torch.Tensor, scaler: Optional[torch.amp.GradScaler]) -> None:
+    """Accumulate ``loss``'s gradients, through the loss scaler when fp16 uses one."""
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(loss).backward()
+    else:
+        loss.backward()
 
 
 @torch.no_grad()

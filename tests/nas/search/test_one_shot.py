@@ -66,3 +66,77 @@ def test_recalibrate_bn_restores_momentum_and_mode():
     assert not sn.training
     bns = [m for m in sn.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert all(m.momentum == 0.1 for m in bns)
+
+
+def _grads(sn, genotype, x, y, loss_fn=None):
+    """Return the gradient of one path's cross-entropy (or ``loss_fn(logits)``) on a fresh copy of ``sn``."""
+    sn = copy.deepcopy(sn)
+    sn.train()
+    sn.set_active(genotype)
+    logits = sn(x)
+    loss = torch.nn.functional.cross_entropy(logits, y) if loss_fn is None else loss_fn(logits)
+    loss.backward()
+    return {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for n, p in sn.named_parameters()}
+
+
+def _one_step(sn, x, y, genotypes, lr=0.1, **kw):
+    """Run one train_steps step with plain SGD and the paths ``genotypes`` in order; return the new parameters."""
+    sn = copy.deepcopy(sn)
+    queue = list(genotypes)
+    opt = torch.optim.SGD(sn.parameters(), lr=lr)
+    stats = train_steps(sn, iter([(x, y)]), opt, None, random.Random(0), sample=lambda rng: queue.pop(0), **kw)
+    assert stats["steps"] == 1 and not queue
+    return dict(sn.named_parameters()), stats
+
+
+def test_default_step_is_exactly_spos():
+    """One path, no teacher: bitwise the plain loop (draw a path, cross-entropy, backward, one SGD step)."""
+    sn, x, y = _tiny()
+    g = sn.space.sample(random.Random(1))
+    after, _ = _one_step(sn, x, y, [g])
+    ref = copy.deepcopy(sn)
+    ref.train()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    ref.set_active(g)
+    torch.nn.functional.cross_entropy(ref(x), y).backward()
+    opt.step()
+    for name, p in ref.named_parameters():
+        assert torch.equal(after[name], p), name
+
+
+def test_several_paths_average_their_gradients():
+    sn, x, y = _tiny()
+    g1, g2 = (sn.space.sample(random.Random(i)) for i in (2, 3))
+    after, stats = _one_step(sn, x, y, [g1, g2], paths=2)
+    d1, d2 = _grads(sn, g1, x, y), _grads(sn, g2, x, y)
+    moved = 0
+    for name, p in sn.named_parameters():
+        expect = p - 0.1 * (d1[name] + d2[name]) / 2
+        assert torch.allclose(after[name], expect, atol=1e-6), name
+        moved += not torch.equal(after[name], p)
+    assert moved > 0 and 0 <= stats["acc"] <= 1
+
+
+def test_distillation_trains_the_teacher_and_pulls_each_path_to_its_predictions():
+    """Teacher = the space's largest path. A sampled path that is the teacher itself has a KL of zero, so at
+    distill 1 the step is half the teacher's cross-entropy gradient; at distill 0.5 with another path the
+    student's part is 0.5 x its cross-entropy + 0.5 x the KL to the teacher's detached log-probabilities."""
+    sn, x, y = _tiny()
+    teacher = sn.space.largest()
+    after, stats = _one_step(sn, x, y, [teacher], teacher=teacher, distill=1.0)
+    dt = _grads(sn, teacher, x, y)
+    for name, p in sn.named_parameters():
+        assert torch.allclose(after[name], p - 0.1 * dt[name] / 2, atol=1e-6), name
+    assert abs(stats["loss"]) < 1e-5 and stats["teacher_loss"] > 0
+
+    g = sn.space.sample(random.Random(5))
+    ref = copy.deepcopy(sn)
+    ref.train()
+    ref.set_active(teacher)
+    target = ref(x).detach().log_softmax(1)
+    after, _ = _one_step(sn, x, y, [g], teacher=teacher, distill=0.5)
+    F = torch.nn.functional
+    ds = _grads(sn, g, x, y, lambda lg: 0.5 * F.cross_entropy(lg, y) + 0.5 * F.kl_div(
+        lg.log_softmax(1), target, reduction="batchmean", log_target=True))
+    for name, p in sn.named_parameters():
+        assert torch.allclose(after[name], p - 0.1 * (dt[name] + ds[name]) / 2, atol=1e-6), name

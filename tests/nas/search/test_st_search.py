@@ -142,6 +142,9 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     (["--space", "pv_st", "--strategy", "evolution"], "strategy 'evolution' scores candidates with the image"),
     (["--strategy", "nope"], "unknown strategy 'nope'"),
     (["--cpus-per-trial", "2"], "--cpus-per-trial applies to trials only"),
+    (["supernet.paths=0"], "supernet.paths must be at least 1"),
+    (["supernet.distill=1.5"], "supernet.distill must be in [0, 1]"),
+    (["supernet.distill=much"], "supernet.distill"),
 ])
 def test_bad_input_one_line(args, fragment, tmp_path, capsys):
     # In-process (the CLI's own main), so a stray exception fails the test instead of printing a traceback;
@@ -243,3 +246,25 @@ def test_new_run_refuses_a_foreign_or_finished_folder(tiny_run, tmp_path):
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     res = _search("--recipe", TINY, "--out", str(tmp_path / "mine"))
     assert res.returncode == 2 and "refusing to write into" in res.stderr and "notes.txt" in res.stderr
+
+
+def test_distilled_several_path_search_is_seeded_and_logs_the_teacher(tmp_path, capsys):
+    """supernet.paths and supernet.distill run end to end: two runs with one seed agree bit for bit, the
+    teacher's loss reaches TensorBoard, and the trained weights differ from plain SPOS's."""
+    from nas.cli.search import main
+    from nas.utils.tb_events import read_scalars
+
+    args = ["--recipe", TINY, "--seed", "1", "confidence.enabled=false"]
+    for name in ("a", "b"):
+        assert main([*args, "supernet.paths=2", "supernet.distill=0.5", "--out", str(tmp_path / name)]) == 0
+    assert main([*args, "--out", str(tmp_path / "spos")]) == 0
+    capsys.readouterr()
+    a, b, spos = (torch.load(tmp_path / n / "snapshots" / "trained.pt", weights_only=True) for n in ("a", "b", "spos"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], spos[k]) for k in a)
+    assert (tmp_path / "a" / "search.jsonl").read_text() == (tmp_path / "b" / "search.jsonl").read_text()
+    scalars = read_scalars(tmp_path / "a" / "tb")
+    assert len(scalars["supernet/teacher_loss"]) == 1
+    assert "supernet/teacher_loss" not in read_scalars(tmp_path / "spos" / "tb")
+    config = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
+    assert config["supernet"]["paths"] == 2 and config["supernet"]["distill"] == 0.5
