@@ -55,6 +55,8 @@ class SupernetConfig:
     #                       path on the labels each step, and each sampled path on (1 - distill) x cross-entropy +
     #                       distill x KL to the largest's detached predictions; 0 = off. The SGLD phase stays
     #                       single-path
+    sandwich: bool = False  # the sandwich rule's lower bound: also train the space's cheapest path every step,
+    #                         as one more student (with supernet.distill > 0 the whole BigNAS sandwich)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
                 on_step: Optional[Callable[[float, float], None]] = None,
                 sample: Optional[Callable[[random.Random], Genotype]] = None, amp: Optional[torch.dtype] = None,
                 scaler: Optional[torch.amp.GradScaler] = None, paths: int = 1, teacher: Optional[Genotype] = None,
-                distill: float = 0.0) -> Dict[str, float]:
+                distill: float = 0.0, fixed: Sequence[Genotype] = ()) -> Dict[str, float]:
     """Train with single-path sampling: each step activates one random genotype (SPOS).
 
     ``sample(rng)`` draws the genotype (default: uniform over the whole space). Runs until ``batches`` is
@@ -33,12 +33,14 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
     (in-place distillation) each step first trains the teacher on the labels; each sampled path then learns
     ``(1 - distill) * cross-entropy + distill * KL(teacher || path)`` from the teacher's detached predictions,
     and the step averages the teacher's and the paths' gradients. The teacher's mean loss is returned as
-    ``teacher_loss``. With the defaults (one path, no teacher) the step is exactly SPOS's.
+    ``teacher_loss``. ``fixed`` genotypes (the sandwich rule's smallest path) are trained every step after the
+    sampled ones, as students like them. With the defaults (one path, no teacher) the step is exactly SPOS's.
     """
     supernet.train()
     device = next(supernet.parameters()).device
     total_loss, total_correct, total_n, done, teacher_loss = 0.0, 0, 0, 0, 0.0
-    share = 1.0 / (paths + (teacher is not None))  # every path's loss weighs the same in the step's gradient
+    students = paths + len(fixed)
+    share = 1.0 / (students + (teacher is not None))  # every path's loss weighs the same in the step's gradient
     for x, y in batches:
         if steps is not None and done >= steps:
             break
@@ -54,8 +56,10 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
             target = t_logits.detach().float().log_softmax(1)
             teacher_loss += t_loss.item() * len(y)
         step_loss, correct = 0.0, 0
-        for _ in range(paths):
-            if sample is None:
+        for i in range(students):
+            if i >= paths:
+                supernet.set_active(fixed[i - paths])
+            elif sample is None:
                 supernet.sample_active(rng)
             else:
                 supernet.set_active(sample(rng))
@@ -66,7 +70,7 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
                     kl = F.kl_div(logits.float().log_softmax(1), target, reduction="batchmean", log_target=True)
                     loss = (1 - distill) * loss + distill * kl
             _backward(loss * share, scaler)
-            step_loss += loss.item() / paths
+            step_loss += loss.item() / students
             correct += int((logits.argmax(1) == y).sum())
         if scaler is not None and scaler.is_enabled():
             scaler.step(optimizer)
@@ -77,14 +81,14 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
             scheduler.step()
         total_loss += step_loss * len(y)
         total_correct += correct
-        total_n += len(y) * paths
+        total_n += len(y) * students
         done += 1
         if on_step is not None:
-            on_step(step_loss, correct / (len(y) * paths))
+            on_step(step_loss, correct / (len(y) * students))
     n = max(total_n, 1)
-    out = {"loss": total_loss / max(n / paths, 1), "acc": total_correct / n, "steps": done}
+    out = {"loss": total_loss / max(n / students, 1), "acc": total_correct / n, "steps": done}
     if teacher is not None:
-        out["teacher_loss"] = teacher_loss / max(n / paths, 1)
+        out["teacher_loss"] = teacher_loss / max(n / students, 1)
     return out
 
 

@@ -3,7 +3,8 @@
 Phases, each checkpointed through the run's hooks so a killed run resumes where it stopped:
 
 1. supernet: single-path uniform sampling (SPOS) inside the cost window, optionally several paths a step and
-   in-place distillation from the space's largest path (``supernet.paths``, ``supernet.distill``); a checkpoint
+   in-place distillation from the space's largest path and the sandwich rule's smallest path
+   (``supernet.paths``, ``supernet.distill``, ``supernet.sandwich``); a checkpoint
    after every epoch;
 2. sgld: Langevin updates of the shared weights; a burn-in, then K snapshots ``spacing`` steps apart, each
    segment seeded on its own and saved as ``snapshots/<k>.pt``.
@@ -80,7 +81,9 @@ class OneShotScorer:
         self.scheduler = create_scheduler("warmup_cosine", self.optimizer, total_steps=total,
                                           warmup_steps=min(total - 1, int(s.warmup_epochs * self.data.steps_per_epoch)))
         # In-place distillation: the space's largest path, which holds every shared weight, is the teacher.
-        self.teacher: Optional[Genotype] = nas.get_space(cfg.space).largest() if s.distill > 0 else None
+        space = nas.get_space(cfg.space)
+        self.teacher: Optional[Genotype] = space.largest() if s.distill > 0 else None
+        self.fixed: Tuple[Genotype, ...] = (space.cheapest(),) if s.sandwich else ()
         self._snapshots: Optional[List[Dict[str, torch.Tensor]]] = None
         self._score_batches: Optional[tuple] = None  # (val_images, bn, val) on the device, moved once
 
@@ -122,7 +125,8 @@ class OneShotScorer:
             stats = train_steps(self.supernet, self.data.train_batches(epoch), self.optimizer, self.scheduler,
                                 seeded_random(self.cfg.seed, "path", epoch), label_smoothing=s.label_smoothing,
                                 on_step=lambda loss, acc: hooks.advance(1), sample=self.sampler, amp=self.amp,
-                                scaler=self.scaler, paths=s.paths, teacher=self.teacher, distill=s.distill)
+                                scaler=self.scaler, paths=s.paths, teacher=self.teacher, distill=s.distill,
+                                fixed=self.fixed)
             self.data.warn_skipped()
             for key in ("loss", "acc", "teacher_loss"):
                 if key in stats:

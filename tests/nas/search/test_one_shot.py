@@ -140,3 +140,22 @@ def test_distillation_trains_the_teacher_and_pulls_each_path_to_its_predictions(
         lg.log_softmax(1), target, reduction="batchmean", log_target=True))
     for name, p in sn.named_parameters():
         assert torch.allclose(after[name], p - 0.1 * (dt[name] + ds[name]) / 2, atol=1e-6), name
+
+
+def test_sandwich_trains_the_fixed_smallest_path_as_one_more_student():
+    """Teacher, one sampled path and the fixed cheapest path: the step averages the three gradients, and the
+    fixed path learns from the teacher like the sampled one."""
+    sn, x, y = _tiny()
+    teacher, small = sn.space.largest(), sn.space.cheapest()
+    g = sn.space.sample(random.Random(6))
+    ref = copy.deepcopy(sn)
+    ref.train()
+    ref.set_active(teacher)
+    target = ref(x).detach().log_softmax(1)
+    after, stats = _one_step(sn, x, y, [g], teacher=teacher, distill=1.0, fixed=(small,))
+    F = torch.nn.functional
+    kl = lambda lg: F.kl_div(lg.log_softmax(1), target, reduction="batchmean", log_target=True)  # noqa: E731
+    dt, ds, dm = _grads(sn, teacher, x, y), _grads(sn, g, x, y, kl), _grads(sn, small, x, y, kl)
+    for name, p in sn.named_parameters():
+        assert torch.allclose(after[name], p - 0.1 * (dt[name] + ds[name] + dm[name]) / 3, atol=1e-6), name
+    assert stats["loss"] > 0 and stats["teacher_loss"] > 0

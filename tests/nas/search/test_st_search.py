@@ -145,6 +145,7 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     (["supernet.paths=0"], "supernet.paths must be at least 1"),
     (["supernet.distill=1.5"], "supernet.distill must be in [0, 1]"),
     (["supernet.distill=much"], "supernet.distill"),
+    (["supernet.sandwich=maybe"], "supernet.sandwich"),
 ])
 def test_bad_input_one_line(args, fragment, tmp_path, capsys):
     # In-process (the CLI's own main), so a stray exception fails the test instead of printing a traceback;
@@ -249,14 +250,15 @@ def test_new_run_refuses_a_foreign_or_finished_folder(tiny_run, tmp_path):
 
 
 def test_distilled_several_path_search_is_seeded_and_logs_the_teacher(tmp_path, capsys):
-    """supernet.paths and supernet.distill run end to end: two runs with one seed agree bit for bit, the
-    teacher's loss reaches TensorBoard, and the trained weights differ from plain SPOS's."""
+    """supernet.paths, supernet.distill and supernet.sandwich run end to end: two runs with one seed agree bit
+    for bit, the teacher's loss reaches TensorBoard, and the trained weights differ from plain SPOS's."""
     from nas.cli.search import main
     from nas.utils.tb_events import read_scalars
 
     args = ["--recipe", TINY, "--seed", "1", "confidence.enabled=false"]
     for name in ("a", "b"):
-        assert main([*args, "supernet.paths=2", "supernet.distill=0.5", "--out", str(tmp_path / name)]) == 0
+        assert main([*args, "supernet.paths=2", "supernet.distill=0.5", "supernet.sandwich=true",
+                     "--out", str(tmp_path / name)]) == 0
     assert main([*args, "--out", str(tmp_path / "spos")]) == 0
     capsys.readouterr()
     a, b, spos = (torch.load(tmp_path / n / "snapshots" / "trained.pt", weights_only=True) for n in ("a", "b", "spos"))
@@ -267,4 +269,4 @@ def test_distilled_several_path_search_is_seeded_and_logs_the_teacher(tmp_path, 
     assert len(scalars["supernet/teacher_loss"]) == 1
     assert "supernet/teacher_loss" not in read_scalars(tmp_path / "spos" / "tb")
     config = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
-    assert config["supernet"]["paths"] == 2 and config["supernet"]["distill"] == 0.5
+    assert config["supernet"]["paths"] == 2 and config["supernet"]["distill"] == 0.5 and config["supernet"]["sandwich"]
