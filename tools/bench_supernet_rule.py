@@ -13,15 +13,17 @@ For every arm (a named set of config overrides, e.g. ``paths2=supernet.paths=2``
 
 The report gives, per arm, the Kendall tau of the proxy against the mean standalone accuracy for each seed
 (with a bootstrap interval), their mean, the tau between the arm's supernet seeds (rank stability), and the
-arm's training time as a ratio to the first arm's (the reference, measured on the same machine in the same
-run; a ratio is only meaningful when the jobs shared the cores alike).
+arm's training time as a ratio to the first arm's (a ratio of jobs that may not have shared the cores alike).
+``--step-cost STEPS`` instead times STEPS supernet steps of each arm in one process (the search's own data and
+optimizer, after two warm-up steps), the first arm before and after the others, and prints each arm's cost as a
+ratio to the first's.
 
 Every finished (arm, seed) is kept in ``WORK/cache.json`` (atomically), so rerunning continues; ``--shard K/N``
 runs every N-th job, so two processes can share a cache folder (each writes its own ``cache-K.json``). A job
 cached under another config (other overrides, recipe or version defaults) is a one-line error, not reused.
 
 Usage: python tools/bench_supernet_rule.py WORK --truth CACHE.json [--recipe FILE] [--arm NAME=key=value,key=value ...]
-           [--seeds 0 1] [--truth-seeds 3] [--shard K/N] [--report-only] [key=value ...]
+           [--seeds 0 1] [--truth-seeds 3] [--shard K/N] [--report-only] [--step-cost STEPS] [key=value ...]
 """
 from __future__ import annotations
 
@@ -92,6 +94,47 @@ def run_job(cfg: SearchConfig, genotypes: List[str]) -> dict:
             "seconds": time.perf_counter() - t0}
 
 
+def step_seconds(cfg: SearchConfig, steps: int) -> float:
+    """Return the seconds per supernet training step under ``cfg``'s rule: the search's own scorer, data, optimizer
+    and schedule, timed over ``steps`` steps after two warm-up steps."""
+    import itertools
+    import random
+
+    from nas.search.one_shot import train_steps
+    from nas.search.scorer import OneShotScorer, window_sampler
+    from nas.search.strategies.window import cost_window
+
+    space = nas.get_space(cfg.space)
+    cost = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
+    lo, hi = cost_window(space, cost, cfg.madds, cfg.evolution.min_budget_fraction)
+    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if cfg.supernet.sampling == "budget" else None
+    with tempfile.TemporaryDirectory() as tmp:
+        sc = OneShotScorer(cfg, Path(tmp), sampler=sampler)
+    sp = cfg.supernet
+    batches = sc.data.train_batches(0)
+
+    def run(n: int) -> None:
+        train_steps(sc.supernet, itertools.islice(batches, n), sc.optimizer, sc.scheduler, random.Random(n),
+                    sample=sc.sampler, paths=sp.paths, teacher=sc.teacher, distill=sp.distill, fixed=sc.fixed)
+
+    run(2)
+    t0 = time.perf_counter()
+    run(steps)
+    return (time.perf_counter() - t0) / steps
+
+
+def step_costs(arms: List[tuple], configs: Dict[str, SearchConfig], steps: int) -> Dict[str, dict]:
+    """Time every arm's step in this process, the first arm before and after the others; return ratios to it."""
+    first = configs[arms[0][0]]
+    ref = [step_seconds(first, steps)]
+    out = {name: step_seconds(configs[name], steps) for name, _ in arms[1:]}
+    ref.append(step_seconds(first, steps))
+    base = sum(ref) / 2
+    rows = {arms[0][0]: {"seconds": base, "ratio": 1.0, "reference_runs": ref}}
+    rows.update({n: {"seconds": t, "ratio": t / base} for n, t in out.items()})
+    return rows
+
+
 def report(arms: List[tuple], seeds: List[int], jobs: dict, truth: Dict[str, float],
            madds: Optional[Dict[str, int]] = None) -> dict:
     """Return per arm: tau against the truth per seed, its mean, the tau between seeds, and time ratios; with
@@ -142,12 +185,15 @@ def main(argv: List[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("work", type=Path)
     p.add_argument("--recipe", type=Path, default=None, help="search recipe every arm starts from")
-    p.add_argument("--truth", type=Path, required=True, help="a bench_search_vs_random cache.json")
+    p.add_argument("--truth", type=Path, default=None, help="a bench_search_vs_random cache.json (needed unless "
+                   "--step-cost)")
     p.add_argument("--truth-seeds", type=int, default=3, help="standalone seeds a genotype needs (mean of them)")
     p.add_argument("--arm", action="append", default=None, help="NAME=key=value,... (default: base, paths2, distill)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--shard", default="0/1", help="K/N: run every N-th job starting at K")
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--step-cost", type=int, default=0, metavar="STEPS",
+                   help="only time STEPS training steps of each arm in this process (ratios to the first arm)")
     p.add_argument("overrides", nargs="*", help="key=value for every arm")
     args = p.parse_intermixed_args(argv)
     try:
@@ -161,6 +207,15 @@ def main(argv: List[str]) -> int:
         raise NasError("--arm: two arms share a name")
     recipe = str(args.recipe) if args.recipe else None
     configs = {name: build_config(SearchConfig, recipe=recipe, opts=[*args.overrides, *ov]) for name, ov in arms}
+    if args.step_cost:
+        rows = step_costs(arms, configs, args.step_cost)
+        for name, row in rows.items():
+            print(f"  {name:12s} {row['seconds']:.3f} s per supernet step, {row['ratio']:.2f}x")
+        if args.work.is_dir():
+            atomic_write_json(args.work / "step_cost.json", rows)
+        return 0
+    if args.truth is None:
+        raise NasError("--truth is needed (a bench_search_vs_random cache.json with standalone accuracies)")
     truth = truth_means(args.truth, args.truth_seeds)
     if args.work.exists() and any(args.work.iterdir()) and not any(args.work.glob("cache*.json")):
         raise NasError(f"{str(args.work)[:120]} is not empty and holds no bench_supernet_rule cache: use a new folder")

@@ -32,6 +32,15 @@ def test_report_on_hand_made_jobs():
     assert y["tau_vs_truth"]["0"]["tau"] == pytest.approx(2 / 3)
 
 
+def test_bad_input_is_one_line(tmp_path):
+    bad = _tool(tmp_path / "w", "--truth", tmp_path / "missing.json")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --truth") and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    arm = _tool(tmp_path / "w", "--arm", "not a name=x=1")
+    assert arm.returncode == 2 and "--arm" in arm.stderr and len(arm.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "w").exists()
+
+
 def _truth(path: Path) -> list:
     space = nas.get_space("st_topo")
     gs = [str(space.sample(random.Random(i))) for i in range(5)]
@@ -44,6 +53,7 @@ def _tool(*args):
     return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # about 25 s on 2 cores; run with -m slow
 def test_tiny_run_caches_each_job_and_refuses_what_it_must(tmp_path, capsys):
     truth = tmp_path / "truth.json"
     gs = _truth(truth)
@@ -64,6 +74,10 @@ def test_tiny_run_caches_each_job_and_refuses_what_it_must(tmp_path, capsys):
     assert json.loads((work / "report.json").read_text()) == rep
     with pytest.raises(NasError, match="trained with another config"):
         bench.main([*map(str, args), "supernet.epochs=2"])
+    assert bench.main([str(work), "--recipe", str(TINY), "--step-cost", "1", "--arm", "base=", "--arm",
+                       "two=supernet.paths=2"]) == 0
+    cost = json.loads((work / "step_cost.json").read_text())
+    assert cost["base"]["ratio"] == 1.0 and len(cost["base"]["reference_runs"]) == 2 and cost["two"]["ratio"] > 0
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("mine")
