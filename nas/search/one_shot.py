@@ -26,7 +26,7 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
     """Train with single-path sampling: each step activates one random genotype (SPOS).
 
     ``sample(rng)`` draws the genotype (default: uniform over the whole space). Runs until ``batches`` is
-    exhausted or ``steps`` steps are done; returns mean loss and accuracy of the sampled paths. ``amp`` is the
+    exhausted or ``steps`` steps are done; returns mean loss and accuracy of the student paths. ``amp`` is the
     autocast dtype (None: float32) and ``scaler`` the loss scaler fp16 needs.
 
     ``paths`` > 1 draws that many paths per step and averages their gradients. With a ``teacher`` genotype

@@ -2,10 +2,9 @@
 
 Phases, each checkpointed through the run's hooks so a killed run resumes where it stopped:
 
-1. supernet: single-path uniform sampling (SPOS) inside the cost window, optionally several paths a step and
+1. supernet: single-path uniform sampling (SPOS) inside the cost window, optionally several paths a step,
    in-place distillation from the space's largest path and the sandwich rule's smallest path
-   (``supernet.paths``, ``supernet.distill``, ``supernet.sandwich``); a checkpoint
-   after every epoch;
+   (``supernet.paths``, ``supernet.distill``, ``supernet.sandwich``); a checkpoint after every epoch;
 2. sgld: Langevin updates of the shared weights; a burn-in, then K snapshots ``spacing`` steps apart, each
    segment seeded on its own and saved as ``snapshots/<k>.pt``.
 
