@@ -47,6 +47,10 @@ from nas.utils.io import atomic_write_json  # noqa: E402
 from nas.utils.stats import kendall_tau, kendall_tau_ci  # noqa: E402
 
 
+DEFAULT_ARMS = ["base=", "paths2=supernet.paths=2", "distill=supernet.distill=0.5",
+                "bignas=supernet.sandwich=true,supernet.distill=1.0"]  # the stop-20 measurement
+
+
 def parse_arm(text: str) -> tuple:
     """Return ``(name, [overrides])`` from ``NAME=key=value,key=value`` (``NAME=`` alone: the defaults)."""
     name, _, rest = text.partition("=")
@@ -147,6 +151,10 @@ def report(arms: List[tuple], seeds: List[int], jobs: dict, truth: Dict[str, flo
         out["tau_madds_vs_truth"] = {"tau": ci.tau, "ci95": [ci.low, ci.high]}
     for name, overrides in arms:
         done = [s for s in seeds if f"{name}/{s}" in jobs]
+        for s in done:
+            missing = [g for g in genotypes if g not in jobs[f"{name}/{s}"]["scores"]]
+            if missing:
+                raise NasError(f"{name}/{s} has no score for {len(missing)} genotypes of --truth: use a new folder")
         rows = {s: [jobs[f"{name}/{s}"]["scores"][g] for g in genotypes] for s in done}
         target = [truth[g] for g in genotypes]
         per = {}
@@ -178,7 +186,7 @@ def print_report(rep: dict) -> None:
         mean = "-" if a["mean_tau_vs_truth"] is None else f"{a['mean_tau_vs_truth']:+.2f}"
         between = "-" if a["tau_between_seeds"] is None else f"{a['tau_between_seeds']:+.2f}"
         ratio = "-" if a["time_ratio"] is None else f"{a['time_ratio']:.2f}x"
-        print(f"  {name:12s} tau {per or '-'}; mean {mean}; between seeds {between}; train time {ratio}")
+        print(f"  {name:12s} tau {per or '-'}; mean {mean}; between seeds {between}; job time {ratio}")
 
 
 def main(argv: List[str]) -> int:
@@ -188,7 +196,8 @@ def main(argv: List[str]) -> int:
     p.add_argument("--truth", type=Path, default=None, help="a bench_search_vs_random cache.json (needed unless "
                    "--step-cost)")
     p.add_argument("--truth-seeds", type=int, default=3, help="standalone seeds a genotype needs (mean of them)")
-    p.add_argument("--arm", action="append", default=None, help="NAME=key=value,... (default: base, paths2, distill)")
+    p.add_argument("--arm", action="append", default=None,
+                   help="NAME=key=value,... (default: base, paths2, distill, bignas)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--shard", default="0/1", help="K/N: run every N-th job starting at K")
     p.add_argument("--report-only", action="store_true")
@@ -202,7 +211,7 @@ def main(argv: List[str]) -> int:
             raise ValueError
     except ValueError:
         raise NasError(f"--shard {args.shard[:20]!r}: expected K/N with 0 <= K < N") from None
-    arms = [parse_arm(a) for a in (args.arm or ["base=", "paths2=supernet.paths=2", "distill=supernet.distill=0.5"])]
+    arms = [parse_arm(a) for a in (args.arm or DEFAULT_ARMS)]
     if len({name for name, _ in arms}) < len(arms):
         raise NasError("--arm: two arms share a name")
     recipe = str(args.recipe) if args.recipe else None
@@ -223,6 +232,8 @@ def main(argv: List[str]) -> int:
     mine = args.work / f"cache-{k}.json"
     jobs = read_caches(args.work)
     todo = [(name, s) for name, _ in arms for s in args.seeds][k::n]
+    left = [(name, s) for name, s in todo if f"{name}/{s}" not in jobs]
+    t_start, finished = time.perf_counter(), 0
     for name, s in ([] if args.report_only else todo):
         key, config = f"{name}/{s}", to_dict(replace(configs[name], seed=s))
         if key in jobs:
@@ -234,7 +245,10 @@ def main(argv: List[str]) -> int:
         own = json.loads(mine.read_text())["jobs"] if mine.exists() else {}
         own[key] = jobs[key]
         atomic_write_json(mine, {"jobs": own})
-        print(f"{key}: done in {jobs[key]['seconds']:.0f}s", flush=True)
+        finished += 1
+        eta = (time.perf_counter() - t_start) / finished * (len(left) - finished)
+        print(f"{key}: done in {jobs[key]['seconds']:.0f}s ({finished}/{len(left)} jobs; ETA {eta / 60:.0f} min, "
+              "by the mean so far: arms differ in cost)", flush=True)
     jobs = read_caches(args.work)
     cfg = next(iter(configs.values()))
     space = nas.get_space(cfg.space)
