@@ -111,7 +111,8 @@ def step_seconds(cfg: SearchConfig, steps: int) -> float:
     space = nas.get_space(cfg.space)
     cost = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
     lo, hi = cost_window(space, cost, cfg.madds, cfg.evolution.min_budget_fraction)
-    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if cfg.supernet.sampling == "budget" else None
+    budget = cfg.supernet.sampling == "budget"
+    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if budget else None
     with tempfile.TemporaryDirectory() as tmp:
         sc = OneShotScorer(cfg, Path(tmp), sampler=sampler)
     sp = cfg.supernet
