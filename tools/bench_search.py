@@ -47,16 +47,21 @@ from nas.utils.seeds import seeded_init
 from nas.utils.stats import kendall_tau, kendall_tau_ci
 
 
+def proxy_scorer(cfg: SearchConfig, out: Path) -> OneShotScorer:
+    """Return the untrained OneShotScorer of ``cfg`` with the search's path sampler (its cost window or SPOS)."""
+    space = nas.get_space(cfg.space)
+    cost = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
+    lo, hi = cost_window(space, cost, cfg.madds, cfg.evolution.min_budget_fraction)
+    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if cfg.supernet.sampling == "budget" else None
+    return OneShotScorer(cfg, out, sampler=sampler)
+
+
 def trained_scorer(cfg: SearchConfig, out: Path, init_state=None) -> Tuple[OneShotScorer, dict]:
     """Train a supernet (or start from ``init_state``), run the SGLD phase into ``out/snapshots``.
 
     Returns the scorer and the trained (pre-SGLD) weights.
     """
-    space = nas.get_space(cfg.space)
-    cost = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
-    lo, hi = cost_window(space, cost, cfg.madds, cfg.evolution.min_budget_fraction)
-    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if cfg.supernet.sampling == "budget" else None
-    s = OneShotScorer(cfg, out, sampler=sampler)
+    s = proxy_scorer(cfg, out)
     if init_state is None:
         s.train_supernet()
     else:

@@ -104,17 +104,12 @@ def step_seconds(cfg: SearchConfig, steps: int) -> float:
     import itertools
     import random
 
-    from nas.search.one_shot import train_steps
-    from nas.search.scorer import OneShotScorer, window_sampler
-    from nas.search.strategies.window import cost_window
+    from bench_search import proxy_scorer
 
-    space = nas.get_space(cfg.space)
-    cost = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
-    lo, hi = cost_window(space, cost, cfg.madds, cfg.evolution.min_budget_fraction)
-    budget = cfg.supernet.sampling == "budget"
-    sampler = window_sampler(space, cost, lo, hi, cfg.evolution.max_tries) if budget else None
+    from nas.search.one_shot import train_steps
+
     with tempfile.TemporaryDirectory() as tmp:
-        sc = OneShotScorer(cfg, Path(tmp), sampler=sampler)
+        sc = proxy_scorer(cfg, Path(tmp))
     sp = cfg.supernet
     batches = sc.data.train_batches(0)
 
