@@ -44,7 +44,8 @@ from nas.config import build_config, to_dict  # noqa: E402
 from nas.config.search import SearchConfig  # noqa: E402
 from nas.errors import NasError  # noqa: E402
 from nas.utils.io import atomic_write_json  # noqa: E402
-from nas.utils.stats import kendall_tau, kendall_tau_ci  # noqa: E402
+from nas.utils.stats import kendall_tau  # noqa: E402
+from bench_search_vs_random import tau_entry  # noqa: E402  (tools/, on the path above)
 
 
 DEFAULT_ARMS = ["base=", "paths2=supernet.paths=2", "distill=supernet.distill=0.5",
@@ -143,8 +144,7 @@ def report(arms: List[tuple], seeds: List[int], jobs: dict, truth: Dict[str, flo
     ref_time = None
     out = {"n": len(genotypes), "arms": {}}
     if madds is not None:
-        ci = kendall_tau_ci([madds[g] for g in genotypes], [truth[g] for g in genotypes], resamples=1000, seed=0)
-        out["tau_madds_vs_truth"] = {"tau": ci.tau, "ci95": [ci.low, ci.high]}
+        out["tau_madds_vs_truth"] = tau_entry([madds[g] for g in genotypes], [truth[g] for g in genotypes])
     for name, overrides in arms:
         done = [s for s in seeds if f"{name}/{s}" in jobs]
         for s in done:
@@ -155,8 +155,7 @@ def report(arms: List[tuple], seeds: List[int], jobs: dict, truth: Dict[str, flo
         target = [truth[g] for g in genotypes]
         per = {}
         for s, row in rows.items():
-            ci = kendall_tau_ci(row, target, resamples=1000, seed=0)
-            per[str(s)] = {"tau": ci.tau, "ci95": [ci.low, ci.high]}
+            per[str(s)] = tau_entry(row, target)
         pairs = [kendall_tau(rows[a], rows[b]) for i, a in enumerate(done) for b in done[i + 1:]]
         secs = [jobs[f"{name}/{s}"]["train_seconds"] for s in done]
         mean_s = sum(secs) / len(secs) if secs else None
