@@ -99,15 +99,48 @@ def _job_config(job_name: Optional[str]):
     return JobConfig(metadata={"job_name": str(job_name)[:100]})
 
 
+HOOK = "nas.distributed.cluster.quiet_ray_logs"  # the local cluster's worker-process setup hook
+
+
+def quiet_ray_logs() -> None:
+    """Silence Ray 2.60's log lines that tell a user nothing, in the process that would print them.
+
+    Run in every worker process of our local cluster (its setup hook) and at the start of our own trial and
+    DDP-worker functions (so that a cluster given by ``--address`` is covered too). Quieted:
+
+    - the placement-group cleaner's warning, once a second: it polls the State API, which lives in the dashboard,
+      so without ``--dashboard`` every poll fails. It only matters when a train controller dies, and our local
+      cluster ends with the run;
+    - "Checkpoint successfully created at ..." after every Tune report (a search reports every round);
+    - Ray Train's dump of each report's metrics, once per rank per epoch (rank 0's epoch line says the same).
+      That logger is named after its file, not its module.
+    """
+    import logging
+    import os
+
+    import ray
+
+    levels = {"ray.train.v2._internal.execution.controller.placement_group_cleaner": logging.ERROR,
+              "ray.train._internal.storage": logging.WARNING,
+              "ray.train.v2._internal.execution.storage": logging.WARNING,
+              os.path.join(os.path.dirname(ray.__file__), "train", "v2", "_internal", "execution", "context.py"):
+                  logging.WARNING}
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def _init_local(cpus: Optional[int], gpus: Optional[int], dashboard: bool, host: str, temp: str,
                 job_name: Optional[str] = None) -> dict:
     import ray
 
     # Progress bars from many workers garble the driver's log (their log lines still come through).
-    env = {"TQDM_DISABLE": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    # Ray Train's preemption watcher (one more actor process per run) watches for cloud nodes being reclaimed;
+    # a local cluster has none, and the watcher logs a C++ error line at every start.
+    env = {"TQDM_DISABLE": "1", "RAY_USAGE_STATS_ENABLED": "0", "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
     kwargs = dict(num_cpus=cpus, num_gpus=gpus, include_dashboard=dashboard, _temp_dir=temp,
                   log_to_driver=True, configure_logging=True, logging_level="warning",
-                  runtime_env={"env_vars": env}, job_config=_job_config(job_name))
+                  runtime_env={"env_vars": env, "worker_process_setup_hook": HOOK},
+                  job_config=_job_config(job_name))
     if dashboard:
         kwargs.update(dashboard_host=host, dashboard_port=_free_port(DASHBOARD_PORT))
     try:

@@ -76,6 +76,15 @@ class DdpBackend(Backend):
         return {"workers": self.world}
 
 
+def _stdout_line(line: str) -> None:
+    """Write one log line to the worker's stdout. Ray Train 2.60 patches ``print`` in its workers to log each
+    call and also copy it to the wrapped stdout, so a plain ``print`` reached the driver twice."""
+    import sys
+
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _worker_loop(config: Dict[str, Any]) -> None:
     """The Ray Train loop each worker runs: the one trainer on the DDP backend."""
     import ray.train
@@ -85,18 +94,20 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     import nas
     from nas.config import from_dict
     from nas.config.retrain import RetrainConfig
+    from nas.distributed.cluster import quiet_ray_logs
     from nas.tasks import resolve_task
     from nas.train import checkpoint as ck
     from nas.train.retrain import init_hook
     from nas.train.trainer import Trainer
 
+    quiet_ray_logs()
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the worker holds
     ctx = ray.train.get_context()
     cfg = from_dict(RetrainConfig, config["cfg"])
     g, out, resume = nas.load_genotype(config["genotype"]), Path(config["out"]), config["resume"]
     device = ray.train.torch.get_device()
     backend = DdpBackend(ctx.get_world_rank(), ctx.get_world_size(), device)
-    log = print if backend.writer else (lambda s: None)
+    log = _stdout_line if backend.writer else (lambda s: None)
     t = Trainer(resolve_task(cfg.task, g), cfg, g, out, device, backend, log,
                 init=None if resume else init_hook(cfg, g, log))
     if resume:
@@ -127,6 +138,8 @@ def retrain_distributed(cfg, genotype: Any, out_dir: Any, workers: int, resume: 
     config = {"cfg": to_dict(cfg), "genotype": str(g), "out": str(out), "resume": resume,
               "threads": cpus_per_worker}
     with ray_cluster(address=address, job_name=out.name) as info:
+        print(f"Ray Train: starting {workers} DDP workers ({cpus_per_worker} CPU each); each worker process "
+              f"imports torch first, which takes seconds", flush=True)
         _fit(config, out, workers, cpus_per_worker, info)
     history = json.loads((out / "metrics.json").read_text())["epochs"]
     return history[-1] if history else {}

@@ -64,10 +64,12 @@ def search_trial(config: Dict[str, Any]) -> None:
 
     import nas
     from nas.config import from_dict
+    from nas.distributed.cluster import quiet_ray_logs
     from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.search.run import SearchRun, config_class
     from nas.utils.device import resolve_device, trial_device
 
+    quiet_ray_logs()
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])

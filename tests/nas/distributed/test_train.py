@@ -1,6 +1,7 @@
 """Multi-worker DDP retraining on Ray Train against the single-process nas-retrain run with the same global batch."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,39 +52,76 @@ def test_worker_slices_partition_the_single_process_batches():
     assert merged == single
 
 
-def test_two_workers_match_one_process_and_a_killed_run_resumes_to_the_uninterrupted_one(tmp_path, ray_session):
-    """A 2-worker run matches the 1-process run within tolerance. A second 2-worker run on the session's cluster
-    (``--address``), its driver SIGKILLed once ``last.pt`` exists, resumes (in this process, on the same cluster,
-    without ``--workers``) to exactly the rows of the uninterrupted 2-worker run."""
-    from nas.cli.retrain import main
+DDP_ARGS = [TINY, "--recipe", str(RECIPE), "--workers", "2", "model.dropout=0.0", "optim.lr=0.01"]
+
+
+def _ddp_env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+@pytest.fixture(scope="module")
+def ddp(tmp_path_factory):
+    """One uninterrupted 2-worker ``nas-retrain`` run on its own local cluster, as a user starts it: its run
+    folder and everything it printed. Shared by the tests below."""
+    run = tmp_path_factory.mktemp("ddp") / "run"
+    res = subprocess.run([sys.executable, "-m", "nas.cli.retrain", *DDP_ARGS, "--out", str(run)],
+                         capture_output=True, text=True, env=_ddp_env(), timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return run, res.stdout + res.stderr
+
+
+@pytest.fixture(scope="module")
+def ddp_run(ddp):
+    return ddp[0]
+
+
+def test_two_workers_match_one_process(tmp_path, ddp_run):
+    """A 2-worker run matches the 1-process run with the same global batch, within tolerance."""
     from nas.train import retrain
 
     cfg = config()
     local = retrain(cfg, TINY, tmp_path / "local", log=lambda s: None)
-    args = [TINY, "--recipe", str(RECIPE), "--workers", "2", "model.dropout=0.0", "optim.lr=0.01"]
-    run, out = tmp_path / "ddp", tmp_path / "killed"
-    assert main([*args, "--out", str(run)]) == 0
-    dist = json.loads((run / "metrics.json").read_text())["epochs"][-1]
+    dist = json.loads((ddp_run / "metrics.json").read_text())["epochs"][-1]
     assert dist["epoch"] == local["epoch"] == cfg.epochs and dist["step"] == local["step"]
     assert abs(dist["train_loss"] - local["train_loss"]) < LOSS_TOL
     assert abs(dist["val_loss"] - local["val_loss"]) < LOSS_TOL
-    assert json.loads((run / "metrics.json").read_text())["workers"] == 2
+    assert json.loads((ddp_run / "metrics.json").read_text())["workers"] == 2
     for name in ("last.pt", "best.pt", "config.yaml", "genotype.yaml", "meta.json"):
-        assert (run / name).is_file()
+        assert (ddp_run / name).is_file()
 
+
+def test_a_ddp_run_prints_each_epoch_once_and_no_ray_noise(ddp):
+    """Rank 0's epoch lines reach the terminal once each (Ray Train's patched ``print`` doubled them), and none of
+    Ray Train's per-report metric dumps, State API polling warnings or preemption-watcher errors do."""
+    _, printed = ddp
+    for epoch in (1, 2, 3):
+        assert len(re.findall(rf"epoch {epoch}/3 train loss", printed)) == 1, printed[-3000:]
+    for noise in ("Reporting training result", "Failed to query Ray Train Controller", "PreemptionWatcher"):
+        assert noise not in printed, noise
+    assert "Ray Train: starting 2 DDP workers" in printed
+
+
+@pytest.mark.slow  # about 60 s on 2 cores: two more Ray Train runs; run with -m slow
+def test_a_killed_ddp_run_resumes_to_the_uninterrupted_one(tmp_path, ddp_run, ray_session):
+    """A 2-worker run on the session's cluster (``--address``), its driver SIGKILLed once ``last.pt`` exists,
+    resumes (in this process, on the same cluster, without ``--workers``) to exactly the rows of the
+    uninterrupted 2-worker run. The single-process kill-and-resume test (tests/nas/train) runs by default."""
+    from nas.cli.retrain import main
+
+    out = tmp_path / "killed"
     address = ray_session.get_runtime_context().gcs_address
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "nas.cli.retrain", *args, "--address", address, "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "nas.cli.retrain", *DDP_ARGS, "--address", address,
+                             "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_ddp_env(), start_new_session=True)
     deadline = time.time() + 300
     while not (out / "last.pt").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver dies; Ray ends its job and frees the workers' CPUs
     proc.wait()
     assert (out / "last.pt").exists(), "the run never wrote a checkpoint"
-    assert len(_rows(out)) < len(_rows(run)), "the run finished before it could be killed"
+    assert len(_rows(out)) < len(_rows(ddp_run)), "the run finished before it could be killed"
     assert main(["--resume", str(out)]) == 0
-    assert _rows(out) == _rows(run)
+    assert _rows(out) == _rows(ddp_run)
 
 
 @pytest.mark.slow

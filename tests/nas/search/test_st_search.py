@@ -255,14 +255,15 @@ def test_distilled_several_path_search_is_seeded_and_logs_the_teacher(tmp_path, 
     from nas.cli.search import main
     from nas.utils.tb_events import read_scalars
 
-    args = ["--recipe", TINY, "--seed", "1", "confidence.enabled=false", "evolution.generations=0"]
+    # Without SGLD the one snapshot is the trained weights; 64 images are 2 steps of each rule.
+    args = ["--recipe", TINY, "--seed", "1", "confidence.enabled=false", "evolution.generations=0",
+            "sgld.enabled=false", "data.train_images=64", "score.val_images=32"]
     for name in ("a", "b"):
         assert main([*args, "supernet.paths=2", "supernet.distill=0.5", "supernet.sandwich=true",
                      "--out", str(tmp_path / name)]) == 0
-    assert main([*args, "sgld.enabled=false", "--out", str(tmp_path / "spos")]) == 0
+    assert main([*args, "--out", str(tmp_path / "spos")]) == 0
     capsys.readouterr()
-    a, b = (torch.load(tmp_path / n / "snapshots" / "trained.pt", weights_only=True) for n in ("a", "b"))
-    spos = torch.load(tmp_path / "spos" / "snapshots" / "0.pt", weights_only=True)  # without SGLD: the trained weights
+    a, b, spos = (torch.load(tmp_path / n / "snapshots" / "0.pt", weights_only=True) for n in ("a", "b", "spos"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], spos[k]) for k in a)
     assert (tmp_path / "a" / "search.jsonl").read_text() == (tmp_path / "b" / "search.jsonl").read_text()
