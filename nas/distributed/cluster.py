@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Optional
 
 from nas.errors import NasError
 
-__all__ = ["ClusterInfo", "ray_cluster", "check_address", "ray_env", "DASHBOARD_HELP"]
+__all__ = ["ClusterInfo", "ray_cluster", "check_address", "ray_env", "quiet_ray_logs", "DASHBOARD_HELP"]
 
 DASHBOARD_PORT = 8265  # Ray's default; the next free port is used when it is taken
 CONNECT_TIMEOUT_S = 3.0  # how long --address may take to answer before it is reported as unreachable
