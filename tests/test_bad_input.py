@@ -67,7 +67,7 @@ CASES = {
     "unbounded space name": ("nas-search", ["--space", "s" * 100_000], "unknown space"),
     "too many genotype values": ("nas-derive", [LONG], "has 55 values"),
     "zero batch": ("nas-search", ["--out", "new", "data.batch_size=0"], "data.batch_size must be at least 2"),
-    "no training images": ("nas-search", ["--out", "new", "data.train_images=0"], "data.train_images"),
+    "no training images": ("nas-search", ["--out", "new", "data.train_size=0"], "data.train_size"),
     "negative pixel noise": ("nas-search", ["--out", "new", "data.noise=-0.1"], "data.noise must be between"),
     "NaN pixel noise": ("nas-search", ["--out", "new", "data.noise=.nan"], "data.noise must be between"),
     "negative supernet lr": ("nas-search", ["--out", "new", "supernet.lr=-1"], "supernet.lr must be > 0"),

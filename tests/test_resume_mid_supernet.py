@@ -11,7 +11,7 @@ import nas
 
 TINY = str(Path(__file__).resolve().parents[1] / "recipes" / "search" / "st_topo_tiny.yaml")
 ARGS = ["--space", "st_topo", "--recipe", TINY, "--seed", "5", "supernet.epochs=2", "evolution.generations=1",
-        "data.train_images=128"]
+        "data.train_size=128"]
 
 
 def _search(*args, wait=True):

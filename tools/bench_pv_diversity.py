@@ -21,22 +21,21 @@ from typing import Dict, List
 
 __all__ = ["search", "final_accuracy", "main"]
 
-SMALL = ["data.size=24", "data.synthetic_train=192", "data.synthetic_alpha=96", "data.synthetic_val=96",
+SMALL = ["data.size=24", "data.train_size=192", "data.alpha_size=96", "data.val_size=96",
          "search.batch_size=32", "finalists.batch_size=32"]
 
 
 def search(schedule: str, seed: int, epochs: int, cycle: float, finalists: int, finalist_epochs: int,
            width: float, out: Path) -> Dict:
     """Run one pv_st search; return its summary."""
-    from nas.config import build_config
-    from nas.config.video import PvSearchConfig
+    from nas.config.search import search_config
     from nas.search.run import SearchRun
 
     extra = finalists * finalist_epochs // 2 if schedule == "cosine" else 0
     opts = SMALL + [f"search.scheduler={schedule}", f"search.epochs={epochs + extra}", f"search.cycle_epochs={cycle}",
-                    f"finalists.max={finalists if schedule == 'diversity' else 0}",
+                    f"finalists.k={finalists if schedule == 'diversity' else 0}",
                     f"finalists.epochs={finalist_epochs}", f"supernet.width={width}"]
-    cfg = build_config(PvSearchConfig, recipe=None, flags={"space": "pv_st", "seed": seed}, opts=opts)
+    cfg = search_config("pv_st", flags={"seed": seed}, opts=opts)
     SearchRun(cfg, out).run(resume=False)
     return json.loads((out / "summary.json").read_text())
 

@@ -20,7 +20,7 @@ from nas.config import from_dict, load_recipe, merge, to_dict
 from nas.config.search import SearchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-MICRO = {"data": {"proxy_resolution": 8, "train_images": 64, "val_images": 32, "batch_size": 32},
+MICRO = {"data": {"proxy_resolution": 8, "train_size": 64, "val_size": 32, "batch_size": 32},
          "sgld": {"burn_in": 1, "snapshots": 2, "spacing": 1},
          "score": {"bn_batches": 1, "bn_batch_size": 16, "val_images": 32, "eval_batch_size": 32},
          "evolution": {"population": 2, "generations": 1, "parents": 1}}

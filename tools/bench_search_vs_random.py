@@ -144,7 +144,7 @@ def standalone_recipe(args: argparse.Namespace) -> dict:
     if args.standalone_data:
         pairs = [kv.strip() for kv in args.standalone_data.split(",") if kv.strip()]
         if not all("=" in kv for kv in pairs):
-            raise NasError("--standalone-data takes key=value pairs separated by commas, e.g. train_images=24000")
+            raise NasError("--standalone-data takes key=value pairs separated by commas, e.g. train_size=24000")
         out["data"] = [f"data.{kv}" for kv in pairs]
     return out
 
@@ -369,7 +369,7 @@ def parse(argv: List[str]) -> argparse.Namespace:
                    help="truth recipe: evaluate an EMA of the weights with this decay per step (0 = final weights)")
     p.add_argument("--standalone-data", default="",
                    help="truth recipe: data config overrides for the standalone trainings only, comma separated "
-                        "(e.g. train_images=24000,val_images=5000: a larger embedded set)")
+                        "(e.g. train_size=24000,val_size=5000: a larger embedded set)")
     p.add_argument("--truth", help="reuse standalone accuracies from an earlier cache.json or bench_search JSON")
     p.add_argument("--searches", help="reuse the searches and proxy scores of an earlier cache.json with the same "
                    "search config (for a new truth recipe)")

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
-MICRO = {"madds": "330M", "data": {"proxy_resolution": 8, "train_images": 64, "val_images": 32, "batch_size": 32},
+MICRO = {"madds": "330M", "data": {"proxy_resolution": 8, "train_size": 64, "val_size": 32, "batch_size": 32},
          "supernet": {"width": 0.25, "epochs": 6}, "sgld": {"burn_in": 1, "snapshots": 2, "spacing": 1},
          "score": {"bn_batches": 1, "bn_batch_size": 16, "val_images": 32, "eval_batch_size": 32},
          "evolution": {"population": 2, "generations": 1, "parents": 1}}

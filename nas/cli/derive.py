@@ -8,40 +8,47 @@ from pathlib import Path
 from typing import List
 
 from nas.cli.common import ArgumentParser, cli_main
+from nas.cli.flags import Flag, add_flags, config_flags
 from nas.errors import NasError
 
 __all__ = ["main", "build_parser", "export_model"]
+
+
+# The flags of nas-derive: each sets the DeriveConfig key of its name.
+FLAGS = (
+    Flag("--resolution", "input resolution for the cost (default: the space's, 224 for ours)", key="resolution",
+         type=int),
+    Flag("--num-classes", "classifier outputs (default: the space's, 1000 for ours)", key="num_classes", type=int),
+    Flag("--json", "print one JSON object instead of the table", key="json", type=bool),
+    Flag("--export", "write a standalone model: FILE.ts (TorchScript) or FILE.onnx", key="export", metavar="FILE"),
+    Flag("--weights", "weights written by --export: init (freshly initialised, the default), supernet (of the search "
+         "run given as the genotype) or FILE (a nas-retrain checkpoint)", key="weights", metavar="init|supernet|FILE"),
+    Flag("--plot", "draw the architecture to FILE.png or FILE.svg", key="plot", metavar="FILE"),
+    Flag("--frames", "clip length for video spaces (default: the space's)", key="frames", type=int),
+    Flag("--task", "forgery_image or forgery_spatial: cost (and --export) the forgery detector", key="task"),
+    Flag("--classes", "with --task: label sets, 2, 3, 16 or a comma list (default 2)", key="classes"),
+    Flag("--streams", "with --task: rgb (default), fad, lfs, both or mix", key="streams"),
+    Flag("--latency", "measure the model's latency: median and IQR after warm-up, eager and TorchScript",
+         key="latency", type=bool, group="latency"),
+    Flag("--lut", "print the latency predicted by a nas-profile table", key="lut", metavar="FILE", group="latency"),
+    Flag("--lut-force", "use a table made on another device, torch version or thread count", key="lut_force",
+         type=bool, group="latency"),
+    Flag("--threads", "CPU threads (default: 1 and all; with --lut only, the table's)", key="threads", type=int,
+         group="latency"),
+    Flag("--batch", "batch size of the measurement (default 1)", key="batch", type=int, group="latency"),
+    Flag("--channels-last", "measure in channels_last", key="channels_last", type=bool, group="latency"),
+    Flag("--device", "where to measure: cpu (default), cuda, cuda:N or auto", key="device", group="latency"),
+    Flag("--reps", "timed repetitions (default 30)", key="reps", type=int, group="latency"),
+    Flag("--clock", "wall (default) or cpu: CPU time of the calling thread, steadier on a busy machine (1 thread)",
+         key="clock", group="latency"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-derive."""
     p = ArgumentParser(prog="nas-derive", description=__doc__)
     p.add_argument("genotype", help="canonical string, name like st_topo:mobilenetv2, genotype YAML or run folder")
-    p.add_argument("--resolution", type=int, help="input resolution for the cost (default: the space's, 224 for ours)")
-    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the space's, 1000 for ours)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.add_argument("--export", metavar="FILE", help="write a standalone model: FILE.ts (TorchScript) or FILE.onnx")
-    p.add_argument("--weights", default=None, metavar="init|supernet|FILE",
-                   help="weights written by --export: init (freshly initialised, the default), supernet (of the "
-                        "search run given as the genotype) or FILE (a nas-retrain checkpoint)")
-    p.add_argument("--plot", metavar="FILE", help="draw the architecture to FILE.png or FILE.svg")
-    p.add_argument("--frames", type=int, default=None, help="clip length for video spaces (default: the space's)")
-    p.add_argument("--task", help="forgery_image or forgery_spatial: cost (and --export) the forgery detector")
-    p.add_argument("--classes", help="with --task: label sets, 2, 3, 16 or a comma list (default 2)")
-    p.add_argument("--streams", help="with --task: rgb (default), fad, lfs, both or mix")
-    lat = p.add_argument_group("latency")
-    lat.add_argument("--latency", action="store_true", default=None,
-                     help="measure the model's latency: median and IQR after warm-up, eager and TorchScript")
-    lat.add_argument("--lut", metavar="FILE", help="print the latency predicted by a nas-profile table")
-    lat.add_argument("--lut-force", action="store_true", default=None,
-                     help="use a table made on another device, torch version or thread count")
-    lat.add_argument("--threads", type=int, help="CPU threads (default: 1 and all; with --lut only, the table's)")
-    lat.add_argument("--batch", type=int, help="batch size of the measurement (default 1)")
-    lat.add_argument("--channels-last", action="store_true", default=None, help="measure in channels_last")
-    lat.add_argument("--device", help="where to measure: cpu (default), cuda, cuda:N or auto")
-    lat.add_argument("--reps", type=int, help="timed repetitions (default 30)")
-    lat.add_argument("--clock", help="wall (default) or cpu: CPU time of the calling thread, steadier on a busy machine (1 thread)")
-    return p
+    return add_flags(p, FLAGS)
 
 
 def build_derive_config(args: argparse.Namespace):
@@ -49,9 +56,7 @@ def build_derive_config(args: argparse.Namespace):
     from nas.config import build_config
     from nas.config.derive import DeriveConfig
 
-    keys = ("resolution", "num_classes", "frames", "export", "weights", "plot", "json", "task", "classes", "streams",
-            "latency", "lut", "lut_force", "threads", "batch", "channels_last", "device", "reps", "clock")
-    return build_config(DeriveConfig, flags={k: getattr(args, k) for k in keys})
+    return build_config(DeriveConfig, flags=config_flags(args, FLAGS))
 
 
 def _target(space, cfg):

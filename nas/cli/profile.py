@@ -6,31 +6,36 @@ import sys
 import time
 from typing import List
 
-from nas.cli.common import cli_main
+from nas.cli.common import ArgumentParser, cli_main
+from nas.cli.flags import Flag, add_flags, config_flags
 
 __all__ = ["main", "build_parser"]
 
 
+# The flags of nas-profile: each sets the ProfileConfig key of its name.
+FLAGS = (
+    Flag("--space", "space to tabulate, e.g. st_topo or pv_st", key="space"),
+    Flag("--out", "the table to write (JSON)", key="out"),
+    Flag("--resolution", "input resolution (default: the space's)", key="resolution", type=int),
+    Flag("--num-classes", "classifier outputs (default: the space's)", key="num_classes", type=int),
+    Flag("--frames", "clip length of video spaces (default: the space's)", key="frames", type=int),
+    Flag("--device", "cpu (default), cuda, cuda:N or auto", key="device"),
+    Flag("--threads", "CPU threads of every measurement (default 1)", key="threads", type=int),
+    Flag("--batch", "batch size (default 1)", key="batch", type=int),
+    Flag("--channels-last", "time in channels_last", key="channels_last", type=bool),
+    Flag("--script", "time TorchScript modules", key="script", type=bool),
+    Flag("--warmup", "untimed runs before each measurement (default 10)", key="warmup", type=int),
+    Flag("--reps", "timed repetitions per entry (default 30)", key="reps", type=int),
+    Flag("--clock", "wall (default) or cpu (CPU time of the calling thread, steadier on a busy machine)", key="clock"),
+    Flag("--seed", "seed of the random members that fix the overhead (default 0)", key="seed", type=int),
+    Flag("--calibration", "additive (default: overhead = median gap of the whole models) or affine (overhead and a "
+         "scale of the block sum, fitted)", key="calibration"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-profile."""
-    p = argparse.ArgumentParser(prog="nas-profile", description=__doc__)
-    p.add_argument("--space", help="space to tabulate, e.g. st_topo or pv_st")
-    p.add_argument("--out", help="the table to write (JSON)")
-    p.add_argument("--resolution", type=int, help="input resolution (default: the space's)")
-    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the space's)")
-    p.add_argument("--frames", type=int, help="clip length of video spaces (default: the space's)")
-    p.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
-    p.add_argument("--threads", type=int, help="CPU threads of every measurement (default 1)")
-    p.add_argument("--batch", type=int, help="batch size (default 1)")
-    p.add_argument("--channels-last", action="store_true", default=None, help="time in channels_last")
-    p.add_argument("--script", action="store_true", default=None, help="time TorchScript modules")
-    p.add_argument("--warmup", type=int, help="untimed runs before each measurement (default 10)")
-    p.add_argument("--reps", type=int, help="timed repetitions per entry (default 30)")
-    p.add_argument("--clock", help="wall (default) or cpu (CPU time of the calling thread, steadier on a busy machine)")
-    p.add_argument("--seed", type=int, help="seed of the random members that fix the overhead (default 0)")
-    p.add_argument("--calibration", help="additive (default: overhead = median gap of the whole models) or affine "
-                                         "(overhead and a scale of the block sum, fitted)")
-    return p
+    return add_flags(ArgumentParser(prog="nas-profile", description=__doc__), FLAGS)
 
 
 def profile(cfg, log=print):
@@ -68,7 +73,7 @@ def main(argv: List[str]) -> int:
     from nas.config.profile import ProfileConfig
 
     args = build_parser().parse_args(argv)
-    cfg = build_config(ProfileConfig, flags=vars(args))
+    cfg = build_config(ProfileConfig, flags=config_flags(args, FLAGS))
     profile(cfg)
     return 0
 

@@ -3,61 +3,61 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from nas.cli import flags
 from nas.cli.common import ArgumentParser, cli_main
+from nas.cli.flags import Flag, add_flags
 from nas.errors import NasError
 
 __all__ = ["main", "build_parser", "config_flags", "parse_args"]
 
-# flag attribute -> dotted config key; every one of these changes the stored config
-_FLAG_KEYS = {
-    "epochs": "epochs", "resolution": "resolution", "batch_size": "batch_size", "seed": "seed", "data": "data.root",
-    "data_root": "data.video_root", "train_list": "data.train_list", "val_list": "data.val_list",
-    "frames": "data.frames", "task": "task", "init": "init", "classes": "forgery.classes",
-    "streams": "model.streams", "map_root": "forgery.map_root",
-}
+# The flags of nas-retrain: (flag, help, config key, type, may change on --resume).
+FLAGS = (
+    Flag("--task", "retraining task (see nas.list_tasks(); default: classification for image genotypes, "
+         "video_classification for video ones)", key="task"),
+    Flag("--init", "starting weights: scratch (default), supernet (of the search run given as the genotype; or "
+         "supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head dropped)", key="init"),
+    Flag("--data", "image genotypes: ImageNet-style folder (train/<class>/*, val/<class>/*); default: the embedded "
+         "shapes set", key="data.root", metavar="DIR"),
+    Flag("--recipe", "YAML recipe, e.g. recipes/retrain/cpu_small.yaml", metavar="FILE"),
+    Flag("--epochs", "training epochs", key="epochs", type=int),
+    Flag("--resolution", "input resolution in pixels", key="resolution", type=int),
+    Flag("--batch-size", "training batch size", key="batch_size", type=int),
+    Flag("--seed", "run seed (model init, data order, augmentation)", key="seed", type=int),
+    Flag("--out", "run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)", metavar="DIR"),
+    Flag("--resume", "continue a run from RUN_DIR/last.pt with its own config", metavar="RUN_DIR", resume=True),
+    Flag("--eval", "only evaluate CHECKPOINT and print its metrics", metavar="CHECKPOINT"),
+    Flag("--data-root", "video genotypes: folder the clip lists are relative to", key="data.video_root",
+         metavar="DIR"),
+    Flag("--train-list", "video genotypes: training clip list", key="data.train_list", metavar="FILE"),
+    Flag("--val-list", "video genotypes: validation clip list", key="data.val_list", metavar="FILE"),
+    Flag("--frames", "video genotypes: frames per clip", key="data.frames", type=int),
+    Flag("--classes", "forgery tasks: label sets 2 (real/fake), 3 (real/ID-replaced/ID-remained), 16 (real + 15 "
+         "methods) or a comma list trained jointly, e.g. 2,3,16", key="forgery.classes"),
+    Flag("--streams", "forgery tasks: rgb (default), fad, lfs, both or mix (F3-Net's streams; model.streams)",
+         key="model.streams"),
+    Flag("--map-root", "forgery_spatial on ForgeryNet lists: the spatial_localize/ folder (maps at the images' "
+         "relative paths)", key="forgery.map_root", metavar="DIR"),
+    Flag("--json", "with --eval: print the metrics as one JSON object", type=bool),
+    Flag("--device", "auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers", key="device",
+         resume=True),
+    Flag("--workers", "train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on GPU); batch_size stays "
+         "the global batch", type=int, resume=True),
+    Flag("--address", "with --workers: run the DDP workers on an existing Ray cluster; default: start a local one",
+         metavar="HOST:PORT", resume=True),
+    Flag("--write-embedded", "write the embedded face-forgery video set (data.train_size / data.val_size videos at "
+         "--resolution, data.seed) to DIR as MP4 files plus ForgeryNet video lists, and exit", metavar="DIR"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-retrain."""
     p = ArgumentParser(prog="nas-retrain", description=__doc__)
     p.add_argument("genotype", nargs="?", help="genotype string or name (st_topo:mobilenetv2), YAML file or run folder")
-    p.add_argument("--task", help="retraining task (see nas.list_tasks(); default: classification for image "
-                                  "genotypes, video_classification for video ones)")
-    p.add_argument("--init", help="starting weights: scratch (default), supernet (of the search run given as the "
-                                  "genotype; or supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head "
-                                  "dropped)")
-    p.add_argument("--data", metavar="DIR", help="image genotypes: ImageNet-style folder (train/<class>/*, "
-                                                 "val/<class>/*); default: the embedded shapes set")
-    p.add_argument("--recipe", metavar="FILE", help="YAML recipe, e.g. recipes/retrain/cpu_small.yaml")
-    p.add_argument("--epochs", type=int, help="training epochs")
-    p.add_argument("--resolution", type=int, help="input resolution in pixels")
-    p.add_argument("--batch-size", type=int, help="training batch size")
-    p.add_argument("--seed", type=int, help="run seed (model init, data order, augmentation)")
-    p.add_argument("--out", metavar="DIR", help="run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from RUN_DIR/last.pt with its own config")
-    p.add_argument("--eval", metavar="CHECKPOINT", help="only evaluate CHECKPOINT and print its metrics")
-    p.add_argument("--data-root", metavar="DIR", help="video genotypes: folder the clip lists are relative to")
-    p.add_argument("--train-list", metavar="FILE", help="video genotypes: training clip list")
-    p.add_argument("--val-list", metavar="FILE", help="video genotypes: validation clip list")
-    p.add_argument("--frames", type=int, help="video genotypes: frames per clip")
-    p.add_argument("--classes", help="forgery tasks: label sets 2 (real/fake), 3 (real/ID-replaced/ID-remained), 16 "
-                                     "(real + 15 methods) or a comma list trained jointly, e.g. 2,3,16")
-    p.add_argument("--streams", help="forgery tasks: rgb (default), fad, lfs, both or mix (F3-Net's streams; "
-                                     "model.streams)")
-    p.add_argument("--map-root", metavar="DIR", help="forgery_spatial on ForgeryNet lists: the spatial_localize/ "
-                                                     "folder (maps at the images' relative paths)")
-    p.add_argument("--json", action="store_true", help="with --eval: print the metrics as one JSON object")
-    p.add_argument("--device", help="auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers")
-    p.add_argument("--workers", type=int, help="train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on "
-                                               "GPU); batch_size stays the global batch")
-    p.add_argument("--address", metavar="HOST:PORT", help="with --workers: run the DDP workers on an existing Ray "
-                   "cluster; default: start a local one for the run")
-    p.add_argument("--write-embedded", metavar="DIR", help="write the embedded face-forgery video set (data.train_size "
-                   "/ data.val_size videos at --resolution, data.seed) to DIR as MP4 files plus ForgeryNet video "
-                   "lists, and exit")
+    add_flags(p, FLAGS)
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides, e.g. optim.lr=0.1")
     return p
 
@@ -73,10 +73,8 @@ def _init_spec(args: argparse.Namespace) -> Optional[str]:
 
 
 def config_flags(args: argparse.Namespace) -> Dict[str, Any]:
-    """Return the config-changing flags as ``{dotted key: value or None}``."""
-    values = {attr: getattr(args, attr) for attr in _FLAG_KEYS}
-    values["init"] = _init_spec(args)
-    return {_FLAG_KEYS[attr]: v for attr, v in values.items()}
+    """Return the config-changing flags as ``{dotted key: value or None}`` (``--init supernet`` bound to its run)."""
+    return {**flags.config_flags(args, FLAGS), "init": _init_spec(args)}
 
 
 def _default_recipe(args: argparse.Namespace) -> Optional[str]:
@@ -111,20 +109,20 @@ def _device(args: argparse.Namespace, cfg):
         if args.device:
             raise NasError("--device does not apply with --workers (each Ray Train worker gets its own device)")
         return None
-    return resolve_device(args.device or cfg.device, log=None if args.json else print)  # --json: stdout is JSON
+    return resolve_device(cfg.device, log=None if args.json else print)  # --json: stdout is JSON
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from nas.config import refuse_on_resume
-
-    given = {f"--{attr.replace('_', '-')}": getattr(args, attr) for attr in _FLAG_KEYS}
-    refuse_on_resume({"--recipe": args.recipe, **given, "key=value overrides": args.opts})
+    flags.check_resume(args, FLAGS, {"key=value overrides": args.opts})
     run = Path(args.resume)
     import nas
     from nas.train import run_config
     from nas.train.checkpoint import check_architecture
 
     cfg, stored, workers = run_config(run)
+    if args.device is not None:  # where it trains may change on resume; what it trains may not
+        cfg = replace(cfg, device=args.device)
+        cfg.validate()
     if args.workers is None and workers > 1:  # a DDP run continues as it started, not in one process
         print(f"resuming on {workers} DDP workers, as the run started (--workers N to change)")
         args.workers = workers

@@ -3,74 +3,76 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from nas.cli.common import ArgumentParser, cli_main
+from nas.cli.flags import Flag, add_flags, check_resume, config_flags
 from nas.errors import NasError
 
 __all__ = ["main", "build_parser"]
 
-# Flags that configure a search, per modality: flag attribute -> dotted config key.
-IMAGE_FLAGS = {"madds": "madds", "latency": "latency", "lut": "lut", "lut_force": "lut_force", "epochs": "supernet.epochs", "population": "evolution.population",
-               "generations": "evolution.generations", "data": "data.root", "benchmark": "benchmark.name"}
-VIDEO_FLAGS = {"flops": "madds", "latency": "latency", "lut": "lut", "lut_force": "lut_force", "epochs": "search.epochs", "frames": "frames", "data_root": "data.data_root",
-               "train_list": "data.train_list", "val_list": "data.val_list"}
-COMMON_FLAGS = {"seed": "seed", "resolution": "resolution", "num_classes": "num_classes", "strategy": "strategy"}
-# Flags that change what runs, refused with --resume (which continues with the run's stored config).
-CONFIG_FLAGS = ("space", "recipe", "out", "strategy", "seed", "epochs", "resolution", "num_classes", "madds",
-                "latency", "lut", "lut_force",
-                "population", "generations", "data", "benchmark", "flops", "frames", "data_root", "train_list",
-                "val_list",
-                "trials", "cpus_per_trial", "gpus_per_trial", "max_failures")
+IMG = "image spaces (st_topo, nb201: one-shot supernet + SGLD + evolution or random, or a table look-up)"
+VID = "video spaces (pv_st: differentiable search)"
+RAY = "Ray: trials, eval workers, cluster (see nas.search.trials)"
+
+# The flags of nas-search: (flag, help, config key, type, modality, may change on --resume, group).
+FLAGS = (
+    Flag("--space", "search space (default: the recipe's, else st_topo; see nas.list_spaces())", key="space"),
+    Flag("--strategy", "search strategy (default: the space's; see nas.list_strategies())", key="strategy"),
+    Flag("--recipe", "YAML recipe with any config keys (see recipes/search/)"),
+    Flag("--out", "run folder (default runs/<space>-<timestamp>)"),
+    Flag("--resume", "continue an interrupted run from its checkpoints", metavar="RUN_DIR", resume=True),
+    Flag("--device", "auto (CUDA when available; the default), cpu, cuda or cuda:N", key="execution.device",
+         resume=True),
+    Flag("--seed", "random seed", key="seed", type=int),
+    Flag("--epochs", "supernet training epochs (search.epochs for --strategy differentiable)", key="supernet.epochs",
+         type=int),
+    Flag("--resolution", "target resolution at which cost is computed (default 224)", key="resolution", type=int),
+    Flag("--num-classes", "classes of the target model for the cost (default 1000)", key="num_classes", type=int),
+    Flag("--latency", "hard latency budget of the predicted model latency, e.g. 25ms (alone, or with a MAdds "
+         "budget: both limits hold)", key="latency"),
+    Flag("--lut", "nas-profile latency table for --latency (default: build one into the run folder)", key="lut"),
+    Flag("--lut-force", "accept a table made on another device, torch version or thread count", key="lut_force",
+         type=bool),
+    Flag("--madds", "hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)", key="madds",
+         modality="image", group=IMG),
+    Flag("--population", "candidates per round (evolution, random)", key="evolution.population", type=int,
+         modality="image", group=IMG),
+    Flag("--generations", "rounds after the first (evolution, random)", key="evolution.generations", type=int,
+         modality="image", group=IMG),
+    Flag("--data", "ImageNet-style folder (train/<class>/*, optional val/); default: embedded set", key="data.root",
+         modality="image", group=IMG),
+    Flag("--benchmark", "score by look-up in the space's tabular benchmark instead of training (nb201: cifar10, "
+         "cifar100 or imagenet16; see benchmark.* keys)", key="benchmark.name", modality="image", group=IMG),
+    Flag("--flops", "MAdds budget of the video model, e.g. 33G (the same quantity as --madds)", key="madds",
+         modality="video", group=VID),
+    Flag("--frames", "clip length the cost and --flops refer to (default 8; the proxy clips: data.frames=N)",
+         key="frames", type=int, modality="video", group=VID),
+    Flag("--data-root", "root folder of the videos named in the lists", key="data.root", modality="video", group=VID),
+    Flag("--train-list", "training list (mmaction2 'path label', Kinetics CSV or SSv2 JSON)", key="data.train_list",
+         modality="video", group=VID),
+    Flag("--val-list", "validation list, same formats", key="data.val_list", modality="video", group=VID),
+    Flag("--trials", "run N seeds (seed, seed+1, ...) as Ray Tune trials; with a budget list, N seeds per budget "
+         "(--trials 1: one trial per budget)", type=int, group=RAY),
+    Flag("--address", "join an existing Ray cluster (HOST:PORT); default: start a local one", resume=True, group=RAY),
+    Flag("--cpus-per-trial", "CPUs each trial holds (default 1)", type=float, group=RAY),
+    Flag("--gpus-per-trial", "GPUs each trial holds, e.g. 1 or 0.5 to share one (default 0: trials run on the CPU)",
+         type=float, group=RAY),
+    Flag("--max-failures", "retries of a trial whose process dies (default 1)", type=int, group=RAY),
+    Flag("--dashboard", "start the Ray dashboard on 127.0.0.1 and print its URL and token (needs pip install -e "
+         "'.[dashboard]')", type=bool, resume=True, group=RAY),
+    Flag("--eval-workers", "score candidates on N Ray tasks", type=int, resume=True, group=RAY),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of nas-search."""
     p = ArgumentParser(prog="nas-search", description=__doc__,
-                                epilog="Extra positional key=value pairs override any config key, e.g. "
-                                       "sgld.snapshots=8 evolution.parents=10")
-    p.add_argument("--space", help="search space (default: the recipe's, else st_topo; see nas.list_spaces())")
-    p.add_argument("--strategy", help="search strategy (default: the space's; see nas.list_strategies())")
-    p.add_argument("--recipe", help="YAML recipe with any config keys (see recipes/search/)")
-    p.add_argument("--out", help="run folder (default runs/<space>-<timestamp>)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoints")
-    p.add_argument("--device", help="auto (CUDA when available; the default), cpu, cuda or cuda:N (config key device)")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--epochs", type=int, help="supernet training epochs (search.epochs for --strategy differentiable)")
-    p.add_argument("--resolution", type=int, help="target resolution at which cost is computed (default 224)")
-    p.add_argument("--num-classes", type=int, help="classes of the target model for the cost (default 1000)")
-    img = p.add_argument_group("image spaces (st_topo: one-shot + SGLD + evolution or random)")
-    img.add_argument("--madds", help="hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)")
-    img.add_argument("--latency", help="hard latency budget of the predicted model latency, e.g. 25ms (alone, or "
-                                       "with --madds: both limits hold)")
-    img.add_argument("--lut", help="nas-profile latency table for --latency (default: build one into the run folder)")
-    img.add_argument("--lut-force", action="store_true", default=None,
-                     help="accept a table made on another device, torch version or thread count")
-    img.add_argument("--population", type=int, help="candidates per round (evolution, random)")
-    img.add_argument("--generations", type=int, help="rounds after the first (evolution, random)")
-    img.add_argument("--data", help="ImageNet-style folder (train/<class>/*, optional val/); default: embedded set")
-    img.add_argument("--benchmark", help="score by look-up in the space's tabular benchmark instead of training "
-                                         "(nb201: cifar10, cifar100 or imagenet16; see benchmark.* keys)")
-    vid = p.add_argument_group("video spaces (pv_st: differentiable search)")
-    vid.add_argument("--flops", help="MAdds budget of the video model, e.g. 33G (the same quantity as --madds)")
-    vid.add_argument("--frames", type=int, help="clip length the cost and --flops refer to (default 8; the proxy "
-                                                "clips: data.frames=N)")
-    vid.add_argument("--data-root", help="root folder of the videos named in the lists")
-    vid.add_argument("--train-list", help="training list (mmaction2 'path label', Kinetics CSV or SSv2 JSON)")
-    vid.add_argument("--val-list", help="validation list, same formats")
-    ray = p.add_argument_group("Ray: trials, eval workers, cluster (see nas.search.trials)")
-    ray.add_argument("--trials", type=int, help="run N seeds (seed, seed+1, ...) as Ray Tune trials; with a --madds "
-                                                 "list, N seeds per budget (--trials 1: one trial per budget)")
-    ray.add_argument("--address", help="join an existing Ray cluster (HOST:PORT); default: start a local one")
-    ray.add_argument("--cpus-per-trial", type=float, help="CPUs each trial holds (default 1)")
-    ray.add_argument("--gpus-per-trial", type=float, help="GPUs each trial holds, e.g. 1 or 0.5 to share one "
-                                                          "(default 0: trials run on the CPU)")
-    ray.add_argument("--max-failures", type=int, help="retries of a trial whose process dies (default 1)")
-    ray.add_argument("--dashboard", action="store_true",
-                     help="start the Ray dashboard on 127.0.0.1 and print its URL and token "
-                          "(needs pip install -e '.[dashboard]')")
-    ray.add_argument("--eval-workers", type=int, help="score candidates on N Ray tasks")
+                       epilog="Extra positional key=value pairs override any config key, e.g. "
+                              "sgld.snapshots=8 evolution.parents=10")
+    add_flags(p, FLAGS)
     p.add_argument("opts", nargs="*", metavar="key=value", help="dotted config overrides")
     return p
 
@@ -84,7 +86,7 @@ def main(argv: List[str]) -> int:
     cfg, budgets = _config(args)
     from nas.search.trials import ClusterOptions, run_trials, run_with_eval_workers
 
-    name = args.device or cfg.device
+    name = cfg.execution.device
     cluster = ClusterOptions(args.address, args.dashboard, name)
     trials = args.trials is not None or len(budgets) > 1 or bool(args.address) or args.dashboard
     opts = _trial_options(args, trials)
@@ -133,35 +135,27 @@ def _space(args) -> str:
 def _config(args):
     """Return the typed config and the list of budgets (one per trial) the flags ask for."""
     import nas
-    from nas.config import build_config, load_recipe
-    from nas.search.run import config_class
+    from nas.config import load_recipe
+    from nas.config.search import search_config
 
     plugin = nas.get_plugin(_space(args))
-    own, other = (VIDEO_FLAGS, IMAGE_FLAGS) if plugin.modality == "video" else (IMAGE_FLAGS, VIDEO_FLAGS)
-    for flag in other:
-        if getattr(args, flag) is not None and flag not in own:
-            raise NasError(f"--{flag.replace('_', '-')} does not apply to {plugin.modality} space {plugin.name!r}")
-    budget_flag = "flops" if plugin.modality == "video" else "madds"
-    budgets = _budget_list(getattr(args, budget_flag), budget_flag)
-    flags: Dict[str, Any] = {key: getattr(args, f) for f, key in {**own, **COMMON_FLAGS}.items()}
+    flags = config_flags(args, FLAGS, plugin.modality, plugin.name)
+    budgets = _budget_list(flags["madds"], "flops" if plugin.modality == "video" else "madds")
+    recipe = load_recipe(args.recipe) if args.recipe else {}
     flags.update(space=plugin.name, madds=budgets[0] if budgets else None)
-    recipe_strategy = (load_recipe(args.recipe) if args.recipe else {}).get("strategy")
-    if plugin.modality == "image" and (args.strategy or recipe_strategy) == "differentiable":
-        flags["search.epochs"] = flags.pop("supernet.epochs")  # --epochs: the bilevel epochs, as on video spaces
-    if plugin.modality == "video" and args.train_list is not None:
+    if (args.strategy or recipe.get("strategy") or plugin.default_strategy) == "differentiable":
+        flags["search.epochs"] = flags.pop("supernet.epochs")  # --epochs: the bilevel epochs on every space
+    if args.train_list is not None:
         flags["data.source"] = "list"
     opts = list(args.opts or [])
-    if getattr(args, "latency", None) is not None and not budgets and "madds" not in (
-            load_recipe(args.recipe) if args.recipe else {}):
+    if args.latency is not None and not budgets and "madds" not in recipe:
         opts.insert(0, "madds=null")  # --latency alone: no MAdds limit (a key=value override still sets one)
-    cfg = build_config(config_class(plugin), recipe=args.recipe, flags=flags, opts=opts,
-                       base=plugin.search_defaults)
+    cfg = search_config(plugin.name, recipe=args.recipe, flags=flags, opts=opts)
     from nas.search.run import resolve_strategy
 
     resolve_strategy(plugin, cfg.strategy)  # a misfit strategy is an error before any work
-    root = getattr(cfg.data, "root", None)
-    if root is not None and not Path(root).is_dir():
-        raise NasError(f"data folder not found: {root}")
+    if plugin.modality == "image" and cfg.data.root is not None and not Path(cfg.data.root).is_dir():
+        raise NasError(f"data folder not found: {cfg.data.root}"[:200])
     return cfg, budgets or [cfg.madds]
 
 
@@ -178,19 +172,20 @@ def _budget_list(text: Optional[str], flag: str) -> List[int]:
 
 
 def _resume(args) -> int:
-    """Continue a search (or a trials experiment) with its stored config; config flags are refused."""
-    from nas.config import refuse_on_resume
+    """Continue a search (or a trials experiment) with its stored config; flags that change it are refused."""
     from nas.search.trials import SPEC_FILE, ClusterOptions, resume_trials, run_with_eval_workers
 
     out = Path(args.resume)
     trials = (out / SPEC_FILE).is_file()
     cfg = None if trials else _stored_config(out)  # not a run folder: say that first
-    given = {f"--{f.replace('_', '-')}": getattr(args, f) for f in CONFIG_FLAGS}
-    refuse_on_resume({**given, "key=value overrides": args.opts})
+    check_resume(args, FLAGS, {"key=value overrides": args.opts})
     cluster = ClusterOptions(args.address, args.dashboard, args.device or "auto")
     if trials:
         return resume_trials(out, cluster)
-    device = _device(args.device or cfg.device)
+    if args.device is not None:  # where it computes may change on resume; what it computes may not
+        cfg = replace(cfg, execution=replace(cfg.execution, device=args.device))
+        cfg.validate()
+    device = _device(cfg.execution.device)
     if args.eval_workers:
         return _print_result(out, run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, True)[1])
     from nas.search.run import SearchRun
@@ -199,18 +194,16 @@ def _resume(args) -> int:
 
 
 def _stored_config(out: Path):
-    """Return the typed config stored in a search run folder."""
-    import nas
-    from nas.config import from_dict
+    """Return the typed config stored in a search run folder (older runs' keys migrated)."""
+    from nas.config.search import load_search_config
     from nas.utils.readers import read_yaml
-    from nas.search.run import config_class
     from nas.utils.run import RunFolder
 
     RunFolder.reopen(out, "search", needs=("config.yaml",))
     data = read_yaml(out / "config.yaml", "run config")
     if not isinstance(data, dict):
         raise NasError(f"--resume {str(out)[:120]}: config.yaml is empty or not a mapping")
-    return from_dict(config_class(nas.get_plugin(str(data.get("space")))), data)
+    return load_search_config(data)
 
 
 def _default_out(space: str, trials: bool) -> Path:

@@ -8,15 +8,16 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Type, TypeVar
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar
 
 import yaml
 
 from nas.errors import NasError
 from nas.utils.readers import brief
 
-__all__ = ["Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge", "dump_config", "build_config",
-           "nest_flags", "refuse_on_resume", "check_renamed", "migrate_renamed"]
+__all__ = ["Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge",
+           "dump_config", "build_config", "nest_flags", "refuse_on_resume", "check_renamed", "migrate_renamed",
+           "foreign_key", "drop_foreign", "config_dict"]
 
 C = TypeVar("C")
 PRECISIONS = ("auto", "bf16", "fp16", "off")  # ``amp`` values: auto = bf16 on CUDA, off on the CPU
@@ -60,7 +61,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return tuple(_coerce(v, item, key) for v in value)
     if tp is Any:
         return value
-    if tp is Budget:
+    if tp is Budget:  # a flag's budget arrives parsed (an int); a recipe's text is parsed here, once
         from nas.core.cost import parse_budget
 
         return parse_budget(value)
@@ -105,11 +106,46 @@ def migrate_renamed(cls: type, data: Mapping[str, Any]) -> Dict[str, Any]:
         path = old.split(".")
         if not _lookup(out, path):
             continue
-        section = dict(out[path[0]])
-        value = section.pop(path[1])
-        out[path[0]] = section
+        value, out = _pop(out, path)
         if not _lookup(out, new.split(".")):
             out = merge(out, _nest(new.split("."), value))
+    return out
+
+
+def _pop(data: Mapping[str, Any], path: List[str]) -> tuple:
+    """Return ``(value at path, data without it)`` for a present dotted path; ``data`` is not changed."""
+    out = dict(data)
+    if len(path) == 1:
+        return out.pop(path[0]), out
+    value, out[path[0]] = _pop(out[path[0]], path[1:])
+    return value, out
+
+
+def _modal_keys(cls: type, prefix: str = "") -> Iterator[tuple]:
+    """Yield ``(dotted key, modality)`` of every field of ``cls`` (nested) that one modality alone reads."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        modality = f.metadata.get("modality")
+        if modality is not None:
+            yield prefix + f.name, modality
+        elif dataclasses.is_dataclass(hints[f.name]):
+            yield from _modal_keys(hints[f.name], f"{prefix}{f.name}.")
+
+
+def foreign_key(cls: type, data: Mapping[str, Any], modality: str) -> Optional[str]:
+    """Return the first key set in ``data`` that ``cls`` marks as another modality's, else None."""
+    for key, owner in _modal_keys(cls):
+        if owner != modality and _lookup(data, key.split(".")):
+            return key
+    return None
+
+
+def drop_foreign(cls: type, data: Mapping[str, Any], modality: str) -> Dict[str, Any]:
+    """Return ``data`` without the keys ``cls`` marks as another modality's."""
+    out = dict(data)
+    for key, owner in _modal_keys(cls):
+        if owner != modality and _lookup(out, key.split(".")):
+            out = _pop(out, key.split("."))[1]
     return out
 
 
@@ -189,7 +225,13 @@ def dump_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config as YAML, atomically."""
     from nas.utils.io import atomic_write_text
 
-    atomic_write_text(Path(path), yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    atomic_write_text(Path(path), yaml.safe_dump(config_dict(cfg), sort_keys=False))
+
+
+def config_dict(cfg: Any) -> Dict[str, Any]:
+    """Return the plain dict a run records of ``cfg``: its ``as_dict()`` (only the keys that apply) or all keys."""
+    as_dict = getattr(cfg, "as_dict", None)
+    return as_dict() if as_dict is not None else to_dict(cfg)
 
 
 def nest_flags(flags: Mapping[str, Any]) -> Dict[str, Any]:
@@ -210,16 +252,20 @@ def build_config(cls: Type[C], *, recipe: Optional[str | Path] = None, flags: Op
     line to a config for every command.
     """
     data: Dict[str, Any] = migrate_renamed(cls, base) if base is not None else {}
+    given: Dict[str, Any] = {}  # what the user wrote: the recipe, the flags and the overrides
     if recipe:
-        layer = load_recipe(recipe)
-        check_renamed(cls, layer, f"in recipe {Path(recipe).name[:60]}")
-        data = merge(data, layer)
+        given = load_recipe(recipe)
+        check_renamed(cls, given, f"in recipe {Path(recipe).name[:60]}")
     layer = nest_flags(flags or {})
     check_renamed(cls, layer, "a flag")
     for item in opts or []:
         check_renamed(cls, apply_overrides({}, [item]), "an override")
-    data = apply_overrides(merge(data, layer), opts)
-    return from_dict(cls, data)
+    given = apply_overrides(merge(given, layer), opts)
+    cfg = from_dict(cls, merge(data, given))
+    check_keys = getattr(cfg, "check_keys", None)  # e.g. a video key given for an image space
+    if check_keys is not None:
+        check_keys(given)
+    return cfg
 
 
 def refuse_on_resume(given: Mapping[str, Any]) -> None:

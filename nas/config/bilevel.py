@@ -1,8 +1,8 @@
-"""The bilevel (differentiable) search section shared by the video and image configs: every default, commented."""
+"""The ``search`` section of the search config (window-strategy budget, bilevel options): every default, commented."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 from nas.errors import NasError
 
@@ -11,8 +11,12 @@ __all__ = ["DiffSearchConfig"]
 
 @dataclass(frozen=True)
 class DiffSearchConfig:
-    """First-order bilevel search of per-slot alpha with a FLOPs hinge and a cyclic alpha LR."""
+    """The ``search`` section: how many candidates a window strategy may score, and the first-order bilevel search
+    of per-slot alpha with a MAdds hinge and a cyclic alpha LR (``--strategy differentiable``). On image spaces
+    ``search.batch_size`` is the bilevel batch; the one-shot supernet trains on ``data.batch_size``."""
 
+    max_queries: Optional[int] = None  # window strategies: stop after this many scored candidates; None = the
+    #                                    strategy's own budget
     epochs: int = 20  # passes over the weight-training split (8 under-trained the proxy supernet)
     batch_size: int = 32  # clips (images on an image space) per weight step and per alpha step
     grad_accum: int = 1  # micro-batches per step: batch_size / grad_accum samples go through the supernet at once

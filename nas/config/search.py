@@ -1,61 +1,80 @@
-"""Config of the ST-NAS one-shot search (``nas-search --space st_topo``): every default, commented."""
+"""The search config of every space and strategy (``nas-search``): every default, commented."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, ClassVar, Dict, Mapping, Optional
 
-from nas.config import Budget, Precision
+from nas.config import Budget, Precision, build_config, drop_foreign, foreign_key, to_dict
 from nas.config.bilevel import DiffSearchConfig
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
-           "QueryConfig", "ConfidenceConfig", "FinalistsConfig", "SearchConfig"]
+           "QueryConfig", "ConfidenceConfig", "FinalistsConfig", "ExecutionConfig", "SearchConfig", "search_config",
+           "search_base", "load_search_config"]
+
+
+IMAGE = {"modality": "image"}  # field metadata: the key applies to image spaces only
+VIDEO = {"modality": "video"}  # field metadata: the key applies to video spaces only
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Proxy data: the embedded shapes set, or an ImageNet-style folder."""
+    """Proxy data: an embedded set (procedural shapes or motion clips), an ImageNet-style folder or video lists."""
 
-    root: Optional[str] = None  # ImageNet-style folder; None = the embedded procedural shapes set
-    proxy_resolution: int = 32  # side of the images the supernet trains and scores on
-    train_images: int = 6000  # embedded set only: training images
-    val_images: int = 1000  # embedded set only: validation images
-    noise: float = 0.05  # embedded set only: std of the additive Gaussian pixel noise (images in [0, 1])
-    shapes: int = 5  # embedded set only: shape kinds (2..10; 2 x shapes classes); above 5 adds fine-outline shapes
-    val_fraction: float = 0.1  # folders without val/: share of train held out (seeded split)
-    seed: int = 0  # embedded set generator / folder split seed; fixed apart from the run seed so that runs and
-    #              trials with different --seed are trained and scored on the same data
-    batch_size: int = 64  # supernet training batch
-    workers: int = 0  # DataLoader worker processes for folder data
-    decode_at_proxy: bool = True  # folders: decode JPEGs at >= 2x proxy_resolution (libjpeg DCT scaling), not full size
-    cache_scoring: bool = True  # folders: keep the decoded BN/scoring images in the run folder (score_cache.pt),
-    #                             so a resumed run or a later phase does not decode them again
-    search_val: str = "split"  # folders with val/: "split" scores on a seeded hold-out of train/ (val/ stays
-    #                            unseen for retraining's report), "val" scores on val/ itself
-    min_readable: float = 0.5  # folders: stop when a pass reads less than this share of its images
+    root: Optional[str] = None  # image: ImageNet-style folder; video: the folder list paths are relative to;
+    #                             None = the space's embedded set
+    train_size: int = 6000  # embedded set: training images (video: clips for weight steps and finalists)
+    val_size: int = 1000  # embedded set: validation images (video: clips of the per-epoch accuracy and finalists)
+    alpha_size: int = field(default=192, metadata=VIDEO)  # embedded video set: held-out clips for alpha steps
+    seed: int = 0  # embedded set generator / folder split / list shuffle seed; fixed apart from the run seed so
+    #              that runs and trials with different --seed are trained and scored on the same data
+    workers: int = 0  # DataLoader worker processes for folder or list data
+    proxy_resolution: int = field(default=32, metadata=IMAGE)  # side of the images the supernet trains on
+    noise: float = field(default=0.05, metadata=IMAGE)  # embedded set: std of the additive Gaussian pixel noise
+    shapes: int = field(default=5, metadata=IMAGE)  # embedded set: shape kinds (2..10; 2 x shapes classes); above 5
+    #                                                 adds fine-outline shapes
+    val_fraction: float = field(default=0.1, metadata=IMAGE)  # folders without val/: share of train held out
+    batch_size: int = field(default=64, metadata=IMAGE)  # supernet training batch (video: search.batch_size)
+    decode_at_proxy: bool = field(default=True, metadata=IMAGE)  # folders: decode JPEGs at >= 2x proxy_resolution
+    #                                                              (libjpeg DCT scaling), not full size
+    cache_scoring: bool = field(default=True, metadata=IMAGE)  # folders: keep the decoded BN/scoring images in the
+    #                            run folder (score_cache.pt), so a resumed run or later phase does not decode them again
+    search_val: str = field(default="split", metadata=IMAGE)  # folders with val/: "split" scores on a seeded
+    #                 hold-out of train/ (val/ stays unseen for retraining's report), "val" scores on val/ itself
+    min_readable: float = field(default=0.5, metadata=IMAGE)  # folders: stop when a pass reads less than this share
+    source: str = field(default="synthetic", metadata=VIDEO)  # "synthetic" (embedded motion clips) or "list"
+    train_list: Optional[str] = field(default=None, metadata=VIDEO)  # list source: weights and alpha train on halves
+    val_list: Optional[str] = field(default=None, metadata=VIDEO)  # list source: clips of the per-epoch accuracy
+    list_format: Optional[str] = field(default=None, metadata=VIDEO)  # pathlabel | kinetics | ssv2; None = by suffix
+    labels_file: Optional[str] = field(default=None, metadata=VIDEO)  # SSv2: the {name: index} labels JSON
+    num_classes: Optional[int] = field(default=None, metadata=VIDEO)  # None = from the list (or the embedded set's)
+    frames: int = field(default=8, metadata=VIDEO)  # frames per proxy clip the supernet trains on
+    size: int = field(default=32, metadata=VIDEO)  # side of the square training crops, in pixels
+    sampling: str = field(default="segment", metadata=VIDEO)  # "segment" (TSN) or "dense" (frames x stride)
+    stride: int = field(default=2, metadata=VIDEO)  # dense sampling only: frame step
 
 
 @dataclass(frozen=True)
 class SupernetConfig:
-    """Single-path uniform-sampling supernet training (SPOS style)."""
+    """The proxy supernet: its width, and (image spaces) single-path uniform-sampling training, SPOS style."""
 
-    width: float = 0.5  # channel multiplier of the proxy supernet (cost is always counted at width 1.0)
-    stem_stride: int = 1  # 1 = CIFAR-style stem for small proxy images (cost always uses the stride-2 stem)
-    sampling: str = "budget"  # "budget": paths drawn inside the search's cost window (ours); "uniform": SPOS
-    epochs: int = 6  # passes over the proxy training set
-    optimizer: str = "sgd"  # any name in nas.optim.OPTIMIZERS
-    lr: float = 0.1  # peak learning rate, cosine-annealed per step
-    momentum: float = 0.9  # SGD momentum
-    weight_decay: float = 4e-5  # on conv/linear weights only (SPOS/MobileNet value)
-    warmup_epochs: float = 1.5  # linear warm-up length; 0.5 let early steps blow up (seed 0: epoch-1 loss 3.1 >
+    width: float = 0.5  # channel multiplier of the proxy supernet (cost is always counted at width 1.0); pv_st: 0.125
+    stem_stride: int = field(default=1, metadata=IMAGE)  # 1 = CIFAR-style stem for small proxy images (cost always uses the stride-2 stem)
+    sampling: str = field(default="budget", metadata=IMAGE)  # "budget": paths drawn inside the search's cost window (ours); "uniform": SPOS
+    epochs: int = field(default=6, metadata=IMAGE)  # passes over the proxy training set
+    optimizer: str = field(default="sgd", metadata=IMAGE)  # any name in nas.optim.OPTIMIZERS
+    lr: float = field(default=0.1, metadata=IMAGE)  # peak learning rate, cosine-annealed per step
+    momentum: float = field(default=0.9, metadata=IMAGE)  # SGD momentum
+    weight_decay: float = field(default=4e-5, metadata=IMAGE)  # on conv/linear weights only (SPOS/MobileNet value)
+    warmup_epochs: float = field(default=1.5, metadata=IMAGE)  # linear warm-up length; 0.5 let early steps blow up (seed 0: epoch-1 loss 3.1 >
     #                             ln 10, 0.51 train accuracy after 6 epochs vs 0.67 with 1.5; seeds 1, 2 gained too)
-    label_smoothing: float = 0.0  # cross-entropy label smoothing
-    paths: int = 1  # sampled paths per optimizer step, their gradients averaged (1 = SPOS)
-    distill: float = 0.0  # in-place distillation (after BigNAS; our reading): > 0 also trains the space's largest
+    label_smoothing: float = field(default=0.0, metadata=IMAGE)  # cross-entropy label smoothing
+    paths: int = field(default=1, metadata=IMAGE)  # sampled paths per optimizer step, their gradients averaged (1 = SPOS)
+    distill: float = field(default=0.0, metadata=IMAGE)  # in-place distillation (after BigNAS; our reading): > 0 also trains the space's largest
     #                       path on the labels each step, and each sampled path on (1 - distill) x cross-entropy +
     #                       distill x KL to the largest's detached predictions; 0 = off. The SGLD phase stays
     #                       single-path
-    sandwich: bool = False  # the sandwich rule's lower bound: also train the space's cheapest path every step,
+    sandwich: bool = field(default=False, metadata=IMAGE)  # the sandwich rule's lower bound: also train the space's cheapest path every step,
     #                         as one more student (with supernet.distill > 0 the whole BigNAS sandwich)
 
 
@@ -105,14 +124,7 @@ class BenchmarkConfig:
     table: Optional[str] = None  # a user's copy of the table (same columns); None = the file shipped with the space
 
 
-@dataclass(frozen=True)
-class QueryConfig(DiffSearchConfig):
-    """The ``search`` section: how many candidates a window strategy may score, and (inherited, the same keys
-    as the video search's) the bilevel options of ``--strategy differentiable`` on a space whose supernet has
-    architecture parameters (nb201). On image spaces ``search.batch_size`` is the bilevel batch; the one-shot
-    supernet trains on ``data.batch_size``."""
-
-    max_queries: Optional[int] = None  # stop after this many scored candidates; None = the strategy's own budget
+QueryConfig = DiffSearchConfig  # the ``search`` section under its earlier name
 
 
 @dataclass(frozen=True)
@@ -129,48 +141,97 @@ class ConfidenceConfig:
 
 @dataclass(frozen=True)
 class FinalistsConfig:
-    """Brief proxy retraining of the top-k before the result is returned (``nas.search.finalists``)."""
+    """Brief proxy training of the best candidates before the result is returned (``nas.search.finalists``).
 
-    k: int = 0  # candidates of the final population retrained; 0 = off (return the supernet's best)
-    epochs: int = 1  # passes over the proxy training set per finalist
+    One-shot search: the top-k of the final population; differentiable search: the diversity scheduler's distinct
+    cycle-end candidates, the latest ones first (our reading of PV-NAS's diversity).
+    """
+
+    k: int = 0  # candidates trained; 0 = off (return the supernet's best, or the derived final argmax); pv_st: 4
+    epochs: int = 1  # proxy training epochs of each finalist; pv_st: 6 (2 left the winner at 0.45 held-out top-1,
+    #                  below the 2-D bound 0.57; 6 reached 0.62, seed 0)
     lr: float = 0.05  # peak SGD learning rate, cosine-annealed per step
-    init: str = "supernet"  # "supernet": start from the trained shared weights; "scratch": a fresh seeded init
+    batch_size: int = field(default=32, metadata=VIDEO)  # clips per step (image finalists use data.batch_size)
+    init: str = "supernet"  # "supernet": start from the trained shared weights (ours); "scratch": a fresh seeded init
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Where and how the run computes; recorded with the run like every other key."""
+
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device sets it, also on --resume
+    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16, fp16,
+    #                          off (fp16 is refused by the differentiable search: its bilevel step has no grad scaler)
+    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
+    activation_checkpointing: bool = field(default=False, metadata=VIDEO)  # recompute supernet block activations
+    #                                                                         in backward (less memory)
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """The whole st_topo search."""
+    """One search run, for every space and strategy: the keys of one modality apply to its spaces only.
+
+    A space's plugin supplies the defaults that differ from these (``SpacePlugin.search_defaults``), so build it
+    with :func:`search_config` (or ``nas.config.build_config`` with that base), not bare.
+    """
 
     space: str = "st_topo"  # registered space name
-    strategy: Optional[str] = None  # STRATEGIES name (evolution or random); None = the space's default
-    madds: Optional[Budget] = 330_000_000  # hard MAdds budget at ``resolution``; recipes may write 330M, 0.5G;
-    #                                          None (--latency alone): no MAdds limit
+    strategy: Optional[str] = None  # STRATEGIES name; None = the space's default
+    madds: Optional[Budget] = 330_000_000  # hard MAdds budget at the target; recipes may write 330M, 0.5G;
+    #                                          None: no MAdds limit (a latency budget alone, or none on pv_st)
     latency: Optional[str] = None  # hard latency budget of the predicted model latency, e.g. 25ms (us, ms, s)
     lut: Optional[str] = None  # nas-profile table the latency is predicted from; None: built into the run folder
     lut_force: bool = False  # accept a table made on another device, torch version or thread count
     latency_threads: int = 1  # CPU threads the latency budget refers to (of the table built, and of the check)
     latency_device: str = "cpu"  # the device the latency budget refers to
     resolution: int = 224  # target resolution at which the budget and costs are computed
-    num_classes: int = 1000  # classes of the target model the cost is computed for
-    seed: int = 0  # seeds data order, path sampling, SGLD noise and evolution
-    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it, also on resume
-    amp: Precision = "auto"  # autocast of supernet steps and scoring: auto (bf16 on CUDA, off on CPU), bf16, fp16, off
-    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
+    frames: Optional[int] = field(default=None, metadata=VIDEO)  # target clip length the cost and budget refer to
+    #                                                               (pv_st: 8; the proxy clips: data.frames)
+    num_classes: Optional[int] = 1000  # classes of the target model the cost is computed for; None = the data's
+    seed: int = 0  # seeds data order, init, path sampling, SGLD and Gumbel noise, and the strategy
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     data: DataConfig = field(default_factory=DataConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
-    sgld: SGLDConfig = field(default_factory=SGLDConfig)
-    score: ScoreConfig = field(default_factory=ScoreConfig)
-    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
-    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
-    search: QueryConfig = field(default_factory=QueryConfig)
-    confidence: ConfidenceConfig = field(default_factory=ConfidenceConfig)
+    sgld: SGLDConfig = field(default_factory=SGLDConfig, metadata=IMAGE)
+    score: ScoreConfig = field(default_factory=ScoreConfig, metadata=IMAGE)
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig, metadata=IMAGE)
+    benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig, metadata=IMAGE)
+    search: DiffSearchConfig = field(default_factory=DiffSearchConfig)
+    confidence: ConfidenceConfig = field(default_factory=ConfidenceConfig, metadata=IMAGE)
     finalists: FinalistsConfig = field(default_factory=FinalistsConfig)
+
+    # Keys renamed when the image and video search configs became one; an old one written in a recipe, flag or
+    # override is a one-line error naming its new key, and stored configs of older runs are migrated on load.
+    RENAMED: ClassVar[Dict[str, str]] = {
+        "data.data_root": "data.root", "data.train_images": "data.train_size", "data.val_images": "data.val_size",
+        "data.synthetic_train": "data.train_size", "data.synthetic_val": "data.val_size",
+        "data.synthetic_alpha": "data.alpha_size", "finalists.max": "finalists.k", "device": "execution.device",
+        "amp": "execution.amp", "deterministic": "execution.deterministic",
+        "activation_checkpointing": "execution.activation_checkpointing",
+    }
+
+    @property
+    def modality(self) -> str:
+        """Return the modality of the config's space ("image" or "video")."""
+        from nas.plugins import get_plugin
+
+        return get_plugin(self.space).modality
+
+    def check_keys(self, given: Mapping[str, Any]) -> None:
+        """Raise a one-line NasError if ``given`` (recipe, flags, overrides) sets a key of another modality."""
+        key = foreign_key(type(self), given, self.modality)
+        if key is not None:
+            raise NasError(f"config key {key!r} does not apply to {self.modality} space {self.space!r}")
+
+    def as_dict(self) -> Dict[str, Any]:
+        """Return the config as a plain dict holding only the keys of its space's modality (for config.yaml)."""
+        return drop_foreign(type(self), to_dict(self), self.modality)
 
     def validate(self) -> None:
         """Check cross-field constraints (pure; raises NasError)."""
         from nas.utils.device import check_device_name
 
-        check_device_name(self.device)
+        check_device_name(self.execution.device)
         checks = [
             (self.resolution > 0, "resolution must be positive"),
             (self.data.proxy_resolution >= 8, "data.proxy_resolution must be at least 8"),
@@ -180,12 +241,12 @@ class SearchConfig:
             (1 <= self.evolution.parents <= self.evolution.population, "evolution.parents must be in 1..population"),
             (0 <= self.evolution.min_budget_fraction < 1, "evolution.min_budget_fraction must be in [0, 1)"),
             (self.sgld.snapshots >= 1, "sgld.snapshots must be at least 1"),
-            (self.supernet.width > 0, "supernet.width must be positive"),
+            (0 < self.supernet.width <= 1, f"supernet.width must be in (0, 1], got {self.supernet.width}"),
             (self.supernet.stem_stride in (1, 2), "supernet.stem_stride must be 1 or 2"),
             (self.supernet.sampling in ("budget", "uniform"), "supernet.sampling must be 'budget' or 'uniform'"),
             (self.evolution.sample_size >= 1, "evolution.sample_size must be at least 1"),
-            (self.data.train_images >= 1 and self.data.val_images >= 1,
-             "data.train_images and data.val_images must be at least 1"),
+            (min(self.data.train_size, self.data.val_size, self.data.alpha_size) >= 1,
+             "data.train_size, data.val_size and data.alpha_size must be at least 1"),
             (0.0 <= self.data.noise <= 1.0, "data.noise must be between 0 and 1"),
             (2 <= self.data.shapes <= 10, "data.shapes must be in 2..10"),
             (self.data.batch_size >= 2, f"data.batch_size must be at least 2 (BatchNorm), got {self.data.batch_size}"),
@@ -219,12 +280,11 @@ class SearchConfig:
             (self.finalists.epochs >= 1, f"finalists.epochs must be at least 1, got {self.finalists.epochs}"),
             (self.finalists.lr > 0, f"finalists.lr must be > 0, got {self.finalists.lr}"),
             (self.finalists.init in ("supernet", "scratch"), "finalists.init must be supernet or scratch"),
-            (self.finalists.k == 0 or self.score.val_images < self.data.val_images or self.data.root is not None,
-             "finalists.k > 0 scores on held-out images: score.val_images must be below data.val_images"),
-            (self.strategy != "differentiable" or self.amp != "fp16",
+            (self.finalists.batch_size >= 1, f"finalists.batch_size must be at least 1, got {self.finalists.batch_size}"),
+            (self.execution.amp != "fp16" or self.strategy != "differentiable" and self.modality == "image",
              "amp fp16 does not apply to the differentiable search (its bilevel step has no grad scaler): use bf16 "
              "or off"),
-            (self.strategy != "differentiable" or self.finalists.k == 0,
+            (self.modality == "video" or self.strategy != "differentiable" or self.finalists.k == 0,
              "finalists.k applies to the one-shot strategies; the differentiable search returns the genotype "
              "derived from alpha"),
             (self.confidence.resamples >= 2, "confidence.resamples must be at least 2"),
@@ -234,7 +294,28 @@ class SearchConfig:
         for ok, message in checks:
             if not ok:
                 raise NasError(message)
+        self._validate_modality()
         self._validate_latency()
+
+    def _validate_modality(self) -> None:
+        """Check the keys only one modality reads (the video data sources, the image finalists' held-out images)."""
+        d = self.data
+        if self.modality == "image":
+            if self.finalists.k and self.score.val_images >= d.val_size and d.root is None:
+                raise NasError("finalists.k > 0 scores on held-out images: score.val_images must be below "
+                               "data.val_size")
+            return
+        if d.source not in ("synthetic", "list"):
+            raise NasError(f"data.source must be synthetic or list, got {str(d.source)[:40]!r}")
+        if d.source == "list" and not (d.root and d.train_list and d.val_list):
+            raise NasError("video lists need data.root, data.train_list and data.val_list "
+                           "(--data-root/--train-list/--val-list)")
+        if d.frames < 1 or d.size < 8:
+            raise NasError("data.frames must be >= 1 and data.size >= 8")
+        if d.sampling not in ("segment", "dense"):
+            raise NasError(f"data.sampling must be segment or dense, got {str(d.sampling)[:40]!r}")
+        if self.frames is None or self.frames < 1:
+            raise NasError(f"frames (the target clip length) must be >= 1 on video space {self.space!r}")
 
     def _validate_latency(self) -> None:
         """Check the latency keys: a parsable budget, and the table options only with one."""
@@ -244,7 +325,28 @@ class SearchConfig:
             parse_latency(self.latency, "latency")
         elif self.lut is not None or self.lut_force:
             raise NasError("lut and lut_force (--lut, --lut-force) apply only with a latency budget (--latency)")
-        elif self.madds is None:
+        elif self.madds is None and self.modality == "image":  # a video search may run unconstrained
             raise NasError("a search needs a MAdds budget (madds), a latency budget (latency) or both")
         if self.latency_threads < 1:
             raise NasError(f"latency_threads must be at least 1, got {self.latency_threads}")
+
+
+def search_base(space: str) -> Dict[str, Any]:
+    """Return the config values a search on ``space`` starts from: its plugin's ``search_defaults`` and its name."""
+    from nas.plugins import get_plugin
+
+    return {**get_plugin(space).search_defaults, "space": space}
+
+
+def search_config(space: str, *, recipe: Optional[str] = None, flags: Optional[Mapping[str, Any]] = None,
+                  opts: Optional[list] = None) -> SearchConfig:
+    """Build the search config of ``space``: its defaults, then the recipe, flags and ``key=value`` overrides."""
+    return build_config(SearchConfig, recipe=recipe, flags=flags, opts=opts, base=search_base(space))
+
+
+def load_search_config(data: Mapping[str, Any]) -> SearchConfig:
+    """Return the config stored in a run folder's config.yaml (older runs' keys migrated, their defaults kept)."""
+    from nas.config import from_dict, merge, migrate_renamed
+
+    data = migrate_renamed(SearchConfig, data)
+    return from_dict(SearchConfig, merge(search_base(str(data.get("space", "st_topo"))), data))

@@ -62,21 +62,20 @@ def search_trial(config: Dict[str, Any]) -> None:
     import torch
     from ray import tune
 
-    import nas
-    from nas.config import from_dict
     from nas.distributed.cluster import quiet_ray_logs
     from nas.distributed.executor import RayExecutor, ShardedScorer
-    from nas.search.run import SearchRun, config_class
+    from nas.config.search import load_search_config
+    from nas.search.run import SearchRun
     from nas.utils.device import resolve_device, trial_device
 
     quiet_ray_logs()
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
-    cfg = from_dict(config_class(nas.get_plugin(spec["cfg"]["space"])), spec["cfg"])
+    cfg = load_search_config(spec["cfg"])
     scorer = None
     if config.get("eval_workers", 0) > 0:  # the eval tasks run in the trial's placement group, on CPUs
-        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1), amp=cfg.amp)
+        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1), amp=cfg.execution.amp)
     report = _reporter(run_dir, spec)
     # The trial's own GPU (Ray sets CUDA_VISIBLE_DEVICES to it), or the CPU when it holds none.
     device = resolve_device(trial_device(config.get("device", "auto"), ray.get_gpu_ids()), log=None)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from nas.config.video import PvSearchConfig, VideoDataConfig
+from nas.config.search import DataConfig, SearchConfig
 from nas.core.genotype import Genotype
 from nas.data.collate import collate_skip
 from nas.errors import NasError
@@ -68,13 +68,13 @@ def seeded_loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: in
                       pin_memory=torch.cuda.is_available())  # pinned host batches: non-blocking copies to the GPU
 
 
-def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
+def build_video_data(cfg: DataConfig, seed: int, batch: int) -> VideoData:
     """Return the loaders; the clips come from ``cfg.seed`` (the data seed), ``seed`` (the run's) orders batches."""
     if cfg.source == "synthetic":
         from nas.data.video_synthetic import CLASS_NAMES, SyntheticMotion
 
         sets = [SyntheticMotion(n, cfg.frames, cfg.size, cfg.seed * 10 + i)
-                for i, n in enumerate((cfg.synthetic_train, cfg.synthetic_alpha, cfg.synthetic_val))]
+                for i, n in enumerate((cfg.train_size, cfg.alpha_size, cfg.val_size))]
         n_cls = len(CLASS_NAMES)
     else:
         sets, n_cls = _list_sets(cfg, seed)
@@ -82,11 +82,11 @@ def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
         sets[1], batch, True, seed + 1, cfg.workers), seeded_loader(sets[2], batch, False, seed, cfg.workers), n_cls)
 
 
-def _list_sets(cfg: VideoDataConfig, seed: int) -> Tuple[List[Dataset], int]:
+def _list_sets(cfg: DataConfig, seed: int) -> Tuple[List[Dataset], int]:
     """Split the train list in halves (weights / alpha) by the data seed and read the val list."""
     from nas.data.video import VideoListDataset, align_labels, parse_list
 
-    root = Path(cfg.data_root)
+    root = Path(cfg.root)
     if not root.is_dir():
         raise NasError(f"video data root not found: {root}")
     train, names = parse_list(cfg.train_list, cfg.list_format, cfg.num_classes, cfg.labels_file)
@@ -109,11 +109,11 @@ def _cycle(loader: DataLoader) -> Iterator:
 class BilevelTrainer:
     """The supernet, weight optimizer, weight schedule and arch optimizer of one differentiable search.
 
-    ``cfg`` is a ``PvSearchConfig`` or an image ``SearchConfig``: both have the ``search`` keys of
+    ``cfg`` is the search config of a video or image space: the ``search`` keys of
     ``nas.config.bilevel.DiffSearchConfig`` and ``supernet.width``. A video space's costs count ``cfg.frames``.
     """
 
-    def __init__(self, cfg: PvSearchConfig, data: BilevelData, space, device: torch.device, latency=None):
+    def __init__(self, cfg: SearchConfig, data: BilevelData, space, device: torch.device, latency=None):
         from nas import create_supernet
         from nas.search.differentiable import ArchOptimizer
 
@@ -123,16 +123,16 @@ class BilevelTrainer:
         self.target_kw = {"frames": cfg.frames} if space.modality == "video" else {}
         from nas.train.amp import amp_dtype, configure_backends
 
-        configure_backends(device, cfg.deterministic)
+        configure_backends(device, cfg.execution.deterministic)
         # auto is bf16 on CUDA; a GPU without bf16 runs float32 here (fp16 would need a grad scaler in the step).
-        self.amp = amp_dtype(cfg.amp, device)
+        self.amp = amp_dtype(cfg.execution.amp, device)
         if self.amp == torch.float16:
             self.amp = None
         with seeded_init(cfg.seed):
             self.net = create_supernet(cfg.space, num_classes=data.num_classes, width=cfg.supernet.width).to(device)
             # The noise stream continues from the init, exactly as it did when the run seeded torch globally.
             self.noise = torch.Generator().set_state(torch.get_rng_state())
-        if getattr(cfg, "activation_checkpointing", False):  # a video-only option
+        if cfg.execution.activation_checkpointing:  # a video-only option
             from nas.nn.checkpointing import checkpoint_blocks
 
             checkpoint_blocks(self.net)

@@ -168,7 +168,7 @@ class ProxyData:
 def proxy_datasets(d: DataConfig) -> Tuple[Dataset, Dataset, int]:
     """Return the proxy ``(train, val, num_classes)``: the embedded shapes set unless ``d.root`` is set."""
     if d.root is None:
-        return shapes_datasets(ShapesSpec(train=d.train_images, val=d.val_images, resolution=d.proxy_resolution,
+        return shapes_datasets(ShapesSpec(train=d.train_size, val=d.val_size, resolution=d.proxy_resolution,
                                           noise=d.noise, shapes=d.shapes, seed=d.seed))
     root = Path(d.root)
     if d.search_val == "split" and (root / "train").is_dir():

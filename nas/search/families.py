@@ -136,7 +136,7 @@ def _differentiable(run: Any) -> Setup:
                                                        init=f.init, seed=cfg.seed)
     strategy = create_strategy("differentiable", space=run.space, trainer=trainer, epochs=s.epochs,
                                warmup_epochs=s.warmup_epochs, tau_max=s.tau_max, tau_min=s.tau_min, on_step=on_step,
-                               finalists=finalists, max_finalists=0 if f is None else f.max)
+                               finalists=finalists, max_finalists=0 if f is None else f.k)
 
     def log_round(writer, step: int, info: dict, score: float) -> None:
         warn_skipped(step, info.get("skipped", 0), data.noun)

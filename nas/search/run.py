@@ -22,7 +22,7 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 
-from nas.config import dump_config, to_dict
+from nas.config import config_dict, dump_config
 from nas.core.genotype import Genotype
 from nas.errors import NasError
 from nas.search.families import Setup, build_setup, tabular_scorer
@@ -38,11 +38,8 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def config_class(plugin) -> type:
-    """Return the search config class of a space plugin's modality."""
-    if plugin.modality == "video":
-        from nas.config.video import PvSearchConfig
-
-        return PvSearchConfig
+    """Return the search config class (one for every space; kept for callers that ask by plugin)."""
+    del plugin
     from nas.config.search import SearchConfig
 
     return SearchConfig
@@ -68,7 +65,7 @@ class SearchRun:
     """One search in ``out``; ``run()`` executes (or resumes) every remaining phase and returns the genotype.
 
     Args:
-        cfg: the typed search config (``SearchConfig`` for image spaces, ``PvSearchConfig`` for video).
+        cfg: the typed search config (``nas.config.search.SearchConfig``).
         out: the run folder.
         device: where supernets train and score (the CLI passes ``resolve_device``'s choice).
         on_report: receives a dict after every supernet epoch, SGLD snapshot and search round (Ray Tune).
@@ -306,7 +303,7 @@ class SearchRun:
         out.update({"resolution": cfg.resolution, "num_classes": self.setup.num_classes, "seed": cfg.seed,
                     "evaluated": self.records[-1]["evaluated"] if self.records else 0, "rounds": len(self.records),
                     "top5": top, **self.setup.summary_extra(), "seconds": round(time.time() - self.t0, 1),
-                    "config": to_dict(cfg)})
+                    "config": config_dict(cfg)})
         return out
 
 

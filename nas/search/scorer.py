@@ -66,8 +66,8 @@ class OneShotScorer:
         self.cfg, self.out, self.device, self.sampler = cfg, Path(out), torch.device(device), sampler
         self.score_fn = score_fn or score_genotypes
         s = cfg.supernet
-        configure_backends(self.device, cfg.deterministic)
-        self.amp = amp_dtype(cfg.amp, self.device)
+        configure_backends(self.device, cfg.execution.deterministic)
+        self.amp = amp_dtype(cfg.execution.amp, self.device)
         self.scaler = grad_scaler(self.device, self.amp)
         with seeded_init(cfg.seed):  # init fixed by the run seed; the caller's global RNG is left as it was
             self.data: ProxyData = build_proxy_data(cfg, self.device)

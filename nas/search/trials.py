@@ -61,7 +61,7 @@ def budget_label(madds: int) -> str:
 
 def trial_specs(cfg, out: Path, budgets: Sequence[int], trials: int) -> List[Dict[str, Any]]:
     """Return one spec (name, run folder, resolved config) per budget x seed; infeasible budgets fail here."""
-    from nas.config import to_dict
+    from nas.config import config_dict
     from nas.search.run import SearchRun
 
     specs = []
@@ -72,7 +72,7 @@ def trial_specs(cfg, out: Path, budgets: Sequence[int], trials: int) -> List[Dic
             name = f"trial-{len(specs):03d}-{label}-s{trial.seed}"
             SearchRun(trial, out / name)  # an infeasible budget or a misfit strategy fails here, before Ray
             specs.append({"name": name, "run_dir": str((out / name).resolve()), "budget": label,
-                          "seed": trial.seed, "cfg": to_dict(trial)})
+                          "seed": trial.seed, "cfg": config_dict(trial)})
     return specs
 
 
@@ -199,7 +199,7 @@ def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: Cl
         torch.set_num_threads(max(1, int(info.cpus) - eval_workers))
         # On a GPU run the eval tasks share the cluster's GPUs (a fraction each when there are fewer GPUs).
         gpus = min(1.0, info.gpus / eval_workers) if device.type == "cuda" and info.gpus > 0 else 0.0
-        scorer = ShardedScorer(RayExecutor(eval_workers, cpus=1, gpus=gpus), amp=cfg.amp)
+        scorer = ShardedScorer(RayExecutor(eval_workers, cpus=1, gpus=gpus), amp=cfg.execution.amp)
         run = SearchRun(cfg, out, device, score_fn=scorer)
         return run, run.run(resume=resume)
 

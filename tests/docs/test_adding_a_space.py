@@ -97,7 +97,7 @@ def test_nas_search_runs_on_the_toy_space(env, tmp_path, strategy):
     """The generic search run drives any strategy on a space that only a plugin added."""
     recipe = tmp_path / "toy.yaml"
     recipe.write_text("resolution: 32\nnum_classes: 10\n"
-                      "data: {proxy_resolution: 16, train_images: 128, val_images: 64, batch_size: 32}\n"
+                      "data: {proxy_resolution: 16, train_size: 128, val_size: 64, batch_size: 32}\n"
                       "supernet: {epochs: 1}\nsgld: {burn_in: 1, snapshots: 2, spacing: 1}\n"
                       "score: {bn_batches: 1, bn_batch_size: 32, val_images: 64, eval_batch_size: 64}\n"
                       "evolution: {population: 4, generations: 1, parents: 2}\n")

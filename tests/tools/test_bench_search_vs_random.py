@@ -96,7 +96,7 @@ def test_tiny_end_to_end_then_resume_from_the_cache(tmp_path):
     assert (tmp_path / "w" / "cache.json").read_text() == cache
     # Another truth recipe in a new WORK reuses the searches and proxy scores and trains only the truth.
     other = [*cmd[:2], str(tmp_path / "w2"), *cmd[3:], "--searches", str(tmp_path / "w" / "cache.json"),
-             "--standalone-ema", "0.99", "--standalone-data", "train_images=256,val_images=200"]
+             "--standalone-ema", "0.99", "--standalone-data", "train_size=256,val_size=200"]
     res = subprocess.run(other, capture_output=True, text=True, timeout=3000)
     assert res.returncode == 0, res.stderr[-2000:]
     assert not (tmp_path / "w2" / "search-0").exists()  # no search ran
@@ -138,9 +138,9 @@ def test_truth_is_reread_before_each_training(tmp_path):
 
 
 def test_a_truth_recipe_is_part_of_the_key_and_only_its_own_truth_is_reused(tmp_path):
-    args = bench.parse(["w", "--standalone-ema", "0.998", "--standalone-data", "train_images=24000, val_images=5000"])
+    args = bench.parse(["w", "--standalone-ema", "0.998", "--standalone-data", "train_size=24000, val_size=5000"])
     recipe = bench.standalone_recipe(args)
-    assert recipe == {"ema": 0.998, "data": ["data.train_images=24000", "data.val_images=5000"]}
+    assert recipe == {"ema": 0.998, "data": ["data.train_size=24000", "data.val_size=5000"]}
     assert bench.standalone_recipe(bench.parse(["w"])) == {}  # the default recipe: caches of earlier stops match
     plain = tmp_path / "plain.json"
     plain.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"g": {"0": 0.5}}}))
@@ -158,8 +158,8 @@ def test_truth_data_builds_a_larger_embedded_set_for_the_standalone_runs_only():
 
     cfg = SearchConfig()
     assert bench.truth_data(cfg, {}) is None
-    data = bench.truth_data(cfg, {"data": ["data.train_images=640", "data.val_images=300"]})
-    assert len(data.train) == 640 and len(data.val) == 300 and cfg.data.train_images == 6000
+    data = bench.truth_data(cfg, {"data": ["data.train_size=640", "data.val_size=300"]})
+    assert len(data.train) == 640 and len(data.val) == 300 and cfg.data.train_size == 6000
 
 
 def test_searches_are_reused_only_from_the_same_search_config(tmp_path):
@@ -188,7 +188,7 @@ def test_standalone_training_with_and_without_ema_is_seeded():
     from nas.config.search import SearchConfig
 
     cfg = SearchConfig()
-    data = bench.truth_data(cfg, {"data": ["data.train_images=192", "data.val_images=64"]})
+    data = bench.truth_data(cfg, {"data": ["data.train_size=192", "data.val_size=64"]})
     s = SimpleNamespace(cfg=cfg, data=None)
     g = nas.get_space("st_topo").parse(bench.draw(nas.get_space("st_topo"), lambda g: 0, 0, 1, 1, "t")[0])
     plain = standalone_accuracy(s, g, 1, seed=3, data=data)
@@ -245,7 +245,7 @@ def test_caches_written_before_a_new_config_key_still_match(tmp_path):
     (tmp_path / "cache.json").write_text(json.dumps({"key": {"config": old, "randoms": 8}, "searches": {"0": {}}}))
     assert bench.Cache(tmp_path, {"config": cfg, "randoms": 8})["searches"] == {"0": {}}
     other = json.loads(json.dumps(old))
-    other["data"]["train_images"] = 7
+    other["data"]["train_size"] = 7
     (tmp_path / "cache.json").write_text(json.dumps({"key": {"config": other, "randoms": 8}}))
     with pytest.raises(NasError, match="other settings"):
         bench.Cache(tmp_path, {"config": cfg, "randoms": 8})

@@ -28,7 +28,7 @@ def test_search_refuses_cuda_without_cuda(tmp_path, capsys, device, space):
 
 @pytest.mark.skipif(not NO_CUDA, reason="needs a machine without CUDA")
 def test_search_refuses_cuda_from_the_config_key(tmp_path, capsys):
-    assert search_main(["--space", "st_topo", "--out", str(tmp_path / "r"), "device=cuda"]) == 2
+    assert search_main(["--space", "st_topo", "--out", str(tmp_path / "r"), "execution.device=cuda"]) == 2
     _one_line_error(capsys, "no CUDA device")
 
 
@@ -43,9 +43,9 @@ def test_retrain_refuses_cuda_without_cuda(tmp_path, capsys, device):
 
 @pytest.mark.parametrize("main", [search_main, retrain_main])
 def test_amp_fp8_is_refused(tmp_path, capsys, main):
-    args = ["--space", "st_topo"] if main is search_main else [TINY]
-    assert main([*args, "--out", str(tmp_path / "r"), "amp=fp8"]) == 2
-    _one_line_error(capsys, "'amp' must be one of auto|bf16|fp16|off")
+    args, key = (["--space", "st_topo"], "execution.amp") if main is search_main else ([TINY], "amp")
+    assert main([*args, "--out", str(tmp_path / "r"), f"{key}=fp8"]) == 2
+    _one_line_error(capsys, f"'{key}' must be one of auto|bf16|fp16|off")
 
 
 def test_gpus_per_trial_above_the_machine_is_refused_before_ray(tmp_path, capsys):

@@ -50,7 +50,7 @@ def test_search_config_noise_reaches_the_embedded_set():
     from nas.search.data import proxy_datasets
 
     def sets(noise):
-        d = build_config(SearchConfig, opts=["data.train_images=64", "data.val_images=32",
+        d = build_config(SearchConfig, opts=["data.train_size=64", "data.val_size=32",
                                              f"data.noise={noise}"]).data
         return proxy_datasets(d)
 

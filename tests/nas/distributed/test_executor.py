@@ -12,7 +12,7 @@ TORCH_THREADS = 1  # Ray workers share the 2 cores with this process (tests/conf
 ROOT = Path(__file__).resolve().parents[3]
 TINY = ROOT / "recipes" / "search" / "st_topo_tiny.yaml"
 # Smaller than st_topo_tiny: seconds per search on one thread, still 2 snapshots and 2 generations.
-MICRO = {"data": {"proxy_resolution": 8, "train_images": 64, "val_images": 32, "batch_size": 32},
+MICRO = {"data": {"proxy_resolution": 8, "train_size": 64, "val_size": 32, "batch_size": 32},
          "supernet": {"epochs": 1}, "sgld": {"burn_in": 1, "snapshots": 2, "spacing": 1},
          "score": {"bn_batches": 1, "bn_batch_size": 16, "val_images": 32, "eval_batch_size": 32},
          "evolution": {"population": 5, "generations": 1, "parents": 2}}

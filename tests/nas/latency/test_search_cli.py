@@ -10,7 +10,7 @@ from nas.cli.search import main as search
 
 TINY = str(Path(__file__).resolve().parents[3] / "recipes" / "search" / "st_topo_tiny.yaml")
 # the smallest search that still trains, scores and evolves: seconds on two cores
-QUICK = ["data.train_images=64", "data.val_images=32", "score.val_images=32", "sgld.enabled=false",
+QUICK = ["data.train_size=64", "data.val_size=32", "score.val_images=32", "sgld.enabled=false",
          "evolution.population=3", "evolution.generations=1", "evolution.parents=2"]
 
 

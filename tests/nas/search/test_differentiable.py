@@ -117,14 +117,13 @@ def test_micro_batches_add_up_to_the_one_batch_step():
 
 
 def test_grad_accum_must_divide_the_batch():
-    from nas.config import build_config
-    from nas.config.video import PvSearchConfig
+    from nas.config.search import search_config
     from nas.errors import NasError
 
     with pytest.raises(NasError, match="search.batch_size 32 must divide by search.grad_accum 3"):
-        build_config(PvSearchConfig, recipe=None, flags={"space": "pv_st_tiny"}, opts=["search.grad_accum=3"])
+        search_config("pv_st_tiny", opts=["search.grad_accum=3"])
     with pytest.raises(NasError, match="search.grad_accum must be at least 1"):
-        build_config(PvSearchConfig, recipe=None, flags={"space": "pv_st_tiny"}, opts=["search.grad_accum=0"])
+        search_config("pv_st_tiny", opts=["search.grad_accum=0"])
 
 
 def test_flops_penalty_pushes_to_cheaper_ops():
@@ -154,14 +153,14 @@ def test_gumbel_runs_one_path_per_slot():
     assert len(calls) == len(KEYS) * len(OP_NAMES)
 
 
-TINY_OPTS = ["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32", "search.bn_batches=1"]
+TINY_OPTS = ["data.train_size=32", "data.alpha_size=32", "data.val_size=32", "search.bn_batches=1"]
 
 
 def _config(**flags):
-    from nas.config import build_config
-    from nas.config.video import PvSearchConfig
+    from nas.config.search import search_config
 
-    return build_config(PvSearchConfig, recipe="recipes/search/pv_st_tiny.yaml", flags=flags, opts=TINY_OPTS)
+    return search_config(flags.get("space", "pv_st"), recipe="recipes/search/pv_st_tiny.yaml", flags=flags,
+                         opts=TINY_OPTS)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +191,7 @@ def test_runner_writes_run_folder(tiny_run):
                                 "tau", "loss_w", "epoch"} <= set(lines[0])
     summary = json.loads((tiny_run / "summary.json").read_text())
     assert "candidates" in summary and summary["genotype"] == str(g)
-    # Every distinct cycle-end candidate (and the final derived genotype), at most finalists.max of them, is
+    # Every distinct cycle-end candidate (and the final derived genotype), at most finalists.k of them, is
     # retrained and scored on held-out clips; the best one is the result.
     fin = summary["finalists"]
     assert 1 <= len(fin) <= 2 and len({f["genotype"] for f in fin}) == len(fin)
@@ -246,7 +245,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     import subprocess
     import sys
 
-    opts = ["data.synthetic_train=32", "data.synthetic_alpha=32", "data.synthetic_val=32", "search.bn_batches=1",
+    opts = ["data.train_size=32", "data.alpha_size=32", "data.val_size=32", "search.bn_batches=1",
             "search.epochs=3", "supernet.width=1"]
 
     def cmd(*extra):
@@ -285,7 +284,7 @@ def _video_lists(folder):
     return [sys.executable, "-m", "nas.cli.search", "--space", "pv_st_tiny", "--recipe",
             "recipes/search/pv_st_tiny.yaml", "--data-root", str(folder), "--train-list", str(folder / "train.txt"),
             "--val-list", str(folder / "val.txt"), "--frames", "4", "search.batch_size=4", "search.bn_batches=1",
-            "finalists.max=1"]
+            "finalists.k=1"]
 
 
 def test_search_on_user_video_lists(tmp_path):
@@ -339,13 +338,13 @@ def test_video_bad_input_one_line(args, fragment, tmp_path, capsys):
 
 def test_kinetics_val_list_labels_follow_the_training_classes(tmp_path):
     """A Kinetics CSV indexes its own sorted classes; the search maps validation onto the training index."""
-    from nas.config.video import VideoDataConfig
+    from nas.config.search import DataConfig
     from nas.search.bilevel import _list_sets
 
     head = "label,youtube_id,time_start,time_end,split\n"
     (tmp_path / "train.csv").write_text(head + "".join(f"{c},t{c}{i},0,10,train\n" for c in "abc" for i in range(2)))
     (tmp_path / "val.csv").write_text(head + "b,vb,0,10,val\nc,vc,0,10,val\n")
-    cfg = VideoDataConfig(source="list", data_root=str(tmp_path), train_list=str(tmp_path / "train.csv"),
+    cfg = DataConfig(source="list", root=str(tmp_path), train_list=str(tmp_path / "train.csv"),
                           val_list=str(tmp_path / "val.csv"))
     sets, n_cls = _list_sets(cfg, seed=0)
     assert n_cls == 3

@@ -16,7 +16,7 @@ TINY = Path(__file__).resolve().parents[3] / "recipes" / "search" / "st_topo_tin
 
 @pytest.fixture(scope="module")
 def scorer(tmp_path_factory):
-    cfg = build_config(SearchConfig, recipe=TINY, opts=["data.val_images=96", "data.train_images=128",
+    cfg = build_config(SearchConfig, recipe=TINY, opts=["data.val_size=96", "data.train_size=128",
                                                       "score.eval_batch_size=32"])
     return OneShotScorer(cfg, tmp_path_factory.mktemp("fin"))  # untrained: the supernet test trains it
 
@@ -44,12 +44,12 @@ def test_finalist_score_is_seeded_and_a_fraction(scorer, init):
 
 def test_no_held_out_images_is_a_one_line_error(scorer):
     train = ProxyFinalists(scorer, epochs=1, lr=0.05, init="scratch", seed=0)
-    scorer.data.val_images = 96  # the scoring set takes every validation image
+    scorer.data.val_size = 96  # the scoring set takes every validation image
     try:
         with pytest.raises(NasError, match="beyond score.val_images"):
             train.held_out()
     finally:
-        scorer.data.val_images = 64
+        scorer.data.val_size = 64
 
 
 def test_config_refuses_finalists_without_held_out_images():

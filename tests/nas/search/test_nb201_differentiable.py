@@ -15,7 +15,7 @@ PLUGIN = nas.get_plugin("nb201")
 TORCH_THREADS = 1  # a shared 2-core machine (tests/conftest.py)
 
 # 8 px embedded images, a quarter-width supernet, 2 weight + 2 alpha steps per epoch, 2 epochs: seconds.
-TINY = ["data.train_images=64", "data.val_images=16", "data.proxy_resolution=8", "supernet.width=0.25",
+TINY = ["data.train_size=64", "data.val_size=16", "data.proxy_resolution=8", "supernet.width=0.25",
         "search.epochs=2", "search.warmup_epochs=0", "search.batch_size=16", "search.bn_batches=1",
         "score.val_images=16", "score.eval_batch_size=16"]
 BUDGET = 60_000_000  # between the cheapest cell (7.8M MAdds at 32 px) and the largest (220M)
@@ -103,7 +103,7 @@ def test_interrupted_search_resumes_to_the_same_result(tiny_run, tmp_path):
     (["--space", "nb201", "--strategy", "differentiable", "search.epochs=0"], "search.epochs"),
     (["--space", "nb201", "--strategy", "differentiable", "search.relaxation=hard"], "search.relaxation"),
     (["--space", "nb201", "--strategy", "differentiable", "finalists.k=2"], "finalists.k applies"),
-    (["--space", "nb201", "--strategy", "differentiable", "amp=fp16"], "amp fp16 does not apply"),
+    (["--space", "nb201", "--strategy", "differentiable", "execution.amp=fp16"], "amp fp16 does not apply"),
     (["--space", "nb201", "--strategy", "differentiable", "supernet.stem_stride=2"], "supernet.stem_stride"),
 ])
 def test_bad_input_one_line(args, fragment, tmp_path, capsys):

@@ -130,7 +130,7 @@ def test_one_shot_runs_on_nb201(tmp_path, capsys):
 
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(yaml.safe_dump({
-        "space": "nb201", "data": {"proxy_resolution": 8, "train_images": 64, "val_images": 32, "batch_size": 32},
+        "space": "nb201", "data": {"proxy_resolution": 8, "train_size": 64, "val_size": 32, "batch_size": 32},
         "supernet": {"width": 0.25, "epochs": 1}, "sgld": {"burn_in": 1, "snapshots": 2, "spacing": 1},
         "score": {"bn_batches": 1, "bn_batch_size": 16, "val_images": 32, "eval_batch_size": 32},
         "evolution": {"population": 2, "generations": 1, "parents": 1}}))

@@ -8,12 +8,11 @@ import torch
 import nas
 from nas.config import build_config
 from nas.config.search import SearchConfig
-from nas.config.video import PvSearchConfig
 from nas.search.run import SearchRun, config_class, resolve_strategy
 
 TORCH_THREADS = 1
 TINY = Path(__file__).resolve().parents[3] / "recipes" / "search" / "st_topo_tiny.yaml"
-MICRO = ["data.proxy_resolution=8", "data.train_images=64", "data.val_images=32", "data.batch_size=32",
+MICRO = ["data.proxy_resolution=8", "data.train_size=64", "data.val_size=32", "data.batch_size=32",
          "sgld.burn_in=1", "sgld.snapshots=2", "sgld.spacing=1", "score.bn_batches=1", "score.bn_batch_size=16",
          "score.val_images=32", "score.eval_batch_size=32", "evolution.population=3", "evolution.generations=1",
          "evolution.parents=1"]
@@ -27,7 +26,7 @@ def test_strategy_defaults_and_misfits():
     st, pv = nas.get_plugin("st_topo"), nas.get_plugin("pv_st")
     assert resolve_strategy(st, None) == "evolution" and resolve_strategy(pv, None) == "differentiable"
     assert resolve_strategy(st, "random") == "random"
-    assert config_class(st) is SearchConfig and config_class(pv) is PvSearchConfig
+    assert config_class(st) is SearchConfig and config_class(pv) is SearchConfig
     with pytest.raises(nas.NasError, match="needs a supernet with architecture parameters"):
         resolve_strategy(st, "differentiable")
     with pytest.raises(nas.NasError, match="image one-shot supernet"):

@@ -257,7 +257,7 @@ def test_distilled_several_path_search_is_seeded_and_logs_the_teacher(tmp_path, 
 
     # Without SGLD the one snapshot is the trained weights; 64 images are 2 steps of each rule.
     args = ["--recipe", TINY, "--seed", "1", "confidence.enabled=false", "evolution.generations=0",
-            "sgld.enabled=false", "data.train_images=64", "score.val_images=32"]
+            "sgld.enabled=false", "data.train_size=64", "score.val_images=32"]
     for name in ("a", "b"):
         assert main([*args, "supernet.paths=2", "supernet.distill=0.5", "supernet.sandwich=true",
                      "--out", str(tmp_path / name)]) == 0
