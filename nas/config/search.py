@@ -314,8 +314,9 @@ class SearchConfig:
             raise NasError("data.frames must be >= 1 and data.size >= 8")
         if d.sampling not in ("segment", "dense"):
             raise NasError(f"data.sampling must be segment or dense, got {str(d.sampling)[:40]!r}")
-        if self.frames is None or self.frames < 1:
-            raise NasError(f"frames (the target clip length) must be >= 1 on video space {self.space!r}")
+        from nas.plugins import get_plugin
+
+        get_plugin(self.space).space.target(self.resolution, self.num_classes, self.frames)  # its own limits
 
     def _validate_latency(self) -> None:
         """Check the latency keys: a parsable budget, and the table options only with one."""

@@ -324,7 +324,7 @@ def test_search_on_user_video_lists_resumes_after_sigkill(tmp_path):
     (["--resolution", "16"], "resolution must be at least 32"),
     (["--flops", "20G"], "MAdds budget 20G is below the cheapest pv_st model (32.7G"),
     (["supernet.width=0"], "supernet.width must be in (0, 1]"),
-    (["finalists.epochs=0"], "finalists.epochs >= 1"),
+    (["finalists.epochs=0"], "finalists.epochs must be at least 1"),
 ])
 def test_video_bad_input_one_line(args, fragment, tmp_path, capsys):
     from nas.cli.search import main
