@@ -188,8 +188,7 @@ def bench_scoring(s: Sizes, device, amp) -> Dict[str, Dict[str, float]]:
 
 def bench_retrain(s: Sizes, device, amp) -> Dict[str, Dict[str, float]]:
     """Retraining step of st_topo:mobilenetv2 against a hand-written MobileNetV2 (AMP, channels_last)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from bench_retrain import plain_mobilenetv2
+    from bench_retrain import plain_mobilenetv2  # a sibling tool: Python puts a script's own folder on the path
 
     from search_spaces.st_topo.model import build_model
 

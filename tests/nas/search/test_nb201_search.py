@@ -78,7 +78,7 @@ def test_bad_input_one_line(args, fragment, tmp_path, capsys):
 
 @pytest.mark.parametrize("name", WINDOW)
 def test_a_shorter_run_is_a_prefix_of_a_longer_one(name):
-    # tools/bench_strategies.py reads the result at q queries off one longer run; this is why that is exact.
+    # experiments/bench_strategies.py reads the result at q queries off one longer run; this is why that is exact.
     space, scorer = PLUGIN.space, TabularScorer.for_config(PLUGIN, _cfg().benchmark)
     runs = {}
     for q in (37, 90):

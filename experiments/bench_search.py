@@ -16,8 +16,8 @@
 All supernets share the data (``data.seed``); each proxy is scored at every ``--val-images`` size, and the
 standalone accuracy (mean over ``--standalone-seeds``) on the whole validation set.
 
-Usage: python tools/bench_search.py --nb201 [--resamples 1000] [--json FILE]
-       python tools/bench_search.py [--archs 20] [--standalone 8] [--standalone-epochs 12] [--standalone-seeds 2]
+Usage: python -m experiments.bench_search --nb201 [--resamples 1000] [--json FILE]
+       python -m experiments.bench_search [--archs 20] [--standalone 8] [--standalone-epochs 12] [--standalone-seeds 2]
            [--val-images 400,1000] [--spread] [--truth EARLIER.json] [--run RUN_DIR] [--json FILE] [key=value ...]
 """
 from __future__ import annotations

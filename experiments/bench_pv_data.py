@@ -4,7 +4,7 @@ The set (``nas.data.video_synthetic``) has order, motion and texture classes; a 
 by 4/7. Each mix is trained from scratch with one protocol at the proxy width and scored on fresh clips, so
 the table shows whether the set tells temporal ops apart, not only 2-D from temporal.
 
-    python tools/bench_pv_data.py --epochs 4 --width 0.125
+    python -m experiments.bench_pv_data --epochs 4 --width 0.125
 """
 from __future__ import annotations
 

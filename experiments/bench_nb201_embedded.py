@@ -5,7 +5,7 @@ never seeing the table. Afterwards the returned genotype is looked up in the NAS
 CIFAR-10 test accuracy (``c10_test_200ep_analog``) and its rank among the 15,625 cells (1 = best). The search
 data is not CIFAR-10, so these are sanity numbers (the searches run and return a member), not a ranking.
 
-Usage: python tools/bench_nb201_embedded.py [--recipes recipes/search/nb201_one_shot.yaml,...] [--seed 0]
+Usage: python -m experiments.bench_nb201_embedded [--recipes recipes/search/nb201_one_shot.yaml,...] [--seed 0]
            [--out runs/nb201-embedded] [--threads 1] [--json FILE] [key=value ...]
 
 Trailing ``key=value`` overrides apply to every recipe (e.g. ``search.relaxation=softmax``).

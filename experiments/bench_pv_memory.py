@@ -3,8 +3,8 @@
 Each configuration runs in its own subprocess; memory is ``ru_maxrss`` after one forward+backward minus the
 RSS measured just before it (model and input already built), so the torch runtime itself is not counted.
 
-    python tools/bench_pv_memory.py --batch 4 --frames 8 --size 64            # the ResNet-50 space, full width
-    python tools/bench_pv_memory.py --batch 16 --frames 8 --size 32 --width 0.125  # the search's proxy
+    python -m experiments.bench_pv_memory --batch 4 --frames 8 --size 64            # the ResNet-50 space, full width
+    python -m experiments.bench_pv_memory --batch 16 --frames 8 --size 32 --width 0.125  # the search's proxy
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import json
 import subprocess
 import sys
 from typing import Dict
+
+from experiments.common import ROOT
 
 __all__ = ["measure", "main"]
 
@@ -62,11 +64,11 @@ def main(argv=None) -> int:
         return 0
     rows = {}
     for mode in ("softmax", "gumbel", "sample"):
-        cmd = [sys.executable, __file__, "--child", mode] + [f"--{k}={v}" for k, v in
+        cmd = [sys.executable, "-m", __spec__.name, "--child", mode] + [f"--{k}={v}" for k, v in
                                                             (("space", a.space), ("batch", a.batch),
                                                              ("frames", a.frames), ("size", a.size),
                                                              ("paths", a.paths), ("width", a.width))]
-        rows[mode] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        rows[mode] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
     base = rows["softmax"]["activation_mib"]
     print(f"{a.space} width={a.width} batch={a.batch} clip={a.frames}x{a.size}^2")
     for mode, r in rows.items():

@@ -1,12 +1,12 @@
 """Compare supernet training rules by how well their proxy ranks architectures of known standalone accuracy.
 
-Issue 17 asks whether the sandwich-style rules help the one-shot proxy. A proxy from one 6-epoch supernet
+The question: do the sandwich-style rules help the one-shot proxy? A proxy from one 6-epoch supernet
 ranks near-equal networks well on one draw and badly on another (``docs/trust.md``: tau 0.61 and 0.02 for the
 same settings), so a rule is judged over several supernet seeds, never one.
 
 For every arm (a named set of config overrides, e.g. ``paths2=supernet.paths=2``) and every ``--seeds`` value:
 
-1. train the proxy supernet and run the SGLD phase (``bench_search.trained_scorer``: the search's own code);
+1. train the proxy supernet and run the SGLD phase (``experiments.bench_search.trained_scorer``: the search's own code);
 2. score every architecture of ``--truth`` that has at least ``--truth-seeds`` standalone seeds there, under
    the SGLD snapshots (the search's proxy score);
 3. record the scores and the wall time.
@@ -22,7 +22,7 @@ Every finished (arm, seed) is kept in ``WORK/cache.json`` (atomically), so rerun
 runs every N-th job, so two processes can share a cache folder (each writes its own ``cache-K.json``). A job
 cached under another config (other overrides, recipe or version defaults) is a one-line error, not reused.
 
-Usage: python tools/bench_supernet_rule.py WORK --truth CACHE.json [--recipe FILE] [--arm NAME=key=value,key=value ...]
+Usage: python -m experiments.bench_supernet_rule WORK --truth CACHE.json [--recipe FILE] [--arm NAME=key=value,key=value ...]
            [--seeds 0 1] [--truth-seeds 3] [--shard K/N] [--report-only] [--step-cost STEPS] [key=value ...]
 """
 from __future__ import annotations
@@ -36,20 +36,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+import nas
+from nas.config import build_config, to_dict
+from nas.config.search import SearchConfig
+from nas.errors import NasError
+from nas.utils.io import atomic_write_json
+from nas.utils.stats import kendall_tau
 
-import nas  # noqa: E402
-from nas.config import build_config, to_dict  # noqa: E402
-from nas.config.search import SearchConfig  # noqa: E402
-from nas.errors import NasError  # noqa: E402
-from nas.utils.io import atomic_write_json  # noqa: E402
-from nas.utils.stats import kendall_tau  # noqa: E402
-from bench_search_vs_random import tau_entry  # noqa: E402  (tools/, on the path above)
+from experiments.common import load_json, read_json, tau_entry
 
 
 DEFAULT_ARMS = ["base=", "paths2=supernet.paths=2", "distill=supernet.distill=0.5",
-                "bignas=supernet.sandwich=true,supernet.distill=1.0"]  # the stop-20 measurement
+                "bignas=supernet.sandwich=true,supernet.distill=1.0"]  # the arms of the measurement in docs/trust.md
 
 
 def parse_arm(text: str) -> tuple:
@@ -62,11 +60,7 @@ def parse_arm(text: str) -> tuple:
 
 def truth_means(path: Path, need: int) -> Dict[str, float]:
     """Return ``{genotype: mean standalone accuracy}`` over the genotypes with at least ``need`` seeds."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise NasError(f"--truth {str(path)[:120]}: cannot read it ({type(exc).__name__})") from None
-    standalone = data.get("standalone") if isinstance(data, dict) else None
+    standalone = read_json(path, "--truth").get("standalone")
     if not isinstance(standalone, dict):
         raise NasError(f"--truth {str(path)[:120]}: no standalone accuracies (a bench_search_vs_random cache)")
     out = {g: sum(list(a.values())[:need]) / need for g, a in standalone.items() if len(a) >= need}
@@ -88,7 +82,7 @@ def read_caches(work: Path) -> dict:
 
 def run_job(cfg: SearchConfig, genotypes: List[str]) -> dict:
     """Train one supernet with ``cfg``, score ``genotypes`` under its SGLD snapshots; return scores and time."""
-    from bench_search import trained_scorer
+    from experiments.bench_search import trained_scorer
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,7 +99,7 @@ def step_seconds(cfg: SearchConfig, steps: int) -> float:
     import itertools
     import random
 
-    from bench_search import proxy_scorer
+    from experiments.bench_search import proxy_scorer
 
     from nas.search.one_shot import train_steps
 
@@ -237,7 +231,7 @@ def main(argv: List[str]) -> int:
             continue
         print(f"{key}: training", flush=True)
         jobs[key] = {**run_job(replace(configs[name], seed=s), sorted(truth)), "config": config}
-        own = json.loads(mine.read_text())["jobs"] if mine.exists() else {}
+        own = load_json(mine).get("jobs", {})
         own[key] = jobs[key]
         atomic_write_json(mine, {"jobs": own})
         finished += 1

@@ -4,7 +4,7 @@ Each run is a real ``nas.train.retrain`` of the forgery_image task (recipes/retr
 overrides given here); AUC/ACC come from its last epoch, params/MAdds from ``nas.cost(genotype, task=...)``,
 s/epoch from its metrics. Overheads are forward-pass throughputs measured in this process against the rgb stream.
 
-    python tools/bench_forgery.py --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
+    python -m experiments.bench_forgery --streams rgb,fad,lfs,both,mix --quality lq --seeds 0 --epochs 3 \
         --train-size 2000 --out bench_forgery.json
 
 The backbone ``searched330m`` is a real 330M search result (``SEARCHED_330M``); ``--searched-image G|RUN`` puts
@@ -17,7 +17,7 @@ searched (``--searched``; default a seeded sample of pv_st, a stand-in) pv_st ge
 frame pooling; then temporal AP / mAP of forgery_temporal, the temporal head on the TSM-like backbone against
 per-frame scoring with grouping (on the TSM-like and on the image backbone). The summary is mean and sd over seeds.
 
-    python tools/bench_forgery.py --video --epochs 6 --train-size 160 --val-size 64 --seeds 0 --out bench_fvid.json
+    python -m experiments.bench_forgery --video --epochs 6 --train-size 160 --val-size 64 --seeds 0 --out bench_fvid.json
 """
 from __future__ import annotations
 
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from experiments.common import ROOT
 
 
-# What ``nas-search --space st_topo --madds 330M --seed 0`` returned (defaults, one thread, stop 14): 309.7M MAdds.
+
+# What ``nas-search --space st_topo --madds 330M --seed 0`` returned (defaults, one thread, 2026-12-02): 309.7M MAdds.
 SEARCHED_330M = ("st_topo:k3e1,k5e3,id,k3e6,k3e3,k3e3,k5e3,k7e3,k5e3,k5e3,id,k5e3,id,k5e6,k5e3,k5e3,id,id,k7e6,-,id,-,-,"
                  "k5e3,k3e3,-,-,k3e3,-,k3e6,-,k3e3,k3e3,k3e3,id,k7e3,-,k5e6,-,k5e3,k5e3,k7e3,k3e3,-,id,id,-,id,-,id,id,"
                  "k5e3,id,-")

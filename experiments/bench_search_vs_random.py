@@ -1,4 +1,4 @@
-"""Measure whether a search beats random sampling in its own cost window, trained alike (issue 17).
+"""Measure whether a search beats random sampling in its own cost window, trained alike.
 
 Protocol (the numbers in ``docs/trust.md`` come from this script):
 
@@ -8,7 +8,7 @@ Protocol (the numbers in ``docs/trust.md`` come from this script):
    each in ``WORK/search-<seed>`` (a killed benchmark resumes them).
 3. Optionally ``--wide N`` more genotypes, one per cost bin over ``--wide-fraction`` x budget .. budget, so that
    the proxy-vs-truth tau is also measured over a wide cost range.
-4. Truth: every genotype above trained standalone from scratch with one recipe (``bench_search.standalone_accuracy``:
+4. Truth: every genotype above trained standalone from scratch with one recipe (``experiments.bench_search.standalone_accuracy``:
    ``--standalone-epochs`` at the proxy width and resolution, one-cycle SGD, the whole validation set), once per
    ``--standalone-seeds``; seed-vs-seed tau (the mean over every pair of seeds) is the noise ceiling. With four or
    more seeds the report adds the tau of one half of the seeds' mean against the other half's (averaged over
@@ -23,13 +23,13 @@ with bootstrap intervals) and the noise ceiling.
 
 Everything finished is kept in ``WORK/cache.json`` (atomically, after every item), so rerunning the same command
 continues where it stopped. ``--truth FILE`` reuses standalone accuracies from an earlier ``cache.json`` or a
-``tools/bench_search.py --json`` file for the genotypes it shares (same ``--standalone-epochs`` only); it is read
+``python -m experiments.bench_search --json`` file for the genotypes it shares (same ``--standalone-epochs`` only); it is read
 again before every training, so it may be the cache of a benchmark still running beside this one.
 
 ``--report-only`` trains nothing and reports from the cache as it stands (while the benchmark runs, or after it
 stopped), over the standalone seeds every genotype has, into ``WORK/report_partial.json``.
 
-Usage: python tools/bench_search_vs_random.py WORK [--recipe FILE] [--seeds 0 1 2] [--randoms 8] [--wide 0]
+Usage: python -m experiments.bench_search_vs_random WORK [--recipe FILE] [--seeds 0 1 2] [--randoms 8] [--wide 0]
            [--standalone-epochs 12] [--standalone-seeds 2] [--standalone-ema D] [--standalone-data k=v,...]
            [--truth FILE] [--searches FILE] [--report-only] [--shard K/N] [key=value ...]
 """
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import random
 import statistics
@@ -47,17 +46,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nas
+from nas.cli.common import cli_main
+from nas.config import build_config, to_dict
+from nas.config.search import SearchConfig
+from nas.errors import NasError
+from nas.search.strategies.window import cost_window, sample_in_window
+from nas.utils.io import atomic_write_json
+from nas.utils.seeds import derive_seed
+from nas.utils.stats import kendall_tau
 
-import nas  # noqa: E402
-from nas.cli.common import cli_main  # noqa: E402
-from nas.config import build_config, to_dict  # noqa: E402
-from nas.config.search import SearchConfig  # noqa: E402
-from nas.errors import NasError  # noqa: E402
-from nas.search.strategies.window import cost_window, sample_in_window  # noqa: E402
-from nas.utils.io import atomic_write_json  # noqa: E402
-from nas.utils.seeds import derive_seed  # noqa: E402
-from nas.utils.stats import kendall_tau, kendall_tau_ci  # noqa: E402
+from experiments.common import load_json, read_json, run_search, tau_entry
 
 CACHE = "cache.json"
 
@@ -67,7 +66,7 @@ class Cache:
 
     def __init__(self, work: Path, key: dict):
         self.path = work / CACHE
-        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self.data = load_json(self.path)
         if self.data and "config" in self.data.get("key", {}):
             self.data["key"]["config"] = current_config(self.data["key"]["config"])
         if self.data and self.data.get("key") != key:
@@ -91,17 +90,6 @@ def current_config(config: dict) -> dict:
         return to_dict(build_config(SearchConfig, base=config))
     except (NasError, TypeError, ValueError):
         return config
-
-
-def read_json(path: Path, flag: str) -> dict:
-    """Read an earlier benchmark file; a missing or torn one is a one-line error."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise NasError(f"{flag} {str(path)[:120]}: cannot read it ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise NasError(f"{flag} {str(path)[:120]}: not a benchmark file")
-    return data
 
 
 def earlier_truth(path: Path, epochs: int, recipe: dict) -> Dict[str, Dict[str, float]]:
@@ -173,15 +161,12 @@ def spread(space, cost, lo: int, hi: int, n: int) -> List[str]:
 
 def run_searches(cfg: SearchConfig, work: Path, seeds: List[int], cache: Cache) -> None:
     """Run (or resume) one search per seed; record each pick with its score and confidence verdict."""
-    from nas.search.run import SearchRun
-
     for seed in seeds:
         if str(seed) in cache["searches"]:
             continue
         t0 = time.time()
         out = work / f"search-{seed}"
-        SearchRun(replace(cfg, seed=seed), out).run()
-        s = json.loads((out / "summary.json").read_text())
+        s = run_search(replace(cfg, seed=seed), out)
         cache["searches"][str(seed)] = {"genotype": s["genotype"], "score": s["score"], "madds": s["madds"],
                                         "verdict": (s.get("confidence") or {}).get("verdict"),
                                         "seconds": round(time.time() - t0)}
@@ -214,7 +199,7 @@ def train_truth(scorer, genotypes: List[str], epochs: int, seeds: int, cache: Ca
     ``reuse()`` runs before each item: it re-reads ``--truth``, so a benchmark started beside another one whose
     cache is its ``--truth`` skips what the other has trained meanwhile. ``shard = (k, n)`` trains only the
     k-th of every n items (counted over seeds x genotypes), so n benchmarks can share the work."""
-    from bench_search import standalone_accuracy
+    from experiments.bench_search import standalone_accuracy
 
     for r in range(seeds):
         for i, g in enumerate(genotypes):
@@ -237,12 +222,6 @@ def percentile(value: float, others: List[float]) -> float:
     """Return the percentile of ``value`` among ``others`` (those below, plus half of the ties)."""
     below = sum(1 for o in others if o < value) + 0.5 * sum(1 for o in others if o == value)
     return 100.0 * below / len(others)
-
-
-def tau_entry(a: List[float], b: List[float]) -> dict:
-    """Return tau with its 95% bootstrap interval as a plain dict."""
-    ci = kendall_tau_ci(a, b)
-    return {"tau": ci.tau, "ci95": [ci.low, ci.high], "n": ci.n}
 
 
 def seeds_done(cache: Cache, genotypes: List[str], search_seeds: List[int]) -> int:

@@ -7,7 +7,7 @@ report the 200-epoch CIFAR-10 test accuracy (``c10_test_200ep_analog``), mean an
 and how often it is the table's best cell. A second league runs under a MAdds budget that excludes the
 table's best cells.
 
-Usage: python tools/bench_strategies.py [--seeds 100] [--queries 50,100,200,500]
+Usage: python -m experiments.bench_strategies [--seeds 100] [--queries 50,100,200,500]
            [--strategies random,evolution,regularized_evolution,local_search] [--budget 100M] [--workers 2]
            [--json FILE]
 """

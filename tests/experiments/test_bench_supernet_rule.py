@@ -1,5 +1,4 @@
-"""tools/bench_supernet_rule.py: the report on hand-made jobs, and a tiny real run with its cache and refusals."""
-import importlib.util
+"""experiments/bench_supernet_rule.py: the report on hand-made jobs, and a tiny real run with its cache and refusals."""
 import json
 import random
 import subprocess
@@ -11,12 +10,10 @@ import pytest
 import nas
 from nas.errors import NasError
 
+from experiments import bench_supernet_rule as bench
+
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tools" / "bench_supernet_rule.py"
 TINY = ROOT / "recipes" / "search" / "st_topo_tiny.yaml"
-_SPEC = importlib.util.spec_from_file_location("bench_supernet_rule", TOOL)
-bench = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(bench)
 
 
 def test_report_on_hand_made_jobs():
@@ -50,7 +47,8 @@ def _truth(path: Path) -> list:
 
 
 def _tool(*args):
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "experiments.bench_supernet_rule", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
 @pytest.mark.slow  # about 25 s on 2 cores; run with -m slow

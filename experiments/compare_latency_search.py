@@ -7,11 +7,11 @@
    since each search's own proxy score comes from its own supernet and is not comparable across runs. The spread
    of that score over the snapshots is reported beside it.
 4. Optionally (``--standalone-epochs N``, ``--standalone-seeds K``) train both results from scratch with the
-   recipe of ``tools/bench_search.py`` (proxy width and resolution, one-cycle SGD, the whole validation set), the
+   recipe of ``experiments/bench_search.py`` (proxy width and resolution, one-cycle SGD, the whole validation set), the
    truth the proxy scores stand in for.
 Finished searches and trainings in ``--out`` are reused, so an interrupted comparison resumes.
 
-Usage: python tools/compare_latency_search.py --lut LUT.json --latency 25ms [--resolution 224]
+Usage: python -m experiments.compare_latency_search --lut LUT.json --latency 25ms [--resolution 224]
        [--recipe recipes/search/st_topo_tiny.yaml] [--madds-factors 0.8,1.0,1.25] [--rounds 3]
        [--standalone-epochs 0] [--standalone-seeds 2] --out DIR [key=value ...]
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,26 +29,25 @@ from nas.config import build_config
 from nas.config.search import SearchConfig
 from nas.latency.profile import measure_genotype
 from nas.latency.search import LatencyLimit
-from nas.search.run import SearchRun
 from nas.utils.io import atomic_write_json
+from nas.utils.seeds import derive_seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_search import standalone_accuracy, trained_scorer  # noqa: E402  (the search benchmark's scorer, recipe)
-from nas.utils.seeds import derive_seed  # noqa: E402
+from experiments.bench_search import standalone_accuracy, trained_scorer  # the search benchmark's scorer, recipe
+from experiments.common import ROOT, load_json, run_search
 
 
 def search(cfg: SearchConfig, out: Path) -> dict:
     """Run (or reuse) one search; return its summary."""
-    if not (out / "summary.json").exists():
-        SearchRun(cfg, out).run(resume=(out / "meta.json").exists() or None)
-    return json.loads((out / "summary.json").read_text())
+    if (out / "summary.json").exists():
+        return load_json(out / "summary.json")
+    return run_search(cfg, out, resume=(out / "meta.json").exists() or None)
 
 
 def measure_all(genotypes: dict, limit: LatencyLimit, rounds: int, path: Path) -> dict:
     """Return the median over ``rounds`` round-robin timings of each named genotype (cached in ``path``)."""
     import statistics
 
-    done = json.loads(path.read_text()) if path.is_file() else {}
+    done = load_json(path)
     if done.get("genotypes") != genotypes or len(done.get("ms", {}).get("latency", [])) < rounds:
         ms = {k: [] for k in genotypes}
         for _ in range(rounds):
@@ -65,7 +63,7 @@ def standalone(scorer, genotypes, epochs: int, seeds: int, path: Path) -> list:
     """Return each genotype's standalone accuracies (one per seed), trained or read back from ``path``."""
     if epochs <= 0:
         return [None] * len(genotypes)
-    done = json.loads(path.read_text()) if path.is_file() else {}
+    done = load_json(path)
     for g in genotypes:
         for r in range(seeds):
             key = f"{g}|{epochs}|{r}"
@@ -81,7 +79,7 @@ def main() -> None:
     p.add_argument("--lut", required=True)
     p.add_argument("--latency", required=True)
     p.add_argument("--resolution", type=int, default=224)
-    p.add_argument("--recipe", default=str(Path(__file__).resolve().parents[1] / "recipes/search/st_topo_tiny.yaml"))
+    p.add_argument("--recipe", default=str(ROOT / "recipes/search/st_topo_tiny.yaml"))
     p.add_argument("--madds-factors", default="0.8,1.0,1.25")
     p.add_argument("--rounds", type=int, default=3, help="round-robin timings of every result")
     p.add_argument("--standalone-epochs", type=int, default=0, help="train both results standalone (0: do not)")

@@ -1,4 +1,4 @@
-"""tools/compare_latency_search.py: a tiny comparison reports both searches, and a rerun reuses what it finished."""
+"""experiments/compare_latency_search.py: a tiny comparison reports both searches, and a rerun reuses what it finished."""
 import json
 import subprocess
 import sys
@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tools" / "compare_latency_search.py"
 
 
 @pytest.mark.slow  # five tiny searches, a common supernet and two standalone trainings in subprocesses
@@ -18,10 +17,11 @@ def test_tiny_comparison_reports_both_and_resumes(tmp_path):
     assert profile(["--space", "st_topo", "--resolution", "32", "--out", str(lut), "--reps", "3", "--warmup", "1",
                     "--clock", "cpu"]) == 0
     out = tmp_path / "cmp"
-    args = [sys.executable, str(TOOL), "--lut", str(lut), "--latency", "1000ms", "--resolution", "32",
+    args = [sys.executable, "-m", "experiments.compare_latency_search", "--lut", str(lut), "--latency", "1000ms",
+            "--resolution", "32",
             "--madds-factors", "0.9,1.1", "--rounds", "1", "--standalone-epochs", "1", "--standalone-seeds", "1",
             "--out", str(out)]
-    first = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    first = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert first.returncode == 0, first.stderr[-2000:]
     rep = json.loads((out / "report.json").read_text())
     lat, mad = rep["latency_search"], rep["madds_search"]
@@ -32,7 +32,7 @@ def test_tiny_comparison_reports_both_and_resumes(tmp_path):
     assert str(mad["budget"]) in rep["all_madds_runs"]
     trained = json.loads((out / "standalone.json").read_text())
     timed = json.loads((out / "measured.json").read_text())
-    second = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "standalone " not in second.stdout and json.loads((out / "standalone.json").read_text()) == trained
     assert json.loads((out / "measured.json").read_text()) == timed  # timings read back, not taken again

@@ -1,10 +1,10 @@
-"""tools/bench_forgery.py --table: a video bench's JSON prints as a video table (it used to raise a KeyError)."""
+"""experiments/bench_forgery.py --table: a video bench's JSON prints as a video table, not a KeyError."""
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "bench_forgery.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_video_runs_print_as_a_video_table(tmp_path):
@@ -14,8 +14,8 @@ def test_video_runs_print_as_a_video_table(tmp_path):
                  "video_auc": 0.7})
     path = tmp_path / "video.json"
     path.write_text(json.dumps({"runs": runs}))
-    done = subprocess.run([sys.executable, str(TOOL), "--table", str(path)], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-m", "experiments.bench_forgery", "--table", str(path)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("| run | task | seeds | auc |") and len(lines) == 4

@@ -7,17 +7,18 @@ as extra epochs instead (a finalist step is one single-path forward/backward, a 
 ``max * finalist_epochs / 2`` epochs). Each result is then trained from scratch with one fixed protocol and
 scored on fresh clips of the embedded set. Prints one row per seed and a mean/std line per schedule.
 
-    python tools/bench_pv_diversity.py --seeds 0 1 2
+    python -m experiments.bench_pv_diversity --seeds 0 1 2
 """
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List
+
+from experiments.common import run_search
 
 __all__ = ["search", "final_accuracy", "main"]
 
@@ -29,15 +30,13 @@ def search(schedule: str, seed: int, epochs: int, cycle: float, finalists: int, 
            width: float, out: Path) -> Dict:
     """Run one pv_st search; return its summary."""
     from nas.config.search import search_config
-    from nas.search.run import SearchRun
 
     extra = finalists * finalist_epochs // 2 if schedule == "cosine" else 0
     opts = SMALL + [f"search.scheduler={schedule}", f"search.epochs={epochs + extra}", f"search.cycle_epochs={cycle}",
                     f"finalists.k={finalists if schedule == 'diversity' else 0}",
                     f"finalists.epochs={finalist_epochs}", f"supernet.width={width}"]
     cfg = search_config("pv_st", flags={"seed": seed}, opts=opts)
-    SearchRun(cfg, out).run(resume=False)
-    return json.loads((out / "summary.json").read_text())
+    return run_search(cfg, out, resume=False)
 
 
 def final_accuracy(genotype: str, seed: int, width: float, epochs: int) -> float:

@@ -1,5 +1,4 @@
-"""tools/bench_search_vs_random.py: percentiles, the report's taus, truth reuse, the resumable cache, a tiny run."""
-import importlib.util
+"""experiments/bench_search_vs_random.py: percentiles, the report's taus, truth reuse, the resumable cache, a tiny run."""
 import json
 import math
 import re
@@ -9,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from experiments import bench_search_vs_random as bench
 from nas.errors import NasError
 
 ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("bench_search_vs_random", ROOT / "tools" / "bench_search_vs_random.py")
-bench = importlib.util.module_from_spec(_SPEC)
-sys.modules["bench_search_vs_random"] = bench
-_SPEC.loader.exec_module(bench)
 
 
 def test_percentile_counts_ties_half():
@@ -62,7 +58,7 @@ def test_cache_refuses_other_settings_and_truth_formats(tmp_path):
     ours = tmp_path / "ours.json"
     ours.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {"g": {"0": 0.5}}}))
     assert bench.earlier_truth(ours, 12, {}) == {"g": {"0": 0.5}}
-    old = tmp_path / "old.json"  # tools/bench_search.py --json
+    old = tmp_path / "old.json"  # python -m experiments.bench_search --json
     old.write_text(json.dumps({"standalone_epochs": 12, "standalone_archs": ["a", "b"],
                                "standalone_acc": [[0.1, 0.2], [0.3, 0.4]]}))
     assert bench.earlier_truth(old, 12, {}) == {"a": {"0": 0.1, "1": 0.3}, "b": {"0": 0.2, "1": 0.4}}
@@ -82,22 +78,22 @@ def test_random_draws_are_fixed_and_in_the_window():
 
 @pytest.mark.slow  # two tiny searches and 10 one-epoch standalone trainings: minutes on 2 cores
 def test_tiny_end_to_end_then_resume_from_the_cache(tmp_path):
-    cmd = [sys.executable, str(ROOT / "tools" / "bench_search_vs_random.py"), str(tmp_path / "w"), "--recipe",
+    cmd = [sys.executable, "-m", "experiments.bench_search_vs_random", str(tmp_path / "w"), "--recipe",
            str(ROOT / "recipes" / "search" / "st_topo_tiny.yaml"), "--seeds", "0", "1", "--randoms", "3",
            "--standalone-epochs", "1", "evolution.generations=0", "evolution.population=3"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=3000, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-2000:]
     rep = json.loads((tmp_path / "w" / "report.json").read_text())
     assert len(rep["picks"]) == 2 and all(0 <= p["percentile"] <= 100 for p in rep["picks"])
     assert rep["trained"] >= 4 and "tau_standalone_seed_vs_seed" in rep
     cache = (tmp_path / "w" / "cache.json").read_text()
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # everything cached: no training
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)  # everything cached: no training
     assert again.returncode == 0 and not re.search(r"standalone seed \d+, \d+/", again.stdout)  # no training line
     assert (tmp_path / "w" / "cache.json").read_text() == cache
     # Another truth recipe in a new WORK reuses the searches and proxy scores and trains only the truth.
-    other = [*cmd[:2], str(tmp_path / "w2"), *cmd[3:], "--searches", str(tmp_path / "w" / "cache.json"),
+    other = [*cmd[:3], str(tmp_path / "w2"), *cmd[4:], "--searches", str(tmp_path / "w" / "cache.json"),
              "--standalone-ema", "0.99", "--standalone-data", "train_size=256,val_size=200"]
-    res = subprocess.run(other, capture_output=True, text=True, timeout=3000)
+    res = subprocess.run(other, capture_output=True, text=True, timeout=3000, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-2000:]
     assert not (tmp_path / "w2" / "search-0").exists()  # no search ran
     two = json.loads((tmp_path / "w2" / "cache.json").read_text())
@@ -182,7 +178,7 @@ def test_searches_are_reused_only_from_the_same_search_config(tmp_path):
 def test_standalone_training_with_and_without_ema_is_seeded():
     from types import SimpleNamespace
 
-    from bench_search import standalone_accuracy
+    from experiments.bench_search import standalone_accuracy
 
     import nas
     from nas.config.search import SearchConfig
@@ -218,7 +214,7 @@ def test_a_bad_truth_data_override_is_one_line_before_any_work(tmp_path, capsys)
 
 
 def test_shards_split_the_standalone_items_and_bad_shards_are_refused(tmp_path, monkeypatch):
-    import bench_search
+    from experiments import bench_search
 
     trained = []
     monkeypatch.setattr(bench_search, "standalone_accuracy",
