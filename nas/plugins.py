@@ -1,27 +1,32 @@
-"""Space plugins: one object per search space, found through the ``nas.spaces`` entry point group.
+"""Plugins: spaces, strategies and tasks, each found through its own entry point group.
 
-A plugin bundles what the rest of nas needs to know about a space: its torch-free declaration, the builders
-of its standalone model, backbone and supernet, its plotter, its modality and its default search strategy.
-The torch parts are named as ``"module:attribute"`` strings and imported on first use, so listing spaces or
-computing a cost never imports torch. A package adds a space with an entry point::
+``load_entry_points`` discovers every group the same way. A space plugin bundles what the rest of nas needs to
+know about a space: its torch-free declaration, the builders of its standalone model, backbone and supernet, its
+plotter, its modality and its default search strategy. The torch parts are named as ``"module:attribute"``
+strings and imported on first use, so listing spaces or computing a cost never imports torch. A package adds a
+space, a strategy or a task with an entry point::
 
     [options.entry_points]
     nas.spaces =
         my_space = my_package.plugin:PLUGIN
+    nas.strategies =
+        my_strategy = my_package.strategy:MyStrategy
+    nas.tasks =
+        my_task = my_package.task:MyTask
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Set
 
 from nas.core.space import Space
 from nas.errors import NasError
 from nas.registry import Registry
 
 __all__ = ["SpacePlugin", "PLUGINS", "ENTRY_POINT_GROUP", "register_plugin", "get_plugin", "list_plugins",
-           "load_plugins"]
+           "load_plugins", "load_entry_points"]
 
 ENTRY_POINT_GROUP = "nas.spaces"
 
@@ -118,7 +123,7 @@ class SpacePlugin:
 
 
 PLUGINS: Registry[SpacePlugin] = Registry("space")
-_loaded = False
+_discovered: Set[str] = set()  # entry point groups fully loaded in this process
 
 
 def register_plugin(plugin: SpacePlugin) -> SpacePlugin:
@@ -130,23 +135,45 @@ def register_plugin(plugin: SpacePlugin) -> SpacePlugin:
     return plugin
 
 
-def load_plugins() -> None:
-    """Register every plugin advertised in the ``nas.spaces`` entry point group (once per process)."""
-    global _loaded
-    if _loaded:
+def load_entry_points(group: str, registry: Registry, adopt: Callable[[str, Any], None]) -> None:
+    """Register every object advertised in entry point ``group`` (in name order, once per process).
+
+    ``adopt(name, obj)`` checks one loaded object and registers it in ``registry`` under its entry point's name,
+    raising a one-line NasError when it does not fit. A name already in ``registry`` keeps its object.
+    """
+    if group in _discovered:
         return
-    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if ep.name in PLUGINS:  # registered by hand in this process (tests, notebooks): that one stays
+    for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
+        if ep.name in registry:  # registered by hand in this process (tests, notebooks): that one stays
             continue
         try:
-            plugin = ep.load()
+            obj = ep.load()
         except Exception as exc:  # whatever broke inside a plugin, the user gets one line naming it
-            raise NasError(f"cannot load space plugin {ep.name!r} ({ep.value}): {type(exc).__name__}: "
-                           f"{str(exc)[:200]}") from None
-        if not isinstance(plugin, SpacePlugin) or plugin.name != ep.name:
-            raise NasError(f"entry point {ep.name!r} ({ep.value}) is not a SpacePlugin named {ep.name!r}")
-        register_plugin(plugin)
-    _loaded = True  # only after every entry point loaded, so a broken one is reported again, not hidden
+            raise NasError(f"cannot load {registry.kind} plugin {ep.name!r} ({ep.value}): {type(exc).__name__}: "
+                           f"{_one_line(exc)}") from None
+        if ep.name not in registry:  # its module may have registered it with the decorator while loading
+            try:
+                adopt(ep.name, obj)
+            except NasError as exc:
+                raise NasError(f"{registry.kind} entry point {ep.name!r} ({ep.value}): {_one_line(exc)}") from None
+    _discovered.add(group)  # only after every entry point loaded, so a broken one is reported again, not hidden
+
+
+def _one_line(exc: BaseException) -> str:
+    """Return ``exc``'s message on one line, at most 200 characters."""
+    return " ".join(str(exc).split())[:200]
+
+
+def _adopt_space(name: str, plugin: Any) -> None:
+    """Register a ``nas.spaces`` entry point's object: a SpacePlugin of the space its entry point names."""
+    if not isinstance(plugin, SpacePlugin) or plugin.name != name:
+        raise NasError(f"is not a SpacePlugin named {name!r}")
+    register_plugin(plugin)
+
+
+def load_plugins() -> None:
+    """Register every plugin advertised in the ``nas.spaces`` entry point group (once per process)."""
+    load_entry_points(ENTRY_POINT_GROUP, PLUGINS, _adopt_space)
 
 
 def get_plugin(name: str) -> SpacePlugin:

@@ -1,4 +1,9 @@
-"""The task contract: what a retraining task supplies to the trainer, and the ``TASKS`` registry."""
+"""The task contract: what a retraining task supplies to the trainer, and the ``TASKS`` registry.
+
+Tasks are plugins: each is a ``Task`` subclass named in the ``nas.tasks`` entry point group (the bundled ones in
+this project's ``setup.cfg``), registered on first use, so a package of your own adds one without touching nas
+(docs/adding_a_task.md). ``register_task`` registers one in this process.
+"""
 from __future__ import annotations
 
 import abc
@@ -7,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from nas.errors import NasError
+from nas.plugins import load_entry_points
 from nas.registry import Registry
 
-__all__ = ["Task", "Datasets", "TASKS", "register_task", "get_task", "list_tasks", "resolve_task", "default_task_name"]
+__all__ = ["Task", "Datasets", "TASKS", "register_task", "load_tasks", "get_task", "list_tasks", "resolve_task",
+           "default_task_name"]
 
 
 @dataclass(frozen=True)
@@ -93,23 +100,36 @@ class Task(abc.ABC):
 
 
 TASKS: Registry[Task] = Registry("task")
+ENTRY_POINT_GROUP = "nas.tasks"
 
 
 def register_task(cls: type) -> type:
-    """Register an instance of the decorated Task subclass under its ``name``; a duplicate raises."""
+    """Register an instance of the decorated Task subclass under its ``name`` in this process; a duplicate raises."""
     TASKS.add(cls.name, cls())
     return cls
 
 
+def load_tasks() -> None:
+    """Register every task advertised in the ``nas.tasks`` entry point group (once per process)."""
+    load_entry_points(ENTRY_POINT_GROUP, TASKS, _adopt)
+
+
+def _adopt(name: str, cls: Any) -> None:
+    """Register a ``nas.tasks`` entry point's object: a Task subclass whose ``name`` is the entry point's."""
+    if not (isinstance(cls, type) and issubclass(cls, Task)) or cls.name != name:
+        raise NasError(f"is not a Task subclass named {name!r}")
+    register_task(cls)
+
+
 def get_task(name: str) -> Task:
     """Return the task registered as ``name``."""
-    _load()
+    load_tasks()
     return TASKS.get(name)
 
 
 def list_tasks(pattern: str = "*") -> List[str]:
     """Return the registered task names matching an fnmatch pattern."""
-    _load()
+    load_tasks()
     return TASKS.list(pattern)
 
 
@@ -126,11 +146,3 @@ def resolve_task(name: Optional[str], genotype: Any) -> Task:
         name = default_task_name(nas.get_plugin(genotype.space).modality)
     return get_task(name)
 
-
-def _load() -> None:
-    """Import the bundled tasks so they register themselves."""
-    import nas.tasks.classification  # noqa: F401
-    import nas.tasks.forgery  # noqa: F401
-    import nas.tasks.forgery_temporal  # noqa: F401
-    import nas.tasks.forgery_video  # noqa: F401
-    import nas.tasks.video  # noqa: F401

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nas.errors import NasError
-from nas.tasks.base import Datasets, Task, register_task
+from nas.tasks.base import Datasets, Task
 
 __all__ = ["ClassificationTask", "accuracy", "model_kwargs"]
 
@@ -66,7 +66,6 @@ class _Classifier(Task):
                 f"top5 {row['top5']:.2f}{ema}")
 
 
-@register_task
 class ClassificationTask(_Classifier):
     """Classify images: the embedded shapes set by default, or an ImageNet-style folder (``data.root``)."""
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from nas.errors import NasError
 from nas.forgery import metrics as M
-from nas.tasks.base import Datasets, Task, register_task
+from nas.tasks.base import Datasets, Task
 
 __all__ = ["ForgeryImageTask", "ForgerySpatialTask", "detector_kwargs", "detector_spec_kwargs", "label_sets"]
 
@@ -275,7 +275,6 @@ def _embedded(cfg: Any, maps: bool):
     return out
 
 
-@register_task
 class ForgeryImageTask(_Forgery):
     """Real/fake (2), real / ID-replaced / ID-remained (3) or real + 15 methods (16); heads may train jointly."""
 
@@ -283,7 +282,6 @@ class ForgeryImageTask(_Forgery):
     default_recipe = "forgery_image.yaml"
 
 
-@register_task
 class ForgerySpatialTask(_Forgery):
     """Predict the grey manipulation map (all-zero for real images), optionally with classification heads."""
 

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from nas.forgery import metrics as M
-from nas.tasks.base import register_task
 from nas.tasks.forgery_video import VideoForgeryBase, is_video, video_backbone, video_scores
 
 __all__ = ["ForgeryTemporalTask", "weighted_bce", "localize"]
@@ -41,7 +40,6 @@ def localize(fake: np.ndarray, start, end, n_frames: float, sigma: float) -> Lis
     return [(s * scale, e * scale, score) for s, e, score in segs]
 
 
-@register_task
 class ForgeryTemporalTask(VideoForgeryBase):
     """Per-slot fake/start/end probabilities on backbone features over time, turned into scored segments."""
 

@@ -18,7 +18,7 @@ from torch import nn
 from nas.errors import NasError
 from nas.data.forgery_video import split_video_target
 from nas.forgery import metrics as M
-from nas.tasks.base import Datasets, Task, register_task
+from nas.tasks.base import Datasets, Task
 
 __all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone"]
 
@@ -128,7 +128,6 @@ def embedded_video_sets(cfg: Any):
     return out
 
 
-@register_task
 class ForgeryVideoTask(VideoForgeryBase):
     """Real/fake per video: clip (video genotype) or frame (image genotype) fake logits pooled over the video."""
 

@@ -12,13 +12,12 @@ import torch
 
 from nas.data.video import align_labels
 from nas.errors import NasError
-from nas.tasks.base import Datasets, register_task
+from nas.tasks.base import Datasets
 from nas.tasks.classification import _Classifier
 
 __all__ = ["VideoClassificationTask", "align_labels"]
 
 
-@register_task
 class VideoClassificationTask(_Classifier):
     """Classify clips: the embedded motion set by default, or mmaction2/Kinetics/SSv2 lists under a data root."""
 

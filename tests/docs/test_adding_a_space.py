@@ -1,7 +1,5 @@
 """The example of docs/adding_a_space.md, found WITHOUT pip: a dist-info with its entry point on sys.path."""
-import configparser
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -14,20 +12,12 @@ EXAMPLE = ROOT / "docs" / "examples" / "nas_toy_space"
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(installed):
     """Return an environment whose sys.path holds the example package and an installed-looking dist-info.
 
-    The entry point is copied from the example's own setup.cfg, so the test checks what a user would ship.
+    The entry point is the example's own setup.cfg's, so the test checks what a user would ship.
     """
-    cfg = configparser.ConfigParser()
-    cfg.read(EXAMPLE / "setup.cfg")
-    entry = cfg["options.entry_points"]["nas.spaces"].strip()
-    info = tmp_path / "nas_toy_space-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nas-toy-space\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text(f"[nas.spaces]\n{entry}\n")
-    paths = [str(tmp_path), str(EXAMPLE), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    return installed(EXAMPLE / "setup.cfg", EXAMPLE)
 
 
 def _run(env, *args):

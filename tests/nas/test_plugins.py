@@ -72,12 +72,12 @@ def test_cost_and_listing_do_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-def _dist_info(tmp_path: Path, name: str, entry: str) -> Path:
-    """Write an installed-looking ``<name>.dist-info`` advertising one ``nas.spaces`` entry point."""
+def _dist_info(tmp_path: Path, name: str, entry: str, group: str = "nas.spaces") -> Path:
+    """Write an installed-looking ``<name>.dist-info`` advertising one entry point of ``group``."""
     info = tmp_path / f"{name}-0.1.dist-info"
-    info.mkdir()
+    info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[nas.spaces]\n{entry}\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{entry}\n")
     return tmp_path
 
 
@@ -95,6 +95,79 @@ def test_cli_reports_broken_plugin_in_one_line(tmp_path):
     out = _python(env_code, site)
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "'broken'" in out.stderr
+
+
+def test_bundled_strategies_and_tasks_come_from_entry_points():
+    from importlib import metadata
+
+    from nas.search.strategies import STRATEGIES
+    from nas.tasks import TASKS
+
+    for group, registry, listed in (("nas.strategies", STRATEGIES, nas.list_strategies()),
+                                    ("nas.tasks", TASKS, nas.list_tasks())):
+        eps = {ep.name: ep for ep in metadata.entry_points(group=group)}
+        assert listed == sorted(eps)
+        for name, ep in eps.items():
+            obj = registry.get(name)
+            assert (obj if group == "nas.strategies" else type(obj)) is ep.load()
+    for name in nas.list_strategies():
+        families = STRATEGIES.get(name).families
+        assert families == (("bilevel",) if name == "differentiable" else ("one_shot", "tabular"))
+
+
+def test_no_import_lists_and_no_task_cycle():
+    """The task contract imports no task; listing the tasks is what loads them (through their entry points)."""
+    code = """
+        import sys
+        import nas.search.strategies, nas.tasks.base
+        before = sorted(m for m in sys.modules if m.startswith(("nas.tasks.", "nas.search.strategies.")))
+        import nas
+        nas.list_tasks(), nas.list_strategies()
+        after = sorted(m for m in sys.modules if m.startswith(("nas.tasks.", "nas.search.strategies.")))
+        print(before, "nas.tasks.video" in after, "nas.search.strategies.local_search" in after)
+    """
+    out = _python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['nas.tasks.base'] True True"
+
+
+@pytest.mark.parametrize("group, kind, listing", [("nas.strategies", "strategy", "nas.list_strategies()"),
+                                                  ("nas.tasks", "task", "nas.list_tasks()")])
+def test_broken_strategy_or_task_entry_point_is_one_line_naming_it(tmp_path, group, kind, listing):
+    site = _dist_info(tmp_path / "a", "broken_one", "broken = no_such_module_xyz.mod:Thing", group)
+    out = _python(f"import nas; {listing}", site)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert f"cannot load {kind} plugin 'broken'" in last and "no_such_module_xyz.mod:Thing" in last
+    # An entry point that loads but names the wrong kind of object is one line too.
+    site = _dist_info(tmp_path / "b", "wrong_one", "wrong = nas.api:cost", group)
+    out = _python(f"import nas; {listing}", site)
+    last = out.stderr.strip().splitlines()[-1]
+    assert out.returncode != 0 and f"{kind} entry point 'wrong' (nas.api:cost): is not a" in last
+
+
+def test_cli_reports_broken_strategy_in_one_line(tmp_path):
+    site = _dist_info(tmp_path, "broken_one", "broken = no_such_module_xyz.mod:Thing", "nas.strategies")
+    code = "import sys; from nas.cli.search import main; sys.exit(main(['--space', 'st_topo', '--strategy', 'x']))"
+    out = _python(code, site)
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "'broken'" in out.stderr
+
+
+def test_a_strategy_registered_by_hand_wins():
+    code = """
+        from nas.search.strategies import STRATEGIES, list_strategies, register_strategy
+        from nas.search.strategies.random_search import RandomSearch
+
+        @register_strategy("evolution")
+        class Mine(RandomSearch):
+            pass
+
+        assert "evolution" in list_strategies() and STRATEGIES.get("evolution") is Mine
+        print("ok")
+    """
+    out = _python(code)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 class _Tiny(Space):

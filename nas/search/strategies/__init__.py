@@ -1,5 +1,9 @@
 """STRATEGIES: seeded, resumable ask/tell search strategies, one module each, picked by name.
 
+Strategies are plugins: each is a class named in the ``nas.strategies`` entry point group (the bundled ones in
+this project's ``setup.cfg``), registered under its entry point's name on first use, so a package of your own
+adds one without touching nas (docs/adding_a_strategy.md). ``register_strategy`` registers one in this process.
+
 Every strategy answers the same five calls, so one search run (``nas.search.run.SearchRun``) drives any of them:
 
 - ``ask() -> list of genotypes``: the next batch to score;
@@ -10,7 +14,10 @@ Every strategy answers the same five calls, so one search run (``nas.search.run.
 - ``info``: what the last round adds to its ``search.jsonl`` row;
 - ``state_dict()`` / ``load_state_dict(state)``: everything needed to resume bit for bit.
 
-Constructors take keyword-only hyperparameters and an injected ``rng``.
+Its class attribute ``families`` names the search families it can run in: ``("one_shot", "tabular")`` for a
+cost-window strategy (built with ``space, cost_fn, lo=, hi=, rng=`` and the hyperparameters of
+``strategy_kwargs``), ``("bilevel",)`` for one that drives a differentiable supernet's trainer. Constructors take
+keyword-only hyperparameters and an injected ``rng``.
 
 Example:
     >>> import random
@@ -27,16 +34,22 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 from nas.core.genotype import Genotype
+from nas.errors import NasError
+from nas.plugins import load_entry_points
 from nas.registry import Registry
 
-__all__ = ["STRATEGIES", "Strategy", "register_strategy", "list_strategies", "create_strategy", "strategy_kwargs"]
+__all__ = ["STRATEGIES", "Strategy", "register_strategy", "load_strategies", "list_strategies", "create_strategy",
+           "strategy_kwargs"]
 
 STRATEGIES: Registry[Callable[..., "Strategy"]] = Registry("strategy")
+ENTRY_POINT_GROUP = "nas.strategies"
 
 
 @runtime_checkable
 class Strategy(Protocol):
     """The ask/tell interface every registered strategy implements."""
+
+    families: Tuple[str, ...]  # the search families it runs in, e.g. ("one_shot", "tabular") or ("bilevel",)
 
     def ask(self) -> List[Genotype]:
         """Return the next batch of candidates to score."""
@@ -73,19 +86,31 @@ class Strategy(Protocol):
 
 
 def register_strategy(name: str) -> Callable:
-    """Return a decorator that registers a strategy class under ``name`` (a duplicate raises)."""
+    """Return a decorator that registers a strategy class under ``name`` in this process (a duplicate raises)."""
     return STRATEGIES.register(name)
+
+
+def load_strategies() -> None:
+    """Register every strategy advertised in the ``nas.strategies`` entry point group (once per process)."""
+    load_entry_points(ENTRY_POINT_GROUP, STRATEGIES, _adopt)
+
+
+def _adopt(name: str, cls: Any) -> None:
+    """Register a ``nas.strategies`` entry point's object: a class with the ask/tell calls."""
+    if not isinstance(cls, type) or not all(callable(getattr(cls, m, None)) for m in ("ask", "tell")):
+        raise NasError("is not a strategy class (one with ask and tell)")
+    STRATEGIES.add(name, cls)
 
 
 def list_strategies(pattern: str = "*") -> List[str]:
     """Return the names of the registered strategies matching an fnmatch pattern."""
-    _load()
+    load_strategies()
     return STRATEGIES.list(pattern)
 
 
 def create_strategy(name: str, **kwargs: Any) -> "Strategy":
     """Build the strategy ``name`` with its keyword-only arguments."""
-    _load()
+    load_strategies()
     return STRATEGIES.get(name)(**kwargs)
 
 
@@ -104,15 +129,10 @@ def strategy_kwargs(name: str, cfg: Any) -> dict:
     """
     import inspect
 
-    _load()
+    load_strategies()
     params = inspect.signature(STRATEGIES.get(name)).parameters
     kw = {k: getattr(getattr(cfg, sec), f) for k, (sec, f) in CONFIG_KWARGS.items() if k in params}
     if kw.get("max_queries") is not None and "generations" in kw:
         kw["generations"] = None
     return kw
 
-
-def _load() -> None:
-    """Import the bundled strategy modules (they register themselves)."""
-    from nas.search.strategies import (  # noqa: F401
-        differentiable, evolution, local_search, random_search, regularized_evolution)

@@ -16,13 +16,11 @@ from typing import List, Optional, Sequence, Tuple
 
 from nas.core.genotype import Genotype
 from nas.search.finalists import Finalist, pick_finalists
-from nas.search.strategies import register_strategy
 from nas.search.strategies.window import Individual
 
 __all__ = ["DifferentiableSearch"]
 
 
-@register_strategy("differentiable")
 class DifferentiableSearch:
     """Bilevel search of per-slot alpha with a temperature decayed linearly from ``tau_max`` to ``tau_min``.
 
@@ -38,6 +36,8 @@ class DifferentiableSearch:
             derived final argmax is the result.
         max_finalists: distinct candidates retrained (the latest; the final derived genotype is one).
     """
+
+    families = ("bilevel",)  # the search families it runs in (it drives a differentiable supernet's trainer)
 
     def __init__(self, space, *, trainer, epochs: int, warmup_epochs: int = 0, tau_max: float = 2.0,
                  tau_min: float = 0.5, on_step=None, finalists=None, max_finalists: int = 0):

@@ -10,13 +10,11 @@ from typing import Callable, List, Optional, Sequence
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
-from nas.search.strategies import register_strategy
 from nas.search.strategies.window import History, ScoredBatches, sample_in_window
 
 __all__ = ["Evolution"]
 
 
-@register_strategy("evolution")
 class Evolution(ScoredBatches):
     """Evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
@@ -35,6 +33,8 @@ class Evolution(ScoredBatches):
         >>> evo.best().score
         3.0
     """
+
+    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  parents: int, generations: Optional[int] = None, mutation_prob: float = 0.1,

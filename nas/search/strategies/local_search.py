@@ -15,13 +15,11 @@ from typing import Callable, List, Optional
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
-from nas.search.strategies import register_strategy
 from nas.search.strategies.window import History, Individual, ScoredBatches, sample_in_window
 
 __all__ = ["LocalSearch"]
 
 
-@register_strategy("local_search")
 class LocalSearch(ScoredBatches):
     """Hill climbing under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
@@ -36,6 +34,8 @@ class LocalSearch(ScoredBatches):
         >>> ls.queries
         10
     """
+
+    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  generations: Optional[int] = None, max_queries: Optional[int] = None, max_tries: int = 200,

@@ -13,13 +13,11 @@ from typing import Callable, List, Optional
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
-from nas.search.strategies import register_strategy
 from nas.search.strategies.window import History, ScoredBatches, sample_in_window
 
 __all__ = ["RandomSearch"]
 
 
-@register_strategy("random")
 class RandomSearch(ScoredBatches):
     """Uniform sampling under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
@@ -33,6 +31,8 @@ class RandomSearch(ScoredBatches):
         >>> len(s.history)
         6
     """
+
+    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  generations: Optional[int] = None, max_tries: int = 200, max_queries: Optional[int] = None,

@@ -13,13 +13,11 @@ from typing import Callable, Deque, List, Optional
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
-from nas.search.strategies import register_strategy
 from nas.search.strategies.window import History, Individual, ScoredBatches, sample_in_window
 
 __all__ = ["RegularizedEvolution"]
 
 
-@register_strategy("regularized_evolution")
 class RegularizedEvolution(ScoredBatches):
     """Aging evolution under a cost window, driven by ``ask()`` / ``tell()``; seeded and resumable.
 
@@ -38,6 +36,8 @@ class RegularizedEvolution(ScoredBatches):
         >>> re.queries
         6
     """
+
+    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  sample_size: int, generations: Optional[int] = None, max_queries: Optional[int] = None,
