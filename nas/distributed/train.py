@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from nas.errors import NasError
-from nas.train.backends import Backend, epoch_seed, make_loader
+from nas.train.backends import Backend, make_loader
+from nas.utils.seeds import epoch_seed
 
 __all__ = ["retrain_distributed", "global_batch_indices", "DdpBackend"]
 

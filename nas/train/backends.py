@@ -14,13 +14,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from nas.data.collate import collate_skip
+from nas.utils.seeds import epoch_seed
 
-__all__ = ["Backend", "LocalBackend", "epoch_seed", "make_loader"]
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """Return the seed of epoch ``epoch``'s data order, augmentation and dropout draws (the historic formula)."""
-    return seed * 100_003 + epoch
+__all__ = ["Backend", "LocalBackend", "make_loader"]
 
 
 def make_loader(ds: Any, batch_size: int, workers: int, **kwargs: Any) -> DataLoader:

@@ -8,11 +8,10 @@ generator, all seeded by (seed, epoch, rank), so a resumed run repeats the unint
 """
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 from torch import nn
@@ -23,12 +22,12 @@ from nas.data.collate import warn_skipped
 from nas.errors import NasError
 from nas.optim import AdaRem
 from nas.train import checkpoint as ck
-from nas.train.backends import Backend, LocalBackend, epoch_seed, make_loader
+from nas.train.backends import Backend, LocalBackend, make_loader
 from nas.train.amp import configure_backends, grad_scaler, maybe_compile, to_channels_last
 from nas.train.builders import build_optimizer, build_schedule, step_options
 from nas.train.loop import ModelEma, evaluate, train_one_epoch
 from nas.utils.io import atomic_write_json
-from nas.utils.seeds import rng_state, seeded_init, set_rng_state
+from nas.utils.seeds import epoch_seed, forked_rng, rng_state, seeded_init, set_rng_state
 
 __all__ = ["Trainer", "build_model"]
 
@@ -51,24 +50,6 @@ def build_model(task: Any, genotype: Any, cfg: Any, num_classes: int) -> nn.Modu
 def _place(model: nn.Module, cfg: Any, device: torch.device, modality: str) -> nn.Module:
     """Move ``model`` to ``device`` (NHWC for 2-D image models on CUDA when asked)."""
     return to_channels_last(model.to(device), cfg.channels_last and device.type == "cuda" and modality == "image")
-
-
-@contextlib.contextmanager
-def _forked_rng(seed: int, device: torch.device) -> Iterator[None]:
-    """Run the block with torch's default generator(s) seeded by ``seed``; restore the caller's afterwards.
-
-    Dropout draws from the default generator and takes no generator argument; forking it keeps those draws
-    a function of the run's seeds without changing anyone else's random state.
-    """
-    devices = []
-    if device.type == "cuda":
-        devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=devices):
-        torch.random.default_generator.manual_seed(seed)
-        for index in devices:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
 
 
 def _progress(epoch: int, epochs: int, steps: int, log_every: int, log: Log):
@@ -166,7 +147,7 @@ class Trainer:
                                 self.gen)
         callback, bar = _progress(self.epoch, cfg.epochs, self.steps_per_epoch, cfg.log_every, self.log)
         try:
-            with _forked_rng(seed + RANK_STRIDE * b.rank, self.device):
+            with forked_rng(seed + RANK_STRIDE * b.rank, self.device):
                 stats = train_one_epoch(self.net, loader, self.optimizer, self.scheduler, self.loss_fn, self.opts,
                                         self.scaler, self.ema, callback if b.writer else None)
         finally:
