@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from nas.core.genotype import Genotype
-from nas.data.collate import collate_skip
+from nas.data.loader import make_loader
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
 __all__ = ["Finalist", "pick_finalists", "FinalistTrainer", "ProxyFinalists", "train_briefly", "evaluate"]
@@ -86,9 +86,9 @@ class FinalistTrainer:
         t = self.trainer
         model = self._model(g).to(t.device)
         ds = t.data.train.dataset
-        loader = DataLoader(ds, batch_size=self.batch_size, shuffle=True, drop_last=len(ds) >= 2 * self.batch_size,
-                            generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))),
-                            collate_fn=collate_skip)
+        loader = make_loader(ds, self.batch_size, device=t.device, shuffle=True,
+                             drop_last=len(ds) >= 2 * self.batch_size,
+                             generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))))
         train_briefly(model, loader, self.epochs, self.lr, t.device, on_step)
         return evaluate(model, t.data.val, t.device)
 

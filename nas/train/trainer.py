@@ -8,7 +8,6 @@ generator, all seeded by (seed, epoch, rank), so a resumed run repeats the unint
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -27,6 +26,7 @@ from nas.train.amp import configure_backends, grad_scaler, maybe_compile, to_cha
 from nas.train.builders import build_optimizer, build_schedule, step_options
 from nas.train.loop import ModelEma, evaluate, train_one_epoch
 from nas.utils.io import atomic_write_json
+from nas.utils.progress import Progress
 from nas.utils.seeds import epoch_seed, forked_rng, rng_state, seeded_init, set_rng_state
 
 __all__ = ["Trainer", "build_model"]
@@ -53,16 +53,13 @@ def _place(model: nn.Module, cfg: Any, device: torch.device, modality: str) -> n
 
 
 def _progress(epoch: int, epochs: int, steps: int, log_every: int, log: Log):
-    """Return ``(callback, bar)``: a tqdm bar with ETA (on a terminal) plus optional periodic lines."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None, file=sys.stderr,
-               dynamic_ncols=True)
+    """Return ``(callback, bar)``: a progress bar with ETA (on a terminal) plus optional periodic lines."""
+    bar = Progress(steps, f"epoch {epoch + 1}/{epochs}", leave=False, tty_only=True)
     start = time.perf_counter()
 
     def callback(i: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.advance(1)
+        bar.postfix(loss=f"{loss:.3f}")
         if log_every and (i % log_every == 0 or i == steps):
             eta = (time.perf_counter() - start) / i * (steps - i)
             log(f"  epoch {epoch + 1} step {i}/{steps} loss {loss:.4f} eta {eta:.0f}s")
@@ -81,7 +78,7 @@ class Trainer:
                  backend: Optional[Backend] = None, log: Log = print,
                  init: Optional[Callable[[nn.Module], str]] = None):
         self.task, self.cfg, self.g, self.out = task, cfg, genotype, Path(out)
-        self.device, self.backend, self.log = device, backend or LocalBackend(), log
+        self.device, self.backend, self.log = device, backend or LocalBackend(device), log
         self.opts = step_options(cfg, device)
         configure_backends(device, cfg.deterministic)
         data = task.datasets(cfg, genotype)
@@ -160,7 +157,8 @@ class Trainer:
 
     def validate(self) -> Dict[str, float]:
         """Evaluate the model (and its EMA) on the validation set; return the metric-row fields."""
-        loader = make_loader(self.val_ds, self.cfg.eval_batch_size, self.cfg.data.workers, shuffle=False)
+        loader = make_loader(self.val_ds, self.cfg.eval_batch_size, self.cfg.data.workers, device=self.device,
+                             shuffle=False)
         res = evaluate(self.model, loader, self.opts, self.task)
         res.pop("val_images")
         skipped = res.pop("skipped")
