@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from nas.data.collate import collate_skip
+from nas.utils.seeds import torch_generator
 
 __all__ = ["make_loader", "loader_options"]
 
@@ -29,6 +30,6 @@ def make_loader(ds: Any, batch_size: int, workers: int = 0, *, device: Any = "cp
     Without a ``generator`` it gets a fixed one of its own: every DataLoader iterator draws a base seed, and
     from torch's global generator unless it has one, which would move the caller's random state.
     """
-    kwargs.setdefault("generator", torch.Generator().manual_seed(0))
+    kwargs.setdefault("generator", torch_generator(0))
     return DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
                       **loader_options(device, workers), **kwargs)
