@@ -70,12 +70,11 @@ class VideoData(BilevelData):
         return multiview_logits(model, x)
 
 
-def seeded_loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0,
-                  device: Optional[torch.device] = None) -> DataLoader:
+def seeded_loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0) -> DataLoader:
     """Return a loader of ``(x, y, skipped)`` batches whose order depends only on ``seed`` (full batches when
-    shuffled and the set holds at least two); ``device`` is where they go (see :meth:`BilevelData.to`)."""
-    return make_loader(ds, batch, workers, device=device or "cpu", shuffle=shuffle,
-                       drop_last=shuffle and len(ds) >= 2 * batch, generator=torch_generator(seed))
+    shuffled and the set holds at least two); :meth:`BilevelData.to` pins them for the trainer's device."""
+    return make_loader(ds, batch, workers, shuffle=shuffle, drop_last=shuffle and len(ds) >= 2 * batch,
+                       generator=torch_generator(seed))
 
 
 def build_video_data(cfg: VideoDataConfig, seed: int, batch: int) -> VideoData:
