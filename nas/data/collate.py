@@ -25,10 +25,11 @@ def collate_skip(batch: Sequence[Optional[tuple]]) -> Tuple[Optional[torch.Tenso
     return torch.stack(xs), torch.stack([torch.as_tensor(y) for y in ys]), skipped
 
 
-def warn_skipped(n: int, what: str = "images") -> None:
-    """Emit one warning naming how many unreadable files were skipped (nothing if none)."""
+def warn_skipped(n: int, what: str = "images", where: str = "") -> None:
+    """Emit one warning naming how many unreadable files were skipped (nothing if none), ``where`` first."""
     if n:
-        warnings.warn(f"skipped {n} unreadable {what}", RuntimeWarning, stacklevel=2)
+        place = f"{where}: " if where else ""
+        warnings.warn(f"{place}skipped {n} unreadable {what}", RuntimeWarning, stacklevel=2)
 
 
 def check_readable(read: int, skipped: int, what: str = "images", min_readable: float = 0.5, where: str = "") -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from nas.errors import NasError
-from nas.train.backends import Backend, epoch_seed, make_loader
+from nas.train.backends import Backend, make_loader
+from nas.utils.seeds import epoch_seed
 
 __all__ = ["retrain_distributed", "global_batch_indices", "DdpBackend"]
 
@@ -54,7 +55,7 @@ class DdpBackend(Backend):
     def train_loader(self, ds, batch_size: int, workers: int, seed: int, epoch: int, gen):
         """Return this rank's ``batch_size``-sample slices of the epoch's global batches."""
         idx = global_batch_indices(len(ds), batch_size * self.world, seed, epoch, self.rank, self.world)
-        return make_loader(ds, batch_size, workers, sampler=idx, drop_last=True)
+        return make_loader(ds, batch_size, workers, device=self.device, sampler=idx, drop_last=True)
 
     def mean(self, value: float) -> float:
         """Return the mean of ``value`` over the workers (an all-reduce)."""

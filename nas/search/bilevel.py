@@ -8,7 +8,6 @@ are injected as a ``BilevelData``: ``build_video_data`` here (pv_st), ``nas.sear
 from __future__ import annotations
 
 import random
-import warnings
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -18,7 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from nas.config.search import DataConfig, SearchConfig
 from nas.core.genotype import Genotype
-from nas.data.collate import collate_skip
+from nas.data.collate import warn_skipped as _warn_skipped
+from nas.data.loader import loader_options, make_loader
 from nas.errors import NasError
 from nas.train.amp import autocast, to_device
 from nas.utils.seeds import seeded_init, torch_generator
@@ -38,6 +38,16 @@ class BilevelData:
 
     def __init__(self, train: DataLoader, alpha: DataLoader, val: DataLoader, num_classes: int):
         self.train, self.alpha, self.val, self.num_classes = train, alpha, val, num_classes
+
+    def to(self, device: torch.device) -> "BilevelData":
+        """Pin the loaders' host batches when ``device`` is a GPU (the loaders are built before the device is known).
+
+        A DataLoader reads ``pin_memory`` when each pass starts, so this holds from the next epoch on.
+        """
+        pin = loader_options(device, 0)["pin_memory"]
+        for loader in (self.train, self.alpha, self.val):
+            loader.pin_memory = pin
+        return self
 
     def generators(self) -> Dict[str, torch.Generator]:
         """Return the shuffling generators (checkpointed by the run)."""
@@ -62,10 +72,9 @@ class VideoData(BilevelData):
 
 def seeded_loader(ds: Dataset, batch: int, shuffle: bool, seed: int, workers: int = 0) -> DataLoader:
     """Return a loader of ``(x, y, skipped)`` batches whose order depends only on ``seed`` (full batches when
-    shuffled and the set holds at least two)."""
-    return DataLoader(ds, batch_size=batch, shuffle=shuffle, drop_last=shuffle and len(ds) >= 2 * batch,
-                      generator=torch_generator(seed), collate_fn=collate_skip, num_workers=workers,
-                      pin_memory=torch.cuda.is_available())  # pinned host batches: non-blocking copies to the GPU
+    shuffled and the set holds at least two); :meth:`BilevelData.to` pins them for the trainer's device."""
+    return make_loader(ds, batch, workers, shuffle=shuffle, drop_last=shuffle and len(ds) >= 2 * batch,
+                       generator=torch_generator(seed))
 
 
 def build_video_data(cfg: DataConfig, seed: int, batch: int) -> VideoData:
@@ -118,7 +127,7 @@ class BilevelTrainer:
         from nas.search.differentiable import ArchOptimizer
 
         s = cfg.search
-        self.cfg, self.data, self.space, self.device = cfg, data, space, device
+        self.cfg, self.data, self.space, self.device = cfg, data.to(device), space, device
         self.keys = list(space.dims())  # one alpha row per slot (pv_st block, nb201 edge), in this order
         self.target_kw = {"frames": cfg.frames} if space.modality == "video" else {}
         from nas.train.amp import amp_dtype, configure_backends
@@ -329,6 +338,5 @@ class SupernetScorer:
 
 
 def warn_skipped(epoch: int, skipped: int, noun: str = "video") -> None:
-    """Warn about unreadable videos (or images) skipped in an epoch."""
-    if skipped:
-        warnings.warn(f"epoch {epoch + 1}: skipped {skipped} unreadable {noun}(s)", stacklevel=2)
+    """Warn about unreadable videos (or images) skipped in an epoch (the one skipped-file warning, with its epoch)."""
+    _warn_skipped(skipped, f"{noun}(s)", f"epoch {epoch + 1}")

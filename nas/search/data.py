@@ -6,14 +6,16 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
 from nas.config.search import DataConfig, SearchConfig
-from nas.data.collate import check_readable, collate_skip, warn_skipped
+from nas.data.collate import check_readable, warn_skipped
 from nas.data.folders import IMAGE_ERRORS, ImageFolderDataset, image_folder_datasets
+from nas.data.loader import make_loader
 from nas.data.synthetic import ShapesSpec, shapes_datasets
+from nas.train.amp import to_device
 from nas.utils.seeds import derive_seed as _seed
-from nas.utils.seeds import seeded_random
+from nas.utils.seeds import seeded_random, torch_generator
 
 __all__ = ["ProxyData", "build_proxy_data", "proxy_datasets", "ProxyFolder"]
 
@@ -62,7 +64,7 @@ class ProxyData:
         self.val_images, self.eval_batch_size = val_images, eval_batch_size
         self.skipped, self.min_readable = 0, min_readable
         self._score: Optional[Tuple[List[torch.Tensor], List[Batch]]] = None
-        self.pin_memory = False  # folders feeding a GPU: pinned batches, copied without blocking
+        self.device = torch.device("cpu")  # where batches go; folder batches are pinned on the way to a GPU
 
     def to(self, device: torch.device) -> "ProxyData":
         """Keep in-memory (embedded) images on ``device`` once, and pin folder batches when it is a GPU.
@@ -70,7 +72,7 @@ class ProxyData:
         Batch order is still drawn on the CPU from the same seeds, so the batches are those a CPU run sees.
         """
         device = torch.device(device)
-        self.pin_memory = device.type == "cuda"
+        self.device = device
         for name in ("train", "val"):
             ds = getattr(self, name)
             if isinstance(ds, TensorDataset) and ds.tensors[0].device != device:
@@ -91,7 +93,7 @@ class ProxyData:
                 where: str = "the training images") -> Iterator[Batch]:
         if isinstance(dataset, TensorDataset):
             x, y = dataset.tensors
-            gen = torch.Generator().manual_seed(seed)
+            gen = torch_generator(seed)
             order = torch.randperm(len(y), generator=gen) if shuffle else torch.arange(len(y))
             order = order.to(x.device)
             for i in range(0, len(order) - batch_size + 1, batch_size):
@@ -100,16 +102,16 @@ class ProxyData:
             return
         if hasattr(dataset, "set_epoch"):  # augmentation draws keyed by (dataset seed, this key, sample)
             dataset.set_epoch(seed)
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=True,
-                            num_workers=self.workers, collate_fn=collate_skip, pin_memory=self.pin_memory,
-                            generator=torch.Generator().manual_seed(seed))
+        loader = make_loader(dataset, batch_size, self.workers, device=self.device, shuffle=shuffle, drop_last=True,
+                             generator=torch_generator(seed))
         read = bad = 0
         for x, y, skipped in loader:
             self.skipped += skipped
             bad += skipped
             read += 0 if y is None else len(y)
             if x is not None and len(y) > 1:
-                yield _cl(x), y
+                # Copied while still pinned (a layout change on the host would make an unpinned copy first).
+                yield _cl(to_device(x, self.device)), to_device(y, self.device)
             if read + bad >= 8 * batch_size:  # judge the share early, not after a whole epoch of failures
                 check_readable(read, bad, "images", self.min_readable, where)
         check_readable(read, bad, "images", self.min_readable, where)

@@ -15,17 +15,18 @@ and scored on the validation images the search never scored on (those after ``sc
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable, List, Sequence
+from typing import Any, Callable, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from nas.core.genotype import Genotype
-from nas.data.collate import collate_skip
+from nas.data.loader import make_loader
+from nas.train.loop import StepOptions, fit
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
-__all__ = ["Finalist", "pick_finalists", "FinalistTrainer", "ProxyFinalists", "train_briefly", "evaluate"]
+__all__ = ["Finalist", "pick_finalists", "BriefSgd", "FinalistTrainer", "ProxyFinalists", "train_briefly", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,16 @@ class FinalistTrainer:
 
     Args:
         trainer: the run's ``BilevelTrainer`` (supernet, loaders, device, class count).
-        epochs, lr, batch_size: the brief training (SGD, momentum 0.9, cosine per step, weight decay 1e-4).
+        epochs, batch_size: the brief training's length and batch.
+        lr, momentum, nesterov, weight_decay: its SGD, cosine-annealed per step (see :class:`BriefSgd`).
         init: ``supernet`` (start from the shared weights) or ``scratch`` (a fresh seeded init).
         seed: the run seed; each finalist's init and batch order derive from it and its genotype only.
     """
 
-    def __init__(self, trainer, *, epochs: int, lr: float, batch_size: int, init: str, seed: int):
-        self.trainer, self.epochs, self.lr, self.batch_size = trainer, epochs, lr, batch_size
+    def __init__(self, trainer, *, epochs: int, lr: float, batch_size: int, init: str, seed: int,
+                 momentum: float = 0.9, nesterov: bool = False, weight_decay: float = 1e-4):
+        self.trainer, self.epochs, self.batch_size = trainer, epochs, batch_size
+        self.sgd = BriefSgd(lr, momentum, nesterov, weight_decay)
         self.init, self.seed = init, seed
 
     def steps(self) -> int:
@@ -86,29 +90,38 @@ class FinalistTrainer:
         t = self.trainer
         model = self._model(g).to(t.device)
         ds = t.data.train.dataset
-        loader = DataLoader(ds, batch_size=self.batch_size, shuffle=True, drop_last=len(ds) >= 2 * self.batch_size,
-                            generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))),
-                            collate_fn=collate_skip)
-        train_briefly(model, loader, self.epochs, self.lr, t.device, on_step)
+        loader = make_loader(ds, self.batch_size, device=t.device, shuffle=True,
+                             drop_last=len(ds) >= 2 * self.batch_size,
+                             generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))))
+        s = self.sgd
+        train_briefly(model, loader, self.epochs, s.lr, t.device, on_step, momentum=s.momentum, nesterov=s.nesterov,
+                      weight_decay=s.weight_decay)
         return evaluate(model, t.data.val, t.device)
 
 
+@dataclass(frozen=True)
+class BriefSgd:
+    """A brief training's optimizer: SGD with these settings, its learning rate cosine-annealed to 0 per step."""
+
+    lr: float  # peak learning rate
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 1e-4  # on every parameter
+
+    def build(self, model: torch.nn.Module, steps: int) -> Tuple[torch.optim.Optimizer, Any]:
+        """Return ``(optimizer, per-step schedule)`` over ``steps`` steps of ``model``'s parameters."""
+        opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
+                              weight_decay=self.weight_decay)
+        return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+
+
 def train_briefly(model: torch.nn.Module, loader: DataLoader, epochs: int, lr: float, device: torch.device,
-                  on_step: Callable[[float], None] = lambda loss: None) -> None:
-    """Train ``model`` for ``epochs`` over ``loader``: SGD (momentum 0.9, weight decay 1e-4), cosine per step."""
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(loader)))
-    model.train()
-    for _ in range(epochs):
-        for x, y, _ in loader:
-            if x is None:
-                continue
-            loss = F.cross_entropy(model(x.to(device)), y.to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            on_step(loss.item())
+                  on_step: Callable[[float], None] = lambda loss: None, *, momentum: float = 0.9,
+                  nesterov: bool = False, weight_decay: float = 1e-4) -> None:
+    """Train ``model`` for ``epochs`` over ``loader`` with a :class:`BriefSgd` of these settings (one loop: ``fit``)."""
+    opt, sched = BriefSgd(lr, momentum, nesterov, weight_decay).build(model, max(1, epochs * len(loader)))
+    fit(model, lambda epoch: loader, epochs, opt, sched, F.cross_entropy, StepOptions(device=device, min_readable=0.0),
+        progress=lambda i, loss: on_step(loss))
 
 
 @torch.no_grad()
@@ -130,13 +143,16 @@ class ProxyFinalists:
 
     Args:
         scorer: the run's ``OneShotScorer`` (supernet, proxy data, trained weights, device).
-        epochs, lr: the brief training (SGD, momentum 0.9, weight decay 4e-5, cosine per step).
+        epochs: passes over the proxy training images.
+        lr, momentum, nesterov, weight_decay: the SGD, cosine-annealed per step (see :class:`BriefSgd`).
         init: ``supernet`` (extract from the trained, pre-SGLD shared weights) or ``scratch`` (a fresh init).
         seed: the run seed; each finalist's init and batch order derive from it and its genotype only.
     """
 
-    def __init__(self, scorer, *, epochs: int, lr: float, init: str, seed: int):
-        self.scorer, self.epochs, self.lr, self.init, self.seed = scorer, epochs, lr, init, seed
+    def __init__(self, scorer, *, epochs: int, lr: float, init: str, seed: int, momentum: float = 0.9,
+                 nesterov: bool = True, weight_decay: float = 4e-5):
+        self.scorer, self.epochs, self.init, self.seed = scorer, epochs, init, seed
+        self.sgd = BriefSgd(lr, momentum, nesterov, weight_decay)
         self._held_out = None
 
     def held_out(self):
@@ -169,15 +185,12 @@ class ProxyFinalists:
 
         s = self.scorer
         model = self._model(g).to(s.device).to(memory_format=torch.channels_last)
-        steps = max(1, self.epochs * s.data.steps_per_epoch)
-        opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=4e-5)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-        model.train()
-        for epoch in range(self.epochs):
-            for x, y in s.data.train_batches(derive_seed(self.seed, "finalist-order", str(g), epoch)):
-                loss = F.cross_entropy(model(x.to(s.device)), y.to(s.device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+        opt, sched = self.sgd.build(model, max(1, self.epochs * s.data.steps_per_epoch))
+
+        def batches(epoch: int):
+            # The proxy stream checks its own readable share; the loop sees no skipped samples.
+            return ((x, y, 0) for x, y in s.data.train_batches(derive_seed(self.seed, "finalist-order", str(g),
+                                                                           epoch)))
+
+        fit(model, batches, self.epochs, opt, sched, F.cross_entropy, StepOptions(device=s.device))
         return accuracy(model, self.held_out())

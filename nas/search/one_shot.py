@@ -1,4 +1,8 @@
-"""One-shot supernet training, Langevin (SGLD) weight sampling and candidate scoring under weight snapshots."""
+"""One-shot supernet training, Langevin (SGLD) weight sampling and candidate scoring under weight snapshots.
+
+The supernet step trains several paths (and a teacher) per batch, so it keeps its own loop over batches; the
+gradient and optimizer steps are the training loop's (``nas.train.loop.backward`` and ``optimizer_step``).
+"""
 from __future__ import annotations
 
 import random
@@ -11,6 +15,7 @@ from torch import nn
 from nas.core.genotype import Genotype
 from nas.nn.supernet import Supernet, recalibrate_bn
 from nas.train.amp import autocast, to_device
+from nas.train.loop import backward, optimizer_step
 
 __all__ = ["Batches", "train_steps", "score_genotypes", "accuracy", "hits", "hit_tables"]
 
@@ -52,7 +57,7 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
             with autocast(device, amp):
                 t_logits = supernet(x)
                 t_loss = F.cross_entropy(t_logits, y, label_smoothing=label_smoothing)
-            _backward(t_loss * share, scaler)
+            backward(t_loss * share, scaler)
             target = t_logits.detach().float().log_softmax(1)
             teacher_loss += t_loss.item() * len(y)
         step_loss, correct = 0.0, 0
@@ -69,14 +74,10 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
                 if target is not None and distill > 0:
                     kl = F.kl_div(logits.float().log_softmax(1), target, reduction="batchmean", log_target=True)
                     loss = (1 - distill) * loss + distill * kl
-            _backward(loss * share, scaler)
+            backward(loss * share, scaler)
             step_loss += loss.item() / students
             correct += int((logits.argmax(1) == y).sum())
-        if scaler is not None and scaler.is_enabled():
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
+        optimizer_step(optimizer, scaler)
         if scheduler is not None:
             scheduler.step()
         total_loss += step_loss * len(y)
@@ -90,14 +91,6 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
     if teacher is not None:
         out["teacher_loss"] = teacher_loss / max(n / students, 1)
     return out
-
-
-def _backward(loss: torch.Tensor, scaler: Optional[torch.amp.GradScaler]) -> None:
-    """Accumulate ``loss``'s gradients, through the loss scaler when fp16 uses one."""
-    if scaler is not None and scaler.is_enabled():
-        scaler.scale(loss).backward()
-    else:
-        loss.backward()
 
 
 @torch.no_grad()

@@ -1,42 +1,11 @@
-"""Progress for long jobs: one tqdm bar with ETA on stderr, log lines that do not break it, and run hooks."""
+"""Run hooks of a search phase (progress, log lines, scalars, reports, checkpoints) over the one progress bar."""
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable, Optional
 
-from tqdm import tqdm
+from nas.utils.progress import Progress  # re-exported: the one progress bar
 
 __all__ = ["Progress", "Hooks"]
-
-
-class Progress:
-    """A bar over ``total`` work units; ``log`` prints a line above it."""
-
-    def __init__(self, total: int, desc: str):
-        self.bar = tqdm(total=total, desc=desc, unit="it", file=sys.stderr, dynamic_ncols=True,
-                        mininterval=1.0, smoothing=0.05)
-
-    def advance(self, n: int = 1) -> None:
-        """Mark ``n`` units done."""
-        if n:
-            self.bar.update(n)
-
-    def log(self, line: str) -> None:
-        """Print a status line without corrupting the bar."""
-        self.bar.write(line, file=sys.stderr)
-
-    def set_total(self, total: int) -> None:
-        """Set the number of work units once it is known."""
-        self.bar.total = total
-        self.bar.refresh()
-
-    def postfix(self, **values: object) -> None:
-        """Show ``values`` after the bar (refreshed with the next update)."""
-        self.bar.set_postfix(values, refresh=False)
-
-    def close(self) -> None:
-        """Finish the bar."""
-        self.bar.close()
 
 
 class Hooks:

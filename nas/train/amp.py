@@ -12,6 +12,7 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
+from nas.data.loader import loader_options  # re-exported: the loader options live with the loader factory
 from nas.errors import NasError
 
 __all__ = ["amp_dtype", "autocast", "grad_scaler", "to_channels_last", "configure_backends", "maybe_compile",
@@ -77,14 +78,6 @@ def configure_backends(device: torch.device, deterministic: bool) -> None:
 def maybe_compile(model: nn.Module, enabled: bool) -> nn.Module:
     """Return ``torch.compile(model)`` when ``enabled`` (the parameters stay shared with ``model``)."""
     return torch.compile(model) if enabled else model
-
-
-def loader_options(device: torch.device, workers: int) -> dict:
-    """Return DataLoader keyword arguments for ``device``: pinned host memory when feeding a GPU."""
-    out = {"pin_memory": device.type == "cuda"}
-    if workers > 0:
-        out.update(persistent_workers=False, prefetch_factor=4 if device.type == "cuda" else 2)
-    return out
 
 
 def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -13,30 +13,16 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from nas.data.collate import collate_skip
+from nas.data.loader import make_loader  # re-exported: the one loader factory
+from nas.utils.seeds import epoch_seed
 
-__all__ = ["Backend", "LocalBackend", "epoch_seed", "make_loader"]
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """Return the seed of epoch ``epoch``'s data order, augmentation and dropout draws (the historic formula)."""
-    return seed * 100_003 + epoch
-
-
-def make_loader(ds: Any, batch_size: int, workers: int, **kwargs: Any) -> DataLoader:
-    """Return a DataLoader that skips unreadable samples (see ``collate_skip``).
-
-    Without a ``generator`` it gets a fixed one of its own: every DataLoader iterator draws a base seed, and
-    from torch's global generator unless it has one, which would move the caller's random state.
-    """
-    kwargs.setdefault("generator", torch.Generator().manual_seed(0))
-    return DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip,
-                      pin_memory=torch.cuda.is_available(), persistent_workers=False, **kwargs)  # pinned: async copies
+__all__ = ["Backend", "LocalBackend", "make_loader"]
 
 
 class Backend(abc.ABC):
     """The single-process defaults; a multi-worker backend overrides what differs."""
 
+    device = torch.device("cpu")  # where this worker trains (its loaders pin memory for a GPU)
     rank = 0  # this worker's index
     world = 1  # number of workers
     name = "local"  # recorded in meta.json
@@ -70,8 +56,11 @@ class Backend(abc.ABC):
 class LocalBackend(Backend):
     """Train in this process on ``DataLoader(shuffle=True)`` batches from the run's generator."""
 
+    def __init__(self, device: Any = "cpu"):
+        self.device = torch.device(device)
+
     def train_loader(self, ds: Any, batch_size: int, workers: int, seed: int, epoch: int,
                      gen: torch.Generator) -> DataLoader:
         """Return the epoch's shuffled batches, their order fixed by (seed, epoch) through ``gen``."""
         gen.manual_seed(epoch_seed(seed, epoch))
-        return make_loader(ds, batch_size, workers, shuffle=True, generator=gen, drop_last=True)
+        return make_loader(ds, batch_size, workers, device=self.device, shuffle=True, generator=gen, drop_last=True)

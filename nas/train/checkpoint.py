@@ -1,13 +1,19 @@
-"""Atomic retraining checkpoints that load with ``torch.load(weights_only=True)``: no pickled objects inside.
+"""The checkpoint convention: atomic writes that load with ``torch.load(weights_only=True)``, no pickled objects.
 
-A checkpoint holds the model, optimizer, scheduler, EMA and grad-scaler states, the epoch and global step, the
-metric history, the genotype string, the task, the resolved config as a plain dict and the state of the
-generators the run owns (``nas.utils.seeds.rng_state``) as tensors and lists.
+``save_checkpoint`` writes beside the target and renames, so a kill mid-write leaves the previous file;
+``load_state`` reads with the weights-only unpickler, and a torn, foreign or unsafe file is a one-line error.
+Search checkpoints, supernet weights and snapshots are written and read through the same primitives
+(``nas.utils.io.atomic_torch_save``, ``nas.utils.readers.load_torch``), so old run folders load either way.
+
+A retraining checkpoint (``last.pt``, ``best.pt``; read by ``load_checkpoint``) holds the model, optimizer,
+scheduler, EMA and grad-scaler states, the epoch and global step, the metric history, the genotype string,
+the task, the resolved config as a plain dict and the state of the generators the run owns
+(``nas.utils.seeds.rng_state``) as tensors and lists.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import torch
 from torch import nn
@@ -15,7 +21,7 @@ from torch import nn
 from nas.errors import NasError
 from nas.utils.io import atomic_torch_save
 
-__all__ = ["save_checkpoint", "load_checkpoint", "check_architecture", "load_model_state"]
+__all__ = ["save_checkpoint", "load_state", "load_checkpoint", "check_architecture", "load_model_state"]
 
 
 def save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
@@ -23,12 +29,17 @@ def save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
     atomic_torch_save(state, Path(path))
 
 
-def load_checkpoint(path: Path) -> Dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; unreadable files are one-line errors."""
+def load_state(path: Path, what: str = "checkpoint", map_location: Optional[str] = "cpu") -> Any:
+    """Read what ``save_checkpoint`` wrote, weights-only; ``what`` names the file in one-line errors."""
     from nas.utils.readers import load_torch
 
+    return load_torch(path, what, map_location)
+
+
+def load_checkpoint(path: Path) -> Dict[str, Any]:
+    """Read a retraining checkpoint with ``weights_only=True``; unreadable files are one-line errors."""
     path = Path(path)
-    ckpt = load_torch(path, "checkpoint")
+    ckpt = load_state(path, "checkpoint")
     if not isinstance(ckpt, dict) or "model" not in ckpt or "genotype" not in ckpt:
         raise NasError(f"{path} is not a nas-retrain checkpoint")
     return ckpt

@@ -1,11 +1,16 @@
-"""One training epoch and one evaluation pass of any task: weight EMA, AMP, gradient accumulation, skip counts."""
+"""The one training loop: an epoch and an evaluation pass of any task (EMA, AMP, accumulation, skip counts), ``fit``.
+
+Retraining (``nas.train.trainer``) drives ``train_one_epoch`` with its own epoch bookkeeping; brief proxy
+trainings (the search's finalists) call ``fit``; the supernet's step (``nas.search.one_shot``) shares
+``backward`` and ``optimizer_step``.
+"""
 from __future__ import annotations
 
 import contextlib
 import copy
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 import torch
 from torch import nn
@@ -16,7 +21,8 @@ from nas.data.collate import check_readable
 from nas.train.amp import autocast, to_channels_last, to_device
 from nas.tasks.classification import accuracy  # re-exported: callers import it from here
 
-__all__ = ["StepOptions", "ModelEma", "accuracy", "train_one_epoch", "evaluate", "prepare_input"]
+__all__ = ["StepOptions", "ModelEma", "accuracy", "train_one_epoch", "fit", "evaluate", "prepare_input", "backward",
+           "optimizer_step"]
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,29 @@ def _chunks(t: torch.Tensor, n: int):
     return list(torch.tensor_split(t, n))
 
 
+def backward(loss: torch.Tensor, scaler: Optional[torch.amp.GradScaler]) -> None:
+    """Accumulate ``loss``'s gradients, through the loss scaler when fp16 uses one."""
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(loss).backward()
+    else:
+        loss.backward()
+
+
+def optimizer_step(optimizer: Optimizer, scaler: Optional[torch.amp.GradScaler]) -> None:
+    """Step ``optimizer`` on the accumulated gradients (unscaled and checked for inf first under fp16)."""
+    if scaler is not None and scaler.is_enabled():
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+
+
 def _backward(model, x, y, loss_fn, scaler, opts: StepOptions) -> torch.Tensor:
     """Accumulate the gradient of the batch's mean loss over ``opts.grad_accum`` micro-batches."""
     if opts.grad_accum == 1:
         with _autocast(opts):
             loss = loss_fn(model(x), y)
-        scaler.scale(loss).backward()
+        backward(loss, scaler)
         return loss.detach()
     xs, ys, n = _chunks(x, opts.grad_accum), _chunks(y, opts.grad_accum), len(x)
     total = torch.zeros((), device=x.device)
@@ -88,7 +111,7 @@ def _backward(model, x, y, loss_fn, scaler, opts: StepOptions) -> torch.Tensor:
         with sync:
             with _autocast(opts):
                 loss = loss_fn(model(xc), yc) * (len(xc) / n)  # mean over the batch = weighted micro means
-            scaler.scale(loss).backward()
+            backward(loss, scaler)
         total = total + loss.detach().float()
     return total
 
@@ -98,10 +121,10 @@ def _step(model, x, y, loss_fn, optimizer, scaler, opts: StepOptions) -> torch.T
     optimizer.zero_grad(set_to_none=True)
     loss = _backward(model, x, y, loss_fn, scaler, opts)
     if opts.grad_clip > 0:
-        scaler.unscale_(optimizer)
+        if scaler is not None:
+            scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
-    scaler.step(optimizer)
-    scaler.update()
+    optimizer_step(optimizer, scaler)
     return loss.detach()
 
 
@@ -112,11 +135,15 @@ def train_one_epoch(
     scheduler: LRScheduler,
     loss_fn: Callable,
     opts: StepOptions,
-    scaler: torch.amp.GradScaler,
+    scaler: Optional[torch.amp.GradScaler] = None,
     ema: Optional[ModelEma] = None,
     progress: Optional[Callable[[int, float], None]] = None,
 ) -> Dict[str, float]:
-    """Train one pass over ``loader``, stepping the scheduler every iteration; return loss, lr, counts, seconds."""
+    """Train one pass over ``loader``, stepping the scheduler every iteration; return loss, lr, counts, seconds.
+
+    ``loader`` yields ``(x, y, skipped)`` (``nas.data.collate.collate_skip``); ``scaler`` None is float32's
+    plain backward and step.
+    """
     model.train()
     start, total, n_seen, skipped, lr = time.perf_counter(), torch.zeros(()), 0, 0, optimizer.param_groups[0]["lr"]
     for i, (x, y, n_skip) in enumerate(loader):
@@ -137,6 +164,23 @@ def train_one_epoch(
     loss_mean = float(total) / max(n_seen, 1)
     return {"train_loss": loss_mean, "lr": lr, "train_images": n_seen, "skipped": skipped,
             "train_seconds": time.perf_counter() - start}
+
+
+def fit(
+    model: nn.Module,
+    batches: Callable[[int], Iterable],
+    epochs: int,
+    optimizer: Optimizer,
+    scheduler: LRScheduler,
+    loss_fn: Callable,
+    opts: StepOptions,
+    scaler: Optional[torch.amp.GradScaler] = None,
+    ema: Optional[ModelEma] = None,
+    progress: Optional[Callable[[int, float], None]] = None,
+) -> List[Dict[str, float]]:
+    """Train ``epochs`` passes, epoch ``e`` over ``batches(e)``; return each epoch's ``train_one_epoch`` stats."""
+    return [train_one_epoch(model, batches(epoch), optimizer, scheduler, loss_fn, opts, scaler, ema, progress)
+            for epoch in range(epochs)]
 
 
 @torch.no_grad()

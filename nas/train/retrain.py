@@ -72,7 +72,7 @@ def retrain(cfg: RetrainConfig, genotype: Any, out_dir: Any, resume: bool = Fals
     device = device if device is not None else torch.device("cpu")
     out = Path(out_dir)
     run = open_run(out, resume, device=str(device))
-    t = Trainer(task, cfg, g, out, device, LocalBackend(), log, init=None if resume else init_hook(cfg, g, log))
+    t = Trainer(task, cfg, g, out, device, LocalBackend(device), log, init=None if resume else init_hook(cfg, g, log))
     if resume:
         t.restore(ck.load_checkpoint(out / "last.pt"), out / "last.pt")
         t.write_metrics()
@@ -110,7 +110,7 @@ def evaluate_checkpoint(path: Any, cfg: Optional[RetrainConfig] = None, genotype
     if ckpt["num_classes"] != num_classes:
         raise NasError(f"checkpoint {path} has {ckpt['num_classes']} classes, the data has {num_classes}")
     model = build_model(task, g, cfg, num_classes).to(device)
-    loader = make_loader(data.val, cfg.eval_batch_size, cfg.data.workers, shuffle=False)
+    loader = make_loader(data.val, cfg.eval_batch_size, cfg.data.workers, device=device, shuffle=False)
     out: Dict[str, float] = {}
     for name, prefix in (("model", ""), ("ema", "ema_")):
         if ckpt.get(name) is None:

@@ -8,11 +8,9 @@ generator, all seeded by (seed, epoch, rank), so a resumed run repeats the unint
 """
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 from torch import nn
@@ -23,12 +21,13 @@ from nas.data.collate import warn_skipped
 from nas.errors import NasError
 from nas.optim import AdaRem
 from nas.train import checkpoint as ck
-from nas.train.backends import Backend, LocalBackend, epoch_seed, make_loader
+from nas.train.backends import Backend, LocalBackend, make_loader
 from nas.train.amp import configure_backends, grad_scaler, maybe_compile, to_channels_last
 from nas.train.builders import build_optimizer, build_schedule, step_options
 from nas.train.loop import ModelEma, evaluate, train_one_epoch
 from nas.utils.io import atomic_write_json
-from nas.utils.seeds import rng_state, seeded_init, set_rng_state
+from nas.utils.progress import Progress
+from nas.utils.seeds import epoch_seed, forked_rng, rng_state, seeded_init, set_rng_state
 
 __all__ = ["Trainer", "build_model"]
 
@@ -53,35 +52,14 @@ def _place(model: nn.Module, cfg: Any, device: torch.device, modality: str) -> n
     return to_channels_last(model.to(device), cfg.channels_last and device.type == "cuda" and modality == "image")
 
 
-@contextlib.contextmanager
-def _forked_rng(seed: int, device: torch.device) -> Iterator[None]:
-    """Run the block with torch's default generator(s) seeded by ``seed``; restore the caller's afterwards.
-
-    Dropout draws from the default generator and takes no generator argument; forking it keeps those draws
-    a function of the run's seeds without changing anyone else's random state.
-    """
-    devices = []
-    if device.type == "cuda":
-        devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=devices):
-        torch.random.default_generator.manual_seed(seed)
-        for index in devices:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
-
-
 def _progress(epoch: int, epochs: int, steps: int, log_every: int, log: Log):
-    """Return ``(callback, bar)``: a tqdm bar with ETA (on a terminal) plus optional periodic lines."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None, file=sys.stderr,
-               dynamic_ncols=True)
+    """Return ``(callback, bar)``: a progress bar with ETA (on a terminal) plus optional periodic lines."""
+    bar = Progress(steps, f"epoch {epoch + 1}/{epochs}", leave=False, tty_only=True)
     start = time.perf_counter()
 
     def callback(i: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.advance(1)
+        bar.postfix(loss=f"{loss:.3f}")
         if log_every and (i % log_every == 0 or i == steps):
             eta = (time.perf_counter() - start) / i * (steps - i)
             log(f"  epoch {epoch + 1} step {i}/{steps} loss {loss:.4f} eta {eta:.0f}s")
@@ -100,7 +78,7 @@ class Trainer:
                  backend: Optional[Backend] = None, log: Log = print,
                  init: Optional[Callable[[nn.Module], str]] = None):
         self.task, self.cfg, self.g, self.out = task, cfg, genotype, Path(out)
-        self.device, self.backend, self.log = device, backend or LocalBackend(), log
+        self.device, self.backend, self.log = device, backend or LocalBackend(device), log
         self.opts = step_options(cfg, device)
         configure_backends(device, cfg.deterministic)
         data = task.datasets(cfg, genotype)
@@ -166,7 +144,7 @@ class Trainer:
                                 self.gen)
         callback, bar = _progress(self.epoch, cfg.epochs, self.steps_per_epoch, cfg.log_every, self.log)
         try:
-            with _forked_rng(seed + RANK_STRIDE * b.rank, self.device):
+            with forked_rng(seed + RANK_STRIDE * b.rank, self.device):
                 stats = train_one_epoch(self.net, loader, self.optimizer, self.scheduler, self.loss_fn, self.opts,
                                         self.scaler, self.ema, callback if b.writer else None)
         finally:
@@ -179,7 +157,8 @@ class Trainer:
 
     def validate(self) -> Dict[str, float]:
         """Evaluate the model (and its EMA) on the validation set; return the metric-row fields."""
-        loader = make_loader(self.val_ds, self.cfg.eval_batch_size, self.cfg.data.workers, shuffle=False)
+        loader = make_loader(self.val_ds, self.cfg.eval_batch_size, self.cfg.data.workers, device=self.device,
+                             shuffle=False)
         res = evaluate(self.model, loader, self.opts, self.task)
         res.pop("val_images")
         skipped = res.pop("skipped")

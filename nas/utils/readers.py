@@ -93,6 +93,7 @@ def load_torch(path: Any, what: str = "checkpoint", map_location: Optional[str] 
     file (possibly unsafe), and the protection is never suggested to be turned off.
     """
     import pickle
+    import struct
     import zipfile
 
     import torch
@@ -110,6 +111,6 @@ def load_torch(path: Any, what: str = "checkpoint", map_location: Optional[str] 
                        "weights-only loading refuses; possibly unsafe)") from None
     except OSError as exc:
         raise NasError(f"cannot read {what} {show_path(path)}: {_os_reason(exc)}") from None
-    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, KeyError, IndexError, TypeError):
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, KeyError, IndexError, TypeError, struct.error):
         # torch reports torn and foreign files under several types; none of their texts help the user
         raise NasError(f"{what} {show_path(path)} is torn or not a checkpoint (cannot be loaded)") from None

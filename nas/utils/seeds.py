@@ -11,7 +11,8 @@ import contextlib
 import random
 from typing import Any, Dict, Iterator, Mapping, Union
 
-__all__ = ["derive_seed", "seeded_random", "torch_generator", "seeded_init", "rng_state", "set_rng_state"]
+__all__ = ["derive_seed", "seeded_random", "epoch_seed", "torch_generator", "seeded_init", "forked_rng", "rng_state",
+           "set_rng_state", "rng_to_list", "rng_from_list"]
 
 Rng = Union[random.Random, "torch.Generator"]  # noqa: F821
 
@@ -31,6 +32,11 @@ def seeded_random(*parts: object) -> random.Random:
     return random.Random("-".join(str(p) for p in parts))
 
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Return the seed of a retraining epoch's data order, augmentation and dropout draws (the historic formula)."""
+    return seed * 100_003 + epoch
+
+
 def torch_generator(seed: int, device: Any = "cpu"):
     """Return a ``torch.Generator`` on ``device`` seeded with ``seed``."""
     import torch
@@ -48,13 +54,46 @@ def seeded_init(seed: int) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def forked_rng(seed: int, device: Any = "cpu") -> Iterator[None]:
+    """Run the block with torch's default generator(s) seeded by ``seed``; restore the caller's afterwards.
+
+    Dropout draws from the default generator and takes no generator argument; forking it keeps those draws
+    a function of the run's seeds without changing anyone else's random state. On a CUDA ``device`` that
+    device's generator is forked and seeded too.
+    """
+    import torch
+
+    device = torch.device(device)
+    devices = []
+    if device.type == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=devices):
+        torch.random.default_generator.manual_seed(seed)
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def rng_to_list(rng: random.Random) -> list:
+    """Return a ``random.Random`` state as JSON-friendly lists."""
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def rng_from_list(rng: random.Random, state: list) -> None:
+    """Restore a state written by ``rng_to_list``."""
+    version, internal, gauss = state
+    rng.setstate((version, tuple(internal), gauss))
+
+
 def rng_state(generators: Mapping[str, Rng]) -> Dict[str, Any]:
     """Return the state of each named generator as plain lists and tensors (loads with ``weights_only``)."""
     out: Dict[str, Any] = {}
     for name, gen in generators.items():
         if isinstance(gen, random.Random):
-            version, internal, gauss = gen.getstate()
-            out[name] = {"python": [version, list(internal), gauss]}
+            out[name] = {"python": rng_to_list(gen)}
         else:
             out[name] = {"torch": gen.get_state()}
     return out
@@ -65,7 +104,6 @@ def set_rng_state(state: Mapping[str, Any], generators: Mapping[str, Rng]) -> No
     for name, gen in generators.items():
         saved = state[name]
         if isinstance(gen, random.Random):
-            version, internal, gauss = saved["python"]
-            gen.setstate((version, tuple(internal), gauss))
+            rng_from_list(gen, saved["python"])
         else:
             gen.set_state(saved["torch"])

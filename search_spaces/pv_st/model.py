@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from nas.core.genotype import Genotype
+from nas.nn.init import init_weights  # re-exported: the space's init is the shared one
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.ops import SHIFT_AT_INPUT, Spatial, TemporalShift, build_slot_op
 
@@ -136,19 +137,6 @@ def make_blocks(skel: sk.Skeleton, make_op: Callable[[sk.Slot], nn.Module],
     """Return the blocks of ``skel`` with slot ops from ``make_op(slot)``; ``shift(slot)``: shift the input."""
     cls = BasicBlock if skel.block == "basic" else Bottleneck
     return [cls(s, make_op(s), shift(s)) for s in sk.slots(skel)]
-
-
-def init_weights(model: nn.Module) -> None:
-    """Initialise convs (He, fan-out), BatchNorms (1, 0) and linears (N(0, 0.01))."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv3d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm3d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 def build_backbone(genotype: Genotype, width: float = 1.0) -> PvNet:

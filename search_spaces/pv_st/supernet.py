@@ -1,16 +1,14 @@
 """The pv_st supernet: every block's slot is a MixedOp over all temporal ops, with one alpha row per slot."""
 from __future__ import annotations
 
-import random
-from typing import List, Optional
+from typing import List
 
 import torch
-from torch import nn
 
 from nas.core.genotype import Genotype
+from nas.nn.differentiable import DifferentiableSupernet
 from nas.nn.init import init_weights
-from nas.nn.mixed import MixedOp, relax
-from nas.nn.supernet import Supernet
+from nas.nn.mixed import MixedOp
 from search_spaces.pv_st import skeleton as sk
 from search_spaces.pv_st.cost import OP_NAMES
 from search_spaces.pv_st.model import BasicBlock, Bottleneck, PvNet, build_model, stem
@@ -48,7 +46,7 @@ class MixedBottleneck(_MixedBlock, Bottleneck):
     """A bottleneck whose slot is a MixedOp."""
 
 
-class PvStSupernet(Supernet):
+class PvStSupernet(DifferentiableSupernet):
     """Shared weights for all of a pv_st space, plus architecture logits ``alpha`` of shape ``[slots, ops]``.
 
     ``set_active(g)`` routes every slot through ``g``'s op; ``set_relaxation(mode, ...)`` makes ``forward``
@@ -72,59 +70,11 @@ class PvStSupernet(Supernet):
         blocks = [cls(s, mixed(s)) for s in sk.slots(skel)]
         self.net = PvNet(stem(skel), blocks, sk.slots(skel)[-1].block_out, num_classes, dropout)
         init_weights(self.net)
-        self.alpha = nn.Parameter(1e-3 * torch.randn(len(self.space.slots), len(OP_NAMES)))
-        self.mode: Optional[str] = None
-        self.tau, self.k = 1.0, 2
-        self.generator: Optional[torch.Generator] = None
-        self.set_active(self.space.default())
+        self.init_arch([s.key for s in self.space.slots], OP_NAMES)
 
-    @property
-    def mixed_ops(self) -> List[MixedOp]:
-        """Return the slots' mixed ops in forward order."""
-        return [b.op for b in self.net.blocks]
-
-    def arch_parameters(self) -> List[nn.Parameter]:
-        """Return ``[alpha]``."""
-        return [self.alpha]
-
-    def set_active(self, genotype: Genotype) -> None:
-        """Route ``forward`` through ``genotype``'s ops only (and leave relaxed mode)."""
-        problem = self.space.contains(genotype)
-        if problem:
-            raise ValueError(problem)
-        self.mode = None
-        for m, (_, op) in zip(self.mixed_ops, genotype.choices):
-            m.active, m.weights, m.paths = OP_NAMES.index(op), None, None
-        self.active = genotype
-
-    def set_relaxation(self, mode: str, tau: float = 1.0, k: int = 2,
-                       generator: Optional[torch.Generator] = None) -> None:
-        """Make ``forward`` mix ops by relaxed alpha: ``softmax`` (all paths), ``gumbel`` (one) or ``sample`` (k).
-
-        ``generator`` supplies the Gumbel noise of every later relaxed forward (the run owns and checkpoints
-        it); None draws from torch's global generator, as before.
-        """
-        # One throw-away relaxation checks the mode (a one-line error names the known ones). Under gumbel/sample
-        # it draws noise, from the same source as later forwards, and seeded runs have always included that draw.
-        relax(self.alpha[0].detach(), mode, tau, k, generator)
-        self.mode, self.tau, self.k, self.generator = mode, tau, k, generator
-
-    def argmax(self) -> Genotype:
-        """Return the genotype of argmax(alpha) per slot."""
-        idx = self.alpha.detach().argmax(-1).tolist()
-        return self.space.freeze({s.key: OP_NAMES[i] for s, i in zip(self.space.slots, idx)})
-
-    def sample_active(self, rng: random.Random) -> Genotype:
-        """Activate a uniformly sampled genotype and return it."""
-        g = self.space.sample(rng)
-        self.set_active(g)
-        return g
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode is not None:
-            for m, row in zip(self.mixed_ops, self.alpha):
-                m.weights, m.paths = relax(row, self.mode, self.tau, self.k, self.generator)
-        return self.net(x)
+    def slot_mixed_ops(self) -> List[List[MixedOp]]:
+        """Return each block's MixedOp, one per slot, in forward order."""
+        return [[b.op] for b in self.net.blocks]
 
     def extract(self, genotype: Genotype, copy_weights: bool = True, **model_kwargs) -> PvNet:
         """Return the standalone PvNet of ``genotype`` (at the supernet's width) with the shared weights copied in."""
@@ -150,7 +100,6 @@ class PvStMSupernet(PvStSupernet):
     """The supernet of the median space ``pv_st_m``."""
 
     space_name = "pv_st_m"
-
 
 
 class PvStTinySupernet(PvStSupernet):

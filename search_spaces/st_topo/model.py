@@ -8,6 +8,7 @@ from torch import nn
 
 from nas.core.genotype import Genotype
 from nas.core.ops import get_op
+from nas.nn.init import init_weights  # re-exported: the space's init is the shared one
 from search_spaces.st_topo import skeleton as sk
 from search_spaces.st_topo.cost import parse_op
 from search_spaces.st_topo.ops import InvertedResidual, conv_bn, last_bn
@@ -91,19 +92,6 @@ def build_edge(edge: sk.Edge, code: str) -> nn.Module:
     if name == "ir":
         args = dict(args, residual=edge.is_stem)
     return get_op(name).build(edge.c_in, edge.c_out, edge.stride, **args)
-
-
-def init_weights(model: nn.Module) -> None:
-    """Initialise convs (He, fan-out), BatchNorms (1, 0) and linears (N(0, 0.01)), as MobileNetV2 does."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 def build_backbone(genotype: Genotype, width: float = 1.0, stem_stride: int = 2) -> TopoNet:

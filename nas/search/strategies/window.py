@@ -8,6 +8,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
+from nas.utils.seeds import rng_from_list, rng_to_list  # re-exported: the strategies' state helpers
 
 __all__ = ["Individual", "History", "ScoredBatches", "cost_window", "sample_in_window", "rng_to_list",
            "rng_from_list"]
@@ -101,18 +102,6 @@ class History:
         """Restore what ``state`` returned."""
         self.items = {d["genotype"]: Individual(self.space.parse(d["genotype"]), float(d["score"]), int(d["madds"]))
                       for d in items}
-
-
-def rng_to_list(rng: random.Random) -> list:
-    """Return a ``random.Random`` state as JSON-friendly lists."""
-    version, internal, gauss = rng.getstate()
-    return [version, list(internal), gauss]
-
-
-def rng_from_list(rng: random.Random, state: list) -> None:
-    """Restore a state written by ``rng_to_list``."""
-    version, internal, gauss = state
-    rng.setstate((version, tuple(internal), gauss))
 
 
 class ScoredBatches:

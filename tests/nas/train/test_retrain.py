@@ -190,3 +190,15 @@ def test_video_genotype_trains_on_clip_lists(tmp_path):
         warnings.simplefilter("ignore")
         row = retrain(cfg, "pv_st_tiny:tsn", tmp_path / "run", log=lambda s: None)
     assert row["train_skipped"] == 1 and row["val_skipped"] == 0 and np.isfinite(row["val_loss"])
+
+
+def test_checkpoint_convention_round_trips_and_refuses_junk(tmp_path):
+    from nas.train.checkpoint import load_state, save_checkpoint
+
+    save_checkpoint(tmp_path / "a.pt", {"w": torch.ones(2), "rng": [1, [2, 3], None]})
+    state = load_state(tmp_path / "a.pt", "snapshot")
+    assert torch.equal(state["w"], torch.ones(2)) and state["rng"] == [1, [2, 3], None]
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pt"]  # no temporary file left beside it
+    (tmp_path / "b.pt").write_bytes(b"junk")
+    with pytest.raises(NasError, match=r"^snapshot .*b\.pt is torn or not a checkpoint"):
+        load_state(tmp_path / "b.pt", "snapshot")

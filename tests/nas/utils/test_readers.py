@@ -69,7 +69,7 @@ def test_torch_loader(tmp_path):
     torch.save({"w": torch.ones(2)}, ok)
     assert torch.equal(load_torch(ok)["w"], torch.ones(2))
     data = ok.read_bytes()
-    cases = {"torn": data[: len(data) // 2], "empty": b"", "text": b"hello, not a checkpoint\n"}
+    cases = {"torn": data[: len(data) // 2], "empty": b"", "text": b"hello, not a checkpoint\n", "short": b"junk"}
     for kind, blob in cases.items():
         p = tmp_path / f"{kind}.pt"
         p.write_bytes(blob)
