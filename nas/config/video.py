@@ -120,12 +120,7 @@ class PvSearchConfig:
         if self.space not in VIDEO_SPACES:
             raise NasError(f"the video search runs on {', '.join(VIDEO_SPACES)}, not {str(self.space)[:40]!r}")
         space = get_space(self.space)
-        space.target(self.resolution, self.num_classes, self.frames)
-        if self.madds is not None:  # one class: the least head any data could give (the trainer checks exactly)
-            cheapest = space.cost(space.cheapest(), self.resolution, self.num_classes or 1, self.frames).madds
-            if cheapest > self.madds:
-                raise NasError(f"MAdds budget {self.madds / 1e9:.3g}G is below the cheapest {self.space} model "
-                               f"({cheapest / 1e9:.3g}G MAdds at {self.frames}x{self.resolution}^2)")
+        space.target(self.resolution, self.num_classes, self.frames)  # the budget: nas.search.budget, by check()
         self.supernet.validate()
         self.finalists.validate()
         if self.latency is not None:

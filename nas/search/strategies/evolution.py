@@ -6,7 +6,7 @@ candidate it asks for lies inside ``[lo, hi]``, so nothing over budget is ever e
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -35,6 +35,8 @@ class Evolution(ScoredBatches):
         >>> evo.best().score
         3.0
     """
+
+    families: Tuple[str, ...] = ("one_shot", "tabular")
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  parents: int, generations: Optional[int] = None, mutation_prob: float = 0.1,

@@ -10,7 +10,7 @@ good cells sit next to good cells.
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -36,6 +36,8 @@ class LocalSearch(ScoredBatches):
         >>> ls.queries
         10
     """
+
+    families: Tuple[str, ...] = ("one_shot", "tabular")
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  generations: Optional[int] = None, max_queries: Optional[int] = None, max_tries: int = 200,

@@ -8,7 +8,7 @@ paths come from), so every candidate is feasible.
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -33,6 +33,8 @@ class RandomSearch(ScoredBatches):
         >>> len(s.history)
         6
     """
+
+    families: Tuple[str, ...] = ("one_shot", "tabular")
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  generations: Optional[int] = None, max_tries: int = 200, max_queries: Optional[int] = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import Callable, Deque, List, Optional
+from typing import Callable, Deque, List, Optional, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -38,6 +38,8 @@ class RegularizedEvolution(ScoredBatches):
         >>> re.queries
         6
     """
+
+    families: Tuple[str, ...] = ("one_shot", "tabular")
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  sample_size: int, generations: Optional[int] = None, max_queries: Optional[int] = None,

@@ -35,9 +35,21 @@ def test_strategy_defaults_and_misfits():
 
 
 def test_infeasible_budget_fails_before_the_folder_exists(tmp_path):
+    run = SearchRun(micro(madds="10M"), tmp_path / "run")  # construction checks nothing
+    with pytest.raises(nas.NasError, match="infeasible budget: MAdds budget 10M is below the cheapest st_topo"):
+        run.check()
     with pytest.raises(nas.NasError, match="infeasible budget"):
-        SearchRun(micro(madds="10M"), tmp_path / "run")
+        run.run(resume=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_budget_above_the_largest_fails_before_the_folder_exists(tmp_path):
+    """At 2G the window [0.85 x 2G, 2G] lies above st_topo's largest member (1.32G): one line, before any work."""
+    with pytest.raises(nas.NasError, match=r"above the largest st_topo model \(1.32G MAdds at 224\^2\).*"
+                                           r"evolution.min_budget_fraction"):
+        SearchRun(micro(madds="2G"), tmp_path / "run").run(resume=False)
+    assert not (tmp_path / "run").exists()
+    SearchRun(micro(madds="2G", **{"evolution.min_budget_fraction": 0.5}), tmp_path / "ok").check()
 
 
 @pytest.mark.parametrize("strategy", ["evolution", "random"])
