@@ -28,7 +28,7 @@ import torch
 from nas.config import dump_config, to_dict
 from nas.core.genotype import Genotype
 from nas.errors import NasError
-from nas.search.families import Family, Setup, create_family, resolve_family, resolve_strategy
+from nas.search.families import Family, create_family, resolve_family, resolve_strategy
 from nas.search.progress import Hooks, Progress
 from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from nas.utils.readers import load_torch
