@@ -79,9 +79,10 @@ class LimitCost:
         if least > self.latency_ms:
             raise NasError(f"infeasible latency budget: {format_ms(self.latency_ms)} is below the fastest member "
                            f"of {space.name} ({format_ms(least)} predicted at this target)")
-        if self.madds is not None and self.madds_fn(space.cheapest()) > self.madds:
-            raise NasError(f"infeasible budget: {self.madds / 1e6:.1f}M MAdds is below the cheapest member of "
-                           f"{space.name} ({self.madds_fn(space.cheapest()) / 1e6:.1f}M at this resolution)")
+        if self.madds is not None:  # the lower edge of two limits is checked below, on the combined cost
+            from nas.search.budget import budget_window
+
+            budget_window(space, self.madds_fn, self.madds, 0.0)
         floor = min(self(quick), self(space.cheapest()))
         if floor > PPM:
             raise NasError(f"infeasible budgets: no member found under both {format_ms(self.latency_ms)} and "

@@ -217,21 +217,6 @@ class BilevelTrainer:
             on_step(logs["loss_w"])
         return logs, skipped
 
-    def check_budget(self) -> None:
-        """Raise a one-line error when the budget is below the cheapest member (each slot's cheapest op)."""
-        if self.limit is not None:
-            self.limit.window(self.space, self.cfg.search.min_budget_fraction)  # infeasible limits: one line
-        budget = self.cfg.madds
-        if budget is None:
-            return
-        rows = self.space.op_costs(self.cfg.resolution, **self.target_kw)  # slot costs add up: pick per slot
-        pick = {key: min(row, key=lambda op: row[op].madds) for key, row in zip(self.keys, rows)}
-        cheapest = self.cost_of(self.space.freeze(pick))
-        if cheapest.madds > budget:
-            at = f"{self.cfg.frames}x" if self.target_kw else ""
-            raise NasError(f"MAdds budget {budget / 1e9:.3g}G is below the cheapest {self.cfg.space} model "
-                           f"({cheapest.madds / 1e9:.3g}G MAdds at {at}{self.cfg.resolution}^2)")
-
     def log_round(self, writer, epoch: int, info: Dict[str, float], score: float) -> None:
         """Write an epoch's losses, accuracy, collapse diagnostics and the alpha heatmap to TensorBoard."""
         from nas.search.differentiable import alpha_entropy, expected_madds, heatmap_figure, identity_share

@@ -1,10 +1,13 @@
 """One search run for every space and strategy: run folder, phases, checkpoints, progress and one result schema.
 
-``SearchRun(cfg, out, device)`` picks the strategy (``cfg.strategy`` or the space's default), builds the
-scorer it needs, runs the scorer's preparation phases (supernet training and SGLD for the one-shot scorer),
-then drives the strategy's ask/tell loop until it is done, and writes the results. Everything is checkpointed
-atomically in ``checkpoint.pt``, so a run killed at any point and continued with ``--resume`` ends exactly as
-an uninterrupted one.
+``SearchRun(cfg, out, device)`` only stores its arguments. ``check()`` picks the strategy (``cfg.strategy`` or
+the space's default) and the search family that runs it (``nas.search.families``) and validates everything
+before any folder is written, measuring nothing. ``run()`` checks, opens the folder, measures the latency
+table of a latency budget when none is given, lets the family build the scorer and strategy, runs the
+scorer's preparation phases (supernet training and SGLD for the one-shot scorer), then drives the
+strategy's ask/tell loop (with the family's work before each ask) until it is done, and writes the results.
+Everything is checkpointed atomically in ``checkpoint.pt``, so a run killed at any point and continued with
+``--resume`` ends exactly as an uninterrupted one.
 
 Run folder: ``config.yaml``, ``meta.json``, ``checkpoint.pt``, ``search.jsonl`` (one row per round),
 ``tb/``, and at the end ``genotype.yaml``, ``supernet.pt`` and ``summary.json``. The rows and the summary
@@ -25,7 +28,7 @@ import torch
 from nas.config import config_dict, dump_config
 from nas.core.genotype import Genotype
 from nas.errors import NasError
-from nas.search.families import Setup, build_setup, tabular_scorer
+from nas.search.families import Family, create_family, resolve_family, resolve_strategy
 from nas.search.progress import Hooks, Progress
 from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from nas.utils.readers import load_torch
@@ -45,22 +48,6 @@ def config_class(plugin) -> type:
     return SearchConfig
 
 
-def resolve_strategy(plugin, name: Optional[str]) -> str:
-    """Return the strategy to run on ``plugin``'s space (``name`` or its default); a misfit is a one-line error."""
-    from nas.search.strategies import list_strategies
-
-    name = name or plugin.default_strategy
-    if name not in list_strategies():
-        raise NasError(f"unknown strategy {name!r} (known: {', '.join(list_strategies())})")
-    if name == "differentiable" and not plugin.differentiable:
-        raise NasError(f"strategy 'differentiable' needs a supernet with architecture parameters; space "
-                       f"{plugin.name!r} has none (try --strategy evolution or random)")
-    if name != "differentiable" and (plugin.supernet is None or plugin.modality != "image"):
-        raise NasError(f"strategy {name!r} scores candidates with the image one-shot supernet; space "
-                       f"{plugin.name!r} ({plugin.modality}) has none (try --strategy {plugin.default_strategy})")
-    return name
-
-
 class SearchRun:
     """One search in ``out``; ``run()`` executes (or resumes) every remaining phase and returns the genotype.
 
@@ -74,56 +61,68 @@ class SearchRun:
 
     def __init__(self, cfg, out: Path, device: torch.device = torch.device("cpu"),
                  on_report: Optional[Callable[[dict], None]] = None, score_fn: Optional[Callable] = None):
-        import nas
-
         self.cfg, self.out, self.device = cfg, Path(out), torch.device(device)
         self.on_report, self.score_fn = on_report, score_fn
-        self.plugin = nas.get_plugin(cfg.space)
-        self.strategy_name = resolve_strategy(self.plugin, cfg.strategy)
-        self.space = self.plugin.space
         self.folder: Optional[RunFolder] = None
         self.resuming = False
-        self.cost_fn: Callable[[Genotype], int] = self.madds_fn  # the window's cost; _window may combine limits
-        self.latency = self._latency_limit()  # a bad or foreign table fails here; a missing one is built
-        if self.plugin.modality == "image":
-            from nas.search.scorer import supernet_options
+        self.family: Optional[Family] = None  # set by check()
+        self.latency = None  # the run's LatencyLimit: opened by check() when a table is at hand, else built by run()
 
-            self._window()  # an infeasible budget fails here, before any work
-            supernet_options(cfg)  # so does a proxy option the space's supernet does not take
-        self.tabular = tabular_scorer(self)  # so do a bad benchmark name and a missing or malformed table
+    @property
+    def plugin(self):
+        """Return the space plugin of the config's space."""
+        import nas
 
-    # -- the cost window of the one-shot strategies --------------------------------------------------
+        return nas.get_plugin(self.cfg.space)
+
+    @property
+    def space(self):
+        """Return the searched space."""
+        return self.plugin.space
+
+    def check(self) -> None:
+        """Validate config and space, strategy and family, budget, latency options and benchmark table.
+
+        Writes nothing and measures nothing: a latency table still to be measured is checked once built.
+        """
+        from nas.latency.search import TABLE_FILE
+
+        self.cfg.validate()
+        self.strategy_name = resolve_strategy(self.plugin, self.cfg.strategy, self.cfg)
+        self.family = create_family(resolve_family(self.plugin, self.strategy_name, self.cfg))
+        if self._latency_configured() and (self.cfg.lut is not None or (self.out / TABLE_FILE).exists()):
+            self.latency = self._latency_limit()  # opened, not measured: a bad or foreign table fails here
+        self.family.check(self)
+
     def madds_fn(self, g: Genotype) -> int:
         """Return the MAdds of ``g`` at the run's target."""
         return self.space.cost(g, self.cfg.resolution, self.cfg.num_classes).madds
 
+    def _latency_configured(self) -> bool:
+        return getattr(self.cfg, "latency", None) is not None
+
     def _latency_limit(self):
-        """Return the run's ``LatencyLimit`` when the config has a latency budget, else None."""
-        if getattr(self.cfg, "latency", None) is None:
-            return None
+        """Return the run's ``LatencyLimit``: a given or cached table is opened, a missing one is measured."""
         from nas.latency.search import LatencyLimit
 
         frames = {"frames": self.cfg.frames} if self.plugin.modality == "video" else {}
         target = self.space.target(resolution=self.cfg.resolution, num_classes=self.cfg.num_classes, **frames)
         return LatencyLimit(self.cfg, self.space, target, self.out, log=lambda line: print(line, file=sys.stderr))
 
-    def _window(self):
-        from nas.search.strategies.window import cost_window
-
-        if self.latency is not None:
-            # MAdds and latency limits as one cost (parts per million of the tighter limit), see nas.latency.budget
-            self.cost_fn = self.latency.cost(self.madds_fn, self.cfg.madds)
-            self.lo, self.hi = self.cost_fn.window(self.space, self.cfg.evolution.min_budget_fraction)
-            return
-        self.cost_fn = self.madds_fn
-        self.lo, self.hi = cost_window(self.space, self.cost_fn, self.cfg.madds,
-                                       self.cfg.evolution.min_budget_fraction)
+    def _measure_latency(self) -> None:
+        """Build the latency table a latency budget needs (cached in the folder), then check the window with it."""
+        if self._latency_configured() and self.latency is None:
+            self.latency = self._latency_limit()
+            self.latency.save()
+            self.family.check(self)  # the latency window, now that the table exists
 
     # -- folder --------------------------------------------------------------------------------------
     def open(self, resume: Optional[bool] = None) -> RunFolder:
         """Create the run folder (``resume=False``), reopen it (True) or pick by what it holds (None)."""
         if self.folder is not None:
             return self.folder
+        if self.family is None:
+            self.check()
         if resume is None:
             resume = RunFolder.kind_of(self.out) == "search"
         self.resuming = bool(resume)
@@ -134,8 +133,6 @@ class SearchRun:
             dump_config(self.cfg, self.out / "config.yaml")
             self.folder.write_meta(self.cfg.seed, budget=self.cfg.madds, strategy=self.strategy_name,
                                    device=str(self.device))
-        if self.latency is not None:
-            self.latency.save()
         return self.folder
 
     # -- the run -------------------------------------------------------------------------------------
@@ -143,13 +140,15 @@ class SearchRun:
         """Run every remaining phase and write the results; return the best genotype."""
         from torch.utils.tensorboard import SummaryWriter
 
+        self.check()
         self.open(resume)
         self.t0 = time.time()
         self.writer = None
         self.progress = None
         try:
             state = self._read_checkpoint()  # a torn checkpoint fails here, before any work or any write
-            self.setup = self._build()
+            self._measure_latency()
+            self.setup = self.family.build(self)
             self._load(state)
             if self.resuming:
                 self.folder.record_resume()
@@ -167,9 +166,6 @@ class SearchRun:
                 self.progress.close()
             if self.writer is not None:
                 self.writer.close()
-
-    def _build(self) -> Setup:
-        return build_setup(self)
 
     def _read_checkpoint(self) -> dict:
         path = self.out / CHECKPOINT
@@ -213,8 +209,8 @@ class SearchRun:
 
     # -- ask / tell ----------------------------------------------------------------------------------
     def _save_search(self, records: List[dict], evaluated: int, spreads: Dict[str, float]) -> None:
-        search = {"strategy": self.setup.strategy.state_dict(), "records": records, "evaluated": evaluated,
-                  "spreads": spreads}
+        search = {"strategy": self.setup.strategy.state_dict(), "family": self.setup.state_dict(),
+                  "records": records, "evaluated": evaluated, "spreads": spreads}
         self._checkpoint({"phase": "search", "position": len(records), "search": search})
 
     def _search(self, saved: Optional[dict]) -> None:
@@ -222,9 +218,12 @@ class SearchRun:
         records, evaluated, spreads = [], 0, {}
         if saved is not None:
             strategy.load_state_dict(saved["strategy"])
+            self.setup.load_state_dict(saved)
             records, evaluated, spreads = list(saved["records"]), int(saved["evaluated"]), dict(saved["spreads"])
             self.progress.advance(len(records) * self.setup.round_units)
         while not strategy.done:
+            if self.setup.before_ask is not None:
+                self.setup.before_ask()
             batch = strategy.ask()
             per = scorer(batch, on_done=lambda: self.progress.advance(1))
             scores = [sum(row) / len(row) for row in per]

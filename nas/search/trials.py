@@ -70,7 +70,7 @@ def trial_specs(cfg, out: Path, budgets: Sequence[int], trials: int) -> List[Dic
             trial = dataclasses.replace(cfg, madds=budget, seed=cfg.seed + k)
             label = budget_label(budget) if budget is not None else "none"
             name = f"trial-{len(specs):03d}-{label}-s{trial.seed}"
-            SearchRun(trial, out / name)  # an infeasible budget or a misfit strategy fails here, before Ray
+            SearchRun(trial, out / name).check()  # an infeasible budget or a misfit strategy fails here, before Ray
             specs.append({"name": name, "run_dir": str((out / name).resolve()), "budget": label,
                           "seed": trial.seed, "cfg": config_dict(trial)})
     return specs

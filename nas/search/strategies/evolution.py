@@ -6,7 +6,7 @@ candidate it asks for lies inside ``[lo, hi]``, so nothing over budget is ever e
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -34,7 +34,7 @@ class Evolution(ScoredBatches):
         3.0
     """
 
-    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
+    families: Tuple[str, ...] = ("one_shot", "tabular")  # the search families it runs in
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  parents: int, generations: Optional[int] = None, mutation_prob: float = 0.1,

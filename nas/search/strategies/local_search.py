@@ -10,7 +10,7 @@ good cells sit next to good cells.
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -35,7 +35,7 @@ class LocalSearch(ScoredBatches):
         10
     """
 
-    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
+    families: Tuple[str, ...] = ("one_shot", "tabular")  # the search families it runs in
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  generations: Optional[int] = None, max_queries: Optional[int] = None, max_tries: int = 200,

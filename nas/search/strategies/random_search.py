@@ -8,7 +8,7 @@ paths come from), so every candidate is feasible.
 from __future__ import annotations
 
 import random
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -32,7 +32,7 @@ class RandomSearch(ScoredBatches):
         6
     """
 
-    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
+    families: Tuple[str, ...] = ("one_shot", "tabular")  # the search families it runs in
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  generations: Optional[int] = None, max_tries: int = 200, max_queries: Optional[int] = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import Callable, Deque, List, Optional
+from typing import Callable, Deque, List, Optional, Tuple
 
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -37,7 +37,7 @@ class RegularizedEvolution(ScoredBatches):
         6
     """
 
-    families = ("one_shot", "tabular")  # the search families it runs in (any scorer of in-window candidates)
+    families: Tuple[str, ...] = ("one_shot", "tabular")  # the search families it runs in
 
     def __init__(self, space: Space, cost_fn: Callable[[Genotype], int], *, lo: int, hi: int, population: int,
                  sample_size: int, generations: Optional[int] = None, max_queries: Optional[int] = None,

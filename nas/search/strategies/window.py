@@ -25,14 +25,10 @@ class Individual:
 
 def cost_window(space: Space, cost_fn: Callable[[Genotype], int], budget: int,
                 min_fraction: float) -> Tuple[int, int]:
-    """Return the feasible ``[lo, hi]`` MAdds window, or raise if the budget is below the cheapest member."""
-    cheapest = cost_fn(space.cheapest())
-    if budget < cheapest:
-        raise NasError(f"infeasible budget: {budget / 1e6:.1f}M MAdds is below the cheapest member of "
-                       f"{space.name} ({cheapest / 1e6:.1f}M at this resolution)")
-    largest = cost_fn(space.largest())
-    lo = min(int(budget * min_fraction), largest)
-    return max(lo, cheapest), budget
+    """Return the feasible ``[lo, hi]`` MAdds window, or raise if it holds no member (``nas.search.budget``)."""
+    from nas.search.budget import budget_window
+
+    return budget_window(space, cost_fn, budget, min_fraction)
 
 
 def _repair(space: Space, cost_fn: Callable[[Genotype], int], g: Genotype, lo: int, hi: int, rng: random.Random,

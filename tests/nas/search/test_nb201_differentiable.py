@@ -78,19 +78,37 @@ def test_differentiable_search_runs_on_nb201(cli_run):
     assert all(0 <= e.value <= 1 for e in acc.Scalars("arch/entropy_mean"))
 
 
-def test_interrupted_search_resumes_to_the_same_result(tiny_run, tmp_path):
+def _to_layout_before_families(out) -> None:
+    """Rewrite the run's checkpoint as runs wrote it before the family held the trainer (inside the strategy's
+    state, with no derived genotype)."""
+    path = out / "checkpoint.pt"
+    state = torch.load(path, weights_only=False)
+    search = state["search"]
+    search["strategy"]["trainer"] = search.pop("family")["trainer"]
+    del search["strategy"]["derived"]
+    torch.save(state, path)
+
+
+@pytest.mark.parametrize("stop_at, old_layout", [(1, False), (1, True), (2, True)])
+def test_interrupted_search_resumes_to_the_same_result(tiny_run, tmp_path, stop_at, old_layout):
     class Stop(Exception):
         pass
 
-    def stop_after_first_round(metrics):
+    rounds = []
+
+    def stop_after(metrics):
         if metrics.get("phase") == "search":
-            raise Stop
+            rounds.append(metrics)
+            if len(rounds) == stop_at:
+                raise Stop
 
     out = tmp_path / "run"
     cfg = _cfg("benchmark.name=cifar10", "benchmark.report=test_200ep")  # what the CLI run was given
     with pytest.raises(Stop):
-        SearchRun(cfg, out, on_report=stop_after_first_round).run(resume=False)
+        SearchRun(cfg, out, on_report=stop_after).run(resume=False)
     assert (out / "checkpoint.pt").is_file() and not (out / "summary.json").exists()
+    if old_layout:
+        _to_layout_before_families(out)
     assert SearchRun(cfg, out).run(resume=True) == nas.load_genotype(tiny_run)
     assert _rows(out) == _rows(tiny_run)
     a, b = (torch.load(p / "supernet.pt", weights_only=True) for p in (out, tiny_run))

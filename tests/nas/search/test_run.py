@@ -34,9 +34,21 @@ def test_strategy_defaults_and_misfits():
 
 
 def test_infeasible_budget_fails_before_the_folder_exists(tmp_path):
+    run = SearchRun(micro(madds="10M"), tmp_path / "run")  # construction checks nothing
+    with pytest.raises(nas.NasError, match="infeasible budget: MAdds budget 10M is below the cheapest st_topo"):
+        run.check()
     with pytest.raises(nas.NasError, match="infeasible budget"):
-        SearchRun(micro(madds="10M"), tmp_path / "run")
+        run.run(resume=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_budget_above_the_largest_fails_before_the_folder_exists(tmp_path):
+    """At 2G the window [0.85 x 2G, 2G] lies above st_topo's largest member (1.32G): one line, before any work."""
+    with pytest.raises(nas.NasError, match=r"above the largest st_topo model \(1.32G MAdds at 224\^2\).*"
+                                           r"evolution.min_budget_fraction"):
+        SearchRun(micro(madds="2G"), tmp_path / "run").run(resume=False)
+    assert not (tmp_path / "run").exists()
+    SearchRun(micro(madds="2G", **{"evolution.min_budget_fraction": 0.5}), tmp_path / "ok").check()
 
 
 @pytest.mark.parametrize("strategy", ["evolution", "random"])
@@ -57,3 +69,27 @@ def test_reports_resume_record_and_refusal(strategy, tmp_path):
     assert len(meta["resumes"]) == 1 and meta["argv"]
     with pytest.raises(nas.NasError, match="already holds a search run"):
         SearchRun(cfg, out).run(resume=False)
+
+
+def test_check_measures_no_latency_table(tmp_path):
+    """A latency budget without --lut is checked as far as it can be without timing anything: the table is
+    measured by run(), after the folder exists; trials validate through check() alone."""
+    run = SearchRun(micro(latency="25ms"), tmp_path / "run")
+    run.check()
+    assert run.latency is None and not (tmp_path / "run").exists()
+    with pytest.raises(nas.NasError, match="below the cheapest st_topo model"):
+        SearchRun(micro(latency="25ms", madds="10M"), tmp_path / "run").check()
+
+
+def test_families_resolve_through_the_registries():
+    from nas.search.families import list_families, resolve_family
+
+    st, nb = nas.get_plugin("st_topo"), nas.get_plugin("nb201")
+    assert list_families() == ["bilevel", "one_shot", "tabular"]
+    assert resolve_family(st, "evolution", micro()) == "one_shot"
+    assert resolve_family(nb, "differentiable") == "bilevel"
+    tab = build_config(SearchConfig, flags={"space": "nb201"}, opts=["benchmark.name=cifar10"],
+                       base=nb.search_defaults)
+    assert resolve_family(nb, "random", tab) == "tabular"
+    with pytest.raises(nas.NasError, match="space 'st_topo' has none"):
+        resolve_family(st, "evolution", micro(**{"benchmark.name": "cifar10"}))

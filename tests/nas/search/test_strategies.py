@@ -78,8 +78,13 @@ class ToyTrainer:
 
 
 def make(name, seed=0):
-    if name == "differentiable":
-        return create_strategy(name, space=SPACE, trainer=ToyTrainer(), epochs=6, tau_max=1.0, tau_min=0.5)
+    if name == "differentiable":  # the bilevel family's rounds train the toy alpha and tell the strategy
+        from nas.search.families.bilevel import BilevelRounds
+
+        s = create_strategy(name, space=SPACE, cost_fn=lambda g: nas.Cost(madds=cost(g), params=0), epochs=6,
+                            tau_max=1.0, tau_min=0.5)
+        s.rounds = BilevelRounds(ToyTrainer(), s)
+        return s
     if name == "evolution":  # 42 of the 105 members in the window
         return create_strategy(name, space=SPACE, cost_fn=cost, lo=3, hi=9, population=6, generations=6,
                                parents=3, rng=random.Random(seed))
@@ -97,6 +102,8 @@ def make(name, seed=0):
 def drive(s, rounds=None):
     n = 0
     while not s.done and (rounds is None or n < rounds):
+        if hasattr(s, "rounds"):
+            s.rounds.before_ask()
         s.tell([(g, score(g)) for g in s.ask()])
         n += 1
     return s
@@ -128,6 +135,8 @@ def test_state_dict_resume_continues_identically(name):
     half = drive(make(name), rounds=2)
     again = make(name)
     again.load_state_dict(copy.deepcopy(half.state_dict()))
+    if hasattr(again, "rounds"):  # the trainer's state is the family's, beside the strategy's
+        again.rounds.load_state_dict(copy.deepcopy({"strategy": half.state_dict(), "family": half.rounds.state_dict()}))
     drive(again)
     assert [str(i.genotype) for i in again.top(5)] == [str(i.genotype) for i in whole.top(5)]
     assert again.result()[0] == whole.result()[0]
