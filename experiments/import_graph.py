@@ -55,7 +55,7 @@ LAYERS: List[Tuple[str, ...]] = [
     ("nas.train",),
     ("nas.latency",),
     ("nas.search.strategies",),
-    ("nas.search",),
+    ("nas.search", "nas.search.families"),  # the run and its families build on each other
     ("nas.distributed",),
     ("nas.weights", "nas.viz"),
     ("nas.api", "nas"),  # the public face: nas/__init__.py re-exports nas.api

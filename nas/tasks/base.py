@@ -47,9 +47,9 @@ class Task(abc.ABC):
 
     def check(self, cfg: Any, genotype: Any) -> None:
         """Raise a one-line NasError if the genotype's modality or a config value does not fit this task."""
-        import nas
+        from nas.plugins import get_plugin
 
-        modality = nas.get_plugin(genotype.space).modality
+        modality = get_plugin(genotype.space).modality
         if self.modality is not None and modality != self.modality:
             article = "an" if modality[:1] in "aeiou" else "a"
             raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
@@ -85,9 +85,9 @@ class Task(abc.ABC):
 
         The default is the space's own model (backbone and linear classifier); tasks with other heads override it.
         """
-        import nas
+        from nas.plugins import get_plugin
 
-        return nas.get_space(genotype.space).cost(genotype, resolution=resolution, num_classes=num_classes,
+        return get_plugin(genotype.space).space.cost(genotype, resolution=resolution, num_classes=num_classes,
                                                   **options)
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
@@ -140,9 +140,9 @@ def default_task_name(modality: str) -> str:
 
 def resolve_task(name: Optional[str], genotype: Any) -> Task:
     """Return task ``name`` (None: the default for the genotype's modality)."""
-    import nas
+    from nas.plugins import get_plugin
 
     if name is None:
-        name = default_task_name(nas.get_plugin(genotype.space).modality)
+        name = default_task_name(get_plugin(genotype.space).modality)
     return get_task(name)
 

@@ -4,7 +4,8 @@ A strategy only asks and tells. A family owns everything else: which spaces and 
 checks made before any folder is written, the scorer and its preparation phases, the training, and what it
 adds to the summary. A strategy class names the families it can run in (``families``; a class without the
 attribute runs in ``one_shot`` and ``tabular``). The run takes the first of those the config selects and
-asks that family whether the space can host it: the one place that refuses a strategy on a space.
+asks that family whether the space can host it: the one place that refuses a strategy on a space. Families are
+found through the ``nas.families`` entry point group, as spaces, strategies and tasks are.
 
 Example:
     >>> import nas
@@ -24,8 +25,9 @@ from nas.errors import NasError
 from nas.registry import Registry
 
 __all__ = ["FAMILIES", "Family", "Setup", "register_family", "list_families", "create_family",
-           "strategy_families", "resolve_strategy", "resolve_family", "DEFAULT_FAMILIES"]
+           "strategy_families", "resolve_strategy", "resolve_family", "DEFAULT_FAMILIES", "load_families"]
 
+ENTRY_POINT_GROUP = "nas.families"
 FAMILIES: Registry[Callable[[], "Family"]] = Registry("search family")
 DEFAULT_FAMILIES: Tuple[str, ...] = ("one_shot", "tabular")  # of a strategy class that names none
 
@@ -72,15 +74,29 @@ def register_family(name: str) -> Callable:
     return FAMILIES.register(name)
 
 
+def load_families() -> None:
+    """Register every family advertised in the ``nas.families`` entry point group (once per process)."""
+    from nas.plugins import load_entry_points
+
+    load_entry_points(ENTRY_POINT_GROUP, FAMILIES, _adopt)
+
+
+def _adopt(name: str, cls: Any) -> None:
+    """Register a ``nas.families`` entry point's object: a Family subclass."""
+    if not (isinstance(cls, type) and issubclass(cls, Family)):
+        raise NasError("is not a Family subclass")
+    FAMILIES.add(name, cls)
+
+
 def list_families(pattern: str = "*") -> List[str]:
     """Return the names of the registered families matching an fnmatch pattern."""
-    _load()
+    load_families()
     return FAMILIES.list(pattern)
 
 
 def create_family(name: str, **kwargs: Any) -> Family:
     """Build the family ``name``."""
-    _load()
+    load_families()
     return FAMILIES.get(name)(**kwargs)
 
 
@@ -111,7 +127,3 @@ def resolve_family(plugin: Any, strategy: str, cfg: Any = None) -> str:
         raise NasError(reason)
     return chosen
 
-
-def _load() -> None:
-    """Import the bundled family modules (they register themselves)."""
-    from nas.search.families import bilevel, one_shot, tabular  # noqa: F401

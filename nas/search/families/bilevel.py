@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable, Optional
 
-from nas.search.families import Family, Setup, register_family
+from nas.search.families import Family, Setup
 from nas.search.families.tabular import benchmark_scorer
 from nas.search.families.window import target_text
 
@@ -40,7 +40,6 @@ def check_bilevel_budget(run: Any, num_classes: int) -> None:
         budget_window(run.space, madds, cfg.madds, 0.0, at=target_text(run), key=MIN_FRACTION_KEY)
 
 
-@register_family("bilevel")
 class BilevelFamily(Family):
     """Train a supernet with architecture parameters (alpha) epoch by epoch; the strategy keeps the schedule."""
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from nas.search.families import Family, Setup, register_family
+from nas.search.families import Family, Setup
 from nas.search.families.tabular import benchmark_selected, refuse_stray_table
 from nas.search.families.window import check_window, cost_window, window_strategy
 
 __all__ = ["OneShotFamily"]
 
 
-@register_family("one_shot")
 class OneShotFamily(Family):
     """Train the image supernet (SPOS in the cost window), sample SGLD snapshots, score the strategy's batches."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from nas.errors import NasError
-from nas.search.families import Family, Setup, register_family
+from nas.search.families import Family, Setup
 from nas.search.families.window import check_window, cost_window, window_strategy
 
 __all__ = ["TabularFamily", "benchmark_selected", "benchmark_scorer", "refuse_stray_table"]
@@ -41,7 +41,6 @@ def _endless(strategy: Any) -> None:
         raise NasError("a tabular search needs search.max_queries or evolution.generations")
 
 
-@register_family("tabular")
 class TabularFamily(Family):
     """Score each candidate by its validation value in the table; the test value is read for the result only."""
 
