@@ -78,14 +78,20 @@ def config_flags(args: argparse.Namespace, table: Sequence[Flag], modality: Opti
     A given flag of another modality than ``modality`` is a one-line error naming the flag and the space.
     """
     out: Dict[str, Any] = {}
+    setter: Dict[str, str] = {}  # config key -> the flag that set it
     for f in table:
         value = getattr(args, f.dest, None)
         if f.modality is not None and modality is not None and f.modality != modality:
             if value is not None:
                 raise NasError(f"{f.name} does not apply to {modality} space {space!r}")
             continue
-        if f.key is not None:
-            out[f.key] = value if out.get(f.key) is None else out[f.key]
+        if f.key is None:
+            continue
+        if value is not None and f.key in setter:
+            raise NasError(f"{setter[f.key]} and {f.name} both set {f.key}; give one of them")
+        if value is not None:
+            setter[f.key] = f.name
+        out[f.key] = value if out.get(f.key) is None else out[f.key]
     return out
 
 
