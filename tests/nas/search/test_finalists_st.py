@@ -44,12 +44,12 @@ def test_finalist_score_is_seeded_and_a_fraction(scorer, init):
 
 def test_no_held_out_images_is_a_one_line_error(scorer):
     train = ProxyFinalists(scorer, epochs=1, lr=0.05, init="scratch", seed=0)
-    scorer.data.val_size = 96  # the scoring set takes every validation image
+    scorer.data.val_images = 96  # the scoring set takes every validation image
     try:
         with pytest.raises(NasError, match="beyond score.val_images"):
             train.held_out()
     finally:
-        scorer.data.val_size = 64
+        scorer.data.val_images = 64
 
 
 def test_config_refuses_finalists_without_held_out_images():
