@@ -42,7 +42,8 @@ FLAGS = (
     Flag("--map-root", "forgery_spatial on ForgeryNet lists: the spatial_localize/ folder (maps at the images' "
          "relative paths)", key="forgery.map_root", metavar="DIR"),
     Flag("--json", "with --eval: print the metrics as one JSON object", type=bool),
-    Flag("--device", "auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers", key="device",
+    Flag("--device", "auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers",
+         key="execution.device",
          resume=True),
     Flag("--workers", "train with N PyTorch DDP workers on Ray Train (gloo on CPU, nccl on GPU); batch_size stays "
          "the global batch", type=int, resume=True),
@@ -109,7 +110,7 @@ def _device(args: argparse.Namespace, cfg):
         if args.device:
             raise NasError("--device does not apply with --workers (each Ray Train worker gets its own device)")
         return None
-    return resolve_device(cfg.device, log=None if args.json else print)  # --json: stdout is JSON
+    return resolve_device(cfg.execution.device, log=None if args.json else print)  # --json: stdout is JSON
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -121,7 +122,7 @@ def _resume(args: argparse.Namespace) -> int:
 
     cfg, stored, workers = run_config(run)
     if args.device is not None:  # where it trains may change on resume; what it trains may not
-        cfg = replace(cfg, device=args.device)
+        cfg = replace(cfg, execution=replace(cfg.execution, device=args.device))
         cfg.validate()
     if args.workers is None and workers > 1:  # a DDP run continues as it started, not in one process
         print(f"resuming on {workers} DDP workers, as the run started (--workers N to change)")

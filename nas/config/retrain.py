@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Dict, Optional
 
-from nas.config import Precision
+from nas.config.search import ExecutionConfig
 from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
 
 __all__ = ["DataConfig", "ForgeryConfig", "FadConfig", "LfsConfig", "MixConfig", "parse_classes", "ModelConfig",
-           "OptimConfig", "ScheduleConfig", "RetrainConfig", "OPTIMIZER_NAMES", "STREAM_NAMES"]
+           "OptimConfig", "ScheduleConfig", "RetrainExecutionConfig", "RetrainConfig", "OPTIMIZER_NAMES", "STREAM_NAMES"]
 
 OPTIMIZER_NAMES = ("sgd", "adarem", "adam", "adamw")
 
@@ -196,6 +196,18 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class RetrainExecutionConfig(ExecutionConfig):
+    """Where and how retraining computes: the search's execution keys, plus two of retraining's own.
+
+    ``amp`` here also covers fp16 with a GradScaler (auto: bf16 on CUDA, fp16 where bf16 is missing, off on the
+    CPU); ``activation_checkpointing`` recomputes every block in backward (less memory, about 30% slower).
+    """
+
+    channels_last: bool = True  # CUDA only: NHWC memory format for 2-D models and their 4-D inputs
+    compile: bool = False  # torch.compile the model (off by default: measure first, see docs/gpu.md)
+
+
+@dataclass(frozen=True)
 class RetrainConfig:
     """Everything ``nas-retrain`` needs besides the genotype and the run folder."""
 
@@ -206,17 +218,11 @@ class RetrainConfig:
     seed: int = 0  # seeds model init, data order and augmentation; same seed + CPU = identical run
     label_smoothing: float = 0.1  # cross-entropy label smoothing (Szegedy et al. 2016)
     ema_decay: float = 0.0  # EMA of the weights, updated every step; 0 disables it (ImageNet recipes: 0.9999)
-    device: str = "auto"  # auto (CUDA when available), cpu, cuda or cuda:N; --device overrides it
-    amp: Precision = "auto"  # autocast: auto (bf16 on CUDA, fp16 + GradScaler where bf16 is missing; off on CPU),
-    #                          bf16, fp16 (with a GradScaler) or off; the older true / false mean auto / off
-    channels_last: bool = True  # CUDA only: NHWC memory format for 2-D models and their 4-D inputs
-    compile: bool = False  # torch.compile the model (off by default: measure first, see docs/gpu.md)
-    deterministic: bool = False  # CUDA: deterministic cuDNN/cuBLAS kernels (slower); CPU runs are always bitwise
     grad_accum: int = 1  # micro-batches per optimizer step: batch_size / grad_accum samples go through at once
-    activation_checkpointing: bool = False  # recompute block activations in backward (less memory, ~30% slower)
     log_every: int = 0  # also print a progress line every N steps; 0: only the tqdm bar and one line per epoch
     task: Optional[str] = None  # TASKS name; None: classification for image genotypes, video_classification for video
     init: str = "scratch"  # starting weights: scratch, supernet:RUN (a search run's supernet) or backbone:FILE
+    execution: RetrainExecutionConfig = field(default_factory=RetrainExecutionConfig)  # device, precision, memory
     data: DataConfig = field(default_factory=DataConfig)  # the data source
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
@@ -233,7 +239,9 @@ class RetrainConfig:
     RENAMED: ClassVar[Dict[str, str]] = {
         "forgery.streams": "model.streams", "forgery.lfs_genotype": "model.lfs_genotype",
         "forgery.mix_at": "mix.at", "forgery.lfs_split": "lfs.split", "forgery.lfs_order": "lfs.order",
-        "forgery.fad_all_band": "fad.all_band",
+        "forgery.fad_all_band": "fad.all_band", "device": "execution.device", "amp": "execution.amp",
+        "channels_last": "execution.channels_last", "compile": "execution.compile",
+        "deterministic": "execution.deterministic", "activation_checkpointing": "execution.activation_checkpointing",
     }
 
     def uses_forgery_options(self) -> bool:
@@ -245,7 +253,7 @@ class RetrainConfig:
         """Raise a one-line NasError on an impossible value."""
         from nas.utils.device import check_device_name
 
-        check_device_name(self.device)
+        check_device_name(self.execution.device, "execution.device")
         for name in ("epochs", "batch_size", "eval_batch_size", "resolution", "grad_accum"):
             if getattr(self, name) < 1:
                 raise NasError(f"{name} must be >= 1, got {getattr(self, name)}")

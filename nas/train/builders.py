@@ -44,6 +44,6 @@ def step_options(cfg: RetrainConfig, device: torch.device) -> StepOptions:
     """Return the per-step device options: the ``amp`` dtype on ``device``, channels_last on CUDA only."""
     from nas.train.amp import amp_dtype
 
-    return StepOptions(device=device, amp_dtype=amp_dtype(cfg.amp, device),
-                       channels_last=cfg.channels_last and device.type == "cuda", grad_clip=cfg.optim.grad_clip,
+    return StepOptions(device=device, amp_dtype=amp_dtype(cfg.execution.amp, device),
+                       channels_last=cfg.execution.channels_last and device.type == "cuda", grad_clip=cfg.optim.grad_clip,
                        log_every=cfg.log_every, min_readable=cfg.data.min_readable, grad_accum=cfg.grad_accum)

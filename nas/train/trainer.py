@@ -39,7 +39,7 @@ def build_model(task: Any, genotype: Any, cfg: Any, num_classes: int) -> nn.Modu
     """Build the task's model on the CPU with an init fixed by ``cfg.seed`` (the same on every rank)."""
     with seeded_init(cfg.seed):
         model = task.build_model(genotype, cfg, num_classes)
-    if getattr(cfg, "activation_checkpointing", False):
+    if cfg.execution.activation_checkpointing:
         from nas.nn.checkpointing import checkpoint_blocks
 
         if checkpoint_blocks(model) == 0:
@@ -49,7 +49,7 @@ def build_model(task: Any, genotype: Any, cfg: Any, num_classes: int) -> nn.Modu
 
 def _place(model: nn.Module, cfg: Any, device: torch.device, modality: str) -> nn.Module:
     """Move ``model`` to ``device`` (NHWC for 2-D image models on CUDA when asked)."""
-    return to_channels_last(model.to(device), cfg.channels_last and device.type == "cuda" and modality == "image")
+    return to_channels_last(model.to(device), cfg.execution.channels_last and device.type == "cuda" and modality == "image")
 
 
 def _progress(epoch: int, epochs: int, steps: int, log_every: int, log: Log):
@@ -80,7 +80,7 @@ class Trainer:
         self.task, self.cfg, self.g, self.out = task, cfg, genotype, Path(out)
         self.device, self.backend, self.log = device, backend or LocalBackend(device), log
         self.opts = step_options(cfg, device)
-        configure_backends(device, cfg.deterministic)
+        configure_backends(device, cfg.execution.deterministic)
         data = task.datasets(cfg, genotype)
         self.train_ds, self.val_ds = data.train, data.val
         self.num_classes = cfg.model.num_classes or data.num_classes
@@ -89,7 +89,7 @@ class Trainer:
         model = build_model(task, genotype, cfg, self.num_classes)
         self.init_note = init(model) if init is not None else "from scratch"
         self.model = _place(model, cfg, device, nas.get_plugin(genotype.space).modality)
-        self.net = maybe_compile(self.backend.wrap(self.model), cfg.compile)
+        self.net = maybe_compile(self.backend.wrap(self.model), cfg.execution.compile)
         self.gen = torch.Generator()
         self._setup()
 

@@ -43,7 +43,8 @@ def test_retrain_refuses_cuda_without_cuda(tmp_path, capsys, device):
 
 @pytest.mark.parametrize("main", [search_main, retrain_main])
 def test_amp_fp8_is_refused(tmp_path, capsys, main):
-    args, key = (["--space", "st_topo"], "execution.amp") if main is search_main else ([TINY], "amp")
+    args = ["--space", "st_topo"] if main is search_main else [TINY]
+    key = "execution.amp"
     assert main([*args, "--out", str(tmp_path / "r"), f"{key}=fp8"]) == 2
     _one_line_error(capsys, f"'{key}' must be one of auto|bf16|fp16|off")
 

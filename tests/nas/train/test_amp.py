@@ -166,13 +166,14 @@ def test_compile_option_trains_a_tiny_model():
 
 
 def test_amp_key_reads_older_booleans_and_refuses_unknown_values():
-    from nas.config import build_config
+    from nas.config import build_config, from_dict
     from nas.config.retrain import RetrainConfig
     from nas.config.search import search_config
 
-    assert build_config(RetrainConfig, opts=["amp=true"]).amp == "auto"
-    assert build_config(RetrainConfig, opts=["amp=off"]).amp == "off"  # YAML reads a bare off as false
-    assert build_config(RetrainConfig, opts=["amp=fp16"]).amp == "fp16"
+    assert build_config(RetrainConfig, opts=["execution.amp=true"]).execution.amp == "auto"
+    assert build_config(RetrainConfig, opts=["execution.amp=off"]).execution.amp == "off"  # YAML: a bare off is false
+    assert build_config(RetrainConfig, opts=["execution.amp=fp16"]).execution.amp == "fp16"
+    assert from_dict(RetrainConfig, {"amp": True, "device": "cpu"}).execution.amp == "auto"  # a stored older run
     with pytest.raises(NasError, match="fp16 does not apply to the differentiable search"):
         search_config("pv_st_tiny", opts=["execution.amp=fp16"])
     with pytest.raises(NasError, match="grad_accum"):
