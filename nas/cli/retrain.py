@@ -20,8 +20,8 @@ FLAGS = (
          "video_classification for video ones)", key="task"),
     Flag("--init", "starting weights: scratch (default), supernet (of the search run given as the genotype; or "
          "supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head dropped)", key="init"),
-    Flag("--data", "image genotypes: ImageNet-style folder (train/<class>/*, val/<class>/*); default: the embedded "
-         "shapes set", key="data.root", metavar="DIR"),
+    Flag("--data", "an ImageNet-style folder (train/<class>/*, val/<class>/*; real/fake folders for the forgery "
+         "tasks); default: the embedded set", key="data.root", metavar="DIR"),
     Flag("--recipe", "YAML recipe, e.g. recipes/retrain/cpu_small.yaml", metavar="FILE"),
     Flag("--epochs", "training epochs", key="epochs", type=int),
     Flag("--resolution", "input resolution in pixels", key="resolution", type=int),
@@ -30,8 +30,8 @@ FLAGS = (
     Flag("--out", "run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)", metavar="DIR"),
     Flag("--resume", "continue a run from RUN_DIR/last.pt with its own config", metavar="RUN_DIR", resume=True),
     Flag("--eval", "only evaluate CHECKPOINT and print its metrics", metavar="CHECKPOINT"),
-    Flag("--data-root", "video genotypes: folder the clip lists are relative to", key="data.video_root",
-         metavar="DIR"),
+    Flag("--data-root", "with --train-list/--val-list: the folder their paths are relative to (data.root, as --data)",
+         key="data.root", metavar="DIR"),
     Flag("--train-list", "video genotypes: training clip list", key="data.train_list", metavar="FILE"),
     Flag("--val-list", "video genotypes: validation clip list", key="data.val_list", metavar="FILE"),
     Flag("--frames", "video genotypes: frames per clip", key="data.frames", type=int),

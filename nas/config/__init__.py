@@ -107,7 +107,7 @@ def migrate_renamed(cls: type, data: Mapping[str, Any]) -> Dict[str, Any]:
         if not _lookup(out, path):
             continue
         value, out = _pop(out, path)
-        if not _lookup(out, new.split(".")):
+        if not _lookup(out, new.split(".")) or _pop(out, new.split("."))[0] is None:  # an unset new key takes it
             out = merge(out, _nest(new.split("."), value))
     return out
 

@@ -18,15 +18,15 @@ OPTIMIZER_NAMES = ("sgd", "adarem", "adam", "adamw")
 class DataConfig:
     """Where the images come from and how they are loaded."""
 
-    root: Optional[str] = None  # ImageNet-style folder (train/<class>/*, val/<class>/*); None: the embedded set
+    root: Optional[str] = None  # without lists: an ImageNet-style (or real/fake) folder, train/<class>/*,
+    #                             val/<class>/*; with lists: the folder their paths are relative to; None: embedded
     train_size: int = 6000  # embedded set: number of training images
     val_size: int = 1000  # embedded set: number of validation images
     seed: int = 0  # embedded set generator seed / folder train-val split seed (independent of the run seed)
     val_fraction: float = 0.1  # folders without val/: share of each class held out for validation
     workers: int = 0  # DataLoader worker processes; 0 loads in the main process
-    video_root: Optional[str] = None  # video genotypes: folder the clip lists are relative to
-    train_list: Optional[str] = None  # video genotypes: training clip list
-    val_list: Optional[str] = None  # video genotypes: validation clip list
+    train_list: Optional[str] = None  # training list (video clips, or ForgeryNet images / videos), under root
+    val_list: Optional[str] = None  # validation list, same format
     frames: Optional[int] = None  # video genotypes: clip length; None: the space's default
     min_readable: float = 0.5  # stop when a training epoch or validation pass reads less than this share of files
     temporal_length: int = 32  # forgery_video/forgery_temporal: frames each whole video is resampled to (slots)
@@ -239,7 +239,7 @@ class RetrainConfig:
     RENAMED: ClassVar[Dict[str, str]] = {
         "forgery.streams": "model.streams", "forgery.lfs_genotype": "model.lfs_genotype",
         "forgery.mix_at": "mix.at", "forgery.lfs_split": "lfs.split", "forgery.lfs_order": "lfs.order",
-        "forgery.fad_all_band": "fad.all_band", "device": "execution.device", "amp": "execution.amp",
+        "forgery.fad_all_band": "fad.all_band", "data.video_root": "data.root", "device": "execution.device", "amp": "execution.amp",
         "channels_last": "execution.channels_last", "compile": "execution.compile",
         "deterministic": "execution.deterministic", "activation_checkpointing": "execution.activation_checkpointing",
     }

@@ -13,7 +13,7 @@ from nas.tasks.base import Datasets, Task
 __all__ = ["ClassificationTask", "accuracy", "model_kwargs"]
 
 # Config keys (and the flags that set them) that only video data uses.
-VIDEO_KEYS = (("video_root", "--data-root"), ("train_list", "--train-list"), ("val_list", "--val-list"),
+VIDEO_KEYS = (("train_list", "--train-list"), ("val_list", "--val-list"),
               ("frames", "--frames"))
 
 

@@ -114,19 +114,17 @@ class _Forgery(Task):
         kw.pop("lfs_genotype")
         DetectorSpec(**kw).validate()
         d = cfg.data
-        lists = (d.video_root, d.train_list, d.val_list)
-        if any(lists) and not all(lists):
+        lists = (d.train_list, d.val_list)  # given: ForgeryNet lists under data.root; none: a real/fake folder
+        if any(lists) and not (all(lists) and d.root):
             raise NasError("ForgeryNet lists need all of --data-root, --train-list and --val-list")
-        if any(lists) and d.root is not None:
-            raise NasError("give either --data (real/fake folders) or ForgeryNet lists, not both")
         if d.root is not None and not Path(d.root).is_dir():
-            raise NasError(f"data folder not found: {d.root}")
+            raise NasError(f"data folder not found: {str(d.root)[:200]}")
         if self.needs_maps and any(lists) and cfg.forgery.map_root is None:
             raise NasError("forgery_spatial needs grey maps: give --map-root (ForgeryNet's spatial_localize/)")
-        if self.needs_maps and d.root is not None and not any((Path(d.root) / s / "masks").is_dir()
-                                                              for s in ("train", ".")):
-            raise NasError(f"forgery_spatial needs grey maps: {d.root} has no train/masks/ folder")
-        if d.root is not None and any(c != 2 for c in label_sets(cfg)):
+        folder = d.root is not None and not any(lists)
+        if self.needs_maps and folder and not any((Path(d.root) / s / "masks").is_dir() for s in ("train", ".")):
+            raise NasError(f"forgery_spatial needs grey maps: {str(d.root)[:200]} has no train/masks/ folder")
+        if folder and any(c != 2 for c in label_sets(cfg)):
             raise NasError("plain real/fake folders have 2-way labels only (use --classes 2)")
 
     def cost(self, genotype: Any, resolution: Optional[int] = None, num_classes: Optional[int] = None,
@@ -159,8 +157,8 @@ class _Forgery(Task):
         d, f, maps = cfg.data, cfg.forgery, self.needs_maps
         n_out = sum(label_sets(cfg)) or 1
         if d.train_list:
-            train = F.parse_image_list(d.train_list, d.video_root, f.map_root, f.replaced_label)
-            val = F.parse_image_list(d.val_list, d.video_root, f.map_root, f.replaced_label)
+            train = F.parse_image_list(d.train_list, d.root, f.map_root, f.replaced_label)
+            val = F.parse_image_list(d.val_list, d.root, f.map_root, f.replaced_label)
         elif d.root:
             root = Path(d.root)
             train = F.folder_records(root / "train" if (root / "train").is_dir() else root)

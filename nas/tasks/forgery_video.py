@@ -78,14 +78,12 @@ class VideoForgeryBase(Task):
                            "not apply")
         if cfg.model.num_classes is not None:
             raise NasError(f"model.num_classes does not apply to {self.name}")
-        if d.root is not None:
-            raise NasError(f"{self.name} reads ForgeryNet video lists (--data-root, --train-list, --val-list), "
-                           "not --data folders")
-        lists = (d.video_root, d.train_list, d.val_list)
+        lists = (d.root, d.train_list, d.val_list)
         if any(lists) and not all(lists):
-            raise NasError("ForgeryNet video lists need all of --data-root, --train-list and --val-list")
-        if d.video_root and not Path(d.video_root).is_dir():
-            raise NasError(f"video data root not found: {str(d.video_root)[:200]}")
+            raise NasError(f"{self.name} reads ForgeryNet video lists: give all of --data-root, --train-list and "
+                           "--val-list (not a --data folder)")
+        if d.root and not Path(d.root).is_dir():
+            raise NasError(f"video data root not found: {str(d.root)[:200]}")
         if cfg.eval.crops != 1 or cfg.eval.clips != 1:
             raise NasError(f"{self.name} scores the whole resampled video: eval.clips and eval.crops stay 1 "
                            "(set data.temporal_length and data.frames instead)")
@@ -101,8 +99,8 @@ class VideoForgeryBase(Task):
 
         d, f = cfg.data, cfg.forgery
         if d.train_list:
-            train = V.parse_video_list(d.train_list, d.video_root, f.replaced_label)
-            val = V.parse_video_list(d.val_list, d.video_root, f.replaced_label)
+            train = V.parse_video_list(d.train_list, d.root, f.replaced_label)
+            val = V.parse_video_list(d.val_list, d.root, f.replaced_label)
             return Datasets(V.FileVideoForgeries(train, d.temporal_length, cfg.resolution),
                             V.FileVideoForgeries(val, d.temporal_length, cfg.resolution), 1)
         return Datasets(*embedded_video_sets(cfg), 1)

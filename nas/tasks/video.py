@@ -6,7 +6,7 @@ multi-view ``mv_top1``/``mv_top5`` over the views' mean logits (TSM's 10-clip x 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import torch
 
@@ -28,15 +28,13 @@ class VideoClassificationTask(_Classifier):
     def check(self, cfg: Any, genotype: Any) -> None:
         """Also refuse the image-only keys, and half-given clip lists."""
         super().check(cfg, genotype)
-        if cfg.data.root is not None:
-            raise NasError(f"--data (data.root) is for image genotypes; {genotype.space} is a video space "
-                           "(use --data-root with --train-list and --val-list)")
         if cfg.model.stem_stride is not None:
             raise NasError(f"model.stem_stride is for st_topo only; {genotype.space} has no such option")
         d = cfg.data
-        if (d.video_root or d.train_list or d.val_list) and not (d.video_root and d.train_list and d.val_list):
-            raise NasError("video retraining needs all of --data-root, --train-list and --val-list")
-        if cfg.eval.views > 1 and not d.video_root:
+        if (d.root or d.train_list or d.val_list) and not (d.root and d.train_list and d.val_list):
+            raise NasError(f"video retraining reads clip lists: give all of --data-root, --train-list and --val-list "
+                           f"({genotype.space} is a video space; a --data folder is for image genotypes)")
+        if cfg.eval.views > 1 and not d.train_list:
             raise NasError("eval.clips / eval.crops > 1 need video lists (--data-root, --train-list, --val-list); "
                            "the embedded set has one view per clip")
 
@@ -47,7 +45,7 @@ class VideoClassificationTask(_Classifier):
 
         d = cfg.data
         frames = d.frames or nas.get_space(genotype.space).example_input_shape(cfg.resolution)[2]
-        if not (d.video_root or d.train_list or d.val_list):
+        if not (d.root or d.train_list or d.val_list):
             return Datasets(SyntheticMotion(d.train_size, frames, cfg.resolution, d.seed),
                             SyntheticMotion(d.val_size, frames, cfg.resolution, d.seed + 1),
                             len(SyntheticMotion.classes))
@@ -88,6 +86,6 @@ def _list_datasets(cfg: Any, frames: int) -> Datasets:
     kw = {"frames": frames, "size": cfg.resolution, "seed": d.seed, "sampling": cfg.video.sampling,
           "stride": cfg.video.stride}
     num_classes = len(names) or 1 + max(r.label for r in train_rec + val_rec)
-    return Datasets(video.VideoListDataset(train_rec, d.video_root, train=True, **kw),
-                    video.VideoListDataset(val_rec, d.video_root, train=False, num_clips=cfg.eval.clips,
+    return Datasets(video.VideoListDataset(train_rec, d.root, train=True, **kw),
+                    video.VideoListDataset(val_rec, d.root, train=False, num_clips=cfg.eval.clips,
                                            num_crops=cfg.eval.crops, **kw), num_classes)

@@ -110,7 +110,7 @@ def _bad_cases(run_dir: Path, tmp: Path):
         "unknown recipe key": ([TINY, "optim.nme=sgd"], "unknown config key"),
         "bad optimizer": ([TINY, "optim.name=rmsprop"], "optim.name must be one of"),
         "data with a video genotype": (["pv_st:tsn", "--data", _png_folder(tmp / "v")],
-                                       "--data (data.root) is for image genotypes"),
+                                       "a --data folder is for image genotypes"),
         "frames with an image genotype": ([TINY, "--frames", "4"], "--frames (data.frames) is for video genotypes"),
         "task of another modality": ([TINY, "--task", "video_classification"], "is for video genotypes"),
         "unknown task": ([TINY, "--task", "nope"], "unknown task 'nope'"),

@@ -20,9 +20,11 @@ def test_new_names_reach_the_detector():
 
 @pytest.mark.parametrize("old,new", sorted(RetrainConfig.RENAMED.items()))
 def test_old_name_in_a_recipe_names_the_new_key(old, new, tmp_path):
-    section, key = old.split(".")
+    layer: object = "x"
+    for part in reversed(old.split(".")):  # "data.video_root" -> {"data": {"video_root": "x"}}; "amp" -> {"amp": "x"}
+        layer = {part: layer}
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(yaml.safe_dump({section: {key: "x"}}))
+    recipe.write_text(yaml.safe_dump(layer))
     with pytest.raises(NasError, match=f"'{old}' \\(in recipe r.yaml\\) was renamed to '{new}'"):
         build_config(RetrainConfig, recipe=str(recipe))
 

@@ -33,8 +33,8 @@ def test_default_task_follows_the_modality(g, name):
     ("classification", VIDEO, {}, "is for image genotypes"),
     ("classification", TINY, {"frames": 4}, "--frames (data.frames) is for video genotypes"),
     ("classification", TINY, {"train_list": "x.txt"}, "--train-list (data.train_list) is for video genotypes"),
-    ("video_classification", VIDEO, {"root": "imgs"}, "--data (data.root) is for image genotypes"),
-    ("video_classification", VIDEO, {"train_list": "x.txt"}, "needs all of --data-root, --train-list"),
+    ("video_classification", VIDEO, {"root": "imgs"}, "a --data folder is for image genotypes"),
+    ("video_classification", VIDEO, {"train_list": "x.txt"}, "give all of --data-root, --train-list"),
 ])
 def test_what_does_not_fit_is_a_one_line_error(task, g, cfg, fragment):
     with pytest.raises(NasError) as err:

@@ -58,7 +58,7 @@ def test_single_and_multi_view_metrics(tmp_path):
 
 def test_retrain_reports_multi_view(tmp_path):
     _videos(tmp_path)
-    data = {"video_root": str(tmp_path), "train_list": str(tmp_path / "list.txt"),
+    data = {"root": str(tmp_path), "train_list": str(tmp_path / "list.txt"),
             "val_list": str(tmp_path / "list.txt"), "frames": 4}
     cfg = from_dict(RetrainConfig, {**load_recipe(RECIPE), "epochs": 1, "batch_size": 3, "eval_batch_size": 2,
                                     "resolution": 16, "data": data, "schedule": {"warmup_epochs": 0},

@@ -182,7 +182,7 @@ def test_video_genotype_trains_on_clip_lists(tmp_path):
         lines.append(f"v{i}.mp4 {int(clips.labels[i])}")
     (tmp_path / "train.txt").write_text("\n".join(lines[:4] + ["missing.mp4 0"]) + "\n")
     (tmp_path / "val.txt").write_text("\n".join(lines[4:]) + "\n")
-    data = {"video_root": str(tmp_path), "train_list": str(tmp_path / "train.txt"),
+    data = {"root": str(tmp_path), "train_list": str(tmp_path / "train.txt"),
             "val_list": str(tmp_path / "val.txt"), "frames": 4}
     cfg = _cfg(epochs=1, batch_size=5, eval_batch_size=2, model={"num_classes": len(SyntheticMotion.classes)}, data=data,
                schedule={"warmup_epochs": 0})
