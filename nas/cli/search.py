@@ -93,12 +93,13 @@ def main(argv: List[str]) -> int:
     out = Path(args.out) if args.out else _default_out(cfg.space, trials)
     if trials:
         return run_trials(cfg, out, budgets, opts, cluster)
+    from nas.search.run import SearchRun
+
+    SearchRun(cfg, out).check()  # a config the run cannot take is the first thing said (it measures nothing)
     device = _device(name)  # a CUDA device this machine lacks is a one-line error here, before any work
     if args.eval_workers:
         run, best = run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, resume=False)
         return _print_result(out, best)
-    from nas.search.run import SearchRun
-
     return _print_result(out, SearchRun(cfg, out, device).run(resume=False))
 
 
