@@ -7,6 +7,7 @@ that turn ``alpha`` into an expected cost. The bilevel trainer (``nas.search.bil
 """
 from __future__ import annotations
 
+import abc
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -41,9 +42,9 @@ class DifferentiableSupernet(Supernet):
         self.generator: Optional[torch.Generator] = None
         self.set_active(self.space.default())
 
+    @abc.abstractmethod
     def slot_mixed_ops(self) -> List[List[MixedOp]]:
         """Return, per slot, the MixedOps that share its alpha row and its draw."""
-        raise NotImplementedError
 
     @property
     def mixed_ops(self) -> List[MixedOp]:

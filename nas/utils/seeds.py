@@ -50,7 +50,9 @@ def seeded_init(seed: int) -> Iterator[None]:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+        # the CPU generator only: torch.manual_seed would also reseed every CUDA generator, which fork_rng(devices=[])
+        # does not restore, a lasting global reseed on a GPU machine
+        torch.random.default_generator.manual_seed(int(seed))
         yield
 
 

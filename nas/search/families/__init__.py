@@ -16,6 +16,7 @@ Example:
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -50,8 +51,8 @@ class Setup:
     load_state_dict: Callable[[dict], None] = field(default=lambda state: None)
 
 
-class Family:
-    """The interface of a search family; the defaults serve a family that needs nothing of them."""
+class Family(abc.ABC):
+    """The interface of a search family: ``build`` is its own; the other defaults serve a family that needs nothing."""
 
     def selects(self, cfg: Any) -> bool:
         """Return whether ``cfg`` asks for this family among those a strategy can run in (None: no config)."""
@@ -64,9 +65,9 @@ class Family:
     def check(self, run: Any) -> None:
         """Raise a one-line error on anything that would fail later; write nothing and measure nothing."""
 
+    @abc.abstractmethod
     def build(self, run: Any) -> Setup:
         """Return the scorer, strategy and hooks of ``run`` (after ``check``, with its folder open)."""
-        raise NotImplementedError
 
 
 def register_family(name: str) -> Callable:
