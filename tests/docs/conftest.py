@@ -2,6 +2,8 @@
 import configparser
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
@@ -64,3 +66,15 @@ def install_doc(installed, tmp_path) -> Callable[[Path], Tuple[List[str], Dict[s
         return sorted(files), installed(pkg / "setup.cfg", pkg)
 
     return install
+
+
+@pytest.fixture
+def run_python() -> Callable[..., subprocess.CompletedProcess]:
+    """Return ``run(env, *args)``: this Python with ``args`` in ``env``, from the repository root, output captured."""
+    root = Path(__file__).resolve().parents[2]
+
+    def run(env: Dict[str, str], *args) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, env=env, cwd=root,
+                              timeout=600)
+
+    return run

@@ -1,7 +1,5 @@
 """docs/adding_a_strategy.md's package, taken from the page itself, found without pip and run by nas-search."""
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -22,12 +20,7 @@ def env(install_doc):
     return environ
 
 
-def _run(env, *args):
-    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=600)
-
-
-def test_the_strategy_is_listed_and_keeps_the_contract(env):
+def test_the_strategy_is_listed_and_keeps_the_contract(env, run_python):
     code = textwrap.dedent("""
         import copy, random
         import nas
@@ -53,14 +46,14 @@ def test_the_strategy_is_listed_and_keeps_the_contract(env):
         assert again.result() == whole.result() and whole.best().score > 0
         print("ok", whole.info)
     """)
-    out = _run(env, "-c", code)
+    out = run_python(env, "-c", code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("ok {'generation': 3, 'dimension':")
 
 
-def test_nas_search_runs_the_strategy(env, tmp_path):
+def test_nas_search_runs_the_strategy(env, tmp_path, run_python):
     out = tmp_path / "run"
-    res = _run(env, "-m", "nas.cli.search", "--space", "st_topo", "--strategy", "coordinate_descent",
+    res = run_python(env, "-m", "nas.cli.search", "--space", "st_topo", "--strategy", "coordinate_descent",
                "--recipe", TINY, "--out", out, "evolution.population=3", "evolution.generations=2")
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -71,9 +64,9 @@ def test_nas_search_runs_the_strategy(env, tmp_path):
     assert json.loads((out / "meta.json").read_text())["strategy"] == "coordinate_descent"
 
 
-def test_nas_search_scores_the_strategy_by_table_look_up(env, tmp_path):
+def test_nas_search_scores_the_strategy_by_table_look_up(env, tmp_path, run_python):
     out = tmp_path / "nb201"
-    res = _run(env, "-m", "nas.cli.search", "--space", "nb201", "--benchmark", "cifar10", "--strategy",
+    res = run_python(env, "-m", "nas.cli.search", "--space", "nb201", "--benchmark", "cifar10", "--strategy",
                "coordinate_descent", "--out", out, "evolution.population=6", "evolution.generations=6")
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())

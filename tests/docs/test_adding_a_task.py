@@ -1,7 +1,5 @@
 """docs/adding_a_task.md's package, taken from the page itself, found without pip and run by nas-retrain."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,9 @@ def env(install_doc):
     return environ
 
 
-def _run(env, *args):
-    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=600)
-
-
-def test_nas_retrain_trains_and_evaluates_with_the_task(env, tmp_path):
+def test_nas_retrain_trains_and_evaluates_with_the_task(env, tmp_path, run_python):
     out = tmp_path / "run"
-    res = _run(env, "-m", "nas.cli.retrain", TINY, "--task", "shape", "--recipe", RECIPE, "--epochs", "1",
+    res = run_python(env, "-m", "nas.cli.retrain", TINY, "--task", "shape", "--recipe", RECIPE, "--epochs", "1",
                "schedule.warmup_epochs=0", "--out", out)
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -37,8 +30,8 @@ def test_nas_retrain_trains_and_evaluates_with_the_task(env, tmp_path):
     assert metrics["task"] == "shape" and json.loads((out / "meta.json").read_text())["task"] == "shape"
     assert {"val_loss", "shape_acc", "ema_shape_acc"} <= set(row) and "top1" not in row  # only this task's metrics
     assert 0.0 <= row["shape_acc"] <= 100.0
-    ev = _run(env, "-m", "nas.cli.retrain", "--eval", out / "best.pt")
+    ev = run_python(env, "-m", "nas.cli.retrain", "--eval", out / "best.pt")
     assert ev.returncode == 0 and "shape_acc" in ev.stdout, ev.stderr[-2000:]
-    bad = _run(env, "-m", "nas.cli.retrain", "pv_st:tsn", "--task", "shape", "--out", tmp_path / "bad")
+    bad = run_python(env, "-m", "nas.cli.retrain", "pv_st:tsn", "--task", "shape", "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "task 'shape' is for image genotypes" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
