@@ -67,14 +67,14 @@ def supernet_state(run: Any, genotype: Any, target: Dict[str, Any]) -> Tuple[Dic
     rebuilt with the run's own settings and refused where they differ.
     """
     import nas
-    from nas.utils.readers import load_torch
+    from nas.train.checkpoint import load_state
 
     run = Path(run)
     rc = _run_config(run)
     if rc.get("space", genotype.space) != genotype.space:
         raise NasError(f"the run searched space {str(rc.get('space'))[:40]!r}, not {genotype.space}")
     kw = _shape_kwargs(dict(rc.get("supernet") or {}), target)
-    raw = load_torch(run / "supernet.pt", "supernet weights")
+    raw = load_state(run / "supernet.pt", "supernet weights")
     if not isinstance(raw, dict):
         raise NasError(f"{str(run)[:120]}/supernet.pt is not a supernet state dict")
     n = _classes(raw)

@@ -21,7 +21,7 @@ from nas.data.collate import warn_skipped as _warn_skipped
 from nas.data.loader import loader_options, make_loader
 from nas.errors import NasError
 from nas.train.amp import autocast, to_device
-from nas.utils.seeds import seeded_init, torch_generator
+from nas.utils.seeds import rng_state, seeded_init, set_rng_state, torch_generator
 
 __all__ = ["BilevelData", "VideoData", "seeded_loader", "build_video_data", "BilevelTrainer", "SupernetScorer",
            "warn_skipped"]
@@ -271,7 +271,7 @@ class BilevelTrainer:
         gens = {"noise": self.noise, **self.data.generators()}
         return {"supernet": self.net.state_dict(), "w_opt": self.w_opt.state_dict(),
                 "w_sched": self.w_sched.state_dict(), "arch": self.arch.state_dict(),
-                "rng": {k: g.get_state() for k, g in gens.items()}}
+                "rng": rng_state(gens)}
 
     def load_state_dict(self, st: dict) -> None:
         """Restore what ``state_dict`` returned."""
@@ -279,8 +279,7 @@ class BilevelTrainer:
         self.w_opt.load_state_dict(st["w_opt"])
         self.w_sched.load_state_dict(st["w_sched"])
         self.arch.load_state_dict(st["arch"])
-        for k, g in {"noise": self.noise, **self.data.generators()}.items():
-            g.set_state(st["rng"][k])
+        set_rng_state(st["rng"], {"noise": self.noise, **self.data.generators()})
 
 
 class SupernetScorer:

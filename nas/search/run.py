@@ -30,8 +30,8 @@ from nas.core.genotype import Genotype
 from nas.errors import NasError
 from nas.search.families import Family, create_family, resolve_family, resolve_strategy
 from nas.search.progress import Hooks, Progress
-from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
-from nas.utils.readers import load_torch
+from nas.train.checkpoint import load_state, save_checkpoint
+from nas.utils.io import atomic_write_json, atomic_write_text
 from nas.utils.run import RunFolder
 from nas.utils.tb_events import trim_events
 
@@ -169,7 +169,7 @@ class SearchRun:
 
     def _read_checkpoint(self) -> dict:
         path = self.out / CHECKPOINT
-        state = load_torch(path, "search checkpoint") if path.is_file() else {"phase": None, "position": 0}
+        state = load_state(path, "search checkpoint") if path.is_file() else {"phase": None, "position": 0}
         if not isinstance(state, dict) or "phase" not in state:
             raise NasError(f"{str(path)[:120]} is not a search checkpoint written by nas")
         return state
@@ -185,7 +185,7 @@ class SearchRun:
         """Save ``state`` with the wall time up to which the TensorBoard events belong to it."""
         if self.writer is not None:
             self.writer.flush()
-        atomic_torch_save({**state, "tb_time": time.time()}, self.out / CHECKPOINT)
+        save_checkpoint(self.out / CHECKPOINT, {**state, "tb_time": time.time()})
 
     def _save_prep(self, phase: str, position: int) -> None:
         self._checkpoint({"phase": phase, "position": position, "prep": self.setup.scorer.state_dict()})
@@ -284,7 +284,7 @@ class SearchRun:
                           strategy=self.strategy_name)
         weights = setup.final_weights()
         if weights is not None:  # a tabular search trains nothing
-            atomic_torch_save(weights, self.out / "supernet.pt")
+            save_checkpoint(self.out / "supernet.pt", weights)
         atomic_write_json(self.out / "summary.json", self._summary(g, score, c))
         return g
 
