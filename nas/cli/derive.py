@@ -102,10 +102,10 @@ def _export(g, target, cfg, source: str) -> str:
     """Build the model, load the ``--weights`` it asks for, write ``--export``; return which weights were written."""
     import torch
 
-    import nas
-    from nas.weights import export_weights
+    from nas.spaces import create_model
+    from nas.train.weights import export_weights
 
-    model = nas.create_model(g, num_classes=target.num_classes)
+    model = create_model(g, num_classes=target.num_classes)
     note = export_weights(model, cfg.weights or "init", g, run=source)
     example = torch.randn(target.input_shape(1))
     export_model(model, Path(cfg.export), example)
@@ -116,13 +116,13 @@ def _forgery(g, target, cfg):
     """Build the forgery detector of ``cfg``; export it when asked; return ``(rows, total, weights note)``."""
     import torch
 
-    import nas
+    from nas.api import cost
     from nas.config.retrain import parse_classes
     from nas.forgery import create_detector
 
     kw = dict(task=cfg.task, classes=parse_classes(cfg.classes or "2"), streams=cfg.streams or "rgb",
               resolution=target.resolution)
-    total = nas.cost(g, **kw)  # the pure count of every part (equal to a count of the built detector)
+    total = cost(g, **kw)  # the pure count of every part (equal to a count of the built detector)
     note = None
     if cfg.export:
         det = create_detector(g, **kw)
@@ -193,12 +193,12 @@ def _latency_lines(lat: dict) -> List[str]:
 @cli_main("nas-derive")
 def main(argv: List[str]) -> int:
     """Run nas-derive."""
-    import nas
+    from nas.spaces import get_space, load_genotype
 
     args = build_parser().parse_args(argv)
     cfg = build_derive_config(args)
-    g = nas.load_genotype(args.genotype)
-    space = nas.get_space(g.space)
+    g = load_genotype(args.genotype)
+    space = get_space(g.space)
     target = _target(space, cfg)
     if cfg.task is not None:
         rows, total, weights = _forgery(g, target, cfg)

@@ -116,7 +116,7 @@ def _device(args: argparse.Namespace, cfg):
 def _resume(args: argparse.Namespace) -> int:
     flags.check_resume(args, FLAGS, {"key=value overrides": args.opts})
     run = Path(args.resume)
-    import nas
+    from nas.spaces import load_genotype
     from nas.train import run_config
     from nas.train.checkpoint import check_architecture
 
@@ -128,7 +128,7 @@ def _resume(args: argparse.Namespace) -> int:
         print(f"resuming on {workers} DDP workers, as the run started (--workers N to change)")
         args.workers = workers
     # The run's own record is genotype.yaml; last.pt must have been trained for the same architecture.
-    g = nas.load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))
+    g = load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))
     check_architecture({"genotype": stored}, str(g), run / "last.pt")
     _fit(args, cfg, g, run, resume=True)
     return 0
@@ -166,12 +166,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import nas
+    from nas.spaces import load_genotype
     from nas.utils.run import default_run_dir
 
     if not args.genotype:
         raise NasError("give a genotype or run folder to train (or --resume RUN_DIR / --eval CHECKPOINT)")
-    g = nas.load_genotype(args.genotype)
+    g = load_genotype(args.genotype)
     cfg = _build(args)
     out = Path(args.out) if args.out else default_run_dir("retrain")
     _fit(args, cfg, g, out)

@@ -135,11 +135,11 @@ def _space(args) -> str:
 
 def _config(args):
     """Return the typed config and the list of budgets (one per trial) the flags ask for."""
-    import nas
+    from nas.plugins import get_plugin
     from nas.config import load_recipe
     from nas.config.search import search_config
 
-    plugin = nas.get_plugin(_space(args))
+    plugin = get_plugin(_space(args))
     flags = config_flags(args, FLAGS, plugin.modality, plugin.name)
     budgets = _budget_list(flags["madds"], "flops" if plugin.modality == "video" else "madds")
     recipe = load_recipe(args.recipe) if args.recipe else {}

@@ -92,7 +92,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    import nas
+    from nas.spaces import load_genotype
     from nas.config import from_dict
     from nas.config.retrain import RetrainConfig
     from nas.distributed.cluster import quiet_ray_logs
@@ -105,7 +105,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the worker holds
     ctx = ray.train.get_context()
     cfg = from_dict(RetrainConfig, config["cfg"])
-    g, out, resume = nas.load_genotype(config["genotype"]), Path(config["out"]), config["resume"]
+    g, out, resume = load_genotype(config["genotype"]), Path(config["out"]), config["resume"]
     device = ray.train.torch.get_device()
     backend = DdpBackend(ctx.get_world_rank(), ctx.get_world_size(), device)
     log = _stdout_line if backend.writer else (lambda s: None)

@@ -80,7 +80,7 @@ class LimitCost:
             raise NasError(f"infeasible latency budget: {format_ms(self.latency_ms)} is below the fastest member "
                            f"of {space.name} ({format_ms(least)} predicted at this target)")
         if self.madds is not None:  # the lower edge of two limits is checked below, on the combined cost
-            from nas.search.budget import budget_window
+            from nas.core.budget import budget_window
 
             budget_window(space, self.madds_fn, self.madds, 0.0)
         floor = min(self(quick), self(space.cheapest()))

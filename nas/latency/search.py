@@ -69,7 +69,7 @@ class LatencyLimit:
     def _build(self, log) -> LatencyTable:
         """Measure the table of the run's target with a progress bar (the budget's device and threads)."""
         from nas.latency.profile import build_table, calibration_genotypes
-        from nas.search.progress import Progress
+        from nas.utils.progress import Progress
 
         keys = self.space.block_configs(self.target)
         calib = calibration_genotypes(self.space)

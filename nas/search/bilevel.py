@@ -123,7 +123,7 @@ class BilevelTrainer:
     """
 
     def __init__(self, cfg: SearchConfig, data: BilevelData, space, device: torch.device, latency=None):
-        from nas import create_supernet
+        from nas.spaces import create_supernet
         from nas.search.differentiable import ArchOptimizer
 
         s = cfg.search

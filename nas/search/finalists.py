@@ -14,7 +14,7 @@ and scored on the validation images the search never scored on (those after ``sc
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable, List, Sequence, Tuple
 
 import torch
@@ -23,35 +23,11 @@ from torch.utils.data import DataLoader
 
 from nas.core.genotype import Genotype
 from nas.data.loader import make_loader
+from nas.search.strategies.window import Finalist, pick_finalists  # re-exported: the strategies' records
 from nas.train.loop import StepOptions, fit
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
 __all__ = ["Finalist", "pick_finalists", "BriefSgd", "FinalistTrainer", "ProxyFinalists", "train_briefly", "evaluate"]
-
-
-@dataclass(frozen=True)
-class Finalist:
-    """One retrained candidate: its genotype string, cost at the target, held-out top-1 and supernet score."""
-
-    genotype: str
-    madds: int
-    params: int
-    score: float  # held-out top-1 after the brief training (a fraction)
-    supernet_score: float  # the same clips scored through the supernet with shared weights
-
-    def as_dict(self) -> dict:
-        """Return the plain dict written to summary.json and the checkpoint."""
-        return asdict(self)
-
-
-def pick_finalists(candidates: Sequence[str], final: str, limit: int) -> List[str]:
-    """Return the distinct candidates (cycle ends, then the final derived genotype), the latest ``limit``."""
-    seen: List[str] = []
-    for g in [*candidates, final]:
-        if g in seen:
-            seen.remove(g)  # keep its latest position
-        seen.append(g)
-    return seen[-limit:] if limit > 0 else []
 
 
 class FinalistTrainer:
@@ -77,7 +53,7 @@ class FinalistTrainer:
         return self.epochs * (n // self.batch_size if n >= 2 * self.batch_size else -(-n // self.batch_size))
 
     def _model(self, g: Genotype) -> torch.nn.Module:
-        from nas import create_model
+        from nas.spaces import create_model
 
         net = self.trainer.net
         with seeded_init(derive_seed(self.seed, "finalist", str(g))):
@@ -168,7 +144,7 @@ class ProxyFinalists:
         return self._held_out
 
     def _model(self, g: Genotype) -> torch.nn.Module:
-        from nas import create_model
+        from nas.spaces import create_model
 
         s = self.scorer
         with seeded_init(derive_seed(self.seed, "finalist", str(g))):

@@ -71,9 +71,9 @@ class SearchRun:
     @property
     def plugin(self):
         """Return the space plugin of the config's space."""
-        import nas
+        from nas.plugins import get_plugin
 
-        return nas.get_plugin(self.cfg.space)
+        return get_plugin(self.cfg.space)
 
     @property
     def space(self):
@@ -266,7 +266,7 @@ class SearchRun:
         return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.setup.num_classes, **kw)
 
     def _finish(self) -> Genotype:
-        import nas
+        from nas.spaces import save_genotype
 
         cfg, setup = self.cfg, self.setup
         g, score = setup.choose() if setup.choose is not None else setup.strategy.result()
@@ -279,7 +279,7 @@ class SearchRun:
         if self.latency is not None:
             self.latency_result = self.latency.result(g)  # predicted, and one real measurement of the result
             extra.update(self.latency_result)
-        nas.save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
+        save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
                           num_classes=setup.num_classes, **extra, score=score, seed=cfg.seed, budget=cfg.madds,
                           strategy=self.strategy_name)
         weights = setup.final_weights()

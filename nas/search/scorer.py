@@ -18,7 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-import nas
+from nas.plugins import get_plugin
+from nas.spaces import create_supernet, get_space
 from nas.config.search import SearchConfig, SupernetConfig
 from nas.core.genotype import Genotype
 from nas.errors import NasError
@@ -70,7 +71,7 @@ class OneShotScorer:
         self.scaler = grad_scaler(self.device, self.amp)
         with seeded_init(cfg.seed):  # init fixed by the run seed; the caller's global RNG is left as it was
             self.data: ProxyData = build_proxy_data(cfg, self.device)
-            self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes,
+            self.supernet = create_supernet(cfg.space, num_classes=self.data.num_classes,
                                                 **supernet_options(cfg)).to(self.device)
         groups = param_groups_weight_decay(self.supernet, s.weight_decay)
         kwargs = {"momentum": s.momentum, "nesterov": True} if s.optimizer == "sgd" else {}
@@ -79,7 +80,7 @@ class OneShotScorer:
         self.scheduler = create_scheduler("warmup_cosine", self.optimizer, total_steps=total,
                                           warmup_steps=min(total - 1, int(s.warmup_epochs * self.data.steps_per_epoch)))
         # In-place distillation: the space's largest path, which holds every shared weight, is the teacher.
-        space = nas.get_space(cfg.space)
+        space = get_space(cfg.space)
         self.teacher: Optional[Genotype] = space.largest() if s.distill > 0 else None
         self.fixed: Tuple[Genotype, ...] = (space.cheapest(),) if s.sandwich else ()
         self._snapshots: Optional[List[Dict[str, torch.Tensor]]] = None
@@ -278,7 +279,7 @@ def supernet_options(cfg: SearchConfig) -> Dict[str, Any]:
     A space whose supernet has no such option (a user's own plugin, say) simply does not get it, unless the
     recipe changed it from its default: then it is a one-line error rather than a setting silently ignored.
     """
-    plugin, default = nas.get_plugin(cfg.space), SupernetConfig()
+    plugin, default = get_plugin(cfg.space), SupernetConfig()
     out: Dict[str, Any] = {}
     for key in ("width", "stem_stride"):
         value = getattr(cfg.supernet, key)

@@ -45,9 +45,9 @@ def versions() -> Dict[str, str]:
     import numpy
     import torch
 
-    import nas
+    from nas.version import __version__
 
-    return {"nas": nas.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+    return {"nas": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}
 
 

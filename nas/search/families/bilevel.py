@@ -26,7 +26,7 @@ def check_bilevel_budget(run: Any, num_classes: int) -> None:
     The derivation's lower edge ``search.min_budget_fraction`` is a goal, not a limit (it stops at the dearest
     member it can reach), so only the budget's upper side is a rule here.
     """
-    from nas.search.budget import budget_window
+    from nas.core.budget import budget_window
 
     cfg = run.cfg
     kw = {"frames": cfg.frames} if run.plugin.modality == "video" else {}
