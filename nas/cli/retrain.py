@@ -79,16 +79,13 @@ def config_flags(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _default_recipe(args: argparse.Namespace) -> Optional[str]:
-    """Return ``--recipe``, else the recipe the named task ships with (forgery tasks: recipes/retrain/forgery_*)."""
+    """Return ``--recipe``, else the recipe the named task ships with (``Task.default_recipe``), else None."""
     if args.recipe or not args.task:
         return args.recipe
     from nas.tasks import get_task
 
-    name = get_task(args.task).default_recipe
-    if name is None:
-        return None
-    path = Path(__file__).resolve().parents[2] / "recipes" / "retrain" / name
-    return str(path) if path.is_file() else None
+    path = get_task(args.task).recipe_path()
+    return None if path is None else str(path)
 
 
 def _build(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None):
