@@ -34,6 +34,9 @@ FLAGS = (
     Flag("--latency", "hard latency budget of the predicted model latency, e.g. 25ms (alone, or with a MAdds "
          "budget: both limits hold)", key="latency"),
     Flag("--lut", "nas-profile latency table for --latency (default: build one into the run folder)", key="lut"),
+    Flag("--verify-k", "a --latency search times its K best candidates on the target at the end and returns the "
+         "best one measured within the budget (default 5; may change on --resume)", key="latency_verify_k",
+         type=int, resume=True),
     Flag("--lut-force", "accept a table made on another device, torch version or thread count", key="lut_force",
          type=bool),
     Flag("--madds", "hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)", key="madds",
@@ -185,7 +188,9 @@ def _resume(args) -> int:
         return resume_trials(out, cluster)
     if args.device is not None:  # where it computes may change on resume; what it computes may not
         cfg = replace(cfg, execution=replace(cfg.execution, device=args.device))
-        cfg.validate()
+    if args.verify_k is not None:  # nor may it, but the latency check of its end may time more candidates
+        cfg = replace(cfg, latency_verify_k=args.verify_k)
+    cfg.validate()
     device = _device(cfg.execution.device)
     if args.eval_workers:
         return _print_result(out, run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, True)[1])

@@ -184,6 +184,9 @@ class SearchConfig:
     lut_force: bool = False  # accept a table made on another device, torch version or thread count
     latency_threads: int = 1  # CPU threads the latency budget refers to (of the table built, and of the check)
     latency_device: str = "cpu"  # the device the latency budget refers to
+    latency_verify_k: int = 5  # a latency search ends by timing its K best candidates on the target (nas.latency.verify)
+    #                            and returns the best-ranked one measured within the budget; may change on --resume
+    latency_verify_rounds: int = 3  # interleaved timing rounds of that check (each round times every candidate once)
     resolution: int = 224  # target resolution at which the budget and costs are computed
     frames: Optional[int] = field(default=None, metadata=VIDEO)  # target clip length the cost and budget refer to
     #                                                               (pv_st: 8; the proxy clips: data.frames)
@@ -330,6 +333,11 @@ class SearchConfig:
             raise NasError("a search needs a MAdds budget (madds), a latency budget (latency) or both")
         if self.latency_threads < 1:
             raise NasError(f"latency_threads must be at least 1, got {self.latency_threads}")
+        if not 1 <= self.latency_verify_k <= 100:
+            raise NasError(f"latency_verify_k must be in 1..100 (the returned model is always timed), "
+                           f"got {self.latency_verify_k}")
+        if not 1 <= self.latency_verify_rounds <= 50:
+            raise NasError(f"latency_verify_rounds must be in 1..50, got {self.latency_verify_rounds}")
 
 
 def search_base(space: str) -> Dict[str, Any]:
