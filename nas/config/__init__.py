@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Type,
 
 import yaml
 
+from nas.config.limits import check_limit
 from nas.errors import NasError
 from nas.utils.readers import brief
 
@@ -162,6 +163,8 @@ def from_dict(cls: Type[C], data: Mapping[str, Any], prefix: str = "") -> C:
     if unknown:
         raise NasError(f"unknown config key {brief(prefix + unknown[0])} (known: {', '.join(sorted(fields))})")
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
+    for k, v in kwargs.items():
+        check_limit(prefix + k, v)  # the one table of ranges (nas.config.limits), before the config's own rules
     cfg = cls(**kwargs)
     validate = getattr(cfg, "validate", None)
     if validate is not None:

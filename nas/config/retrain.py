@@ -140,8 +140,6 @@ class ModelConfig:
         """Raise a one-line NasError on an impossible value."""
         if self.streams not in STREAM_NAMES:
             raise NasError(f"model.streams must be one of {'|'.join(STREAM_NAMES)}, got {str(self.streams)[:40]!r}")
-        if self.num_classes is not None and self.num_classes < 1:
-            raise NasError(f"model.num_classes must be >= 1, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise NasError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.width <= 1.0:

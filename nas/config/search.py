@@ -41,7 +41,7 @@ class DataConfig:
     #                            run folder (score_cache.pt), so a resumed run or later phase does not decode them again
     search_val: str = field(default="split", metadata=IMAGE)  # folders with val/: "split" scores on a seeded
     #                 hold-out of train/ (val/ stays unseen for retraining's report), "val" scores on val/ itself
-    min_readable: float = field(default=0.5, metadata=IMAGE)  # folders: stop when a pass reads less than this share
+    min_readable: float = 0.5  # folders and video lists: stop when any pass reads less than this share
     source: str = field(default="synthetic", metadata=VIDEO)  # "synthetic" (embedded motion clips) or "list"
     train_list: Optional[str] = field(default=None, metadata=VIDEO)  # list source: weights and alpha train on halves
     val_list: Optional[str] = field(default=None, metadata=VIDEO)  # list source: clips of the per-epoch accuracy
