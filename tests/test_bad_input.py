@@ -93,6 +93,10 @@ CASES = {
     "--data name too long": ("nas-search", ["--recipe", ST_TINY, "--data", NAME, "--out", "new"], "--data: the name"),
     "--recipe name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--recipe", NAME], "--recipe: the name"),
     "--resume name too long": ("nas-search", ["--resume", NAME], "--resume: the name"),
+    "data.root override name too long": ("nas-search", ["--recipe", ST_TINY, "--out", "new", f"data.root={NAME}"],
+                                         "data.root: the name"),
+    "val_list override, name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "new", f"data.val_list={NAME}"],
+                                       "data.val_list: the name"),
     "nas-profile --out under /proc": ("nas-profile", ["--space", "st_topo", "--out", "/proc/t.json"], "cannot make"),
     # numbers: one table of ranges (nas.config.limits), checked as every config is built
     "negative seed": ("nas-search", ["--recipe", ST_TINY, "--seed", "-5", "--out", "new"], "seed must be in 0.."),

@@ -40,7 +40,8 @@ def plain_warnings(prog: str) -> Callable[..., str]:
 
 
 def cli_main(prog: str) -> Callable[[Callable[[List[str]], int]], Callable[[Optional[List[str]]], int]]:
-    """Wrap a ``run(argv) -> exit code`` function so bad input prints ``prog: error: ...`` with no traceback."""
+    """Wrap a ``run(argv) -> exit code`` function so bad input prints ``prog: error: ...`` with no traceback, and
+    warnings print as ``prog: warning: ...`` (:func:`plain_warnings`)."""
 
     def deco(run: Callable[[List[str]], int]) -> Callable[[Optional[List[str]]], int]:
         @functools.wraps(run)

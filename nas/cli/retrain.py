@@ -28,7 +28,8 @@ FLAGS = (
     Flag("--batch-size", "training batch size", key="batch_size", type=int),
     Flag("--seed", "run seed (model init, data order, augmentation)", key="seed", type=int),
     Flag("--out", "run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)", metavar="DIR", path="dir"),
-    Flag("--resume", "continue a run from RUN_DIR/last.pt with its own config", metavar="RUN_DIR", resume=True, path="read"),
+    Flag("--resume", "continue a run from RUN_DIR/last.pt with its own config", metavar="RUN_DIR", resume=True,
+         path="read"),
     Flag("--eval", "only evaluate CHECKPOINT and print its metrics", metavar="CHECKPOINT", path="read"),
     Flag("--data-root", "with --train-list/--val-list: the folder their paths are relative to (data.root, as --data)",
          key="data.root", metavar="DIR", path="read"),
@@ -50,7 +51,8 @@ FLAGS = (
     Flag("--address", "with --workers: run the DDP workers on an existing Ray cluster; default: start a local one",
          metavar="HOST:PORT", resume=True),
     Flag("--write-embedded", "write the embedded face-forgery video set (data.train_size / data.val_size videos at "
-         "--resolution, data.seed) to DIR as MP4 files plus ForgeryNet video lists, and exit", metavar="DIR", path="dir"),
+         "--resolution, data.seed) to DIR as MP4 files plus ForgeryNet video lists, and exit", metavar="DIR",
+         path="dir"),
 )
 
 

@@ -6,10 +6,10 @@ named with the plain reinstall that brings it back.
 
 Example:
     >>> require("json", purpose="reading a table")
-    >>> require("onnx_no_such_module", purpose="--export FILE.onnx")
+    >>> require("onnx", purpose="--export m.onnx")  # without the onnx extra  # doctest: +SKIP
     Traceback (most recent call last):
     ...
-    nas.errors.NasError: --export FILE.onnx needs onnx_no_such_module, which is not installed: pip install onnx_no_such_module
+    nas.errors.NasError: --export m.onnx needs onnx, which is not installed: pip install -e '.[onnx]' (or pip ...
 """
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ so a path that cannot work is a one-line error before any config is built or any
 Example:
     >>> check_path("runs/x", "dir", "--out")
     'runs/x'
-    >>> check_path("x" * 300, "read", "--recipe")
+    >>> check_path("x" * 300, "read", "--recipe")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nas.errors.NasError: --recipe: the name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is 300 bytes long; this file system takes at most 255
+    nas.errors.NasError: --recipe: the name 'xxx...'... is 300 bytes long; this file system takes at most 255
 """
 from __future__ import annotations
 
