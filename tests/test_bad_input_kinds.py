@@ -86,6 +86,15 @@ def test_new_run_guard_touches_nothing_it_did_not_write(tmp_path):
     assert _snapshot(tmp_path) == before
 
 
+def test_new_run_guard_says_nothing_when_nothing_was_written(tmp_path):
+    from nas.errors import NasError
+    from nas.utils.run import new_run
+
+    with pytest.raises(NasError, match="^refused$"):
+        with new_run(tmp_path / "new" / "run", "search"):
+            raise NasError("refused")
+
+
 def test_new_run_guard_keeps_a_run_with_a_checkpoint(tmp_path):
     from nas.errors import NasError
     from nas.utils.run import new_run

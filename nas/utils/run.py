@@ -119,7 +119,11 @@ class RunFolder:
                                f"{_short(path)} or pick another --out")
             what = f"a {found} run" if found else f"files that are not a run ({_listing(path)})"
             raise NasError(f"refusing to write into {_short(path)}: it holds {what}; pick a new or empty --out")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a default --out (runs/...) under a folder we may not write in
+            reason = exc.strerror or type(exc).__name__
+            raise NasError(f"cannot create the run folder {_short(path)}: {reason}") from None
         return cls(path, kind)
 
     @classmethod
@@ -195,7 +199,8 @@ def new_run(out: Path, kind: str) -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        if made is None and not was_empty:
+        wrote = os.path.lexists(made) if made is not None else was_empty and any(out.iterdir())
+        if not wrote:  # a folder that held files before, or nothing written yet: nothing of ours to remove
             raise
         note = _discard(out, kind, made)
         if isinstance(exc, NasError):
@@ -214,5 +219,8 @@ def _discard(out: Path, kind: str, made: Optional[Path]) -> str:
         given = next((p for p in (out, *out.parents) if p.absolute() == made), made)  # as the user wrote it
         return f"it failed before its first checkpoint, so its new folder {_short(given)} was removed"
     for child in list(out.iterdir()):
-        shutil.rmtree(child, ignore_errors=True) if child.is_dir() and not child.is_symlink() else child.unlink()
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink()
     return f"it failed before its first checkpoint, so what it wrote in {shown} was removed"
