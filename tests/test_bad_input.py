@@ -86,6 +86,7 @@ CASES = {
     "--out inner name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--out", f"new/{NAME}/run"], "300 bytes"),
     "--out under /proc": ("nas-search", ["--recipe", ST_TINY, "--out", "/proc/nas-run"], "cannot make a folder in"),
     "--out under a file": ("nas-search", ["--recipe", ST_TINY, "--out", "a_file/run"], "a_file is a file, so it"),
+    "--out under /sys": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "/sys/nas-run"], "cannot make a folder in"),
     "--out of retrain under a file": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "a_file/r"], "is a file, so"),
     "--export under /proc": ("nas-derive", ["st_topo:mobilenetv2", "--export", "/proc/m.ts"], "cannot make a folder"),
     "--plot name too long": ("nas-derive", ["st_topo:mobilenetv2", "--plot", NAME + ".png"], "bytes long"),
