@@ -41,11 +41,14 @@ def check_path(text: str, role: str, flag: str) -> str:
     _check_names(path, flag)
     if role == "read":
         return text
-    if role == "dir" and path.exists() and not path.is_dir():
-        raise NasError(f"{flag} {show_path(path)} is a file, not a folder")
-    if role == "file" and path.is_dir():
-        raise NasError(f"{flag} {show_path(path)} is a folder; name the file to write")
-    _check_can_hold(path if role == "dir" else path.parent, flag, path)
+    try:
+        if role == "dir" and path.exists() and not path.is_dir():
+            raise NasError(f"{flag} {show_path(path)} is a file, not a folder")
+        if role == "file" and path.is_dir():
+            raise NasError(f"{flag} {show_path(path)} is a folder; name the file to write")
+        _check_can_hold(path if role == "dir" else path.parent, flag, path)
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise NasError(f"{flag} {show_path(path)}: {exc.strerror or type(exc).__name__}") from None
     return text
 
 
