@@ -170,3 +170,48 @@ def test_unreadable_share_floor_of_video_finalists(tmp_path):
     loader = [(None, None, 4)]
     with pytest.raises(NasError, match="no readable clips in the held-out clips: all 4 were unreadable"):
         evaluate(torch.nn.Identity(), loader, torch.device("cpu"))
+
+
+def _path_flags():
+    from nas.cli import profile, retrain
+
+    for prog, module in (("nas-search", search), ("nas-derive", derive), ("nas-retrain", retrain),
+                         ("nas-profile", profile)):
+        for flag in module.FLAGS:
+            yield prog, module, flag
+
+
+@pytest.mark.parametrize("prog, module, flag", [p for p in _path_flags() if p[2].path],
+                         ids=lambda v: getattr(v, "name", v if isinstance(v, str) else ""))
+def test_every_path_flag_goes_through_the_path_check(prog, module, flag, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    genotype = [] if prog in ("nas-search", "nas-profile") else ["st_topo:mobilenetv2"]
+    assert module.main([*genotype, flag.name, "n" * 300]) == 2
+    assert f"{flag.name}: the name 'nnn" in _one_line(capsys, prog)
+    assert not list(tmp_path.iterdir())
+
+
+def test_path_flags_declare_their_role():
+    """A flag that takes a file or a folder, or sets a config key that holds a path, declares its path role."""
+    import dataclasses
+    import typing
+
+    from nas.config.derive import DeriveConfig
+    from nas.config.profile import ProfileConfig
+    from nas.config.retrain import RetrainConfig
+    from nas.config.search import SearchConfig
+
+    def path_keys(cls, prefix=""):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("path"):
+                yield prefix + f.name
+            elif dataclasses.is_dataclass(hints[f.name]):
+                yield from path_keys(hints[f.name], f"{prefix}{f.name}.")
+
+    keys = {k for cls in (SearchConfig, DeriveConfig, ProfileConfig, RetrainConfig) for k in path_keys(cls)}
+    assert {"data.root", "data.train_list", "lut", "export", "out", "forgery.map_root"} <= keys
+    for prog, _, flag in _path_flags():
+        takes_path = (flag.metavar in ("FILE", "DIR", "RUN_DIR", "CHECKPOINT") or flag.key in keys
+                      or flag.name in ("--recipe", "--out", "--resume"))
+        assert bool(flag.path) == takes_path, (prog, flag.name)
