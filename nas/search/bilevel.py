@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from nas.config.search import DataConfig, SearchConfig
 from nas.core.genotype import Genotype
+from nas.data.collate import check_readable
 from nas.data.collate import warn_skipped as _warn_skipped
 from nas.data.loader import loader_options, make_loader
 from nas.errors import NasError
@@ -200,12 +201,13 @@ class BilevelTrainer:
             if hasattr(loader.dataset, "set_epoch"):  # augmentation keyed by (dataset seed, this key, clip)
                 loader.dataset.set_epoch((name, epoch))
         self.net.train()
-        alpha_iter, logs, skipped = _cycle(self.data.alpha), {}, 0
+        alpha_iter, logs, skipped, read = _cycle(self.data.alpha), {}, 0, 0
         # The Gumbel noise of every relaxed forward comes from the run's own generator (checkpointed).
         self.net.set_relaxation(s.relaxation, tau, s.paths, generator=self.noise)
         for x, y, n_bad in self.data.train:
             val = next(alpha_iter)
             skipped += n_bad + val[2]
+            read += sum(len(b) for b in (y, val[1]) if b is not None)
             if x is None or val[0] is None:
                 continue
             with autocast(self.device, self.amp):
@@ -215,6 +217,7 @@ class BilevelTrainer:
             if update_alpha and self.arch.is_cycle_end():
                 on_cycle_end(self.derive())  # the cycle's candidate: argmax(alpha) fitted to the budget
             on_step(logs["loss_w"])
+        check_readable(read, skipped, f"{self.data.noun}s", self.cfg.data.min_readable, f"search epoch {epoch + 1}")
         return logs, skipped
 
     def log_round(self, writer, epoch: int, info: Dict[str, float], score: float) -> None:
@@ -297,15 +300,17 @@ class SupernetScorer:
         t.net.set_active(g)
         batches = [to_device(b[0], t.device) for b, _ in zip(t.data.train, range(self.bn_batches))
                    if b[0] is not None]
-        hit, total = torch.zeros((), dtype=torch.long, device=t.device), 0
+        hit, total, skipped = torch.zeros((), dtype=torch.long, device=t.device), 0, 0
         with autocast(t.device, t.amp):
             recalibrate_bn(t.net, batches)
             t.net.eval()
-            for x, y, _ in t.data.val:
+            for x, y, n_bad in t.data.val:
+                skipped += n_bad
                 if x is not None:  # counted on the device: one host sync per candidate, not one per batch
                     hit += (t.data.logits(t.net, to_device(x, t.device)).argmax(1) == to_device(y, t.device)).sum()
                     total += len(y)
-        return int(hit) / max(1, total)
+        check_readable(total, skipped, f"{t.data.noun}s", t.cfg.data.min_readable, "the validation split")
+        return int(hit) / total
 
     def phases(self) -> list:
         """Return no preparation phases: the strategy trains the supernet as it goes."""

@@ -240,6 +240,9 @@ def identity_share(alpha: torch.Tensor, index: int = 0) -> float:
 
 def heatmap_figure(alpha: torch.Tensor, keys: Sequence[str], names: Sequence[str], title: str = ""):
     """Return a matplotlib figure of softmax(alpha) as a slots x ops heatmap."""
+    from nas.utils.extras import require
+
+    require("matplotlib", purpose="the alpha heatmap of the differentiable search")
     import matplotlib
 
     matplotlib.use("Agg")

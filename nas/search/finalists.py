@@ -71,8 +71,8 @@ class FinalistTrainer:
                              generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))))
         s = self.sgd
         train_briefly(model, loader, self.epochs, s.lr, t.device, on_step, momentum=s.momentum, nesterov=s.nesterov,
-                      weight_decay=s.weight_decay)
-        return evaluate(model, t.data.val, t.device)
+                      weight_decay=s.weight_decay, min_readable=t.cfg.data.min_readable)
+        return evaluate(model, t.data.val, t.device, t.cfg.data.min_readable)
 
 
 @dataclass(frozen=True)
@@ -93,25 +93,30 @@ class BriefSgd:
 
 def train_briefly(model: torch.nn.Module, loader: DataLoader, epochs: int, lr: float, device: torch.device,
                   on_step: Callable[[float], None] = lambda loss: None, *, momentum: float = 0.9,
-                  nesterov: bool = False, weight_decay: float = 1e-4) -> None:
-    """Train ``model`` for ``epochs`` over ``loader`` with a :class:`BriefSgd` of these settings (one loop: ``fit``)."""
+                  nesterov: bool = False, weight_decay: float = 1e-4, min_readable: float = 0.5) -> None:
+    """Train ``model`` for ``epochs`` over ``loader`` with a :class:`BriefSgd` of these settings (one loop: ``fit``);
+    an epoch that reads less than ``min_readable`` of its clips stops with an error."""
     opt, sched = BriefSgd(lr, momentum, nesterov, weight_decay).build(model, max(1, epochs * len(loader)))
-    fit(model, lambda epoch: loader, epochs, opt, sched, F.cross_entropy, StepOptions(device=device, min_readable=0.0),
+    fit(model, lambda epoch: loader, epochs, opt, sched, F.cross_entropy,
+        StepOptions(device=device, min_readable=min_readable),
         progress=lambda i, loss: on_step(loss))
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device) -> float:
-    """Return top-1 of ``model`` over ``loader`` (multi-view clips averaged)."""
+def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, min_readable: float = 0.5) -> float:
+    """Return top-1 of ``model`` over ``loader`` (multi-view clips averaged); too few readable clips is an error."""
+    from nas.data.collate import check_readable
     from nas.data.video import multiview_logits
 
     model.eval()
-    hit = total = 0
-    for x, y, _ in loader:
+    hit = total = skipped = 0
+    for x, y, n_bad in loader:
+        skipped += n_bad
         if x is not None:
             hit += int((multiview_logits(model, x.to(device)).argmax(1).cpu() == y).sum())
             total += len(y)
-    return hit / max(1, total)
+    check_readable(total, skipped, "clips", min_readable, "the held-out clips")
+    return hit / total
 
 
 class ProxyFinalists:

@@ -48,6 +48,7 @@ def _base(out, *extra):
     (["--latency", "25ms", "--lut", "/nonexistent/lut.json"], "latency table"),
     (["--latency", "BELOW", "--lut", "LUT"], "below the fastest member"),
     (["--latency", "25ms", "--lut", "LUT", "--verify-k", "0"], "latency_verify_k must be in 1..100"),
+    (["--latency", "10s", "--lut", "LUT", "madds=null"], "is above the largest st_topo model"),
     (["--latency", "25ms", "--lut", "LUT", "latency_verify_k=-3"], "latency_verify_k must be in 1..100"),
     (["--latency", "25ms", "--lut", "LUT", "latency_verify_rounds=0"], "latency_verify_rounds must be in 1..50"),
 ])
@@ -94,7 +95,7 @@ def test_tiny_search_under_latency_and_madds(lut, tmp_path, capsys):
 @pytest.mark.slow
 def test_search_builds_and_caches_its_table(tmp_path, capsys):
     out = tmp_path / "run"
-    assert search(_base(out, "--latency", "1s", "madds=null", *QUICK)) == 0
+    assert search(_base(out, "--latency", "1s", "madds=null", "evolution.min_budget_fraction=0", *QUICK)) == 0
     cached = json.loads((out / "latency_lut.json").read_text())
     assert cached["target"]["resolution"] == 32 and cached["env"]["threads"] == 1
     assert "measuring a latency table" in capsys.readouterr().err
