@@ -1,7 +1,8 @@
 """Mixed ops and the relaxations of architecture logits that weight them (DARTS, GDAS, Gumbel top-k).
 
-Gumbel noise comes from ``generator`` when one is given (on the logits' device), so a run can own and checkpoint it; with
-``generator=None`` it comes from torch's global generator, exactly as before this module existed.
+Gumbel noise comes from ``generator`` when one is given (it must live on the logits' device), so a run can own
+and checkpoint it; with ``generator=None`` it comes from torch's global generator, exactly as before this module
+existed.
 """
 from __future__ import annotations
 

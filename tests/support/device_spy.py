@@ -26,7 +26,7 @@ from typing import Any, Callable, List, Optional, Tuple
 import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["DeviceSpy", "install_from_env", "read_reports"]
+__all__ = ["DeviceSpy", "install_from_env", "read_reports", "spy_env"]
 
 NOISE = {"rand", "randn", "rand_like", "randn_like", "normal", "normal_", "uniform_", "bernoulli", "bernoulli_",
          "exponential_", "geometric_", "cauchy_", "log_normal_", "multinomial", "dropout", "dropout1d", "dropout2d",
@@ -196,3 +196,10 @@ def read_reports(folder: Path) -> Tuple[set, List[dict]]:
     """Return ``((kind, op) pairs checked, violations)`` written by the spies of every process under ``folder``."""
     rows = [json.loads(line) for f in Path(folder).glob("*.jsonl") for line in f.read_text().splitlines()]
     return {(r["kind"], r["op"]) for r in rows if r["status"] == "ok"}, [r for r in rows if r["status"] == "violation"]
+
+
+def spy_env(folder: Path, device: str = "cpu") -> dict:
+    """Return environment variables that install a spy declared on ``device`` in every process of a run."""
+    here = str(Path(__file__).resolve().parent / "spy")
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    return {"NAS_DEVICE_SPY": str(folder), "NAS_DEVICE_SPY_DEVICE": device, "PYTHONPATH": path}
