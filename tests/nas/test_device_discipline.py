@@ -155,8 +155,8 @@ def test_library_code_never_reseeds_a_global_generator():
     for path in (p for root in LIBRARY for p in root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and _dotted(node.func) in GLOBAL_SEEDS:
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {_dotted(node.func)}")
-    assert found == ["nas/utils/seeds.py:77 torch.cuda.manual_seed"], found
+                found.append(f"{path.relative_to(ROOT)} {_dotted(node.func)}")
+    assert found == ["nas/utils/seeds.py torch.cuda.manual_seed"], found  # forked_rng's, inside fork_rng
 
 
 def test_trial_gpu_share_reaches_its_eval_workers():
