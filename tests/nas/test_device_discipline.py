@@ -31,7 +31,7 @@ CPU = torch.device("cpu")
 ST_MICRO = ["data.proxy_resolution=8", "data.train_size=64", "data.val_size=32", "data.batch_size=32",
             "sgld.burn_in=1", "sgld.snapshots=2", "sgld.spacing=1", "score.bn_batches=1", "score.bn_batch_size=16",
             "score.val_images=32", "score.eval_batch_size=32", "evolution.population=3", "evolution.generations=1",
-            "evolution.parents=1"]
+            "evolution.parents=1", "confidence.second_chain=false", "confidence.resamples=20"]
 PV_TINY = ["data.train_size=16", "data.alpha_size=16", "data.val_size=16", "search.bn_batches=1", "search.epochs=1",
            "search.warmup_epochs=0"]
 NB_TINY = ["data.train_size=32", "data.val_size=16", "data.proxy_resolution=8", "supernet.width=0.25",
