@@ -81,6 +81,19 @@ def test_differentiable_image_search_keeps_to_its_device(tmp_path, claims_cuda):
     _assert_clean(_search(cfg, tmp_path / "nb"), "draw", "order", "copy")
 
 
+def test_local_retraining_keeps_to_its_device(tmp_path, claims_cuda):
+    from nas.config import from_dict, load_recipe, merge
+    from nas.config.retrain import RetrainConfig
+    from nas.train import retrain
+
+    over = {"epochs": 1, "schedule": {"warmup_epochs": 0}, "data": {"train_size": 32, "val_size": 16},
+            "execution": {"device": "cpu"}}
+    cfg = from_dict(RetrainConfig, merge(load_recipe(str(ROOT / "recipes" / "retrain" / "cpu_small.yaml")), over))
+    with DeviceSpy(CPU) as spy:
+        retrain(cfg, str(nas.get_space("st_topo").cheapest()), tmp_path / "r", log=lambda line: None)
+    _assert_clean(spy, "draw", "order", "copy")
+
+
 def test_the_spy_sees_a_draw_copied_and_a_pin_on_the_cpu():
     """The checks that stand in for a GPU fail on the CPU when the defect is there."""
     from torch.utils.data import DataLoader
