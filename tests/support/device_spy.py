@@ -2,13 +2,14 @@
 
 ``DeviceSpy(declared)`` is a ``TorchFunctionMode`` that, while active, checks every
 - tensor given to a ``torch.distributed`` collective (and DDP's state broadcast): on the declared device;
-- copy (``Tensor.to`` / ``cuda`` / ``copy_`` to another device): to the declared device only;
+- copy (``Tensor.to`` / ``cuda`` / ``copy_`` to another device): to the declared device (or back to the host);
 - pin (``Tensor.pin_memory``, a DataLoader iterated with ``pin_memory=True``): only when the declared device is a GPU;
 - random draw: floating noise (``rand``, ``randn``, ``normal_``, dropout, ...) made on the declared device and
   never copied afterwards (a draw on one device and a copy to another is the defect this looks for, and it shows
   on the CPU too, as a ``.to`` of a freshly drawn tensor). Integer draws (``randperm``, ``randint``, ``random_``)
   are data order, which the project draws on the CPU on purpose (a GPU run sees a CPU run's batches), so they
-  must come from the CPU.
+  must come from the CPU, and so must the draws of host-side augmentation (made while a DataLoader fetches).
+  In-place draws into parameters are weight inits, which the project makes on the CPU (``seeded_init``).
 
 Each check appends to ``events`` (kind, op, device) and, when it fails, to ``violations``. With the environment
 variable ``NAS_DEVICE_SPY`` set to a folder, importing ``sitecustomize`` from ``tests/support/spy`` installs a spy
@@ -72,6 +73,7 @@ class DeviceSpy(TorchFunctionMode):
         self._sink = sink
         self._drawn: "weakref.WeakValueDictionary[int, torch.Tensor]" = weakref.WeakValueDictionary()
         self._undo: List[Callable[[], None]] = []
+        self._loading = 0  # > 0 while a DataLoader fetches samples (host-side augmentation)
 
     def _same(self, device: torch.device) -> bool:
         return device.type == self.declared.type and (self.declared.index is None or device.index in
@@ -92,7 +94,11 @@ class DeviceSpy(TorchFunctionMode):
         if name in COPIES and args and isinstance(args[0], torch.Tensor):
             self._copy(name, args, kwargs)
         out = func(*args, **kwargs)
-        if name in NOISE and isinstance(out, torch.Tensor):
+        if name.endswith("_") and name in NOISE and args and isinstance(args[0], torch.nn.Parameter):
+            self.record("init", name, out.device, True)  # weight init, on the CPU by design (seeded_init)
+        elif self._loading and name in NOISE | ORDER and isinstance(out, torch.Tensor):
+            self.record("data", name, out.device, out.device.type == "cpu", ": augmentation is drawn on the host")
+        elif name in NOISE and isinstance(out, torch.Tensor):
             self.record("draw", name, out.device, self._same(out.device))
             if not name.endswith("_"):  # a fresh noise tensor; in-place fills are weight inits, built on the CPU
                 self._drawn[id(out)] = out
@@ -114,7 +120,8 @@ class DeviceSpy(TorchFunctionMode):
         if self._drawn.get(id(src)) is src:
             self.record("draw", f"{name} after a draw", dst, False, ": drawn on one device, then copied")
         elif dst.type != src.device.type or dst.type == self.declared.type:
-            self.record("copy", name, dst, self._same(dst))
+            # Host-to-device copies go to the declared device; reading a result back to the host is fine.
+            self.record("copy", name, dst, dst.type == "cpu" or self._same(dst))
 
     def __enter__(self):
         import torch.distributed as dist
@@ -123,7 +130,11 @@ class DeviceSpy(TorchFunctionMode):
         for op in COLLECTIVES:
             if hasattr(dist, op):
                 self._wrap(dist, op, self._collective)
+        from torch.utils.data._utils import fetch
+
         self._wrap(DataLoader, "__iter__", self._loader_iter)
+        for fetcher in (fetch._MapDatasetFetcher, fetch._IterableDatasetFetcher):
+            self._wrap(fetcher, "fetch", self._fetch)
         return super().__enter__()
 
     def __exit__(self, *exc):
@@ -142,6 +153,18 @@ class DeviceSpy(TorchFunctionMode):
             for t in tensors:
                 self.record("collective", op, t.device, self._same(t.device))
             return original(*args, **kwargs)
+
+        return wrapper
+
+    def _fetch(self, op: str, original: Callable) -> Callable:
+        spy = self
+
+        def wrapper(fetcher, *args, **kwargs):
+            spy._loading += 1
+            try:
+                return original(fetcher, *args, **kwargs)
+            finally:
+                spy._loading -= 1
 
         return wrapper
 

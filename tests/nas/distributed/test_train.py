@@ -62,6 +62,11 @@ def _ddp_env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
+def _ddp_device() -> str:
+    """Return the device each DDP worker trains on: a GPU each with nccl when there are 2, else the CPU (gloo)."""
+    return "cuda" if torch.cuda.device_count() >= 2 else "cpu"
+
+
 @pytest.fixture(scope="module")
 def ddp(tmp_path_factory):
     """One uninterrupted 2-worker ``nas-retrain`` run on its own local cluster, as a user starts it: its run
@@ -70,8 +75,9 @@ def ddp(tmp_path_factory):
     run = tmp_path_factory.mktemp("ddp") / "run"
     spy = run.parent / "spy"
     spy.mkdir()
+    env = {**_ddp_env(), **spy_env(spy, _ddp_device())}
     res = subprocess.run([sys.executable, "-m", "nas.cli.retrain", *DDP_ARGS, "--out", str(run)],
-                         capture_output=True, text=True, env={**_ddp_env(), **spy_env(spy)}, timeout=600)
+                         capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     return run, res.stdout + res.stderr
 
