@@ -249,7 +249,7 @@ def bench_retrain(s: Sizes, device: torch.device, amp: str, tmp: Path) -> Iterat
     cfg = _retrain_config(s, device)
     g = "st_topo:mobilenetv2"
     _peak_start(device)
-    retrain(cfg, g, tmp / "local", log=lambda line: None)
+    retrain(cfg, g, tmp / "local", log=lambda line: None, device=device)
     items = s.retrain_batch * s.retrain_steps
     yield {"row": "retrain_local", "raw": {"seconds": _epoch_seconds(tmp / "local"), "warmup": 1, "items": items,
                                            "unit": "epoch", "peak_gib": _peak_gib(device)}}

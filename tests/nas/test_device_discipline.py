@@ -101,7 +101,7 @@ def test_local_retraining_keeps_to_its_device(tmp_path, device):
             "execution": {"device": str(device)}}
     cfg = from_dict(RetrainConfig, merge(load_recipe(str(ROOT / "recipes" / "retrain" / "cpu_small.yaml")), over))
     with DeviceSpy(device) as spy:
-        retrain(cfg, str(nas.get_space("st_topo").cheapest()), tmp_path / "r", log=lambda line: None)
+        retrain(cfg, str(nas.get_space("st_topo").cheapest()), tmp_path / "r", log=lambda line: None, device=device)
     _assert_clean(spy, "draw", "order", "copy")
 
 

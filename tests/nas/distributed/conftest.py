@@ -34,8 +34,11 @@ def ray_session():
             ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level="warning",
                      log_to_driver=False)
         finally:
-            for k, v in saved.items():
-                os.environ.pop(k) if v is None else os.environ.update({k: v})
+            for k, v in saved.items():  # the pytest process and its other subprocesses stay unspied
+                if v is None:
+                    os.environ.pop(k)
+                else:
+                    os.environ[k] = v
     yield ray
     if owned and ray.is_initialized():
         ray.shutdown()
