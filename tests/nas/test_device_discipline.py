@@ -192,6 +192,39 @@ def test_trial_gpu_share_reaches_its_eval_workers():
     assert sum(b["GPU"] for b in bundles) == 1
 
 
+GPU_TRIAL = """
+import os, sys, tempfile
+import ray
+from ray import tune
+from nas.distributed.executor import RayExecutor
+from nas.distributed.tune import gpu_shares, trainable
+
+def trial(config):  # what search_trial does with its eval tasks, on a cluster that declares one GPU
+    tasks = RayExecutor(2, cpus=1, gpus=config["each"]).map(lambda i: [str(g) for g in ray.get_gpu_ids()], [0, 1])
+    tune.report({"trial": [str(g) for g in ray.get_gpu_ids()], "tasks": tasks})
+
+tmp = tempfile.mkdtemp(prefix="nasgpu-")
+ray.init(num_cpus=3, num_gpus=1, include_dashboard=False, _temp_dir=tmp, logging_level="error", log_to_driver=False)
+fn = tune.with_resources(trial, trainable(1, 1, 2).default_resource_request(config={}))
+res = tune.Tuner(fn, param_space={"each": gpu_shares(1, 2)[1]},
+                 run_config=tune.RunConfig(storage_path=tmp, verbose=0)).fit()
+print("RESULT", res[0].metrics["trial"], res[0].metrics["tasks"])
+ray.shutdown()
+"""
+
+
+@pytest.mark.slow  # about 40 s: a Ray cluster and a Tune trial
+def test_eval_tasks_of_a_trial_get_gpus_inside_its_placement_group():
+    """On a cluster that declares one GPU, a trial holding it (--gpus-per-trial 1, 2 eval workers) and both its eval
+    tasks are granted GPU 0: the tasks run in the trial's placement group, on the trial's share."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    res = subprocess.run([sys.executable, "-c", GPU_TRIAL], capture_output=True, text=True, env=env, timeout=600)
+    assert "RESULT ['0'] [['0'], ['0']]" in res.stdout, res.stdout[-1500:] + res.stderr[-1500:]
+
+
 def test_fp16_differentiable_search_scales_both_bilevel_steps(tmp_path):
     """fp16 in the differentiable search: the weight and the alpha step each have a GradScaler, checkpointed."""
     from nas.search.run import SearchRun
