@@ -285,9 +285,6 @@ class SearchConfig:
             (self.finalists.lr > 0, f"finalists.lr must be > 0, got {self.finalists.lr}"),
             (self.finalists.init in ("supernet", "scratch"), "finalists.init must be supernet or scratch"),
             (self.finalists.batch_size >= 1, f"finalists.batch_size must be at least 1, got {self.finalists.batch_size}"),
-            (self.execution.amp != "fp16" or self.strategy != "differentiable" and self.modality == "image",
-             "amp fp16 does not apply to the differentiable search (its bilevel step has no grad scaler): use bf16 "
-             "or off"),
             (self.modality == "video" or self.strategy != "differentiable" or self.finalists.k == 0,
              "finalists.k applies to the one-shot strategies; the differentiable search returns the genotype "
              "derived from alpha"),

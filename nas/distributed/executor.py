@@ -115,14 +115,14 @@ def _task_device():
 def _score_chunk(genotypes, supernet, snapshots, bn_batches, val, amp: str = "off",
                  portable: bool = False) -> List[List[float]]:
     from nas.search.one_shot import score_genotypes
-    from nas.train.amp import amp_dtype, autocast
+    from nas.train.amp import amp_dtype, autocast, to_device
 
     device = _task_device() if portable else next(supernet.parameters()).device
     if portable and device.type != "cpu":  # the store holds CPU copies; a GPU task moves them once per call
         supernet = supernet.to(device)
-        snapshots = [{k: v.to(device) for k, v in s.items()} for s in snapshots]
-        bn_batches = [x.to(device) for x in bn_batches]
-        val = [(x.to(device), y.to(device)) for x, y in val]
+        snapshots = [{k: to_device(v, device) for k, v in s.items()} for s in snapshots]
+        bn_batches = [to_device(x, device) for x in bn_batches]
+        val = [(to_device(x, device), to_device(y, device)) for x, y in val]
     with autocast(device, amp_dtype(amp, device)):
         return score_genotypes(supernet, genotypes, snapshots, bn_batches, val)
 

@@ -58,11 +58,12 @@ class DdpBackend(Backend):
         return make_loader(ds, batch_size, workers, device=self.device, sampler=idx, drop_last=True)
 
     def mean(self, value: float) -> float:
-        """Return the mean of ``value`` over the workers (an all-reduce)."""
+        """Return the mean of ``value`` over the workers (an all-reduce on this worker's device: nccl takes no
+        CPU tensors, gloo takes both)."""
         import torch
         import torch.distributed as dist
 
-        t = torch.tensor([value], dtype=torch.float64)
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
         dist.all_reduce(t)
         return float(t) / self.world
 

@@ -8,13 +8,14 @@ retried trial (its process died) finds that checkpoint and the run's own atomic 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-__all__ = ["search_trial", "run_experiment", "trial_name", "trial_metrics", "EXPERIMENT"]
+__all__ = ["search_trial", "run_experiment", "trial_name", "trial_metrics", "gpu_shares", "EXPERIMENT"]
 
 EXPERIMENT = "tune"  # Tune's experiment folder under --out (holds the state that --resume restores)
 
@@ -73,12 +74,13 @@ def search_trial(config: Dict[str, Any]) -> None:
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
     cfg = load_search_config(spec["cfg"])
-    scorer = None
-    if config.get("eval_workers", 0) > 0:  # the eval tasks run in the trial's placement group, on CPUs
-        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1), amp=cfg.execution.amp)
     report = _reporter(run_dir, spec)
     # The trial's own GPU (Ray sets CUDA_VISIBLE_DEVICES to it), or the CPU when it holds none.
     device = resolve_device(trial_device(config.get("device", "auto"), ray.get_gpu_ids()), log=None)
+    scorer = None
+    if config.get("eval_workers", 0) > 0:  # the eval tasks run in the trial's placement group, on its GPU share
+        gpus = config.get("eval_gpus", 0.0) if device.type == "cuda" else 0.0
+        scorer = ShardedScorer(RayExecutor(config["eval_workers"], cpus=1, gpus=gpus), amp=cfg.execution.amp)
     run = SearchRun(cfg, run_dir, device, on_report=report, score_fn=scorer)
     had_checkpoint = (run_dir / "checkpoint.pt").is_file()
     run.open()  # a new run folder, or the one a killed attempt left
@@ -114,15 +116,35 @@ def _named_trainable():
     return SearchTrial
 
 
+def gpu_shares(gpus_per_trial: float, eval_workers: int) -> Tuple[float, float]:
+    """Return ``(the trial's GPUs, each eval task's GPUs)``: the trial's share split among its processes.
+
+    The trial trains and its eval tasks score, one after the other, on the same GPU(s), so the share is split
+    evenly between the trial and its ``eval_workers`` tasks (whole GPUs each once a share exceeds one, as Ray
+    wants); the parts add up to ``gpus_per_trial``.
+
+    Example:
+        >>> gpu_shares(1, 3), gpu_shares(4, 1), gpu_shares(0.5, 0)
+        ((0.25, 0.25), (2.0, 2.0), (0.5, 0.0))
+    """
+    if eval_workers <= 0 or gpus_per_trial <= 0:
+        return float(gpus_per_trial), 0.0
+    each = gpus_per_trial / (eval_workers + 1)
+    if each > 1:
+        each = float(math.floor(each))
+    return gpus_per_trial - eval_workers * each, each
+
+
 def trainable(cpus_per_trial: float, gpus_per_trial: float, eval_workers: int = 0):
-    """Return the search trainable with its per-trial resources (plus one CPU per eval worker task)."""
+    """Return the search trainable with its per-trial resources (plus one CPU and a GPU share per eval task)."""
     from ray import tune
 
     fn = _named_trainable()
     if eval_workers <= 0:
         return tune.with_resources(fn, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
-    # The eval tasks a trial launches run inside its placement group, so reserve their CPUs with the trial.
-    bundles = [{"CPU": cpus_per_trial, "GPU": gpus_per_trial}] + [{"CPU": 1}] * eval_workers
+    # The eval tasks a trial launches run inside its placement group, so reserve their resources with the trial.
+    trial, each = gpu_shares(gpus_per_trial, eval_workers)
+    bundles = [{"CPU": cpus_per_trial, "GPU": trial}] + [{"CPU": 1, "GPU": each}] * eval_workers
     return tune.with_resources(fn, tune.PlacementGroupFactory(bundles))
 
 
@@ -145,6 +167,7 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:
         space = {"spec": tune.grid_search(specs), "threads": max(1, int(cpus_per_trial)),
-                 "eval_workers": eval_workers, "device": device}
+                 "eval_workers": eval_workers, "eval_gpus": gpu_shares(gpus_per_trial, eval_workers)[1],
+                 "device": device}
         tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose, name))
     return tuner.fit()

@@ -1,7 +1,8 @@
 """Mixed ops and the relaxations of architecture logits that weight them (DARTS, GDAS, Gumbel top-k).
 
-Gumbel noise comes from ``generator`` when one is given, so a run can own and checkpoint it; with
-``generator=None`` it comes from torch's global generator, exactly as before this module existed.
+Gumbel noise comes from ``generator`` when one is given (it must live on the logits' device), so a run can own
+and checkpoint it; with ``generator=None`` it comes from torch's global generator, exactly as before this module
+existed.
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ def _gumbel_like(x: torch.Tensor, generator: Optional[torch.Generator] = None) -
     if generator is None:
         u = torch.rand_like(x)
     else:
-        # Drawn where the generator lives (the run's CPU generator also serves a supernet on a GPU), then moved:
-        # the same numbers on every device, and a no-op move on the CPU.
-        u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device)
+        # Drawn on the logits' device, so the generator must live there (torch refuses a CPU generator for a CUDA
+        # draw): no host draw and copy per slot and forward.
+        u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     u = u.clamp_(1e-9, 1.0 - 1e-9)
     return -torch.log(-torch.log(u))
 

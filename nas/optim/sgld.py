@@ -27,8 +27,9 @@ class SGLD(torch.optim.Optimizer):
     The noise comes from ``generator`` in parameter order, so a fixed seed gives a reproducible chain. Without
     one, a private generator on the first parameter's device is seeded from torch's global RNG (so
     ``torch.manual_seed`` still fixes the chain). :meth:`state_dict` stores the generator state, so a resumed
-    chain draws the same noise it would have drawn without the interruption. A generator on another device than
-    a parameter still works, at the cost of a copy per step. Sparse gradients are not supported.
+    chain draws the same noise it would have drawn without the interruption. The noise is drawn on the
+    parameters' device, so the generator must live there too (no host draw and copy per step). Sparse gradients
+    are not supported.
 
     Example:
         >>> model = torch.nn.Linear(4, 2)
@@ -58,6 +59,10 @@ class SGLD(torch.optim.Optimizer):
         defaults = dict(lr=lr, temperature=temperature, num_data=num_data, prior_precision=prior_precision)
         super().__init__(params, defaults)
         self.generator = generator if generator is not None else self._default_generator()
+        kinds = {p.device.type for group in self.param_groups for p in group["params"]}
+        if kinds != {self.generator.device.type}:
+            raise ValueError(f"SGLD generator is on {self.generator.device.type}, parameters on "
+                             f"{', '.join(sorted(kinds))}: the noise is drawn where the parameters are")
 
     def _default_generator(self) -> torch.Generator:
         """Return a generator on the first parameter's device, seeded from torch's global RNG."""
@@ -87,8 +92,7 @@ class SGLD(torch.optim.Optimizer):
 
     def _noise(self, p: Tensor) -> Tensor:
         """Draw xi ~ N(0, I) shaped like ``p`` from the optimizer's generator."""
-        xi = torch.randn(p.shape, generator=self.generator, device=self.generator.device, dtype=p.dtype)
-        return xi.to(p.device)
+        return torch.randn(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
 
     def state_dict(self) -> Dict[str, Any]:
         """Return the optimizer state plus the noise generator state (a uint8 tensor, safe for weights_only)."""

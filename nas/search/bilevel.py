@@ -22,7 +22,7 @@ from nas.data.collate import warn_skipped as _warn_skipped
 from nas.data.loader import loader_options, make_loader
 from nas.errors import NasError
 from nas.train.amp import autocast, to_device
-from nas.utils.seeds import rng_state, seeded_init, set_rng_state, torch_generator
+from nas.utils.seeds import derive_seed, rng_state, seeded_init, set_rng_state, torch_generator
 
 __all__ = ["BilevelData", "VideoData", "seeded_loader", "build_video_data", "BilevelTrainer", "SupernetScorer",
            "warn_skipped"]
@@ -111,6 +111,18 @@ def _list_sets(cfg: DataConfig, seed: int) -> Tuple[List[Dataset], int]:
     return sets, cfg.num_classes or len(names)
 
 
+def _noise_generator(seed: int, device: torch.device) -> torch.Generator:
+    """Return the Gumbel noise generator of a run on ``device``; call it inside the run's ``seeded_init``.
+
+    The noise is drawn on the supernet's device. On the CPU the stream continues from the weight init, as it did
+    when runs seeded torch globally, so CPU results are unchanged; elsewhere a generator on that device is seeded
+    from the run seed (CPU and CUDA never give bitwise equal runs anyway).
+    """
+    if device.type == "cpu":
+        return torch.Generator().set_state(torch.get_rng_state())
+    return torch_generator(derive_seed(seed, "gumbel"), device)
+
+
 def _cycle(loader: DataLoader) -> Iterator:
     while True:
         yield from loader
@@ -131,17 +143,15 @@ class BilevelTrainer:
         self.cfg, self.data, self.space, self.device = cfg, data.to(device), space, device
         self.keys = list(space.dims())  # one alpha row per slot (pv_st block, nb201 edge), in this order
         self.target_kw = {"frames": cfg.frames} if space.modality == "video" else {}
-        from nas.train.amp import amp_dtype, configure_backends
+        from nas.train.amp import amp_dtype, configure_backends, grad_scaler
 
         configure_backends(device, cfg.execution.deterministic)
-        # auto is bf16 on CUDA; a GPU without bf16 runs float32 here (fp16 would need a grad scaler in the step).
+        # auto is bf16 on CUDA, fp16 on a GPU without bf16: both bilevel steps then scale their losses.
         self.amp = amp_dtype(cfg.execution.amp, device)
-        if self.amp == torch.float16:
-            self.amp = None
+        self.w_scaler = grad_scaler(device, self.amp)
         with seeded_init(cfg.seed):
             self.net = create_supernet(cfg.space, num_classes=data.num_classes, width=cfg.supernet.width).to(device)
-            # The noise stream continues from the init, exactly as it did when the run seeded torch globally.
-            self.noise = torch.Generator().set_state(torch.get_rng_state())
+            self.noise = _noise_generator(cfg.seed, device)
         if cfg.execution.activation_checkpointing:  # a video-only option
             from nas.nn.checkpointing import checkpoint_blocks
 
@@ -158,7 +168,8 @@ class BilevelTrainer:
                                   budget=cfg.madds, floor=s.min_budget_fraction, gamma=s.gamma, scheduler=s.scheduler,
                                   period=max(1, round(s.cycle_epochs * steps)),
                                   total_steps=steps * (s.epochs - s.warmup_epochs), lr_min=s.alpha_lr_min,
-                                  period_mult=s.period_mult, latency=self.latency_table(device))
+                                  period_mult=s.period_mult, latency=self.latency_table(device),
+                                  scaler=grad_scaler(device, self.amp))
 
     def latency_table(self, device: torch.device):
         """Return ``(per-slot per-op predicted ms, overhead ms, budget ms)`` of the run's latency limit, or None."""
@@ -212,7 +223,7 @@ class BilevelTrainer:
                 continue
             with autocast(self.device, self.amp):
                 logs = self.arch.step(self._dev(x, y), self._dev(*val[:2]), self.w_opt, F.cross_entropy,
-                                      update_alpha=update_alpha, micro=s.grad_accum)
+                                      update_alpha=update_alpha, micro=s.grad_accum, w_scaler=self.w_scaler)
             self.w_sched.step()
             if update_alpha and self.arch.is_cycle_end():
                 on_cycle_end(self.derive())  # the cycle's candidate: argmax(alpha) fitted to the budget
@@ -273,16 +284,21 @@ class BilevelTrainer:
         """Return the weights, both optimizers, the schedule and the noise and shuffling generators."""
         gens = {"noise": self.noise, **self.data.generators()}
         return {"supernet": self.net.state_dict(), "w_opt": self.w_opt.state_dict(),
-                "w_sched": self.w_sched.state_dict(), "arch": self.arch.state_dict(),
-                "rng": rng_state(gens)}
+                "w_sched": self.w_sched.state_dict(), "w_scaler": self.w_scaler.state_dict(),
+                "arch": self.arch.state_dict(), "rng": rng_state(gens)}
 
     def load_state_dict(self, st: dict) -> None:
         """Restore what ``state_dict`` returned."""
         self.net.load_state_dict(st["supernet"])
         self.w_opt.load_state_dict(st["w_opt"])
         self.w_sched.load_state_dict(st["w_sched"])
+        if st.get("w_scaler"):  # absent before the fp16 step, empty when disabled
+            self.w_scaler.load_state_dict(st["w_scaler"])
         self.arch.load_state_dict(st["arch"])
-        set_rng_state(st["rng"], {"noise": self.noise, **self.data.generators()})
+        gens = {"noise": self.noise, **self.data.generators()}
+        saved = {k: v["torch"] if isinstance(v, dict) else v for k, v in st["rng"].items()}  # older: bare tensors
+        # a checkpoint from another device type holds another generator's state: that stream starts fresh
+        set_rng_state(saved, {k: g for k, g in gens.items() if saved[k].numel() == g.get_state().numel()})
 
 
 class SupernetScorer:

@@ -23,6 +23,7 @@ from nas.core.cost import Cost
 from nas.core.genotype import Genotype
 from nas.errors import NasError
 from nas.nn.mixed import RELAXATIONS, MixedOp, expected_madds, relax
+from nas.train.amp import grad_scaler
 from nas.train.loop import MeanLoss, StepOptions, train_step
 
 __all__ = ["RELAXATIONS", "relax", "MixedOp", "ArchOptimizer", "expected_madds", "derive", "alpha_entropy",
@@ -117,15 +118,19 @@ class ArchOptimizer:
         period, total_steps, lr_min, period_mult: schedule lengths in alpha steps.
         latency: ``(table [slots, ops] of block ms, fixed ms, budget ms)``: the expected-latency counterpart of
             the MAdds hinges, with the same ``gamma`` and ``floor`` (None: no latency term).
+        scaler: the alpha step's fp16 loss scaler (None: a disabled one, the float32 and bf16 step).
     """
 
     def __init__(self, supernet: nn.Module, *, lr: float, betas: Tuple[float, float] = (0.5, 0.999),
                  weight_decay: float = 1e-3, table: torch.Tensor, fixed: int, budget: Optional[int] = None,
                  floor: float = 0.0, gamma: float = 0.0, scheduler: str = "diversity", period: int = 1,
                  total_steps: int = 1, lr_min: float = 0.0, period_mult: float = 1.0,
-                 latency: Optional[Tuple[torch.Tensor, float, float]] = None) -> None:
+                 latency: Optional[Tuple[torch.Tensor, float, float]] = None,
+                 scaler: Optional[torch.amp.GradScaler] = None) -> None:
         self.supernet = supernet
         (self.alpha,) = supernet.arch_parameters()
+        self._off = grad_scaler(self.alpha.device, None)  # a disabled scaler: every call is the identity
+        self.scaler = scaler if scaler is not None else self._off
         self.optimizer = torch.optim.Adam([self.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
         self.table, self.fixed, self.budget, self.floor, self.gamma = table, fixed, budget, floor, gamma
         self.scheduler = _make_scheduler(self.optimizer, scheduler, period, total_steps, lr_min, period_mult)
@@ -155,16 +160,17 @@ class ArchOptimizer:
 
     def step(self, train: Tuple[torch.Tensor, torch.Tensor], val: Tuple[torch.Tensor, torch.Tensor],
              w_optimizer: torch.optim.Optimizer, criterion: Callable, update_alpha: bool = True,
-             micro: int = 1) -> Dict[str, float]:
+             micro: int = 1, w_scaler: Optional[torch.amp.GradScaler] = None) -> Dict[str, float]:
         """Run one weight step on ``train`` then (if asked) one alpha step on ``val``; return the losses.
 
         ``micro`` > 1 splits each batch into that many micro-batches whose gradients add up to the batch mean's
         (``search.grad_accum``): the peak activation memory shrinks by about that factor. It is not bitwise the
-        one-batch step: BatchNorm statistics and the relaxation's noise are drawn per micro-batch.
+        one-batch step: BatchNorm statistics and the relaxation's noise are drawn per micro-batch. ``w_scaler``
+        scales the weight step's fp16 loss (None or disabled: the plain step, bit for bit).
         """
         x, y = train
         opts = StepOptions(device=x.device, grad_clip=5.0, grad_accum=micro)
-        loss_w = float(train_step(self.supernet, x, y, _WeightLoss(criterion), w_optimizer, None, opts))
+        loss_w = float(train_step(self.supernet, x, y, _WeightLoss(criterion), w_optimizer, w_scaler, opts))
         out = {"loss_w": loss_w}
         if update_alpha:
             out.update(self._alpha_step(val, criterion, micro))
@@ -173,22 +179,25 @@ class ArchOptimizer:
     def _alpha_step(self, val: Tuple[torch.Tensor, torch.Tensor], criterion: Callable,
                     micro: int = 1) -> Dict[str, float]:
         x, y = val
+        scale = self.scaler.scale  # the identity unless fp16; GradScaler.step unscales alpha.grad before Adam
         self.optimizer.zero_grad(set_to_none=True)
         # Only alpha's gradient: weights learn from the train split alone, and skipping theirs saves time.
         if micro == 1:
             loss = criterion(self.supernet(x), y)
             pen = self.penalty()
-            (self.alpha.grad,) = torch.autograd.grad(loss + pen, [self.alpha])
+            (self.alpha.grad,) = torch.autograd.grad(scale(loss + pen), [self.alpha])
             loss_a = loss.item()
         else:
             pen, loss_a = self.penalty(), 0.0
-            grad = torch.autograd.grad(pen, [self.alpha])[0] if pen.requires_grad else torch.zeros_like(self.alpha)
+            grad = (torch.autograd.grad(scale(pen), [self.alpha])[0] if pen.requires_grad
+                    else torch.zeros_like(self.alpha))  # no budget: the penalty is a constant
             for xc, yc, share in _micro_batches(x, y, micro):
                 loss = criterion(self.supernet(xc), yc) * share
-                grad = grad + torch.autograd.grad(loss, [self.alpha])[0]
+                grad = grad + torch.autograd.grad(scale(loss), [self.alpha])[0]
                 loss_a += loss.item()
             self.alpha.grad = grad
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.scheduler.step()
         self.steps += 1
         if self.is_cycle_end():
@@ -203,12 +212,14 @@ class ArchOptimizer:
     def state_dict(self) -> dict:
         """Return the optimizer, scheduler and counters."""
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "steps": self.steps, "cycle_ends": list(self.cycle_ends)}
+                "scaler": self.scaler.state_dict(), "steps": self.steps, "cycle_ends": list(self.cycle_ends)}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` returned."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):  # absent in checkpoints written before the fp16 step, empty when disabled
+            self.scaler.load_state_dict(state["scaler"])
         self.steps, self.cycle_ends = state["steps"], list(state["cycle_ends"])
 
 

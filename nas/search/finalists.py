@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from nas.core.genotype import Genotype
 from nas.data.loader import make_loader
 from nas.search.strategies.window import Finalist, pick_finalists  # re-exported: the strategies' records
+from nas.train.amp import to_device
 from nas.train.loop import StepOptions, fit
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
@@ -113,7 +114,7 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, m
     for x, y, n_bad in loader:
         skipped += n_bad
         if x is not None:
-            hit += int((multiview_logits(model, x.to(device)).argmax(1).cpu() == y).sum())
+            hit += int((multiview_logits(model, to_device(x, device)).argmax(1).cpu() == y).sum())
             total += len(y)
     check_readable(total, skipped, "clips", min_readable, "the held-out clips")
     return hit / total
@@ -145,7 +146,7 @@ class ProxyFinalists:
             if not batches:
                 raise NasError("finalists.k > 0 needs validation images beyond score.val_images to score on")
             dev = self.scorer.device
-            self._held_out = [(x.to(dev), y.to(dev)) for x, y in batches]
+            self._held_out = [(to_device(x, dev), to_device(y, dev)) for x, y in batches]
         return self._held_out
 
     def _model(self, g: Genotype) -> torch.nn.Module:

@@ -16,6 +16,9 @@ from nas.config import from_dict, load_recipe, merge
 from nas.config.retrain import RetrainConfig
 from nas.distributed.train import global_batch_indices
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
+from device_spy import read_reports, spy_env  # noqa: E402
+
 TORCH_THREADS = 1  # Ray workers share the 2 cores with this process (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -59,13 +62,22 @@ def _ddp_env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
+def _ddp_device() -> str:
+    """Return the device each DDP worker trains on: a GPU each with nccl when there are 2, else the CPU (gloo)."""
+    return "cuda" if torch.cuda.device_count() >= 2 else "cpu"
+
+
 @pytest.fixture(scope="module")
 def ddp(tmp_path_factory):
     """One uninterrupted 2-worker ``nas-retrain`` run on its own local cluster, as a user starts it: its run
-    folder and everything it printed. Shared by the tests below."""
+    folder and everything it printed. Shared by the tests below. Every process of it carries the device spy
+    (tests/support/device_spy.py), whose reports lie in ``spy/`` beside the run."""
     run = tmp_path_factory.mktemp("ddp") / "run"
+    spy = run.parent / "spy"
+    spy.mkdir()
+    env = {**_ddp_env(), **spy_env(spy, _ddp_device())}
     res = subprocess.run([sys.executable, "-m", "nas.cli.retrain", *DDP_ARGS, "--out", str(run)],
-                         capture_output=True, text=True, env=_ddp_env(), timeout=600)
+                         capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     return run, res.stdout + res.stderr
 
@@ -88,6 +100,14 @@ def test_two_workers_match_one_process(tmp_path, ddp_run):
     assert json.loads((ddp_run / "metrics.json").read_text())["workers"] == 2
     for name in ("last.pt", "best.pt", "config.yaml", "genotype.yaml", "meta.json"):
         assert (ddp_run / name).is_file()
+
+
+def test_ddp_workers_keep_collectives_copies_and_draws_on_their_device(ddp_run):
+    """Both workers' all-reduces, DDP's state broadcast, copies and random draws happen on the declared device
+    (the CPU here; the spy's own tests show what it catches)."""
+    checked, violations = read_reports(ddp_run.parent / "spy")
+    assert not violations, violations[:5]
+    assert {("collective", "all_reduce"), ("collective", "_broadcast_coalesced"), ("copy", "to")} <= checked, checked
 
 
 def test_a_ddp_run_prints_each_epoch_once_and_no_ray_noise(ddp):

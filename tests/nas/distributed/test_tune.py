@@ -102,7 +102,7 @@ def test_more_gpus_than_the_cluster_is_an_error(tmp_path, capsys, ray_session):
     assert len(err.splitlines()) == 1 and "--gpus-per-trial 1 but the cluster has 0 GPUs" in err
 
 
-def test_trials_rank_and_a_killed_trial_is_retried(tmp_path, capsys, ray_session):
+def test_trials_rank_and_a_killed_trial_is_retried(tmp_path, capsys, ray_spy):
     out = tmp_path / "exp"
     victim = out / "trial-000-330M-s0"
     killed = kill_once(victim, out / "tune" / victim.name)
@@ -129,6 +129,10 @@ def test_trials_rank_and_a_killed_trial_is_retried(tmp_path, capsys, ray_session
     assert "best at 330M:" in printed and "best:" not in printed  # no best across budgets
     assert list(summary["best_per_budget"]) == ["330M"] and "best" not in summary
     assert [r["rank"] for r in summary["trials"]] == [1, 2] and all(r["spread"] is not None for r in summary["trials"])
+    spied = ray_spy()  # the trials' draws and copies stayed on their device (the CPU: they hold no GPU)
+    if spied is not None:
+        checked, violations = spied
+        assert not violations and {("draw", "randn"), ("order", "randperm")} <= checked, (violations, checked)
 
 
 def test_failed_trial_is_an_error_and_resume_skips_finished_trials(tmp_path, capsys, ray_session):

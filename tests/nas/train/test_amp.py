@@ -15,6 +15,7 @@ from nas.train.amp import (amp_dtype, autocast, configure_backends, grad_scaler,
                            to_device)
 from nas.train.loop import MeanLoss, StepOptions, train_step
 
+TORCH_THREADS = 1  # a shared 2-core machine (tests/conftest.py)
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda")  # a device value only: nothing is allocated on it here
 
@@ -79,7 +80,7 @@ def test_grad_accum_gives_the_batch_gradient():
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("space", [pytest.param("st_topo", marks=pytest.mark.slow), "pv_st_tiny"])
+@pytest.mark.parametrize("space", ["st_topo", "pv_st_tiny"])
 def test_activation_checkpointing_is_exact(space):
     torch.manual_seed(0)
     if space == "st_topo":
@@ -102,10 +103,9 @@ def test_activation_checkpointing_is_exact(space):
     assert all(torch.equal(v, out[1][2][k]) for k, v in out[0][2].items())  # BN statistics updated once
 
 
-@pytest.mark.slow
 def test_supernet_steps_and_scoring_under_cpu_autocast():
     torch.manual_seed(0)
-    sn = nas.create_supernet("st_topo", num_classes=4, width=0.25, stem_stride=1)
+    sn = nas.create_supernet("st_topo", num_classes=4, width=0.25, stem_stride=2)  # 4 px after the stem: fast
     x, y = _batch(n=4)
     opt = torch.optim.SGD(sn.parameters(), lr=0.05)
     scaler = grad_scaler(CPU, torch.float16)
@@ -116,13 +116,12 @@ def test_supernet_steps_and_scoring_under_cpu_autocast():
     assert 0.0 <= acc <= 1.0
 
 
-@pytest.mark.slow
 def test_sharded_scoring_of_cpu_copies_equals_local():
     from nas.distributed.executor import _cpu, _score_chunk
     from nas.search.one_shot import score_genotypes
 
     torch.manual_seed(0)
-    sn = nas.create_supernet("st_topo", num_classes=4, width=0.25, stem_stride=1)
+    sn = nas.create_supernet("st_topo", num_classes=4, width=0.25, stem_stride=2)
     x, y = _batch(n=4)
     gs = [sn.space.sample(random.Random(i)) for i in range(2)]
     snaps = [copy.deepcopy(sn.state_dict())]
@@ -174,7 +173,6 @@ def test_amp_key_reads_older_booleans_and_refuses_unknown_values():
     assert build_config(RetrainConfig, opts=["execution.amp=off"]).execution.amp == "off"  # YAML: a bare off is false
     assert build_config(RetrainConfig, opts=["execution.amp=fp16"]).execution.amp == "fp16"
     assert from_dict(RetrainConfig, {"amp": True, "device": "cpu"}).execution.amp == "auto"  # a stored older run
-    with pytest.raises(NasError, match="fp16 does not apply to the differentiable search"):
-        search_config("pv_st_tiny", opts=["execution.amp=fp16"])
+    assert search_config("pv_st_tiny", opts=["execution.amp=fp16"]).execution.amp == "fp16"  # bilevel steps scale
     with pytest.raises(NasError, match="grad_accum"):
         build_config(RetrainConfig, opts=["batch_size=10", "grad_accum=3"])
