@@ -25,8 +25,11 @@ def trial_name(trial) -> str:
 
 
 def _log_attempt(run_dir: Path, restored: bool, had_checkpoint: bool) -> None:
-    """Record this attempt's process id, so tools and tests can find (and kill) the trial worker."""
-    line = {"pid": os.getpid(), "restored": restored, "had_run_checkpoint": had_checkpoint, "time": time.time()}
+    """Record this attempt's process and Ray node, so tools and tests can find (and kill) the trial worker."""
+    import ray
+
+    line = {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "restored": restored,
+            "had_run_checkpoint": had_checkpoint, "time": time.time()}
     with open(run_dir / "attempts.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")
     (run_dir / "pid").write_text(str(os.getpid()))
