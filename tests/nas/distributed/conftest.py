@@ -1,6 +1,9 @@
 """Fixtures shared by the distributed tests: one local Ray cluster per session."""
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -35,38 +38,76 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# The process that owns a LocalCluster's nodes. It answers each command line on stdin ("add CPUS", "remove NODE_ID")
+# with one line, and removes every node when stdin closes (also when the test process dies).
+CLUSTER_PROCESS = r"""
+import json, sys
+from ray.cluster_utils import Cluster
+
+spec = json.loads(sys.argv[1])
+cluster = Cluster(initialize_head=True, head_node_args={**spec["node"], **spec["head"]})
+nodes = {cluster.head_node.node_id: cluster.head_node}
+print("NASCLU", json.dumps({"address": cluster.address, "node": cluster.head_node.node_id}), flush=True)
+for line in sys.stdin:
+    verb, value = line.split()
+    if verb == "add":
+        node = cluster.add_node(**{**spec["node"], "num_cpus": int(value)})
+        nodes[node.node_id] = node
+    else:
+        node = nodes.pop(value)
+        cluster.remove_node(node, allow_graceful=False)
+    print("NASCLU", json.dumps({"node": node.node_id}), flush=True)
+for node in list(cluster.worker_nodes):
+    cluster.remove_node(node, allow_graceful=False)
+cluster.remove_node(cluster.head_node, allow_graceful=False)
+"""
+
+
 class LocalCluster:
     """A multi-node Ray cluster on this machine, every node bound to 127.0.0.1 (``ray.cluster_utils.Cluster``).
 
     Each node is its own raylet with its own worker processes, so removing one kills what ran there exactly as
-    losing a machine would (only the file system stays shared, as a cluster's shared storage would).
+    losing a machine would (only the file system stays shared, as a cluster's shared storage would). The nodes
+    belong to a process of their own: a Ray GCS client left in the test process would end that process a minute
+    after the cluster's head is gone.
     """
 
     def __init__(self, temp: str, head_cpus: int, dashboard: bool = False):
-        from ray.cluster_utils import Cluster
-
-        self._temp = temp
-        head = self._args(head_cpus)
+        node = dict(node_ip_address="127.0.0.1", temp_dir=temp, include_dashboard=False,
+                    object_store_memory=80 * 1024 * 1024)
+        head = dict(num_cpus=head_cpus)
         if dashboard:
             head.update(include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=_free_port())
-        self.cluster = Cluster(initialize_head=True, shutdown_at_exit=True, head_node_args=head)
-        self.address = self.cluster.address
-        self.head = self.cluster.head_node
+        self._log = open(os.path.join(temp, f"cluster-{time.time_ns()}.log"), "w")
+        self._proc = subprocess.Popen([sys.executable, "-c", CLUSTER_PROCESS, json.dumps({"node": node, "head": head})],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True)
+        self._lock = threading.Lock()
+        first = self._reply()
+        self.address, self.head = first["address"], first["node"]
         self.dashboard_url = f"http://127.0.0.1:{head['dashboard_port']}" if dashboard else None
 
-    def _args(self, cpus: int) -> dict:
-        return dict(num_cpus=cpus, node_ip_address="127.0.0.1", temp_dir=self._temp, include_dashboard=False,
-                    object_store_memory=80 * 1024 * 1024)
+    def _reply(self) -> dict:
+        for line in self._proc.stdout:
+            if line.startswith("NASCLU "):
+                return json.loads(line.split(" ", 1)[1])
+        self._log.flush()
+        raise RuntimeError(f"the cluster process ended: {open(self._log.name).read()[-2000:]}")
 
-    def add(self, cpus: int = 1):
-        """Start one more node with ``cpus`` CPUs and return it (``node.node_id`` is its Ray node id)."""
-        return self.cluster.add_node(**self._args(cpus))
+    def _ask(self, command: str) -> str:
+        with self._lock:
+            self._proc.stdin.write(command + "\n")
+            self._proc.stdin.flush()
+            return self._reply()["node"]
 
-    def remove(self, node) -> None:
-        """Take ``node`` away: its raylet and every worker process on it end at once."""
-        self.cluster.remove_node(node, allow_graceful=False)
+    def add(self, cpus: int = 1) -> str:
+        """Start one more node with ``cpus`` CPUs; return its Ray node id."""
+        return self._ask(f"add {cpus}")
 
-    def remove_when(self, node, ready: Callable[[], Any], timeout: float = 300.0) -> dict:
+    def remove(self, node: str) -> None:
+        """Take node ``node`` away: its raylet and every worker process on it end at once."""
+        self._ask(f"remove {node}")
+
+    def remove_when(self, node: str, ready: Callable[[], Any], timeout: float = 300.0) -> dict:
         """Start a thread that removes ``node`` once ``ready()`` returns something truthy; return its record."""
         state: dict = {}
 
@@ -76,7 +117,7 @@ class LocalCluster:
                 found = ready()
                 if found:
                     self.remove(node)
-                    state.update(removed=node.node_id, at=found)
+                    state.update(removed=node, at=found)
                     return
                 time.sleep(0.05)
 
@@ -84,11 +125,13 @@ class LocalCluster:
         return state
 
     def shutdown(self) -> None:
-        """Remove every node. Not ``Cluster.shutdown()``: it also resets this process's Ray state, which the
-        session's cluster (``ray_session``) still uses."""
-        for node in list(self.cluster.worker_nodes):
-            self.remove(node)
-        self.remove(self.cluster.head_node)
+        """Remove every node (the cluster process does so when its stdin closes)."""
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        self._log.close()
 
 
 @pytest.fixture

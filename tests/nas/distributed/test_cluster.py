@@ -1,7 +1,8 @@
-"""A real multi-node Ray cluster on 127.0.0.1 that loses a node: trials and DDP retraining finish as if it had not.
+"""A real multi-node Ray cluster on 127.0.0.1: trials that lose a node finish as if they had not, two drivers share it.
 
 The commands run as a user runs them, in their own processes, joining the cluster with ``--address``; the test
-removes a worker node (its raylet and every process on it) while a trial or a DDP worker runs there.
+removes a worker node (its raylet and every process on it) while a trial runs there. The DDP run that loses a
+node is in test_train.py, beside the uninterrupted run it is compared with.
 """
 import json
 import os
@@ -32,7 +33,8 @@ def test_a_driver_joins_a_multinode_cluster_bound_to_loopback(multinode):
     (ray-project/ray#59110); ``--address 127.0.0.1:PORT`` still joins such a cluster and sees both nodes."""
     cluster = multinode(head_cpus=1)
     cluster.add(cpus=1)
-    code = f"from nas.distributed.cluster import ray_cluster\nwith ray_cluster(address={cluster.address!r}) as i: print(i)"
+    code = ("from nas.distributed.cluster import ray_cluster\n"
+            f"with ray_cluster(address={cluster.address!r}) as info: print(info)")
     res = subprocess.run([sys.executable, "-c", code], env=os.environ, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "cpus=2.0" in res.stdout
@@ -50,7 +52,10 @@ def test_two_run_folders_of_the_same_name_get_different_job_names(tmp_path):
 def _attempt_rows(out: Path):
     for path in sorted(out.glob("trial-*/attempts.jsonl")):
         for line in path.read_text().splitlines():
-            yield path.parent, json.loads(line)
+            try:
+                yield path.parent, json.loads(line)
+            except ValueError:  # a line still being written
+                continue
 
 
 def trial_mid_run_on(out: Path, node_id: str):
@@ -74,7 +79,7 @@ def test_trials_finish_with_clean_genotypes_when_a_worker_node_is_lost(tmp_path,
     cluster = multinode(head_cpus=1)
     worker = cluster.add(cpus=1)
     out, rec = tmp_path / "exp", recipe(tmp_path, epochs=6)
-    lost = cluster.remove_when(worker, lambda: trial_mid_run_on(out, worker.node_id))
+    lost = cluster.remove_when(worker, lambda: trial_mid_run_on(out, worker))
     start = time.time()
     res = run_command("nas.cli.search", "--trials", "4", "--address", cluster.address, "--recipe", rec,
                       "--out", str(out))
@@ -82,8 +87,8 @@ def test_trials_finish_with_clean_genotypes_when_a_worker_node_is_lost(tmp_path,
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     assert "removed" in lost, "no trial ran on the worker node long enough to lose it"
     victim = attempts(lost["at"])
-    assert len(victim) >= 2 and victim[0]["node"] == worker.node_id
-    assert all(a["had_run_checkpoint"] and a["node"] == cluster.head.node_id for a in victim[1:])
+    assert len(victim) >= 2 and victim[0]["node"] == worker
+    assert all(a["had_run_checkpoint"] and a["node"] == cluster.head for a in victim[1:])
     clean = {}
     for seed in range(4):
         run = tmp_path / "clean" / f"s{seed}"
