@@ -13,7 +13,8 @@ from typing import Callable, Iterator, Optional
 
 from nas.errors import NasError
 
-__all__ = ["ClusterInfo", "ray_cluster", "check_address", "run_job_name", "ray_env", "quiet_ray_logs", "DASHBOARD_HELP"]
+__all__ = ["ClusterInfo", "ray_cluster", "check_address", "check_shared", "mark_driver", "run_job_name", "ray_env",
+           "quiet_ray_logs", "DASHBOARD_HELP"]
 
 DASHBOARD_PORT = 8265  # Ray's default; the next free port is used when it is taken
 CONNECT_TIMEOUT_S = 3.0  # how long --address may take to answer before it is reported as unreachable
@@ -97,6 +98,31 @@ def _keep_loopback(address: str) -> None:
         socket.create_connection((ip, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def check_shared(path) -> None:
+    """Raise a one-line NasError unless ``path``, which the driver wrote before Ray placed this process, is here.
+
+    Trials and DDP workers write their run folders wherever Ray places them, so a node that does not mount the
+    driver's storage at the same path would run without anyone reading its results.
+    """
+    import pathlib
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise NasError(f"{path.parent} is not visible on node {socket.gethostname()}: run folders must be on "
+                       f"storage that every node of the cluster mounts at the same path")
+
+
+def mark_driver(folder) -> str:
+    """Write ``folder/driver.json`` (this host and process), for :func:`check_shared` on other nodes; return it."""
+    import json
+    import pathlib
+
+    path = pathlib.Path(folder) / "driver.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}) + "\n")
+    return str(path)
 
 
 def _free_port(preferred: int) -> int:

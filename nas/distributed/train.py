@@ -97,7 +97,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     import nas
     from nas.config import from_dict
     from nas.config.retrain import RetrainConfig
-    from nas.distributed.cluster import quiet_ray_logs
+    from nas.distributed.cluster import check_shared, quiet_ray_logs
     from nas.tasks import resolve_task
     from nas.train import checkpoint as ck
     from nas.train.retrain import init_hook
@@ -108,6 +108,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     ctx = ray.train.get_context()
     cfg = from_dict(RetrainConfig, config["cfg"])
     g, out = nas.load_genotype(config["genotype"]), Path(config["out"])
+    check_shared(out / "config.yaml")  # written by the driver: a node without the run's storage stops here
     # A worker group that Ray Train restarts (a worker or its node died) continues from the run folder's last
     # checkpoint, as --resume would: a new run's folder holds last.pt only when an earlier attempt wrote it.
     resume = config["resume"] or (out / "last.pt").is_file()

@@ -65,13 +65,15 @@ def search_trial(config: Dict[str, Any]) -> None:
     import torch
     from ray import tune
 
-    from nas.distributed.cluster import quiet_ray_logs
+    from nas.distributed.cluster import check_shared, quiet_ray_logs
     from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.config.search import load_search_config
     from nas.search.run import SearchRun
     from nas.utils.device import resolve_device, trial_device
 
     quiet_ray_logs()
+    if config.get("driver"):  # experiments started before this check have no such key
+        check_shared(config["driver"])
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
@@ -138,16 +140,17 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
     """
     from ray import tune
 
-    from nas.distributed.cluster import ray_env
+    from nas.distributed.cluster import mark_driver, ray_env
 
     ray_env()
     out = Path(out).resolve()
     fn = trainable(cpus_per_trial, gpus_per_trial, eval_workers)
     state = out / name
+    driver = mark_driver(state)  # each trial checks that its node sees this file: --out must be shared storage
     if resume and tune.Tuner.can_restore(str(state)):
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:
         space = {"spec": tune.grid_search(specs), "threads": max(1, int(cpus_per_trial)),
-                 "eval_workers": eval_workers, "device": device}
+                 "eval_workers": eval_workers, "device": device, "driver": driver}
         tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose, name))
     return tuner.fit()

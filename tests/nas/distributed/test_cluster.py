@@ -49,6 +49,16 @@ def test_two_run_folders_of_the_same_name_get_different_job_names(tmp_path):
     assert len(deep) == JOB_NAME_CHARS and deep.startswith("...") and deep.endswith("/exp")
 
 
+def test_a_node_that_does_not_see_the_run_folder_stops_in_one_line(tmp_path):
+    """Trials and DDP workers first check a file the driver wrote; a node without the shared storage lacks it."""
+    from nas.distributed.cluster import check_shared, mark_driver
+    from nas.errors import NasError
+
+    check_shared(mark_driver(tmp_path / "exp" / "tune"))
+    with pytest.raises(NasError, match=r"/elsewhere is not visible on node .*: run folders must be on storage"):
+        check_shared(tmp_path / "elsewhere" / "driver.json")
+
+
 def _attempt_rows(out: Path):
     for path in sorted(out.glob("trial-*/attempts.jsonl")):
         for line in path.read_text().splitlines():
