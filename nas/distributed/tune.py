@@ -72,8 +72,8 @@ def search_trial(config: Dict[str, Any]) -> None:
     from nas.utils.device import resolve_device, trial_device
 
     quiet_ray_logs()
-    if config.get("driver"):  # experiments started before this check have no such key
-        check_shared(config["driver"])
+    if config["spec"].get("driver"):  # experiments started before this check have no such key
+        check_shared(config["spec"]["driver"])
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
@@ -146,11 +146,12 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
     out = Path(out).resolve()
     fn = trainable(cpus_per_trial, gpus_per_trial, eval_workers)
     state = out / name
-    driver = mark_driver(state)  # each trial checks that its node sees this file: --out must be shared storage
+    # Each trial first checks that its node sees this file: --out must be on storage that every node mounts.
+    specs = [{**spec, "driver": mark_driver(state)} for spec in specs]
     if resume and tune.Tuner.can_restore(str(state)):
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:
         space = {"spec": tune.grid_search(specs), "threads": max(1, int(cpus_per_trial)),
-                 "eval_workers": eval_workers, "device": device, "driver": driver}
+                 "eval_workers": eval_workers, "device": device}
         tuner = tune.Tuner(fn, param_space=space, **_tuner_kwargs(out, max_failures, verbose, name))
     return tuner.fit()

@@ -16,6 +16,7 @@ import pytest
 
 from nas.cli.search import main as search_main
 
+from tests.nas.distributed.multinode import multinode  # noqa: F401 (a fixture)
 from tests.nas.distributed.test_tune import attempts, recipe
 
 TORCH_THREADS = 1  # the trials run with one thread each; the clean reference runs must too (same float sums)

@@ -15,6 +15,7 @@ import nas
 from nas.config import from_dict, load_recipe, merge
 from nas.config.retrain import RetrainConfig
 from nas.distributed.train import global_batch_indices
+from tests.nas.distributed.multinode import multinode  # noqa: F401 (a fixture)
 
 TORCH_THREADS = 1  # Ray workers share the 2 cores with this process (tests/conftest.py)
 
