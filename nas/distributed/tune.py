@@ -146,8 +146,8 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
     out = Path(out).resolve()
     fn = trainable(cpus_per_trial, gpus_per_trial, eval_workers)
     state = out / name
-    # Each trial first checks that its node sees this file: --out must be on storage that every node mounts.
-    specs = [{**spec, "driver": mark_driver(state)} for spec in specs]
+    driver = mark_driver(state)  # each trial first checks that its node sees it: --out must be shared storage
+    specs = [{**spec, "driver": driver} for spec in specs]
     if resume and tune.Tuner.can_restore(str(state)):
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:
