@@ -82,7 +82,7 @@ def genotypes(out: Path) -> dict:
     return {r["seed"]: r["genotype"] for r in json.loads((out / "summary.json").read_text())["trials"]}
 
 
-@pytest.mark.slow  # about 90-130 s on 2 cores: 4 trials on a 2-node cluster, then 4 clean searches
+@pytest.mark.slow  # about 90-135 s on 2 cores: 4 trials on a 2-node cluster, then 4 clean searches
 def test_trials_finish_with_clean_genotypes_when_a_worker_node_is_lost(tmp_path, multinode):
     """Four trials on a head and one worker node (1 CPU each); the worker node goes away while a trial runs there
     with a checkpoint. That trial is retried on the head from its run folder, and every trial's genotype is the
@@ -113,7 +113,7 @@ def _json(url: str):
         return json.loads(r.read())
 
 
-@pytest.mark.slow  # about 40-55 s on 2 cores
+@pytest.mark.slow  # about 40-70 s on 2 cores
 def test_two_trial_drivers_on_one_cluster_finish_in_their_own_folders_under_their_own_names(tmp_path, multinode):
     """Two ``nas-search --trials 2`` drivers at once on one 2-node cluster (with its dashboard), their run folders
     both called ``exp``: both finish, each in its folder, and the dashboard names their jobs apart, with each
