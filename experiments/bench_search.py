@@ -42,6 +42,7 @@ from nas.search.strategies.evolution import Evolution
 from nas.search.strategies.window import sample_in_window
 from nas.search.one_shot import accuracy
 from nas.search.scorer import OneShotScorer, window_sampler
+from nas.train.loop import MeanLoss, StepOptions, train_step
 from nas.search.strategies.window import cost_window
 from nas.utils.seeds import seeded_init
 from nas.utils.stats import kendall_tau, kendall_tau_ci
@@ -101,13 +102,11 @@ def standalone_accuracy(s: OneShotScorer, g, epochs: int, seed: int, ema: float 
     steps = epochs * data.steps_per_epoch
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=4e-5)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps, pct_start=0.1)
+    objective, opts = MeanLoss(F.cross_entropy), StepOptions(device=torch.device("cpu"))
     model.train()
     for epoch in range(epochs):
         for x, y in data.train_batches(1000 + epoch):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            train_step(model, x, y, objective, opt, None, opts)
             sched.step()
             if avg is not None:
                 avg.update_parameters(model)

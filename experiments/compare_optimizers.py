@@ -15,7 +15,7 @@ import nas
 from nas.data.synthetic import ShapesSpec, shapes_datasets
 from nas.optim import WarmupCosine, create_optimizer, param_groups_weight_decay
 from nas.data.collate import collate_skip
-from nas.train.loop import StepOptions, evaluate
+from nas.train.loop import MeanLoss, StepOptions, evaluate, train_step
 
 # name -> (registry name, kwargs). LRs are each method's usual value for this batch size, not tuned per method:
 # SGD 0.1 with Nesterov momentum; Adam 1e-3 (Kingma & Ba); AdaRem 0.4, the reference reconstruction's default.
@@ -41,15 +41,13 @@ def train_one(name: str, args, train, val, writer) -> Dict[str, object]:
     opt = create_optimizer(reg, param_groups_weight_decay(model, args.weight_decay), **kwargs)
     sched = WarmupCosine(opt, total_steps=args.steps, warmup_steps=args.steps // 10)
     losses: List[float] = []
+    objective, opts = MeanLoss(nn.functional.cross_entropy), StepOptions(device=torch.device("cpu"))
     start = time.perf_counter()
     model.train()
     for step, (x, y, _) in zip(range(args.steps), infinite_batches(train, args.batch_size, args.seed)):
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = train_step(model, x, y, objective, opt, None, opts)
         sched.step()
-        losses.append(float(loss.detach()))
+        losses.append(float(loss))
         writer.add_scalar(f"train_loss/{name}", losses[-1], step)
         if (step + 1) % max(1, args.steps // 5) == 0:
             print(f"  {name} step {step + 1}/{args.steps} loss {losses[-1]:.3f}", flush=True)

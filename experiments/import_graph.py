@@ -43,21 +43,21 @@ from experiments.common import ROOT
 
 # Lowest first. Units in one tuple share a layer.
 LAYERS: List[Tuple[str, ...]] = [
-    ("nas.errors", "nas.registry"),
+    ("nas.errors", "nas.registry", "nas.version"),
     ("nas.core",),
     ("nas.utils",),
-    ("nas.plugins", "nas.benchmarks"),
+    ("nas.plugins", "nas.spaces", "nas.benchmarks"),
     ("nas.optim", "nas.nn"),
+    ("nas.latency",),  # latency tables and budgets: config parses a latency budget with it
     ("nas.config",),
     ("nas.data",),
     ("nas.forgery",),
     ("nas.tasks",),
     ("nas.train",),
-    ("nas.latency",),
     ("nas.search.strategies",),
     ("nas.search", "nas.search.families"),  # the run and its families build on each other
     ("nas.distributed",),
-    ("nas.weights", "nas.viz"),
+    ("nas.weights", "nas.viz"),  # nas.weights re-exports nas.train.weights
     ("nas.api", "nas"),  # the public face: nas/__init__.py re-exports nas.api
     ("nas.cli",),
 ]

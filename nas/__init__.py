@@ -15,7 +15,7 @@ from nas.errors import NasError
 from nas.plugins import SpacePlugin, get_plugin
 from nas.search.strategies import list_strategies
 
-__version__ = "0.1.0"
+from nas.version import __version__
 
 __all__ = [
     "Cost",

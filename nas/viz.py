@@ -19,6 +19,9 @@ def plot_genotype(g: Genotype, path: str | Path, **kwargs) -> Path:
     if path.suffix.lower() not in _FORMATS:
         raise NasError(f"cannot plot to {path.name}: use one of {', '.join(_FORMATS)}")
     plugin = get_plugin(g.space)
+    from nas.utils.extras import require
+
+    require("matplotlib", purpose=f"plotting to {path.name[:60]}")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nas.cli import derive, retrain, search
+from nas.cli import derive, profile, retrain, search
 
 ROOT = Path(__file__).resolve().parents[1]
 ST_TINY = str(ROOT / "recipes" / "search" / "st_topo_tiny.yaml")
-MAINS = {"nas-search": search.main, "nas-derive": derive.main, "nas-retrain": retrain.main}
+MAINS = {"nas-search": search.main, "nas-derive": derive.main, "nas-retrain": retrain.main, "nas-profile": profile.main}
+NAME = "n" * 300  # one name longer than any file system takes (255 bytes)
 LONG = "st_topo:" + ",".join(["k7e6"] * 55)  # over 255 characters: no file system takes it as a file name
 
 
@@ -48,6 +49,8 @@ def _files(d: Path) -> None:
     empty = _search_run(d, "empty_config_run")
     (empty / "config.yaml").write_text("")
     (d / "a_file").write_text("mine\n")
+    huge = _search_run(d, "huge_seed_run")  # a run folder whose stored seed no generator takes
+    (huge / "config.yaml").write_text((huge / "config.yaml").read_text().replace("seed: 0\n", f"seed: {10 ** 23}\n", 1))
 
 
 CASES = {
@@ -77,6 +80,60 @@ CASES = {
     "flag without its value": ("nas-retrain", ["st_topo:mobilenetv2", "--epochs"], "expected one argument"),
     "non-integer flag": ("nas-derive", ["st_topo:mobilenetv2", "--resolution", "1e9"], "invalid int value"),
     "unbounded unknown flag": ("nas-search", ["--" + "x" * 100_000], "unrecognized arguments"),
+    # every path flag goes through one check (nas.utils.paths) as it is parsed: names the file system takes, and a
+    # place that can hold what is written
+    "--out name too long": ("nas-search", ["--recipe", ST_TINY, "--out", NAME], "300 bytes long"),
+    "--out inner name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--out", f"new/{NAME}/run"], "300 bytes"),
+    "--out under /proc": ("nas-search", ["--recipe", ST_TINY, "--out", "/proc/nas-run"], "cannot make a folder in"),
+    "--out under a file": ("nas-search", ["--recipe", ST_TINY, "--out", "a_file/run"], "a_file is a file, so it"),
+    "--out under /sys": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "/sys/nas-run"], "cannot make a folder in"),
+    "--out of retrain under a file": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "a_file/r"], "is a file, so"),
+    "--export under /proc": ("nas-derive", ["st_topo:mobilenetv2", "--export", "/proc/m.ts"], "cannot make a folder"),
+    "--plot name too long": ("nas-derive", ["st_topo:mobilenetv2", "--plot", NAME + ".png"], "bytes long"),
+    "--lut name too long": ("nas-derive", ["st_topo:mobilenetv2", "--lut", NAME], "--lut: the name"),
+    "--data name too long": ("nas-search", ["--recipe", ST_TINY, "--data", NAME, "--out", "new"], "--data: the name"),
+    "--recipe name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--recipe", NAME], "--recipe: the name"),
+    "--resume name too long": ("nas-search", ["--resume", NAME], "--resume: the name"),
+    "data.root override name too long": ("nas-search", ["--recipe", ST_TINY, "--out", "new", f"data.root={NAME}"],
+                                         "data.root: the name"),
+    "val_list override, name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "new", f"data.val_list={NAME}"],
+                                       "data.val_list: the name"),
+    "--weights name too long": ("nas-derive", ["st_topo:mobilenetv2", "--export", "m.ts", "--weights", NAME],
+                                "File name too long"),
+    "--init checkpoint name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--init", f"backbone:{NAME}", "--out",
+                                                        "new"], "File name too long"),
+    "nas-profile --out under /proc": ("nas-profile", ["--space", "st_topo", "--out", "/proc/t.json"], "cannot make"),
+    # numbers: one table of ranges (nas.config.limits), checked as every config is built
+    "negative seed": ("nas-search", ["--recipe", ST_TINY, "--seed", "-5", "--out", "new"], "seed must be in 0.."),
+    "seed over 63 bits": ("nas-search", ["--recipe", ST_TINY, "--seed", str(10 ** 23), "--out", "new"],
+                          "seed must be in 0.."),
+    "stored seed over 63 bits": ("nas-search", ["--resume", "huge_seed_run"], "seed must be in 0.."),
+    "trial seeds past 63 bits": ("nas-search", ["--recipe", ST_TINY, "--seed", str(2 ** 63 - 1), "--trials", "2",
+                                                "--out", "new"], "seed must be in 0.."),
+    "negative retrain seed": ("nas-retrain", ["st_topo:mobilenetv2", "--seed", "-1", "--out", "new"], "seed must be"),
+    "negative data seed": ("nas-search", ["--recipe", ST_TINY, "--out", "new", "data.seed=-1"], "data.seed must be"),
+    "profile seed over 63 bits": ("nas-profile", ["--space", "st_topo", "--out", "t.json", "--seed", str(2 ** 63)],
+                                  "seed must be in"),
+    "one class to search for": ("nas-search", ["--recipe", ST_TINY, "--num-classes", "1", "--out", "new"],
+                                "num_classes must be in 2.."),
+    "one class to derive": ("nas-derive", ["st_topo:mobilenetv2", "--num-classes", "1"], "num_classes must be in 2"),
+    "one class to retrain": ("nas-retrain", ["st_topo:mobilenetv2", "--out", "new", "model.num_classes=1"],
+                             "model.num_classes must be in 2"),
+    "resolution in the millions": ("nas-search", ["--recipe", ST_TINY, "--resolution", "1000000", "--out", "new"],
+                                   "above the limit 4,096"),
+    "population in the millions": ("nas-search", ["--recipe", ST_TINY, "--population", "5000000", "--out", "new"],
+                                   "evolution.population 5000000 is above the limit"),
+    "batch in the millions": ("nas-retrain", ["st_topo:mobilenetv2", "--batch-size", "10000000", "--out", "new"],
+                              "batch_size 10000000 is above the limit"),
+    "frames in the millions": ("nas-search", ["--space", "pv_st", "--frames", "1000000", "--out", "new"],
+                               "frames 1000000 is above the limit"),
+    "proxy clip side in the millions": ("nas-search", ["--space", "pv_st", "--out", "new", "data.size=1000000"],
+                                        "data.size 1000000 is above the limit"),
+    "derive resolution in the millions": ("nas-derive", ["st_topo:mobilenetv2", "--resolution", "1000000"],
+                                          "above the limit"),
+    # the budget rule (nas.search.budget): above the largest member, with a window's lower edge
+    "budget above the largest member": ("nas-search", ["--recipe", ST_TINY, "--madds", "1.5G", "--out", "new"],
+                                        "is above the largest st_topo model"),
 }
 
 

@@ -92,6 +92,9 @@ def inherited_rules(model: torch.nn.Module) -> dict:
 
 def thop_profile(model: torch.nn.Module, x: torch.Tensor) -> Tuple[int, int, float]:
     """Return thop's ``(MACs, params, seconds)`` on a deep copy (thop leaves buffers behind on the original)."""
+    from nas.utils.extras import require
+
+    require("thop", purpose="tools/bench_cost.py")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import thop

@@ -5,11 +5,12 @@ import argparse
 import functools
 import os
 import sys
+import warnings
 from typing import Callable, List, NoReturn, Optional
 
 from nas.errors import EXIT_USAGE, NasError
 
-__all__ = ["cli_main", "ArgumentParser"]
+__all__ = ["cli_main", "ArgumentParser", "plain_warnings"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -24,25 +25,44 @@ class ArgumentParser(argparse.ArgumentParser):
         raise NasError(f"{text} (see {self.prog} --help)")
 
 
+def plain_warnings(prog: str) -> Callable[..., str]:
+    """Return a ``warnings.formatwarning`` that prints ``prog: warning: message`` as one line.
+
+    Python's own format adds the warning's file and line and then that line of source, which reads to a user
+    as if the program had printed its own code.
+    """
+
+    def format(message, category, filename, lineno, line=None) -> str:
+        text = " ".join(str(message).split())
+        return f"{prog}: warning: {text}\n"
+
+    return format
+
+
 def cli_main(prog: str) -> Callable[[Callable[[List[str]], int]], Callable[[Optional[List[str]]], int]]:
-    """Wrap a ``run(argv) -> exit code`` function so bad input prints ``prog: error: ...`` with no traceback."""
+    """Wrap a ``run(argv) -> exit code`` function so bad input prints ``prog: error: ...`` with no traceback, and
+    warnings print as ``prog: warning: ...`` (:func:`plain_warnings`)."""
 
     def deco(run: Callable[[List[str]], int]) -> Callable[[Optional[List[str]]], int]:
         @functools.wraps(run)
         def main(argv: Optional[List[str]] = None) -> int:
+            before = warnings.formatwarning
+            warnings.formatwarning = plain_warnings(prog)
             try:
                 return run(sys.argv[1:] if argv is None else argv)
             except NasError as exc:
                 print(f"{prog}: error: {exc}", file=sys.stderr)
                 return EXIT_USAGE
-            except KeyboardInterrupt:
-                print(f"{prog}: interrupted", file=sys.stderr)
+            except KeyboardInterrupt as exc:
+                print(f"{prog}: interrupted", *getattr(exc, "__notes__", []), sep="; ", file=sys.stderr)
                 return 130
             except BrokenPipeError:
                 # the reader of our output went away (e.g. `| head`): stop quietly, as Unix tools do
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
                 return 141
+            finally:
+                warnings.formatwarning = before
 
         return main
 

@@ -20,17 +20,19 @@ FLAGS = (
          type=int),
     Flag("--num-classes", "classifier outputs (default: the space's, 1000 for ours)", key="num_classes", type=int),
     Flag("--json", "print one JSON object instead of the table", key="json", type=bool),
-    Flag("--export", "write a standalone model: FILE.ts (TorchScript) or FILE.onnx", key="export", metavar="FILE"),
+    Flag("--export", "write a standalone model: FILE.ts (TorchScript) or FILE.onnx", key="export", metavar="FILE",
+         path="file"),
     Flag("--weights", "weights written by --export: init (freshly initialised, the default), supernet (of the search "
          "run given as the genotype) or FILE (a nas-retrain checkpoint)", key="weights", metavar="init|supernet|FILE"),
-    Flag("--plot", "draw the architecture to FILE.png or FILE.svg", key="plot", metavar="FILE"),
+    Flag("--plot", "draw the architecture to FILE.png or FILE.svg", key="plot", metavar="FILE", path="file"),
     Flag("--frames", "clip length for video spaces (default: the space's)", key="frames", type=int),
     Flag("--task", "forgery_image or forgery_spatial: cost (and --export) the forgery detector", key="task"),
     Flag("--classes", "with --task: label sets, 2, 3, 16 or a comma list (default 2)", key="classes"),
     Flag("--streams", "with --task: rgb (default), fad, lfs, both or mix", key="streams"),
     Flag("--latency", "measure the model's latency: median and IQR after warm-up, eager and TorchScript",
          key="latency", type=bool, group="latency"),
-    Flag("--lut", "print the latency predicted by a nas-profile table", key="lut", metavar="FILE", group="latency"),
+    Flag("--lut", "print the latency predicted by a nas-profile table", key="lut", metavar="FILE", group="latency",
+         path="read"),
     Flag("--lut-force", "use a table made on another device, torch version or thread count", key="lut_force",
          type=bool, group="latency"),
     Flag("--threads", "CPU threads (default: 1 and all; with --lut only, the table's)", key="threads", type=int,
@@ -77,6 +79,9 @@ def export_model(model, path: Path, example, output_names=("logits",)) -> None:
         scripted = torch.jit.script(model)
         atomic_write(path, lambda f: torch.jit.save(scripted, f))
     elif suffix == ".onnx":
+        from nas.utils.extras import require
+
+        require("onnx", purpose=f"--export {path.name[:60]}")
         tmp = path.with_name(f".{path.name}.tmp")
         torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"],
                           output_names=list(output_names),
@@ -102,10 +107,10 @@ def _export(g, target, cfg, source: str) -> str:
     """Build the model, load the ``--weights`` it asks for, write ``--export``; return which weights were written."""
     import torch
 
-    import nas
-    from nas.weights import export_weights
+    from nas.spaces import create_model
+    from nas.train.weights import export_weights
 
-    model = nas.create_model(g, num_classes=target.num_classes)
+    model = create_model(g, num_classes=target.num_classes)
     note = export_weights(model, cfg.weights or "init", g, run=source)
     example = torch.randn(target.input_shape(1))
     export_model(model, Path(cfg.export), example)
@@ -116,13 +121,13 @@ def _forgery(g, target, cfg):
     """Build the forgery detector of ``cfg``; export it when asked; return ``(rows, total, weights note)``."""
     import torch
 
-    import nas
+    from nas.api import cost
     from nas.config.retrain import parse_classes
     from nas.forgery import create_detector
 
     kw = dict(task=cfg.task, classes=parse_classes(cfg.classes or "2"), streams=cfg.streams or "rgb",
               resolution=target.resolution)
-    total = nas.cost(g, **kw)  # the pure count of every part (equal to a count of the built detector)
+    total = cost(g, **kw)  # the pure count of every part (equal to a count of the built detector)
     note = None
     if cfg.export:
         det = create_detector(g, **kw)
@@ -193,12 +198,12 @@ def _latency_lines(lat: dict) -> List[str]:
 @cli_main("nas-derive")
 def main(argv: List[str]) -> int:
     """Run nas-derive."""
-    import nas
+    from nas.spaces import get_space, load_genotype
 
     args = build_parser().parse_args(argv)
     cfg = build_derive_config(args)
-    g = nas.load_genotype(args.genotype)
-    space = nas.get_space(g.space)
+    g = load_genotype(args.genotype)
+    space = get_space(g.space)
     target = _target(space, cfg)
     if cfg.task is not None:
         rows, total, weights = _forgery(g, target, cfg)

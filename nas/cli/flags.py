@@ -37,6 +37,8 @@ class Flag:
         resume: whether it may be given with ``--resume`` (it does not change what the run computes).
         group: the help section it is listed under; None for the main one.
         metavar: argparse's metavar.
+        path: for a path, its role in ``nas.utils.paths.check_path`` (``read``, ``dir`` or ``file``): the flag's
+            value is checked there as it is parsed, before anything is built or written.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Flag:
     resume: bool = False
     group: Optional[str] = None
     metavar: Optional[str] = None
+    path: Optional[str] = None
 
     @property
     def dest(self) -> str:
@@ -62,8 +65,19 @@ def add_flags(parser: argparse.ArgumentParser, table: Sequence[Flag]) -> argpars
         if f.type is bool:
             where.add_argument(f.name, action="store_true", default=None, help=f.help)
         else:
-            where.add_argument(f.name, type=f.type, metavar=f.metavar, help=f.help)
+            where.add_argument(f.name, type=f.type if f.path is None else _path_type(f), metavar=f.metavar,
+                               help=f.help)
     return parser
+
+
+def _path_type(flag: Flag):
+    """Return argparse's converter of a path flag: the one path check, with the flag's role and name."""
+    from nas.utils.paths import check_path
+
+    def convert(text: str) -> str:
+        return check_path(text, flag.path, flag.name)
+
+    return convert
 
 
 def given_flags(args: argparse.Namespace, table: Sequence[Flag]) -> Dict[str, Any]:

@@ -15,7 +15,7 @@ __all__ = ["main", "build_parser"]
 # The flags of nas-profile: each sets the ProfileConfig key of its name.
 FLAGS = (
     Flag("--space", "space to tabulate, e.g. st_topo or pv_st", key="space"),
-    Flag("--out", "the table to write (JSON)", key="out"),
+    Flag("--out", "the table to write (JSON)", key="out", path="file"),
     Flag("--resolution", "input resolution (default: the space's)", key="resolution", type=int),
     Flag("--num-classes", "classifier outputs (default: the space's)", key="num_classes", type=int),
     Flag("--frames", "clip length of video spaces (default: the space's)", key="frames", type=int),

@@ -21,26 +21,27 @@ FLAGS = (
     Flag("--init", "starting weights: scratch (default), supernet (of the search run given as the genotype; or "
          "supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head dropped)", key="init"),
     Flag("--data", "an ImageNet-style folder (train/<class>/*, val/<class>/*; real/fake folders for the forgery "
-         "tasks); default: the embedded set", key="data.root", metavar="DIR"),
-    Flag("--recipe", "YAML recipe, e.g. recipes/retrain/cpu_small.yaml", metavar="FILE"),
+         "tasks); default: the embedded set", key="data.root", metavar="DIR", path="read"),
+    Flag("--recipe", "YAML recipe, e.g. recipes/retrain/cpu_small.yaml", metavar="FILE", path="read"),
     Flag("--epochs", "training epochs", key="epochs", type=int),
     Flag("--resolution", "input resolution in pixels", key="resolution", type=int),
     Flag("--batch-size", "training batch size", key="batch_size", type=int),
     Flag("--seed", "run seed (model init, data order, augmentation)", key="seed", type=int),
-    Flag("--out", "run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)", metavar="DIR"),
-    Flag("--resume", "continue a run from RUN_DIR/last.pt with its own config", metavar="RUN_DIR", resume=True),
-    Flag("--eval", "only evaluate CHECKPOINT and print its metrics", metavar="CHECKPOINT"),
+    Flag("--out", "run folder (default runs/retrain-<YYYYmmdd-HHMMSS>)", metavar="DIR", path="dir"),
+    Flag("--resume", "continue a run from RUN_DIR/last.pt with its own config", metavar="RUN_DIR", resume=True,
+         path="read"),
+    Flag("--eval", "only evaluate CHECKPOINT and print its metrics", metavar="CHECKPOINT", path="read"),
     Flag("--data-root", "with --train-list/--val-list: the folder their paths are relative to (data.root, as --data)",
-         key="data.root", metavar="DIR"),
-    Flag("--train-list", "video genotypes: training clip list", key="data.train_list", metavar="FILE"),
-    Flag("--val-list", "video genotypes: validation clip list", key="data.val_list", metavar="FILE"),
+         key="data.root", metavar="DIR", path="read"),
+    Flag("--train-list", "video genotypes: training clip list", key="data.train_list", metavar="FILE", path="read"),
+    Flag("--val-list", "video genotypes: validation clip list", key="data.val_list", metavar="FILE", path="read"),
     Flag("--frames", "video genotypes: frames per clip", key="data.frames", type=int),
     Flag("--classes", "forgery tasks: label sets 2 (real/fake), 3 (real/ID-replaced/ID-remained), 16 (real + 15 "
          "methods) or a comma list trained jointly, e.g. 2,3,16", key="forgery.classes"),
     Flag("--streams", "forgery tasks: rgb (default), fad, lfs, both or mix (F3-Net's streams; model.streams)",
          key="model.streams"),
     Flag("--map-root", "forgery_spatial on ForgeryNet lists: the spatial_localize/ folder (maps at the images' "
-         "relative paths)", key="forgery.map_root", metavar="DIR"),
+         "relative paths)", key="forgery.map_root", metavar="DIR", path="read"),
     Flag("--json", "with --eval: print the metrics as one JSON object", type=bool),
     Flag("--device", "auto (default: CUDA when available), cpu, cuda or cuda:N; not with --workers",
          key="execution.device",
@@ -52,7 +53,8 @@ FLAGS = (
     Flag("--max-failures", "with --workers: restarts of the DDP workers, each from last.pt, after a worker or its "
          "node dies (default 1)", type=int, resume=True),
     Flag("--write-embedded", "write the embedded face-forgery video set (data.train_size / data.val_size videos at "
-         "--resolution, data.seed) to DIR as MP4 files plus ForgeryNet video lists, and exit", metavar="DIR"),
+         "--resolution, data.seed) to DIR as MP4 files plus ForgeryNet video lists, and exit", metavar="DIR",
+         path="dir"),
 )
 
 
@@ -81,16 +83,13 @@ def config_flags(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _default_recipe(args: argparse.Namespace) -> Optional[str]:
-    """Return ``--recipe``, else the recipe the named task ships with (forgery tasks: recipes/retrain/forgery_*)."""
+    """Return ``--recipe``, else the recipe the named task ships with (``Task.default_recipe``), else None."""
     if args.recipe or not args.task:
         return args.recipe
     from nas.tasks import get_task
 
-    name = get_task(args.task).default_recipe
-    if name is None:
-        return None
-    path = Path(__file__).resolve().parents[2] / "recipes" / "retrain" / name
-    return str(path) if path.is_file() else None
+    path = get_task(args.task).recipe_path()
+    return None if path is None else str(path)
 
 
 def _build(args: argparse.Namespace, base: Optional[Dict[str, Any]] = None):
@@ -118,7 +117,7 @@ def _device(args: argparse.Namespace, cfg):
 def _resume(args: argparse.Namespace) -> int:
     flags.check_resume(args, FLAGS, {"key=value overrides": args.opts})
     run = Path(args.resume)
-    import nas
+    from nas.spaces import load_genotype
     from nas.train import run_config
     from nas.train.checkpoint import check_architecture
 
@@ -130,7 +129,7 @@ def _resume(args: argparse.Namespace) -> int:
         print(f"resuming on {workers} DDP workers, as the run started (--workers N to change)")
         args.workers = workers
     # The run's own record is genotype.yaml; last.pt must have been trained for the same architecture.
-    g = nas.load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))
+    g = load_genotype(args.genotype or (run if (run / "genotype.yaml").is_file() else stored))
     check_architecture({"genotype": stored}, str(g), run / "last.pt")
     _fit(args, cfg, g, run, resume=True)
     return 0
@@ -171,15 +170,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import nas
-    from nas.utils.run import default_run_dir
+    from nas.spaces import load_genotype
+    from nas.utils.run import default_run_dir, new_run
 
     if not args.genotype:
         raise NasError("give a genotype or run folder to train (or --resume RUN_DIR / --eval CHECKPOINT)")
-    g = nas.load_genotype(args.genotype)
+    g = load_genotype(args.genotype)
     cfg = _build(args)
     out = Path(args.out) if args.out else default_run_dir("retrain")
-    _fit(args, cfg, g, out)
+    with new_run(out, "retrain"):
+        _fit(args, cfg, g, out)
     print(f"done: {out}")
     return 0
 

@@ -21,9 +21,9 @@ RAY = "Ray: trials, eval workers, cluster (see nas.search.trials)"
 FLAGS = (
     Flag("--space", "search space (default: the recipe's, else st_topo; see nas.list_spaces())", key="space"),
     Flag("--strategy", "search strategy (default: the space's; see nas.list_strategies())", key="strategy"),
-    Flag("--recipe", "YAML recipe with any config keys (see recipes/search/)"),
-    Flag("--out", "run folder (default runs/<space>-<timestamp>)"),
-    Flag("--resume", "continue an interrupted run from its checkpoints", metavar="RUN_DIR", resume=True),
+    Flag("--recipe", "YAML recipe with any config keys (see recipes/search/)", path="read"),
+    Flag("--out", "run folder (default runs/<space>-<timestamp>)", path="dir"),
+    Flag("--resume", "continue an interrupted run from its checkpoints", metavar="RUN_DIR", resume=True, path="read"),
     Flag("--device", "auto (CUDA when available; the default), cpu, cuda or cuda:N", key="execution.device",
          resume=True),
     Flag("--seed", "random seed", key="seed", type=int),
@@ -33,7 +33,11 @@ FLAGS = (
     Flag("--num-classes", "classes of the target model for the cost (default 1000)", key="num_classes", type=int),
     Flag("--latency", "hard latency budget of the predicted model latency, e.g. 25ms (alone, or with a MAdds "
          "budget: both limits hold)", key="latency"),
-    Flag("--lut", "nas-profile latency table for --latency (default: build one into the run folder)", key="lut"),
+    Flag("--lut", "nas-profile latency table for --latency (default: build one into the run folder)", key="lut",
+         path="read"),
+    Flag("--verify-k", "a --latency search times its K best candidates on the target at the end and returns the "
+         "best one measured within the budget (default 5; may change on --resume)", key="latency_verify_k",
+         type=int, resume=True),
     Flag("--lut-force", "accept a table made on another device, torch version or thread count", key="lut_force",
          type=bool),
     Flag("--madds", "hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)", key="madds",
@@ -43,17 +47,18 @@ FLAGS = (
     Flag("--generations", "rounds after the first (evolution, random)", key="evolution.generations", type=int,
          modality="image", group=IMG),
     Flag("--data", "ImageNet-style folder (train/<class>/*, optional val/); default: embedded set", key="data.root",
-         modality="image", group=IMG),
+         modality="image", group=IMG, path="read"),
     Flag("--benchmark", "score by look-up in the space's tabular benchmark instead of training (nb201: cifar10, "
          "cifar100 or imagenet16; see benchmark.* keys)", key="benchmark.name", modality="image", group=IMG),
     Flag("--flops", "MAdds budget of the video model, e.g. 33G (the same quantity as --madds)", key="madds",
          modality="video", group=VID),
     Flag("--frames", "clip length the cost and --flops refer to (default 8; the proxy clips: data.frames=N)",
          key="frames", type=int, modality="video", group=VID),
-    Flag("--data-root", "root folder of the videos named in the lists", key="data.root", modality="video", group=VID),
+    Flag("--data-root", "root folder of the videos named in the lists", key="data.root", modality="video", group=VID,
+         path="read"),
     Flag("--train-list", "training list (mmaction2 'path label', Kinetics CSV or SSv2 JSON)", key="data.train_list",
-         modality="video", group=VID),
-    Flag("--val-list", "validation list, same formats", key="data.val_list", modality="video", group=VID),
+         modality="video", group=VID, path="read"),
+    Flag("--val-list", "validation list, same formats", key="data.val_list", modality="video", group=VID, path="read"),
     Flag("--trials", "run N seeds (seed, seed+1, ...) as Ray Tune trials; with a budget list, N seeds per budget "
          "(--trials 1: one trial per budget)", type=int, group=RAY),
     Flag("--address", "join an existing Ray cluster (HOST:PORT); default: start a local one", resume=True, group=RAY),
@@ -91,16 +96,21 @@ def main(argv: List[str]) -> int:
     trials = args.trials is not None or len(budgets) > 1 or bool(args.address) or args.dashboard
     opts = _trial_options(args, trials)
     out = Path(args.out) if args.out else _default_out(cfg.space, trials)
+    from nas.utils.run import new_run
+
     if trials:
-        return run_trials(cfg, out, budgets, opts, cluster)
+        with new_run(out, "trials"):
+            return run_trials(cfg, out, budgets, opts, cluster)
     from nas.search.run import SearchRun
 
     SearchRun(cfg, out).check()  # a config the run cannot take is the first thing said (it measures nothing)
     device = _device(name)  # a CUDA device this machine lacks is a one-line error here, before any work
-    if args.eval_workers:
-        run, best = run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, resume=False)
-        return _print_result(out, best)
-    return _print_result(out, SearchRun(cfg, out, device).run(resume=False))
+    with new_run(out, "search"):
+        if args.eval_workers:
+            best = run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, resume=False)[1]
+        else:
+            best = SearchRun(cfg, out, device).run(resume=False)
+    return _print_result(out, best)
 
 
 def _trial_options(args, trials: bool):
@@ -135,11 +145,11 @@ def _space(args) -> str:
 
 def _config(args):
     """Return the typed config and the list of budgets (one per trial) the flags ask for."""
-    import nas
+    from nas.plugins import get_plugin
     from nas.config import load_recipe
     from nas.config.search import search_config
 
-    plugin = nas.get_plugin(_space(args))
+    plugin = get_plugin(_space(args))
     flags = config_flags(args, FLAGS, plugin.modality, plugin.name)
     budgets = _budget_list(flags["madds"], "flops" if plugin.modality == "video" else "madds")
     recipe = load_recipe(args.recipe) if args.recipe else {}
@@ -185,7 +195,9 @@ def _resume(args) -> int:
         return resume_trials(out, cluster)
     if args.device is not None:  # where it computes may change on resume; what it computes may not
         cfg = replace(cfg, execution=replace(cfg.execution, device=args.device))
-        cfg.validate()
+    if args.verify_k is not None:  # nor may it, but the latency check of its end may time more candidates
+        cfg = replace(cfg, latency_verify_k=args.verify_k)
+    cfg.validate()
     device = _device(cfg.execution.device)
     if args.eval_workers:
         return _print_result(out, run_with_eval_workers(cfg, out, device, args.eval_workers, cluster, True)[1])

@@ -12,15 +12,21 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Type,
 
 import yaml
 
+from nas.config.limits import check_limit
 from nas.errors import NasError
 from nas.utils.readers import brief
 
-__all__ = ["Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides", "merge",
-           "dump_config", "build_config", "nest_flags", "refuse_on_resume", "check_renamed", "migrate_renamed",
+__all__ = ["path_field", "Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides",
+           "merge", "dump_config", "build_config", "nest_flags", "refuse_on_resume", "check_renamed", "migrate_renamed",
            "foreign_key", "drop_foreign", "config_dict"]
 
 C = TypeVar("C")
 PRECISIONS = ("auto", "bf16", "fp16", "off")  # ``amp`` values: auto = bf16 on CUDA, off on the CPU
+
+
+def path_field(role: str, default: Any = None, **metadata: Any) -> Any:
+    """Return a dataclass field holding a path of ``role`` (see ``nas.utils.paths.check_path``), checked on build."""
+    return dataclasses.field(default=default, metadata={"path": role, **metadata})
 
 
 class Budget(int):
@@ -162,6 +168,13 @@ def from_dict(cls: Type[C], data: Mapping[str, Any], prefix: str = "") -> C:
     if unknown:
         raise NasError(f"unknown config key {brief(prefix + unknown[0])} (known: {', '.join(sorted(fields))})")
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
+    roles = {f.name: f.metadata.get("path") for f in dataclasses.fields(cls)}
+    for k, v in kwargs.items():
+        check_limit(prefix + k, v)  # the one table of ranges (nas.config.limits), before the config's own rules
+        if roles[k] and isinstance(v, str) and v:
+            from nas.utils.paths import check_path
+
+            check_path(v, roles[k], prefix + k)  # the one path check, as for the path flags
     cfg = cls(**kwargs)
     validate = getattr(cfg, "validate", None)
     if validate is not None:

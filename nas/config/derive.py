@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from nas.config import path_field
 from nas.errors import NasError
 
 __all__ = ["DeriveConfig"]
@@ -16,15 +17,15 @@ class DeriveConfig:
     resolution: Optional[int] = None  # input resolution of the cost and of the exported model's example input
     num_classes: Optional[int] = None  # classifier outputs
     frames: Optional[int] = None  # clip length, video spaces only
-    export: Optional[str] = None  # FILE.ts (TorchScript) or FILE.onnx
+    export: Optional[str] = path_field("file")  # FILE.ts (TorchScript) or FILE.onnx
     weights: Optional[str] = None  # with export: init (default), supernet (of the run given) or a checkpoint FILE
-    plot: Optional[str] = None  # FILE.png / .svg / .pdf
+    plot: Optional[str] = path_field("file")  # FILE.png / .svg / .pdf
     json: bool = False  # one JSON object instead of the table
     task: Optional[str] = None  # forgery_image / forgery_spatial: cost and export the forgery detector instead
     classes: Optional[str] = None  # with a forgery task: label sets, e.g. "2" or "2,3,16" (default "2")
     streams: Optional[str] = None  # with a forgery task: rgb | fad | lfs | both | mix (default rgb)
     latency: bool = False  # measure the model's latency (median and IQR after warm-up), eager and TorchScript
-    lut: Optional[str] = None  # a nas-profile latency table: print the predicted latency
+    lut: Optional[str] = path_field("read")  # a nas-profile latency table: print the predicted latency
     lut_force: bool = False  # use a table made on another device, torch version or thread count
     threads: Optional[int] = None  # CPU threads of the measurement and the table check (None: 1 and all / the table's)
     batch: int = 1  # batch size of the measurement

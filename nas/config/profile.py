@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from nas.config import path_field
 from nas.errors import NasError
 
 __all__ = ["ProfileConfig"]
@@ -14,7 +15,7 @@ class ProfileConfig:
     """One latency table: a space at a target, timed on one device with one thread count."""
 
     space: str = ""  # the space to tabulate (a nas.spaces plugin with a latency model)
-    out: str = ""  # the JSON table to write
+    out: str = path_field("file", "")  # the JSON table to write
     resolution: Optional[int] = None  # input resolution (None: the space's default target)
     num_classes: Optional[int] = None  # classifier outputs (None: the space's)
     frames: Optional[int] = None  # clip length, video spaces only (None: the space's)

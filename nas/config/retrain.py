@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Dict, Optional
 
+from nas.config import path_field
 from nas.config.search import ExecutionConfig
 from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
@@ -18,15 +19,16 @@ OPTIMIZER_NAMES = ("sgd", "adarem", "adam", "adamw")
 class DataConfig:
     """Where the images come from and how they are loaded."""
 
-    root: Optional[str] = None  # without lists: an ImageNet-style (or real/fake) folder, train/<class>/*,
+    root: Optional[str] = path_field("read")  # without lists: an ImageNet-style (or real/fake) folder, train/<class>/*,
     #                             val/<class>/*; with lists: the folder their paths are relative to; None: embedded
     train_size: int = 6000  # embedded set: number of training images
     val_size: int = 1000  # embedded set: number of validation images
     seed: int = 0  # embedded set generator seed / folder train-val split seed (independent of the run seed)
     val_fraction: float = 0.1  # folders without val/: share of each class held out for validation
     workers: int = 0  # DataLoader worker processes; 0 loads in the main process
-    train_list: Optional[str] = None  # training list (video clips, or ForgeryNet images / videos), under root
-    val_list: Optional[str] = None  # validation list, same format
+    train_list: Optional[str] = path_field("read")  # training list (video clips, or ForgeryNet images / videos),
+    #                                                  under root
+    val_list: Optional[str] = path_field("read")  # validation list, same format
     frames: Optional[int] = None  # video genotypes: clip length; None: the space's default
     min_readable: float = 0.5  # stop when a training epoch or validation pass reads less than this share of files
     temporal_length: int = 32  # forgery_video/forgery_temporal: frames each whole video is resampled to (slots)
@@ -64,7 +66,7 @@ class ForgeryConfig:
     map_weight: float = 1.0  # forgery_spatial: weight of the map loss beside the classification losses
     quality: str = "hq"  # embedded set: final JPEG range hq (75-95) or lq (30-50)
     strength: float = 1.0  # embedded set: manipulation amplitude (lower is harder)
-    map_root: Optional[str] = None  # ForgeryNet lists: root of the spatial_localize/ maps (same relpaths)
+    map_root: Optional[str] = path_field("read")  # ForgeryNet lists: root of the spatial_localize/ maps (same relpaths)
     replaced_label: int = 1  # 3-way label of ID-replaced methods (ID-remained gets the other of 1, 2)
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
@@ -140,8 +142,6 @@ class ModelConfig:
         """Raise a one-line NasError on an impossible value."""
         if self.streams not in STREAM_NAMES:
             raise NasError(f"model.streams must be one of {'|'.join(STREAM_NAMES)}, got {str(self.streams)[:40]!r}")
-        if self.num_classes is not None and self.num_classes < 1:
-            raise NasError(f"model.num_classes must be >= 1, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
             raise NasError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.width <= 1.0:

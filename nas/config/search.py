@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional
 
-from nas.config import Budget, Precision, build_config, drop_foreign, foreign_key, to_dict
+from nas.config import Budget, Precision, build_config, drop_foreign, foreign_key, path_field, to_dict
 from nas.config.bilevel import DiffSearchConfig
 from nas.errors import NasError
 
@@ -21,8 +21,8 @@ VIDEO = {"modality": "video"}  # field metadata: the key applies to video spaces
 class DataConfig:
     """Proxy data: an embedded set (procedural shapes or motion clips), an ImageNet-style folder or video lists."""
 
-    root: Optional[str] = None  # image: ImageNet-style folder; video: the folder list paths are relative to;
-    #                             None = the space's embedded set
+    root: Optional[str] = path_field("read")  # image: ImageNet-style folder; video: the folder list paths are
+    #                                            relative to; None = the space's embedded set
     train_size: int = 6000  # embedded set: training images (video: clips for weight steps and finalists)
     val_size: int = 1000  # embedded set: validation images (video: clips of the per-epoch accuracy and finalists)
     alpha_size: int = field(default=192, metadata=VIDEO)  # embedded video set: held-out clips for alpha steps
@@ -41,10 +41,10 @@ class DataConfig:
     #                            run folder (score_cache.pt), so a resumed run or later phase does not decode them again
     search_val: str = field(default="split", metadata=IMAGE)  # folders with val/: "split" scores on a seeded
     #                 hold-out of train/ (val/ stays unseen for retraining's report), "val" scores on val/ itself
-    min_readable: float = field(default=0.5, metadata=IMAGE)  # folders: stop when a pass reads less than this share
+    min_readable: float = 0.5  # folders and video lists: stop when any pass reads less than this share
     source: str = field(default="synthetic", metadata=VIDEO)  # "synthetic" (embedded motion clips) or "list"
-    train_list: Optional[str] = field(default=None, metadata=VIDEO)  # list source: weights and alpha train on halves
-    val_list: Optional[str] = field(default=None, metadata=VIDEO)  # list source: clips of the per-epoch accuracy
+    train_list: Optional[str] = path_field("read", **VIDEO)  # list source: weights and alpha train on halves
+    val_list: Optional[str] = path_field("read", **VIDEO)  # list source: clips of the per-epoch accuracy
     list_format: Optional[str] = field(default=None, metadata=VIDEO)  # pathlabel | kinetics | ssv2; None = by suffix
     labels_file: Optional[str] = field(default=None, metadata=VIDEO)  # SSv2: the {name: index} labels JSON
     num_classes: Optional[int] = field(default=None, metadata=VIDEO)  # None = from the list (or the embedded set's)
@@ -180,10 +180,14 @@ class SearchConfig:
     madds: Optional[Budget] = 330_000_000  # hard MAdds budget at the target; recipes may write 330M, 0.5G;
     #                                          None: no MAdds limit (a latency budget alone, or none on pv_st)
     latency: Optional[str] = None  # hard latency budget of the predicted model latency, e.g. 25ms (us, ms, s)
-    lut: Optional[str] = None  # nas-profile table the latency is predicted from; None: built into the run folder
+    lut: Optional[str] = path_field("read")  # nas-profile table the latency is predicted from; None: built into the
+    #                                           run folder
     lut_force: bool = False  # accept a table made on another device, torch version or thread count
     latency_threads: int = 1  # CPU threads the latency budget refers to (of the table built, and of the check)
     latency_device: str = "cpu"  # the device the latency budget refers to
+    latency_verify_k: int = 5  # a latency search ends by timing its K best candidates on the target (nas.latency.verify)
+    #                            and returns the best-ranked one measured within the budget; may change on --resume
+    latency_verify_rounds: int = 3  # interleaved timing rounds of that check (each round times every candidate once)
     resolution: int = 224  # target resolution at which the budget and costs are computed
     frames: Optional[int] = field(default=None, metadata=VIDEO)  # target clip length the cost and budget refer to
     #                                                               (pv_st: 8; the proxy clips: data.frames)
@@ -330,6 +334,11 @@ class SearchConfig:
             raise NasError("a search needs a MAdds budget (madds), a latency budget (latency) or both")
         if self.latency_threads < 1:
             raise NasError(f"latency_threads must be at least 1, got {self.latency_threads}")
+        if not 1 <= self.latency_verify_k <= 100:
+            raise NasError(f"latency_verify_k must be in 1..100 (the returned model is always timed), "
+                           f"got {self.latency_verify_k}")
+        if not 1 <= self.latency_verify_rounds <= 50:
+            raise NasError(f"latency_verify_rounds must be in 1..50, got {self.latency_verify_rounds}")
 
 
 def search_base(space: str) -> Dict[str, Any]:

@@ -157,6 +157,9 @@ class FileVideoForgeries(Dataset):
     """Decode listed videos with PyAV, resampled to ``length`` frames: ``(clip [3, T, S, S], packed target)``."""
 
     def __init__(self, records: Sequence[VideoForgeryRecord], length: int, size: int):
+        from nas.utils.extras import require
+
+        require("av", purpose="reading video files")  # else every video would fail to decode and be skipped
         self.records, self.length, self.size = list(records), length, size
 
     def __len__(self) -> int:

@@ -166,6 +166,9 @@ def decode_frames(path: str | Path, indices: Sequence[int] | None = None) -> np.
 
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, codec: str = "libx264") -> None:
     """Write ``[T, H, W, 3]`` uint8 frames (even H and W) as a video file with PyAV."""
+    from nas.utils.extras import require
+
+    require("av", purpose="writing video files")
     import av
 
     with av.open(str(path), mode="w") as container:
@@ -209,6 +212,9 @@ class VideoListDataset(Dataset):
     def __init__(self, records: Sequence[VideoRecord], root: str | Path, *, frames: int = 8, size: int = 32,
                  train: bool = True, sampling: str = "segment", stride: int = 2, num_clips: int = 1,
                  num_crops: int = 1, seed: int = 0):
+        from nas.utils.extras import require
+
+        require("av", purpose="reading video files")  # else every clip would fail to decode and be skipped
         root = Path(root)
         if not root.is_dir():
             raise NasError(f"video data root not found: {root}")

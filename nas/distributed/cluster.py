@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import secrets
 import shutil
@@ -137,9 +136,9 @@ def _free_port(preferred: int) -> int:
 
 
 def _check_dashboard_deps() -> None:
-    if importlib.util.find_spec("aiohttp") is None or importlib.util.find_spec("aiohttp_cors") is None:
-        raise NasError("--dashboard needs the Ray dashboard packages: pip install -e '.[dashboard]' "
-                       "(ray[default]==2.60.*)")
+    from nas.utils.extras import require
+
+    require("aiohttp", "aiohttp_cors", purpose="--dashboard (the Ray dashboard)")
 
 
 def _temp_dir() -> str:

@@ -94,7 +94,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    import nas
+    from nas.spaces import load_genotype
     from nas.config import from_dict
     from nas.config.retrain import RetrainConfig
     from nas.distributed.cluster import check_shared, quiet_ray_logs
@@ -107,7 +107,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the worker holds
     ctx = ray.train.get_context()
     cfg = from_dict(RetrainConfig, config["cfg"])
-    g, out = nas.load_genotype(config["genotype"]), Path(config["out"])
+    g, out = load_genotype(config["genotype"]), Path(config["out"])
     check_shared(out / "config.yaml")  # written by the driver: a node without the run's storage stops here
     # A worker group that Ray Train restarts (a worker or its node died) continues from the run folder's last
     # checkpoint, as --resume would: a new run's folder holds last.pt only when an earlier attempt wrote it.

@@ -48,13 +48,13 @@ def conv1x1_cx(c_in: int, c_out: int, side: int, bias: bool = True) -> Cost:
 
 def backbone_cx(genotype: Any, stem: Any, side: int, num_features: int) -> Cost:
     """Return a stream's backbone cost (no classifier) fed ``side`` px, with stem conv ``stem`` (maybe inflated)."""
-    import nas
+    from nas.spaces import model_cost
 
     k, s, p = stem.kernel_size[0], stem.stride[0], stem.padding[0]
     stem_side = conv_out(side, k, s, p)
     # The space's cost model describes its stride-2 stem; a stride-1 stem on half the size has the same cost.
     resolution = side if s == 2 else 2 * stem_side
-    model = nas.cost(genotype, resolution=resolution, num_classes=1)
+    model = model_cost(genotype, resolution=resolution, num_classes=1)
     fc = linear_cx(num_features, 1)
     body = Cost(model.madds - fc.madds, model.params - fc.params)
     per_channel = Cost(stem_side * stem_side * stem.out_channels * k * k, stem.out_channels * k * k)
@@ -82,7 +82,7 @@ def _front_cx(front: Any, resolution: int) -> Any:
 
 def detector_cost(detector: Any) -> Cost:
     """Return the exact MAdds and parameters of a built detector (see the module docstring for the convention)."""
-    import nas
+    from nas.spaces import get_space
     from nas.forgery.fusion import first_conv_of
 
     total = Cost()
@@ -92,7 +92,7 @@ def detector_cost(detector: Any) -> Cost:
     for front, stream, g in pairs:
         cost, side = _front_cx(front, detector.resolution)
         stem = first_conv_of(stream.net)
-        genotype = nas.get_space(g.partition(":")[0]).parse(g)  # canonical string (load_genotype stats it as a path)
+        genotype = get_space(g.partition(":")[0]).parse(g)  # canonical string (load_genotype stats it as a path)
         total = total + cost + backbone_cx(genotype, stem, side, stream.num_features)
     a = detector.a
     for k in detector.mix_ids:
@@ -109,14 +109,14 @@ def detector_cost(detector: Any) -> Cost:
 
 def has_pure_cost(genotype: Any) -> bool:
     """Return whether ``genotype``'s space describes its backbone without building it (``backbone_geometry``)."""
-    import nas
+    from nas.spaces import get_space
 
-    return callable(getattr(nas.get_space(genotype.space), "backbone_geometry", None))
+    return callable(getattr(get_space(genotype.space), "backbone_geometry", None))
 
 
 def _stream_cx(kind: str, genotype: Any, spec: DetectorSpec) -> Tuple[Cost, StageLayout, int]:
     """Return one stream's cost (front-end, backbone, inflated stem), its stage layout and feature width."""
-    import nas
+    from nas.spaces import get_space
 
     r = spec.resolution
     if kind == "lfs":
@@ -127,7 +127,7 @@ def _stream_cx(kind: str, genotype: Any, spec: DetectorSpec) -> Tuple[Cost, Stag
         side, stem_stride = r, spec.stem_stride
         in_ch = 3 * fad_bands(spec.fad_all_band) if kind == "fad" else 3
         front = fad_cx(r, fad_bands(spec.fad_all_band)) if kind == "fad" else Cost()
-    geo: BackboneGeometry = nas.get_space(genotype.space).backbone_geometry(genotype, side, stem_stride)
+    geo: BackboneGeometry = get_space(genotype.space).backbone_geometry(genotype, side, stem_stride)
     per_channel = Cost(geo.stem_side ** 2 * geo.stem_channels * geo.stem_kernel ** 2,
                        geo.stem_channels * geo.stem_kernel ** 2)
     extra = in_ch - 3

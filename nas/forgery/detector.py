@@ -132,14 +132,14 @@ class Detector(nn.Module):
 
 def _backbone(genotype, stem_stride: Optional[int]) -> Tuple[nn.Module, bool]:
     """Build a backbone, with ``stem_stride`` where the space takes it; return it and whether it was applied."""
-    import nas
+    from nas.spaces import create_backbone
 
     if stem_stride is None:
-        return nas.create_backbone(genotype), False
+        return create_backbone(genotype), False
     try:
-        return nas.create_backbone(genotype, stem_stride=stem_stride), True
+        return create_backbone(genotype, stem_stride=stem_stride), True
     except TypeError:
-        return nas.create_backbone(genotype), False
+        return create_backbone(genotype), False
 
 
 def _stream(kind: str, genotype, spec: DetectorSpec) -> Tuple[nn.Module, nn.Module]:
@@ -172,13 +172,13 @@ def create_detector(genotype, task: str = "forgery_image", classes=(2,), streams
         >>> sorted(det(torch.randn(1, 3, 32, 32)))
         ['logits_2', 'logits_3']
     """
-    import nas
+    from nas.spaces import load_genotype
 
     spec = DetectorSpec(task=task, classes=tuple(int(c) for c in classes), streams=streams,
                         mix_at=tuple(mix_at) if mix_at is not None else None, resolution=resolution, **options)
     spec.validate()
-    g = nas.load_genotype(genotype)
-    g_lfs = nas.load_genotype(lfs_genotype) if lfs_genotype is not None else g
+    g = load_genotype(genotype)
+    g_lfs = load_genotype(lfs_genotype) if lfs_genotype is not None else g
     kind_a, kind_b = stream_inputs(spec.streams)
     front_a, a = _stream(kind_a, g_lfs if kind_a == "lfs" else g, spec)
     front_b = b = None

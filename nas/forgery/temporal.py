@@ -60,7 +60,7 @@ def load_backbone(backbone: nn.Module, state: Dict[str, torch.Tensor], source: s
 
 
 class _BackboneInit:
-    """``load_backbone_state`` for :func:`nas.weights.apply_init`: backbone weights in, heads stay fresh."""
+    """``load_backbone_state`` for :func:`nas.train.weights.apply_init`: backbone weights in, heads stay fresh."""
 
     def load_backbone_state(self, state: Dict[str, torch.Tensor], genotype=None) -> List[str]:
         """Load the backbone from ``state``; return the part loaded."""

@@ -80,9 +80,15 @@ class LimitCost:
             raise NasError(f"infeasible latency budget: {format_ms(self.latency_ms)} is below the fastest member "
                            f"of {space.name} ({format_ms(least)} predicted at this target)")
         if self.madds is not None:  # the lower edge of two limits is checked below, on the combined cost
-            from nas.search.budget import budget_window
+            from nas.core.budget import budget_window
 
             budget_window(space, self.madds_fn, self.madds, 0.0)
+        slow = self.latency_fn(space.largest())
+        if min_fraction > 0 and self.latency_ms > slow:  # the budget rule of nas.core.budget, for latency
+            raise NasError(f"latency budget {format_ms(self.latency_ms)} is above the largest {space.name} model "
+                           f"({format_ms(slow)} predicted at this target): every member fits, and the window "
+                           f"[{min_fraction:g} x B, B] keeps only the few near it; give a budget of at most "
+                           f"{format_ms(slow)}, or set evolution.min_budget_fraction=0")
         floor = min(self(quick), self(space.cheapest()))
         if floor > PPM:
             raise NasError(f"infeasible budgets: no member found under both {format_ms(self.latency_ms)} and "

@@ -25,9 +25,9 @@ def measure_genotype(genotype, target, device, spec: MeasureSpec, n_threads: int
     """Return the measured latency of ``genotype``'s standalone model (freshly initialised) at ``target``."""
     import torch
 
-    import nas
+    from nas.spaces import create_model
 
-    model = nas.create_model(genotype, num_classes=target.num_classes)
+    model = create_model(genotype, num_classes=target.num_classes)
     return measure(model, torch.randn(target.input_shape(batch)), device, spec, n_threads)
 
 

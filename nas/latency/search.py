@@ -1,4 +1,5 @@
-"""A search's latency limit: its table (given, or built into the run folder), its cost and the final check."""
+"""A search's latency limit: its table (given, or built into the run folder), its cost and the final check
+on measured time (``nas.latency.verify``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,7 @@ def per_slot_latency(space, table: LatencyTable, names) -> list:
 
 
 class LatencyLimit:
-    """The latency budget of a search config: predicts from a table, measures the result once at the end.
+    """The latency budget of a search config: predicts from a table, checks the best candidates on the target.
 
     Args:
         cfg: a search config with ``latency``, ``lut``, ``lut_force``, ``latency_threads``, ``latency_device``.
@@ -69,7 +70,7 @@ class LatencyLimit:
     def _build(self, log) -> LatencyTable:
         """Measure the table of the run's target with a progress bar (the budget's device and threads)."""
         from nas.latency.profile import build_table, calibration_genotypes
-        from nas.search.progress import Progress
+        from nas.utils.progress import Progress
 
         keys = self.space.block_configs(self.target)
         calib = calibration_genotypes(self.space)
@@ -103,11 +104,44 @@ class LatencyLimit:
         """Return the combined cost of this limit and the MAdds limit ``madds`` (None: latency only)."""
         return LimitCost(madds_fn, self.predict, madds, self.budget_ms)
 
-    def result(self, g) -> Dict[str, object]:
-        """Return the predicted and (one real measurement) measured latency of the result, for the run's files."""
-        from nas.latency.profile import measure_genotype
+    def check(self, candidates, rounds: int, out: Path, log: Callable[[str], None] = print):
+        """Time ``candidates`` (``(genotype, score)``, best first) on the target; return the one to return.
 
-        measured = measure_genotype(g, self.target, self.device, self.spec(), self.threads).median_ms
-        return {"latency_budget_ms": self.budget_ms, "predicted_latency_ms": self.predict(g),
-                "measured_latency_ms": measured, "latency_threads": self.threads,
-                "latency_device": self.table.env["device"]}
+        Returns ``(genotype, score, record)``: the best-ranked candidate measured within the budget and the
+        latency fields of the run's files (``latency_verify`` lists every candidate's figures and verdict).
+        What was measured is also written to ``latency_verify.json``; when no candidate is within the budget
+        that file stays and a one-line NasError says so (``--resume RUN --verify-k N`` times more).
+        """
+        from nas.errors import NasError
+        from nas.latency.verify import VERIFY_FILE, verify
+        from nas.utils.io import atomic_write_json
+
+        chosen, verdicts, seconds = verify(candidates, self, rounds, log)
+        report = {"budget_ms": self.budget_ms, "k": len(candidates), "rounds": rounds, "threads": self.threads,
+                  "device": self.table.env["device"], "clock": self.spec().clock, "seconds": round(seconds, 2),
+                  "candidates": [v.as_dict() for v in verdicts], "returned": chosen,
+                  "why": _why(chosen, verdicts)}
+        atomic_write_json(self.out / VERIFY_FILE, report)
+        if chosen is None:
+            fastest = min(verdicts, key=lambda v: v.median_ms)
+            raise NasError(f"none of the {len(verdicts)} best candidates ran within {self.budget_ms:g} ms when "
+                           f"measured (fastest {fastest.median_ms:.2f} ms, spread {fastest.spread_ms:.2f}); "
+                           f"figures in {VERIFY_FILE}; time more with --resume {str(self.out)[:100]} "
+                           f"--verify-k {min(100, 2 * len(verdicts))}")
+        v = verdicts[chosen]
+        g, score = candidates[chosen]
+        record = {"latency_budget_ms": self.budget_ms, "predicted_latency_ms": v.predicted_ms,
+                  "measured_latency_ms": v.median_ms, "measured_latency_spread_ms": v.spread_ms,
+                  "latency_threads": self.threads, "latency_device": self.table.env["device"],
+                  "latency_verify": report}
+        return g, score, record
+
+
+def _why(chosen, verdicts) -> str:
+    """Return, in words, why the returned candidate is the one returned."""
+    if chosen is None:
+        return "no candidate was measured within the budget"
+    if chosen == 0:
+        return "the search's result was measured within the budget"
+    skipped = ", ".join(f"#{i + 1} {v.verdict}" for i, v in enumerate(verdicts[:chosen]))
+    return f"the best-ranked candidate measured within the budget (before it: {skipped})"

@@ -132,7 +132,7 @@ def predict_latency(genotype, table: LatencyTable, space: Optional[Any] = None) 
     from nas.core.target import Target
 
     if space is None:
-        from nas.api import get_space
+        from nas.spaces import get_space
 
         space = get_space(genotype.space)
     target = Target(table.target["resolution"], table.target.get("num_classes", 1000), table.target.get("frames"))

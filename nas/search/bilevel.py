@@ -17,11 +17,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from nas.config.search import DataConfig, SearchConfig
 from nas.core.genotype import Genotype
+from nas.data.collate import check_readable
 from nas.data.collate import warn_skipped as _warn_skipped
 from nas.data.loader import loader_options, make_loader
 from nas.errors import NasError
 from nas.train.amp import autocast, to_device
-from nas.utils.seeds import seeded_init, torch_generator
+from nas.utils.seeds import rng_state, seeded_init, set_rng_state, torch_generator
 
 __all__ = ["BilevelData", "VideoData", "seeded_loader", "build_video_data", "BilevelTrainer", "SupernetScorer",
            "warn_skipped"]
@@ -123,7 +124,7 @@ class BilevelTrainer:
     """
 
     def __init__(self, cfg: SearchConfig, data: BilevelData, space, device: torch.device, latency=None):
-        from nas import create_supernet
+        from nas.spaces import create_supernet
         from nas.search.differentiable import ArchOptimizer
 
         s = cfg.search
@@ -200,12 +201,13 @@ class BilevelTrainer:
             if hasattr(loader.dataset, "set_epoch"):  # augmentation keyed by (dataset seed, this key, clip)
                 loader.dataset.set_epoch((name, epoch))
         self.net.train()
-        alpha_iter, logs, skipped = _cycle(self.data.alpha), {}, 0
+        alpha_iter, logs, skipped, read = _cycle(self.data.alpha), {}, 0, 0
         # The Gumbel noise of every relaxed forward comes from the run's own generator (checkpointed).
         self.net.set_relaxation(s.relaxation, tau, s.paths, generator=self.noise)
         for x, y, n_bad in self.data.train:
             val = next(alpha_iter)
             skipped += n_bad + val[2]
+            read += sum(len(b) for b in (y, val[1]) if b is not None)
             if x is None or val[0] is None:
                 continue
             with autocast(self.device, self.amp):
@@ -215,6 +217,7 @@ class BilevelTrainer:
             if update_alpha and self.arch.is_cycle_end():
                 on_cycle_end(self.derive())  # the cycle's candidate: argmax(alpha) fitted to the budget
             on_step(logs["loss_w"])
+        check_readable(read, skipped, f"{self.data.noun}s", self.cfg.data.min_readable, f"search epoch {epoch + 1}")
         return logs, skipped
 
     def log_round(self, writer, epoch: int, info: Dict[str, float], score: float) -> None:
@@ -271,7 +274,7 @@ class BilevelTrainer:
         gens = {"noise": self.noise, **self.data.generators()}
         return {"supernet": self.net.state_dict(), "w_opt": self.w_opt.state_dict(),
                 "w_sched": self.w_sched.state_dict(), "arch": self.arch.state_dict(),
-                "rng": {k: g.get_state() for k, g in gens.items()}}
+                "rng": rng_state(gens)}
 
     def load_state_dict(self, st: dict) -> None:
         """Restore what ``state_dict`` returned."""
@@ -279,8 +282,7 @@ class BilevelTrainer:
         self.w_opt.load_state_dict(st["w_opt"])
         self.w_sched.load_state_dict(st["w_sched"])
         self.arch.load_state_dict(st["arch"])
-        for k, g in {"noise": self.noise, **self.data.generators()}.items():
-            g.set_state(st["rng"][k])
+        set_rng_state(st["rng"], {"noise": self.noise, **self.data.generators()})
 
 
 class SupernetScorer:
@@ -298,15 +300,17 @@ class SupernetScorer:
         t.net.set_active(g)
         batches = [to_device(b[0], t.device) for b, _ in zip(t.data.train, range(self.bn_batches))
                    if b[0] is not None]
-        hit, total = torch.zeros((), dtype=torch.long, device=t.device), 0
+        hit, total, skipped = torch.zeros((), dtype=torch.long, device=t.device), 0, 0
         with autocast(t.device, t.amp):
             recalibrate_bn(t.net, batches)
             t.net.eval()
-            for x, y, _ in t.data.val:
+            for x, y, n_bad in t.data.val:
+                skipped += n_bad
                 if x is not None:  # counted on the device: one host sync per candidate, not one per batch
                     hit += (t.data.logits(t.net, to_device(x, t.device)).argmax(1) == to_device(y, t.device)).sum()
                     total += len(y)
-        return int(hit) / max(1, total)
+        check_readable(total, skipped, f"{t.data.noun}s", t.cfg.data.min_readable, "the validation split")
+        return int(hit) / total
 
     def phases(self) -> list:
         """Return no preparation phases: the strategy trains the supernet as it goes."""

@@ -23,6 +23,7 @@ from nas.core.cost import Cost
 from nas.core.genotype import Genotype
 from nas.errors import NasError
 from nas.nn.mixed import RELAXATIONS, MixedOp, expected_madds, relax
+from nas.train.loop import MeanLoss, StepOptions, train_step
 
 __all__ = ["RELAXATIONS", "relax", "MixedOp", "ArchOptimizer", "expected_madds", "derive", "alpha_entropy",
            "identity_share", "heatmap_figure"]
@@ -47,6 +48,17 @@ def _swap(probs: List[List[float]], pick: List[int], geno: Callable[[List[int]],
                     best = (loss, s, j)
                 break  # the most probable passing op of this slot
     return None if best is None else (best[1], best[2])
+
+
+class _WeightLoss(MeanLoss):
+    """The batch's mean loss for a weight step: the architecture parameters' gradients are dropped, since they
+    learn from the held-out split only (and so stay out of the gradient clipping)."""
+
+    def __call__(self, model, x, y, scaler, opts) -> torch.Tensor:
+        loss = super().__call__(model, x, y, scaler, opts)
+        for p in model.arch_parameters():
+            p.grad = None
+        return loss
 
 
 def _micro_batches(x: torch.Tensor, y: torch.Tensor, n: int):
@@ -151,15 +163,8 @@ class ArchOptimizer:
         one-batch step: BatchNorm statistics and the relaxation's noise are drawn per micro-batch.
         """
         x, y = train
-        w_optimizer.zero_grad(set_to_none=True)
-        loss_w = 0.0
-        for xc, yc, share in _micro_batches(x, y, micro):
-            loss = criterion(self.supernet(xc), yc) * share if micro > 1 else criterion(self.supernet(xc), yc)
-            loss.backward()
-            loss_w += loss.item()
-        self.alpha.grad = None  # alpha learns from the val split only
-        nn.utils.clip_grad_norm_(self.supernet.weight_parameters(), 5.0)
-        w_optimizer.step()
+        opts = StepOptions(device=x.device, grad_clip=5.0, grad_accum=micro)
+        loss_w = float(train_step(self.supernet, x, y, _WeightLoss(criterion), w_optimizer, None, opts))
         out = {"loss_w": loss_w}
         if update_alpha:
             out.update(self._alpha_step(val, criterion, micro))
@@ -176,8 +181,8 @@ class ArchOptimizer:
             (self.alpha.grad,) = torch.autograd.grad(loss + pen, [self.alpha])
             loss_a = loss.item()
         else:
-            pen = self.penalty()
-            (grad,), loss_a = torch.autograd.grad(pen, [self.alpha]), 0.0
+            pen, loss_a = self.penalty(), 0.0
+            grad = torch.autograd.grad(pen, [self.alpha])[0] if pen.requires_grad else torch.zeros_like(self.alpha)
             for xc, yc, share in _micro_batches(x, y, micro):
                 loss = criterion(self.supernet(xc), yc) * share
                 grad = grad + torch.autograd.grad(loss, [self.alpha])[0]
@@ -235,6 +240,9 @@ def identity_share(alpha: torch.Tensor, index: int = 0) -> float:
 
 def heatmap_figure(alpha: torch.Tensor, keys: Sequence[str], names: Sequence[str], title: str = ""):
     """Return a matplotlib figure of softmax(alpha) as a slots x ops heatmap."""
+    from nas.utils.extras import require
+
+    require("matplotlib", purpose="the alpha heatmap of the differentiable search")
     import matplotlib
 
     matplotlib.use("Agg")

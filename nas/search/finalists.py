@@ -14,7 +14,7 @@ and scored on the validation images the search never scored on (those after ``sc
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable, List, Sequence, Tuple
 
 import torch
@@ -23,35 +23,11 @@ from torch.utils.data import DataLoader
 
 from nas.core.genotype import Genotype
 from nas.data.loader import make_loader
+from nas.search.strategies.window import Finalist, pick_finalists  # re-exported: the strategies' records
 from nas.train.loop import StepOptions, fit
 from nas.utils.seeds import derive_seed, seeded_init, torch_generator
 
 __all__ = ["Finalist", "pick_finalists", "BriefSgd", "FinalistTrainer", "ProxyFinalists", "train_briefly", "evaluate"]
-
-
-@dataclass(frozen=True)
-class Finalist:
-    """One retrained candidate: its genotype string, cost at the target, held-out top-1 and supernet score."""
-
-    genotype: str
-    madds: int
-    params: int
-    score: float  # held-out top-1 after the brief training (a fraction)
-    supernet_score: float  # the same clips scored through the supernet with shared weights
-
-    def as_dict(self) -> dict:
-        """Return the plain dict written to summary.json and the checkpoint."""
-        return asdict(self)
-
-
-def pick_finalists(candidates: Sequence[str], final: str, limit: int) -> List[str]:
-    """Return the distinct candidates (cycle ends, then the final derived genotype), the latest ``limit``."""
-    seen: List[str] = []
-    for g in [*candidates, final]:
-        if g in seen:
-            seen.remove(g)  # keep its latest position
-        seen.append(g)
-    return seen[-limit:] if limit > 0 else []
 
 
 class FinalistTrainer:
@@ -77,7 +53,7 @@ class FinalistTrainer:
         return self.epochs * (n // self.batch_size if n >= 2 * self.batch_size else -(-n // self.batch_size))
 
     def _model(self, g: Genotype) -> torch.nn.Module:
-        from nas import create_model
+        from nas.spaces import create_model
 
         net = self.trainer.net
         with seeded_init(derive_seed(self.seed, "finalist", str(g))):
@@ -95,8 +71,8 @@ class FinalistTrainer:
                              generator=torch_generator(derive_seed(self.seed, "finalist-order", str(g))))
         s = self.sgd
         train_briefly(model, loader, self.epochs, s.lr, t.device, on_step, momentum=s.momentum, nesterov=s.nesterov,
-                      weight_decay=s.weight_decay)
-        return evaluate(model, t.data.val, t.device)
+                      weight_decay=s.weight_decay, min_readable=t.cfg.data.min_readable)
+        return evaluate(model, t.data.val, t.device, t.cfg.data.min_readable)
 
 
 @dataclass(frozen=True)
@@ -117,25 +93,30 @@ class BriefSgd:
 
 def train_briefly(model: torch.nn.Module, loader: DataLoader, epochs: int, lr: float, device: torch.device,
                   on_step: Callable[[float], None] = lambda loss: None, *, momentum: float = 0.9,
-                  nesterov: bool = False, weight_decay: float = 1e-4) -> None:
-    """Train ``model`` for ``epochs`` over ``loader`` with a :class:`BriefSgd` of these settings (one loop: ``fit``)."""
+                  nesterov: bool = False, weight_decay: float = 1e-4, min_readable: float = 0.5) -> None:
+    """Train ``model`` for ``epochs`` over ``loader`` with a :class:`BriefSgd` of these settings (one loop: ``fit``);
+    an epoch that reads less than ``min_readable`` of its clips stops with an error."""
     opt, sched = BriefSgd(lr, momentum, nesterov, weight_decay).build(model, max(1, epochs * len(loader)))
-    fit(model, lambda epoch: loader, epochs, opt, sched, F.cross_entropy, StepOptions(device=device, min_readable=0.0),
+    fit(model, lambda epoch: loader, epochs, opt, sched, F.cross_entropy,
+        StepOptions(device=device, min_readable=min_readable),
         progress=lambda i, loss: on_step(loss))
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device) -> float:
-    """Return top-1 of ``model`` over ``loader`` (multi-view clips averaged)."""
+def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, min_readable: float = 0.5) -> float:
+    """Return top-1 of ``model`` over ``loader`` (multi-view clips averaged); too few readable clips is an error."""
+    from nas.data.collate import check_readable
     from nas.data.video import multiview_logits
 
     model.eval()
-    hit = total = 0
-    for x, y, _ in loader:
+    hit = total = skipped = 0
+    for x, y, n_bad in loader:
+        skipped += n_bad
         if x is not None:
             hit += int((multiview_logits(model, x.to(device)).argmax(1).cpu() == y).sum())
             total += len(y)
-    return hit / max(1, total)
+    check_readable(total, skipped, "clips", min_readable, "the held-out clips")
+    return hit / total
 
 
 class ProxyFinalists:
@@ -168,7 +149,7 @@ class ProxyFinalists:
         return self._held_out
 
     def _model(self, g: Genotype) -> torch.nn.Module:
-        from nas import create_model
+        from nas.spaces import create_model
 
         s = self.scorer
         with seeded_init(derive_seed(self.seed, "finalist", str(g))):

@@ -1,7 +1,7 @@
 """One-shot supernet training, Langevin (SGLD) weight sampling and candidate scoring under weight snapshots.
 
-The supernet step trains several paths (and a teacher) per batch, so it keeps its own loop over batches; the
-gradient and optimizer steps are the training loop's (``nas.train.loop.backward`` and ``optimizer_step``).
+The supernet trains in the project's one loop (``nas.train.loop.train_one_epoch``); what is its own is the
+objective, ``PathSampling``: each step activates sampled paths (and a teacher) of the weight-sharing network.
 """
 from __future__ import annotations
 
@@ -14,12 +14,80 @@ from torch import nn
 
 from nas.core.genotype import Genotype
 from nas.nn.supernet import Supernet, recalibrate_bn
-from nas.train.amp import autocast, to_device
-from nas.train.loop import backward, optimizer_step
+from nas.train.amp import autocast
+from nas.train.loop import Objective, StepOptions, backward, train_one_epoch
 
-__all__ = ["Batches", "train_steps", "score_genotypes", "accuracy", "hits", "hit_tables"]
+__all__ = ["Batches", "PathSampling", "train_steps", "score_genotypes", "accuracy", "hits", "hit_tables"]
 
 Batches = Callable[[int], Iterator[Tuple[torch.Tensor, torch.Tensor]]]  # epoch -> iterator of (x, y)
+
+
+class PathSampling(Objective):
+    """The supernet's step: sampled paths (SPOS), optionally several, a teacher and fixed paths, averaged.
+
+    ``sample(rng)`` draws a genotype (None: uniform over the space). ``paths`` > 1 draws that many per step
+    and averages their gradients. With a ``teacher`` genotype (in-place distillation) the step first trains
+    the teacher on the labels; each sampled path then learns ``(1 - distill) * cross-entropy + distill *
+    KL(teacher || path)`` from the teacher's detached predictions, and the step averages the teacher's and the
+    paths' gradients. ``fixed`` genotypes (the sandwich rule's smallest path) are trained after the sampled
+    ones, as students like them. With the defaults (one path, no teacher) the step is exactly SPOS's.
+    The student paths' loss and accuracy, and the teacher's loss, are tallied over the steps.
+    """
+
+    def __init__(self, rng: random.Random, sample: Optional[Callable[[random.Random], Genotype]] = None,
+                 paths: int = 1, teacher: Optional[Genotype] = None, distill: float = 0.0,
+                 fixed: Sequence[Genotype] = (), label_smoothing: float = 0.0):
+        self.rng, self.sample, self.paths, self.teacher = rng, sample, paths, teacher
+        self.distill, self.fixed, self.label_smoothing = distill, tuple(fixed), label_smoothing
+        self.students = paths + len(self.fixed)
+        self.share = 1.0 / (self.students + (teacher is not None))  # every path's loss weighs the same
+        self.total_loss, self.total_correct, self.total_n, self.teacher_loss = 0.0, 0, 0, 0.0
+        self.last_loss, self.last_acc = 0.0, 0.0
+
+    def _activate(self, supernet: Supernet, i: int) -> None:
+        if i >= self.paths:
+            supernet.set_active(self.fixed[i - self.paths])
+        elif self.sample is None:
+            supernet.sample_active(self.rng)
+        else:
+            supernet.set_active(self.sample(self.rng))
+
+    def __call__(self, supernet, x, y, scaler, opts: StepOptions) -> torch.Tensor:
+        target = None
+        if self.teacher is not None:
+            supernet.set_active(self.teacher)
+            with autocast(opts.device, opts.amp_dtype):
+                t_logits = supernet(x)
+                t_loss = F.cross_entropy(t_logits, y, label_smoothing=self.label_smoothing)
+            backward(t_loss * self.share, scaler)
+            target = t_logits.detach().float().log_softmax(1)
+            self.teacher_loss += t_loss.item() * len(y)
+        step_loss, correct = 0.0, 0
+        for i in range(self.students):
+            self._activate(supernet, i)
+            with autocast(opts.device, opts.amp_dtype):
+                logits = supernet(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+                if target is not None and self.distill > 0:
+                    kl = F.kl_div(logits.float().log_softmax(1), target, reduction="batchmean", log_target=True)
+                    loss = (1 - self.distill) * loss + self.distill * kl
+            backward(loss * self.share, scaler)
+            step_loss += loss.item() / self.students
+            correct += int((logits.argmax(1) == y).sum())
+        self.total_loss += step_loss * len(y)
+        self.total_correct += correct
+        self.total_n += len(y) * self.students
+        self.last_loss, self.last_acc = step_loss, correct / (len(y) * self.students)
+        return torch.tensor(step_loss)
+
+    def stats(self, steps: int) -> Dict[str, float]:
+        """Return the students' mean loss and accuracy (and the teacher's loss) over the steps so far."""
+        n = max(self.total_n, 1)
+        images = max(n / self.students, 1)
+        out = {"loss": self.total_loss / images, "acc": self.total_correct / n, "steps": steps}
+        if self.teacher is not None:
+            out["teacher_loss"] = self.teacher_loss / images
+        return out
 
 
 def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.Tensor]], optimizer,
@@ -28,69 +96,18 @@ def train_steps(supernet: Supernet, batches: Iterator[Tuple[torch.Tensor, torch.
                 sample: Optional[Callable[[random.Random], Genotype]] = None, amp: Optional[torch.dtype] = None,
                 scaler: Optional[torch.amp.GradScaler] = None, paths: int = 1, teacher: Optional[Genotype] = None,
                 distill: float = 0.0, fixed: Sequence[Genotype] = ()) -> Dict[str, float]:
-    """Train with single-path sampling: each step activates one random genotype (SPOS).
+    """Train the supernet with ``PathSampling`` until ``batches`` is exhausted or ``steps`` steps are done.
 
-    ``sample(rng)`` draws the genotype (default: uniform over the whole space). Runs until ``batches`` is
-    exhausted or ``steps`` steps are done; returns mean loss and accuracy of the student paths. ``amp`` is the
-    autocast dtype (None: float32) and ``scaler`` the loss scaler fp16 needs.
-
-    ``paths`` > 1 draws that many paths per step and averages their gradients. With a ``teacher`` genotype
-    (in-place distillation) each step first trains the teacher on the labels; each sampled path then learns
-    ``(1 - distill) * cross-entropy + distill * KL(teacher || path)`` from the teacher's detached predictions,
-    and the step averages the teacher's and the paths' gradients. The teacher's mean loss is returned as
-    ``teacher_loss``. ``fixed`` genotypes (the sandwich rule's smallest path) are trained every step after the
-    sampled ones, as students like them. With the defaults (one path, no teacher) the step is exactly SPOS's.
+    Returns the student paths' mean loss and accuracy (``teacher_loss`` with a teacher) and the steps done.
+    ``amp`` is the autocast dtype (None: float32) and ``scaler`` the loss scaler fp16 needs; ``on_step``
+    receives each step's loss and accuracy.
     """
-    supernet.train()
-    device = next(supernet.parameters()).device
-    total_loss, total_correct, total_n, done, teacher_loss = 0.0, 0, 0, 0, 0.0
-    students = paths + len(fixed)
-    share = 1.0 / (students + (teacher is not None))  # every path's loss weighs the same in the step's gradient
-    for x, y in batches:
-        if steps is not None and done >= steps:
-            break
-        x, y = to_device(x, device), to_device(y, device)
-        optimizer.zero_grad(set_to_none=True)
-        target = None
-        if teacher is not None:
-            supernet.set_active(teacher)
-            with autocast(device, amp):
-                t_logits = supernet(x)
-                t_loss = F.cross_entropy(t_logits, y, label_smoothing=label_smoothing)
-            backward(t_loss * share, scaler)
-            target = t_logits.detach().float().log_softmax(1)
-            teacher_loss += t_loss.item() * len(y)
-        step_loss, correct = 0.0, 0
-        for i in range(students):
-            if i >= paths:
-                supernet.set_active(fixed[i - paths])
-            elif sample is None:
-                supernet.sample_active(rng)
-            else:
-                supernet.set_active(sample(rng))
-            with autocast(device, amp):
-                logits = supernet(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-                if target is not None and distill > 0:
-                    kl = F.kl_div(logits.float().log_softmax(1), target, reduction="batchmean", log_target=True)
-                    loss = (1 - distill) * loss + distill * kl
-            backward(loss * share, scaler)
-            step_loss += loss.item() / students
-            correct += int((logits.argmax(1) == y).sum())
-        optimizer_step(optimizer, scaler)
-        if scheduler is not None:
-            scheduler.step()
-        total_loss += step_loss * len(y)
-        total_correct += correct
-        total_n += len(y) * students
-        done += 1
-        if on_step is not None:
-            on_step(step_loss, correct / (len(y) * students))
-    n = max(total_n, 1)
-    out = {"loss": total_loss / max(n / students, 1), "acc": total_correct / n, "steps": done}
-    if teacher is not None:
-        out["teacher_loss"] = teacher_loss / max(n / students, 1)
-    return out
+    objective = PathSampling(rng, sample, paths, teacher, distill, fixed, label_smoothing)
+    opts = StepOptions(device=next(supernet.parameters()).device, amp_dtype=amp)
+    progress = None if on_step is None else (lambda i, loss: on_step(objective.last_loss, objective.last_acc))
+    done = train_one_epoch(supernet, ((x, y, 0) for x, y in batches), optimizer, scheduler, objective, opts,
+                           scaler, progress=progress, steps=steps)["steps"]
+    return objective.stats(done)
 
 
 @torch.no_grad()

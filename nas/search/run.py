@@ -30,8 +30,8 @@ from nas.core.genotype import Genotype
 from nas.errors import NasError
 from nas.search.families import Family, create_family, resolve_family, resolve_strategy
 from nas.search.progress import Hooks, Progress
-from nas.utils.io import atomic_torch_save, atomic_write_json, atomic_write_text
-from nas.utils.readers import load_torch
+from nas.train.checkpoint import load_state, save_checkpoint
+from nas.utils.io import atomic_write_json, atomic_write_text
 from nas.utils.run import RunFolder
 from nas.utils.tb_events import trim_events
 
@@ -71,9 +71,9 @@ class SearchRun:
     @property
     def plugin(self):
         """Return the space plugin of the config's space."""
-        import nas
+        from nas.plugins import get_plugin
 
-        return nas.get_plugin(self.cfg.space)
+        return get_plugin(self.cfg.space)
 
     @property
     def space(self):
@@ -169,7 +169,7 @@ class SearchRun:
 
     def _read_checkpoint(self) -> dict:
         path = self.out / CHECKPOINT
-        state = load_torch(path, "search checkpoint") if path.is_file() else {"phase": None, "position": 0}
+        state = load_state(path, "search checkpoint") if path.is_file() else {"phase": None, "position": 0}
         if not isinstance(state, dict) or "phase" not in state:
             raise NasError(f"{str(path)[:120]} is not a search checkpoint written by nas")
         return state
@@ -185,7 +185,7 @@ class SearchRun:
         """Save ``state`` with the wall time up to which the TensorBoard events belong to it."""
         if self.writer is not None:
             self.writer.flush()
-        atomic_torch_save({**state, "tb_time": time.time()}, self.out / CHECKPOINT)
+        save_checkpoint(self.out / CHECKPOINT, {**state, "tb_time": time.time()})
 
     def _save_prep(self, phase: str, position: int) -> None:
         self._checkpoint({"phase": phase, "position": position, "prep": self.setup.scorer.state_dict()})
@@ -266,7 +266,7 @@ class SearchRun:
         return self.space.cost(g, resolution=self.cfg.resolution, num_classes=self.setup.num_classes, **kw)
 
     def _finish(self) -> Genotype:
-        import nas
+        from nas.spaces import save_genotype
 
         cfg, setup = self.cfg, self.setup
         g, score = setup.choose() if setup.choose is not None else setup.strategy.result()
@@ -274,19 +274,30 @@ class SearchRun:
         if score is None:
             row = setup.scorer([g])[0]
             score = sum(row) / len(row)
-        c = self._cost(g)
         extra = {"frames": cfg.frames} if self.plugin.modality == "video" else {}
-        if self.latency is not None:
-            self.latency_result = self.latency.result(g)  # predicted, and one real measurement of the result
+        if self.latency is not None:  # the budget holds on measured time: the best candidates are timed
+            g, score, self.latency_result = self.latency.check(self._candidates(g, score), cfg.latency_verify_rounds,
+                                                               self.out, log=self.progress.log)
+            self.result_genotype = g
             extra.update(self.latency_result)
-        nas.save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
+        c = self._cost(g)
+        save_genotype(g, self.out / "genotype.yaml", madds=c.madds, params=c.params, resolution=cfg.resolution,
                           num_classes=setup.num_classes, **extra, score=score, seed=cfg.seed, budget=cfg.madds,
                           strategy=self.strategy_name)
         weights = setup.final_weights()
         if weights is not None:  # a tabular search trains nothing
-            atomic_torch_save(weights, self.out / "supernet.pt")
+            save_checkpoint(self.out / "supernet.pt", weights)
         atomic_write_json(self.out / "summary.json", self._summary(g, score, c))
         return g
+
+    def _candidates(self, g: Genotype, score: Optional[float]) -> List[tuple]:
+        """Return the K candidates a latency budget is checked on: the result, then the strategy's ranking."""
+        out, k = [(g, score)], self.cfg.latency_verify_k
+        ranked = self.setup.ranked or (lambda n: [(i.genotype, i.score) for i in self.setup.strategy.top(n)])
+        for other, other_score in ranked(k + 1):
+            if len(out) < k and all(other != o for o, _ in out):
+                out.append((other, other_score))
+        return out
 
     def _summary(self, g: Genotype, score: float, c) -> dict:
         cfg, budget = self.cfg, self.cfg.madds

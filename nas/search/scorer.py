@@ -18,7 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-import nas
+from nas.plugins import get_plugin
+from nas.spaces import create_supernet, get_space
 from nas.config.search import SearchConfig, SupernetConfig
 from nas.core.genotype import Genotype
 from nas.errors import NasError
@@ -26,8 +27,7 @@ from nas.search.data import ProxyData, build_proxy_data
 from nas.search.one_shot import score_genotypes, train_steps
 from nas.search.progress import Hooks
 from nas.train.amp import autocast, to_device
-from nas.utils.io import atomic_torch_save
-from nas.utils.readers import load_torch
+from nas.train.checkpoint import load_state, save_checkpoint
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
 
 __all__ = ["OneShotScorer", "TabularScorer", "window_sampler", "supernet_options"]
@@ -71,7 +71,7 @@ class OneShotScorer:
         self.scaler = grad_scaler(self.device, self.amp)
         with seeded_init(cfg.seed):  # init fixed by the run seed; the caller's global RNG is left as it was
             self.data: ProxyData = build_proxy_data(cfg, self.device)
-            self.supernet = nas.create_supernet(cfg.space, num_classes=self.data.num_classes,
+            self.supernet = create_supernet(cfg.space, num_classes=self.data.num_classes,
                                                 **supernet_options(cfg)).to(self.device)
         groups = param_groups_weight_decay(self.supernet, s.weight_decay)
         kwargs = {"momentum": s.momentum, "nesterov": True} if s.optimizer == "sgd" else {}
@@ -80,7 +80,7 @@ class OneShotScorer:
         self.scheduler = create_scheduler("warmup_cosine", self.optimizer, total_steps=total,
                                           warmup_steps=min(total - 1, int(s.warmup_epochs * self.data.steps_per_epoch)))
         # In-place distillation: the space's largest path, which holds every shared weight, is the teacher.
-        space = nas.get_space(cfg.space)
+        space = get_space(cfg.space)
         self.teacher: Optional[Genotype] = space.largest() if s.distill > 0 else None
         self.fixed: Tuple[Genotype, ...] = (space.cheapest(),) if s.sandwich else ()
         self._snapshots: Optional[List[Dict[str, torch.Tensor]]] = None
@@ -146,15 +146,15 @@ class OneShotScorer:
         snaps = self.out / "snapshots"
         self._snapshots = None
         if not g.enabled:
-            atomic_torch_save(self.supernet.state_dict(), snaps / "0.pt")
+            save_checkpoint(snaps / "0.pt", self.supernet.state_dict())
             return
         if start_segment == 0:
-            atomic_torch_save(self.supernet.state_dict(), snaps / TRAINED)
+            save_checkpoint(snaps / TRAINED, self.supernet.state_dict())
         for seg in range(start_segment, g.snapshots):
             stats = self._sgld_segment(seg, ("sgld-noise", "sgld-path", "sgld"), hooks)
             hooks.scalar("sgld/loss", stats["loss"], seg)
             hooks.scalar("sgld/acc", stats["acc"], seg)
-            atomic_torch_save(self.supernet.state_dict(), snaps / f"{seg}.pt")
+            save_checkpoint(snaps / f"{seg}.pt", self.supernet.state_dict())
             hooks.log(f"sgld snapshot {seg + 1}/{g.snapshots}: loss {stats['loss']:.3f} acc {stats['acc']:.3f}")
             if seg + 1 < g.snapshots:
                 hooks.save("sgld", seg + 1)
@@ -181,7 +181,7 @@ class OneShotScorer:
         start = self.out / "snapshots" / TRAINED
         if not start.is_file():
             start = self.out / "snapshots" / f"{self.num_snapshots - 1}.pt"
-        return load_torch(start, "trained supernet", self.device)
+        return load_state(start, "trained supernet", self.device)
 
     def second_chain(self, hooks: Optional[Hooks] = None) -> List[Dict[str, torch.Tensor]]:
         """Return K snapshots of a second, independently seeded SGLD chain from the trained weights (in memory).
@@ -211,7 +211,7 @@ class OneShotScorer:
     def snapshots(self) -> List[Dict[str, torch.Tensor]]:
         """Return the K weight snapshots written by the sgld phase (read once)."""
         if self._snapshots is None:
-            self._snapshots = [load_torch(self.out / "snapshots" / f"{k}.pt", "SGLD snapshot", self.device)
+            self._snapshots = [load_state(self.out / "snapshots" / f"{k}.pt", "SGLD snapshot", self.device)
                                for k in range(self.num_snapshots)]
         return self._snapshots
 
@@ -236,11 +236,11 @@ class OneShotScorer:
                "eval_batch_size": sc.eval_batch_size, "decode_at_proxy": d.decode_at_proxy}
         path = self.out / "score_cache.pt"
         if path.is_file():
-            cached = load_torch(path, "scoring cache")
+            cached = load_state(path, "scoring cache")
             if isinstance(cached, dict) and cached.get("key") == key:
                 return cached["bn"], [tuple(b) for b in cached["val"]]
         bn, val = self.data.score_batches(val_images)
-        atomic_torch_save({"key": key, "bn": bn, "val": [list(b) for b in val]}, path)
+        save_checkpoint(path, {"key": key, "bn": bn, "val": [list(b) for b in val]})
         return bn, val
 
     def __call__(self, genotypes: Sequence[Genotype], on_done: Optional[Callable[[], None]] = None,
@@ -279,7 +279,7 @@ def supernet_options(cfg: SearchConfig) -> Dict[str, Any]:
     A space whose supernet has no such option (a user's own plugin, say) simply does not get it, unless the
     recipe changed it from its default: then it is a one-line error rather than a setting silently ignored.
     """
-    plugin, default = nas.get_plugin(cfg.space), SupernetConfig()
+    plugin, default = get_plugin(cfg.space), SupernetConfig()
     out: Dict[str, Any] = {}
     for key in ("width", "stem_stride"):
         value = getattr(cfg.supernet, key)

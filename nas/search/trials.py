@@ -62,11 +62,13 @@ def budget_label(madds: int) -> str:
 def trial_specs(cfg, out: Path, budgets: Sequence[int], trials: int) -> List[Dict[str, Any]]:
     """Return one spec (name, run folder, resolved config) per budget x seed; infeasible budgets fail here."""
     from nas.config import config_dict
+    from nas.config.limits import check_limit
     from nas.search.run import SearchRun
 
     specs = []
     for budget in budgets:
         for k in range(trials):
+            check_limit("seed", cfg.seed + k)  # the trials' seeds seed, seed + 1, ... stay in range too
             trial = dataclasses.replace(cfg, madds=budget, seed=cfg.seed + k)
             label = budget_label(budget) if budget is not None else "none"
             name = f"trial-{len(specs):03d}-{label}-s{trial.seed}"

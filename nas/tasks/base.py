@@ -7,8 +7,9 @@ this project's ``setup.cfg``), registered on first use, so a package of your own
 from __future__ import annotations
 
 import abc
-
+import importlib.resources
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from nas.errors import NasError
@@ -42,8 +43,26 @@ class Task(abc.ABC):
     modality: Optional[str] = None  # "image" or "video": genotypes of other spaces are refused; None takes any
     primary: str = "top1"  # the metric (a key of finish_metrics; higher is better) whose best value picks best.pt
     scalars: Tuple[str, ...] = ()  # metric-row keys written to TensorBoard (besides train_loss and lr)
-    default_recipe: Optional[str] = None  # recipes/retrain/ file nas-retrain uses for this task when none is given
+    default_recipe: Optional[str] = None  # the recipe nas-retrain starts from when none is given: "package:file.yaml"
+    #                                       (a file shipped in a package), or a file name in this repo's recipes/retrain
     uses_forgery: bool = False  # whether the task reads cfg.forgery (--classes, --streams, --map-root)
+
+    def recipe_path(self) -> Optional[Path]:
+        """Return the file ``default_recipe`` names (None without one); one that is not there is a NasError."""
+        spec = self.default_recipe
+        if spec is None:
+            return None
+        package, sep, name = spec.rpartition(":")
+        if sep:
+            try:
+                path = Path(str(importlib.resources.files(package).joinpath(name)))
+            except (ImportError, TypeError, ValueError):
+                raise NasError(f"task {self.name!r}: default_recipe {spec[:120]!r} names no importable package") from None
+        else:
+            path = Path(__file__).resolve().parents[2] / "recipes" / "retrain" / spec
+        if not path.is_file():
+            raise NasError(f"task {self.name!r}: its default recipe {spec[:120]!r} is not there ({str(path)[:160]})")
+        return path
 
     def check(self, cfg: Any, genotype: Any) -> None:
         """Raise a one-line NasError if the genotype's modality or a config value does not fit this task."""

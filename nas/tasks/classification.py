@@ -39,9 +39,9 @@ class _Classifier(Task):
 
     def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
         """Return the genotype's backbone plus a linear classifier (``nas.create_model``, today's keys)."""
-        import nas
+        from nas.spaces import create_model
 
-        return nas.create_model(genotype, num_classes=num_classes, **model_kwargs(cfg))
+        return create_model(genotype, num_classes=num_classes, **model_kwargs(cfg))
 
     def loss(self, cfg: Any) -> Callable:
         """Return cross-entropy with the config's label smoothing."""

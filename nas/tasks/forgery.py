@@ -135,7 +135,7 @@ class _Forgery(Task):
         nothing of its maps or stem without a built module, so there the built detector is counted instead
         (``FlopCounterMode`` / 2 at batch 1 and its parameters: the same convention).
         """
-        import nas
+        from nas.spaces import load_genotype
         from nas.forgery.cost import has_pure_cost, spec_cost
 
         if num_classes is not None:
@@ -143,7 +143,7 @@ class _Forgery(Task):
         kw = detector_spec_kwargs(self.name, resolution, options)
         lfs = options.pop("lfs_genotype", None)
         spec = _spec(kw, options)
-        g_lfs = nas.load_genotype(lfs) if lfs is not None else None
+        g_lfs = load_genotype(lfs) if lfs is not None else None
         if has_pure_cost(genotype) and (g_lfs is None or has_pure_cost(g_lfs)):
             return spec_cost(genotype, spec, g_lfs)
         from nas.forgery import create_detector

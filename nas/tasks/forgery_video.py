@@ -25,31 +25,31 @@ __all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone"]
 
 def is_video(genotype: Any) -> bool:
     """Return whether the genotype's space takes clips (``(N, 3, T, H, W)``)."""
-    import nas
+    from nas.plugins import get_plugin
 
-    return nas.get_plugin(genotype.space).modality == "video"
+    return get_plugin(genotype.space).modality == "video"
 
 
 def video_backbone(genotype: Any, cfg: Any) -> nn.Module:
     """Return the genotype's backbone at ``model.width`` (and ``model.stem_stride`` for st_topo)."""
-    import nas
+    from nas.spaces import create_backbone
 
     kw: Dict[str, Any] = {} if cfg.model.width == 1.0 else {"width": cfg.model.width}
     if cfg.model.stem_stride is not None:
         kw["stem_stride"] = cfg.model.stem_stride
     try:
-        return nas.create_backbone(genotype, **kw)
+        return create_backbone(genotype, **kw)
     except TypeError:
         raise NasError(f"{genotype.space} backbones take no {' or '.join(kw)} option") from None
 
 
 def clip_frames(cfg: Any, genotype: Any) -> int:
     """Return the frames of one clip: ``data.frames``, else the video space's own clip length (1 for images)."""
-    import nas
+    from nas.spaces import get_space
 
     if not is_video(genotype):
         return 1
-    return cfg.data.frames or nas.get_space(genotype.space).example_input_shape(cfg.resolution)[2]
+    return cfg.data.frames or get_space(genotype.space).example_input_shape(cfg.resolution)[2]
 
 
 class VideoForgeryBase(Task):

@@ -40,11 +40,11 @@ class VideoClassificationTask(_Classifier):
 
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
         """Return the clip lists of ``cfg.data``, or the embedded motion set when none are given."""
-        import nas
+        from nas.spaces import get_space
         from nas.data.video_synthetic import SyntheticMotion
 
         d = cfg.data
-        frames = d.frames or nas.get_space(genotype.space).example_input_shape(cfg.resolution)[2]
+        frames = d.frames or get_space(genotype.space).example_input_shape(cfg.resolution)[2]
         if not (d.root or d.train_list or d.val_list):
             return Datasets(SyntheticMotion(d.train_size, frames, cfg.resolution, d.seed),
                             SyntheticMotion(d.val_size, frames, cfg.resolution, d.seed + 1),

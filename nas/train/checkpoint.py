@@ -2,8 +2,9 @@
 
 ``save_checkpoint`` writes beside the target and renames, so a kill mid-write leaves the previous file;
 ``load_state`` reads with the weights-only unpickler, and a torn, foreign or unsafe file is a one-line error.
-Search checkpoints, supernet weights and snapshots are written and read through the same primitives
-(``nas.utils.io.atomic_torch_save``, ``nas.utils.readers.load_torch``), so old run folders load either way.
+Every tensor file the project writes goes through these two functions: search checkpoints, supernet weights,
+SGLD snapshots, the scoring cache and retraining checkpoints. Random-number state is stored in one form,
+``nas.utils.seeds.rng_state`` (generator tensors and Python ``random`` states as plain lists).
 
 A retraining checkpoint (``last.pt``, ``best.pt``; read by ``load_checkpoint``) holds the model, optimizer,
 scheduler, EMA and grad-scaler states, the epoch and global step, the metric history, the genotype string,

@@ -1,11 +1,14 @@
-"""The one training loop: an epoch and an evaluation pass of any task (EMA, AMP, accumulation, skip counts), ``fit``.
+"""The one training loop: a step, an epoch and an evaluation pass of any task (EMA, AMP, accumulation, skips).
 
-Retraining (``nas.train.trainer``) drives ``train_one_epoch`` with its own epoch bookkeeping; brief proxy
-trainings (the search's finalists) call ``fit``; the supernet's step (``nas.search.one_shot``) shares
-``backward`` and ``optimizer_step``.
+Every weight update in the project is a ``train_step``: zero the gradients, run an ``Objective`` (forwards
+and backwards), clip, step the optimizer. ``train_one_epoch`` runs steps over a loader and ``fit`` runs
+epochs. Retraining (``nas.train.trainer``) drives ``train_one_epoch`` with its own epoch bookkeeping; brief
+proxy trainings (the search's finalists) call ``fit``; the one-shot supernet (``nas.search.one_shot``) runs
+``train_one_epoch`` with its path-sampling objective; the bilevel search's weight step is a ``train_step``.
 """
 from __future__ import annotations
 
+import abc
 import contextlib
 import copy
 import time
@@ -21,8 +24,8 @@ from nas.data.collate import check_readable
 from nas.train.amp import autocast, to_channels_last, to_device
 from nas.tasks.classification import accuracy  # re-exported: callers import it from here
 
-__all__ = ["StepOptions", "ModelEma", "accuracy", "train_one_epoch", "fit", "evaluate", "prepare_input", "backward",
-           "optimizer_step"]
+__all__ = ["StepOptions", "ModelEma", "Objective", "MeanLoss", "accuracy", "train_step", "train_one_epoch", "fit",
+           "evaluate", "prepare_input", "backward", "optimizer_step"]
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ def _targets(y: torch.Tensor, opts: StepOptions) -> torch.Tensor:
 
 
 def _chunks(t: torch.Tensor, n: int):
-    """Split a batch into ``n`` micro-batches along its first dimension."""
-    return list(torch.tensor_split(t, n))
+    """Split a batch into at most ``n`` non-empty micro-batches along its first dimension."""
+    return [c for c in torch.tensor_split(t, n) if len(c)]
 
 
 def backward(loss: torch.Tensor, scaler: Optional[torch.amp.GradScaler]) -> None:
@@ -96,32 +99,55 @@ def optimizer_step(optimizer: Optimizer, scaler: Optional[torch.amp.GradScaler])
         optimizer.step()
 
 
-def _backward(model, x, y, loss_fn, scaler, opts: StepOptions) -> torch.Tensor:
-    """Accumulate the gradient of the batch's mean loss over ``opts.grad_accum`` micro-batches."""
-    if opts.grad_accum == 1:
-        with _autocast(opts):
-            loss = loss_fn(model(x), y)
-        backward(loss, scaler)
-        return loss.detach()
-    xs, ys, n = _chunks(x, opts.grad_accum), _chunks(y, opts.grad_accum), len(x)
-    total = torch.zeros((), device=x.device)
-    for i, (xc, yc) in enumerate(zip(xs, ys)):
-        last = i == len(xs) - 1  # DDP all-reduces once, on the last micro-batch
-        sync = model.no_sync() if hasattr(model, "no_sync") and not last else contextlib.nullcontext()
-        with sync:
+class Objective(abc.ABC):
+    """What one step learns from a batch: it runs the forwards and backwards and returns the detached loss.
+
+    ``MeanLoss`` is the ordinary one; the one-shot supernet's path sampling (``nas.search.one_shot``) is
+    another. The step around it (zeroing, clipping, the optimizer and loss scaler) is ``train_step``'s.
+    """
+
+    @abc.abstractmethod
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 scaler: Optional[torch.amp.GradScaler], opts: StepOptions) -> torch.Tensor:
+        """Accumulate the gradients of the batch's loss into ``model``; return that loss, detached."""
+
+
+class MeanLoss(Objective):
+    """The batch's mean ``loss_fn(model(x), y)``, over ``opts.grad_accum`` micro-batches whose gradients add up."""
+
+    def __init__(self, loss_fn: Callable):
+        self.loss_fn = loss_fn
+
+    def __call__(self, model, x, y, scaler, opts) -> torch.Tensor:
+        if opts.grad_accum == 1:
             with _autocast(opts):
-                loss = loss_fn(model(xc), yc) * (len(xc) / n)  # mean over the batch = weighted micro means
+                loss = self.loss_fn(model(x), y)
             backward(loss, scaler)
-        total = total + loss.detach().float()
-    return total
+            return loss.detach()
+        xs, ys, n = _chunks(x, opts.grad_accum), _chunks(y, opts.grad_accum), len(x)
+        total = torch.zeros((), device=x.device)
+        for i, (xc, yc) in enumerate(zip(xs, ys)):
+            last = i == len(xs) - 1  # DDP all-reduces once, on the last micro-batch
+            sync = model.no_sync() if hasattr(model, "no_sync") and not last else contextlib.nullcontext()
+            with sync:
+                with _autocast(opts):
+                    loss = self.loss_fn(model(xc), yc) * (len(xc) / n)  # batch mean = weighted micro means
+                backward(loss, scaler)
+            total = total + loss.detach().float()
+        return total
 
 
-def _step(model, x, y, loss_fn, optimizer, scaler, opts: StepOptions) -> torch.Tensor:
-    """Run forward, backward and the optimizer step on one batch; return the detached loss."""
+def _objective(loss_fn: Callable) -> Objective:
+    return loss_fn if isinstance(loss_fn, Objective) else MeanLoss(loss_fn)
+
+
+def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: Objective, optimizer: Optimizer,
+               scaler: Optional[torch.amp.GradScaler], opts: StepOptions) -> torch.Tensor:
+    """Run one optimizer step on a batch already on the device: zero, ``objective``, clip, step; return the loss."""
     optimizer.zero_grad(set_to_none=True)
-    loss = _backward(model, x, y, loss_fn, scaler, opts)
+    loss = objective(model, x, y, scaler, opts)
     if opts.grad_clip > 0:
-        if scaler is not None:
+        if scaler is not None and scaler.is_enabled():
             scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
     optimizer_step(optimizer, scaler)
@@ -132,37 +158,47 @@ def train_one_epoch(
     model: nn.Module,
     loader: Iterable,
     optimizer: Optimizer,
-    scheduler: LRScheduler,
+    scheduler: Optional[LRScheduler],
     loss_fn: Callable,
     opts: StepOptions,
     scaler: Optional[torch.amp.GradScaler] = None,
     ema: Optional[ModelEma] = None,
     progress: Optional[Callable[[int, float], None]] = None,
+    steps: Optional[int] = None,
 ) -> Dict[str, float]:
-    """Train one pass over ``loader``, stepping the scheduler every iteration; return loss, lr, counts, seconds.
+    """Train one pass over ``loader``, stepping the scheduler every step; return loss, lr, counts, seconds, steps.
 
-    ``loader`` yields ``(x, y, skipped)`` (``nas.data.collate.collate_skip``); ``scaler`` None is float32's
-    plain backward and step.
+    ``loader`` yields ``(x, y, skipped)`` (``nas.data.collate.collate_skip``). ``loss_fn`` is a loss of
+    ``(outputs, targets)`` or an ``Objective``. ``scaler`` None is float32's plain backward and step;
+    ``scheduler`` None keeps the learning rate. ``steps`` ends the pass after that many steps; a pass that
+    reaches the end of its loader checks that enough of its samples were readable.
     """
     model.train()
+    objective = _objective(loss_fn)
     start, total, n_seen, skipped, lr = time.perf_counter(), torch.zeros(()), 0, 0, optimizer.param_groups[0]["lr"]
+    done = 0
     for i, (x, y, n_skip) in enumerate(loader):
+        if steps is not None and done >= steps:
+            break
         skipped += n_skip
         if x is None:
             continue
         x, y = prepare_input(x, opts), _targets(y, opts)
         lr = optimizer.param_groups[0]["lr"]
-        loss = _step(model, x, y, loss_fn, optimizer, scaler, opts)
-        scheduler.step()
+        loss = train_step(model, x, y, objective, optimizer, scaler, opts)
+        if scheduler is not None:
+            scheduler.step()
         if ema is not None:
             ema.update(model)
         total += loss.float().cpu() * len(y)
         n_seen += len(y)
+        done += 1
         if progress is not None:
             progress(i + 1, float(loss))
-    check_readable(n_seen, skipped, "samples", opts.min_readable, "this training epoch")
+    if steps is None or done < steps:
+        check_readable(n_seen, skipped, "samples", opts.min_readable, "this training epoch")
     loss_mean = float(total) / max(n_seen, 1)
-    return {"train_loss": loss_mean, "lr": lr, "train_images": n_seen, "skipped": skipped,
+    return {"train_loss": loss_mean, "lr": lr, "train_images": n_seen, "skipped": skipped, "steps": done,
             "train_seconds": time.perf_counter() - start}
 
 

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
-import nas
+from nas.spaces import load_genotype, save_genotype
 from nas.config import dump_config, from_dict
 from nas.config.retrain import RetrainConfig
 from nas.data.collate import warn_skipped
@@ -27,7 +27,7 @@ Log = Callable[[str], None]
 
 def prepare(cfg: RetrainConfig, genotype: Any):
     """Return ``(genotype, task)`` after checking that the task and every config value fit the genotype."""
-    g = nas.load_genotype(genotype)
+    g = load_genotype(genotype)
     task = resolve_task(cfg.task, g)
     task.check(cfg, g)
     return g, task
@@ -45,13 +45,13 @@ def open_run(out: Path, resume: bool, **meta: Any) -> RunFolder:
 def write_start(run: RunFolder, cfg: RetrainConfig, g: Any, task: Any, **meta: Any) -> None:
     """Write a new run's resolved config, genotype and meta.json (seed, task, init, versions, ...)."""
     dump_config(cfg, run.path / "config.yaml")
-    nas.save_genotype(g, run.path / "genotype.yaml")
+    save_genotype(g, run.path / "genotype.yaml")
     run.write_meta(cfg.seed, task=task.name, init=cfg.init, **meta)
 
 
 def init_hook(cfg: RetrainConfig, g: Any, log: Log) -> Callable:
     """Return the trainer's ``init`` callable for ``cfg.init`` (it prints which weights it used)."""
-    from nas.weights import apply_init
+    from nas.train.weights import apply_init
 
     def hook(model) -> str:
         note = apply_init(model, cfg.init, g, cfg)
@@ -99,7 +99,7 @@ def evaluate_checkpoint(path: Any, cfg: Optional[RetrainConfig] = None, genotype
     """Evaluate a checkpoint (and its EMA) on the validation set of ``cfg`` (default: the one it was trained with)."""
     path = Path(path)
     ckpt = ck.load_checkpoint(path)
-    g = nas.load_genotype(genotype if genotype is not None else ckpt["genotype"])
+    g = load_genotype(genotype if genotype is not None else ckpt["genotype"])
     ck.check_architecture(ckpt, str(g), path)
     cfg = cfg or from_dict(RetrainConfig, ckpt["config"])
     task = resolve_task(cfg.task, g)

@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, Optional
 import torch
 from torch import nn
 
-import nas
+from nas.plugins import get_plugin
+from nas.version import __version__
 from nas.config import to_dict
 from nas.data.collate import warn_skipped
 from nas.errors import NasError
@@ -71,7 +72,7 @@ class Trainer:
     """One retraining run of ``task`` on ``genotype``: build with the config, ``restore`` to resume, then ``fit``.
 
     ``init`` (``fresh`` runs only) is called on the freshly built model before it moves to the device and
-    returns a line saying which weights it loaded (see :mod:`nas.weights`).
+    returns a line saying which weights it loaded (see :mod:`nas.train.weights`).
     """
 
     def __init__(self, task: Any, cfg: Any, genotype: Any, out: Path, device: torch.device,
@@ -88,7 +89,7 @@ class Trainer:
             raise NasError(f"batch_size {cfg.batch_size} exceeds the {len(self.train_ds)} training samples")
         model = build_model(task, genotype, cfg, self.num_classes)
         self.init_note = init(model) if init is not None else "from scratch"
-        self.model = _place(model, cfg, device, nas.get_plugin(genotype.space).modality)
+        self.model = _place(model, cfg, device, get_plugin(genotype.space).modality)
         self.net = maybe_compile(self.backend.wrap(self.model), cfg.execution.compile)
         self.gen = torch.Generator()
         self._setup()
@@ -117,7 +118,7 @@ class Trainer:
                 "epoch": self.epoch, "step": self.step, self.best_key: self.best, "history": self.history,
                 "genotype": str(self.g), "num_classes": self.num_classes, "config": to_dict(self.cfg),
                 "task": self.task.name, "init": self.init_note, "rng": rng_state({"loader": self.gen}),
-                "nas_version": nas.__version__, **self.backend.extra()}
+                "nas_version": __version__, **self.backend.extra()}
 
     def restore(self, ckpt: Dict[str, Any], path: Path) -> None:
         """Restore everything :meth:`state` saved (checkpoints of older versions too)."""

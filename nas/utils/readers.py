@@ -99,9 +99,12 @@ def load_torch(path: Any, what: str = "checkpoint", map_location: Optional[str] 
     import torch
 
     path = Path(path)
-    if not path.is_file():
-        raise NasError(f"{what} not found: {show_path(path)}" if not path.exists()
-                       else f"{what} {show_path(path)} is not a file")
+    try:
+        if not path.is_file():
+            raise NasError(f"{what} not found: {show_path(path)}" if not path.exists()
+                           else f"{what} {show_path(path)} is not a file")
+    except OSError as exc:  # e.g. a name longer than the file system takes
+        raise NasError(f"cannot read {what} {show_path(path)}: {_os_reason(exc)}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's pickle-protocol notes are not the user's business

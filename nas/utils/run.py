@@ -1,5 +1,8 @@
 """Run folders: create a new one, refuse a folder that is not ours, reopen one to resume, and its ``meta.json``.
 
+A new run that fails before its first checkpoint removes what it wrote (:func:`new_run`), so the same command
+can be given again as it was; a run that fails later keeps its folder and is continued with ``--resume``.
+
 A run folder belongs to one command (its *kind*: ``search``, ``retrain``, ``trials``). A command writes only
 into a new or empty folder, or into a folder holding a run of its own kind that it is resuming; any other
 existing folder is a one-line error naming what is there. ``meta.json`` records the kind, seed, versions, git
@@ -10,15 +13,18 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from nas.errors import NasError
 
-__all__ = ["default_run_dir", "run_metadata", "git_hash", "versions", "RunFolder", "META", "KIND_MARKERS"]
+__all__ = ["default_run_dir", "run_metadata", "git_hash", "versions", "RunFolder", "META", "KIND_MARKERS",
+           "new_run"]
 
 META = "meta.json"
 # Files that identify a run of each kind in folders written before meta.json recorded the kind.
@@ -45,9 +51,9 @@ def versions() -> Dict[str, str]:
     import numpy
     import torch
 
-    import nas
+    from nas.version import __version__
 
-    return {"nas": nas.__version__, "torch": torch.__version__, "numpy": numpy.__version__,
+    return {"nas": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}
 
 
@@ -113,7 +119,11 @@ class RunFolder:
                                f"{_short(path)} or pick another --out")
             what = f"a {found} run" if found else f"files that are not a run ({_listing(path)})"
             raise NasError(f"refusing to write into {_short(path)}: it holds {what}; pick a new or empty --out")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a default --out (runs/...) under a folder we may not write in
+            reason = exc.strerror or type(exc).__name__
+            raise NasError(f"cannot create the run folder {_short(path)}: {reason}") from None
         return cls(path, kind)
 
     @classmethod
@@ -162,3 +172,55 @@ class RunFolder:
                         "git": git_hash(), "pid": os.getpid(), **extra})
         meta["resumes"] = resumes
         atomic_write_json(path, meta)
+
+
+def _topmost_missing(path: Path) -> Optional[Path]:
+    """Return the highest folder of ``path`` (itself included) that does not exist yet, or None if it exists."""
+    path = Path(path).absolute()
+    if os.path.lexists(path):
+        return None
+    while not os.path.lexists(path.parent) and path.parent != path:
+        path = path.parent
+    return path
+
+
+@contextmanager
+def new_run(out: Path, kind: str) -> Iterator[None]:
+    """Start a new run of ``kind`` in ``out``; if it fails before its first checkpoint, remove what it wrote.
+
+    "What it wrote" is the folders it made (``out`` and any missing parents) or, for a folder that was empty
+    before, what is in it now; a folder that held anything is left alone (``RunFolder.create`` refuses it). The
+    error says which happened: a NasError gets the note in its one line, any other exception a ``__notes__`` line.
+    A run with its first checkpoint (``KIND_MARKERS``) keeps its folder, and the note names ``--resume``.
+    """
+    out = Path(out)
+    made = _topmost_missing(out)
+    was_empty = made is None and out.is_dir() and not any(out.iterdir())
+    try:
+        yield
+    except BaseException as exc:
+        wrote = os.path.lexists(made) if made is not None else was_empty and any(out.iterdir())
+        if not wrote:  # a folder that held files before, or nothing written yet: nothing of ours to remove
+            raise
+        note = _discard(out, kind, made)
+        if isinstance(exc, NasError):
+            raise NasError(f"{exc} ({note})") from exc.__cause__
+        exc.add_note(note)
+        raise
+
+
+def _discard(out: Path, kind: str, made: Optional[Path]) -> str:
+    """Remove a failed new run's folder unless it reached its first checkpoint; return what was done, in words."""
+    shown = _short(out)
+    if any((out / m).is_file() for m in KIND_MARKERS.get(kind, ())):
+        return f"the run folder is kept: continue it with --resume {shown}"
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        given = next((p for p in (out, *out.parents) if p.absolute() == made), made)  # as the user wrote it
+        return f"it failed before its first checkpoint, so its new folder {_short(given)} was removed"
+    for child in list(out.iterdir()):
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink()
+    return f"it failed before its first checkpoint, so what it wrote in {shown} was removed"

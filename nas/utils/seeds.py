@@ -102,10 +102,13 @@ def rng_state(generators: Mapping[str, Rng]) -> Dict[str, Any]:
 
 
 def set_rng_state(state: Mapping[str, Any], generators: Mapping[str, Rng]) -> None:
-    """Restore what ``rng_state`` returned into the same named generators."""
+    """Restore what ``rng_state`` returned into the same named generators.
+
+    A bare tensor for a torch generator is also read: search checkpoints of earlier versions stored that.
+    """
     for name, gen in generators.items():
         saved = state[name]
         if isinstance(gen, random.Random):
             rng_from_list(gen, saved["python"])
         else:
-            gen.set_state(saved["torch"])
+            gen.set_state(saved["torch"] if isinstance(saved, dict) else saved)

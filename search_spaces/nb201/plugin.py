@@ -13,6 +13,7 @@ PLUGIN = SpacePlugin(
     default_strategy="evolution",
     differentiable=True,
     benchmark="search_spaces.nb201.benchmark:TABLE",
+    latency_block="search_spaces.nb201.latency:build_block",
     # The benchmark's own target (32 px CIFAR-10), no effective budget unless --madds is given (every cell
     # costs under 1G), no lower cost bound (for evolution and for the differentiable search's derivation and
     # hinge alike), and the population of regularized evolution in NAS-Bench-201.

@@ -15,6 +15,11 @@ from search_spaces.nb201.cost import head_cost, op_cost, reduction_cost, stem_co
 __all__ = ["Nb201Space"]
 
 
+def _edge_key(op: str, c: int, side: int) -> str:
+    """Return the latency key of one cell edge: op ``op`` on ``c x side x side`` plus the sum into its node."""
+    return f"{op}|{side}x{side}|{c}"
+
+
 class Nb201Space(Space):
     """NAS-Bench-201's cell search space: 5^6 = 15,625 cells, all stacked in one fixed macro skeleton.
 
@@ -127,6 +132,24 @@ class Nb201Space(Space):
         """Return, per edge, the cost of every op on it (in all 15 cells): the expected-cost table of alpha."""
         per_op = self._table(resolution, self.default_target.num_classes)[1]  # the classifier is not an edge's
         return [dict(per_op) for _ in sk.DIMS]
+
+    def latency_blocks(self, g: Genotype, target: Target) -> List[str]:
+        """Return the latency keys of ``g``: one per edge that runs (``none`` edges are left out of the model), in
+        every cell of every stage. The stem, reduction blocks and head are the same for every member: the
+        table's overhead measures them."""
+        keys: List[str] = []
+        for c, side in zip(sk.STAGES, self._stage_sides(target.resolution)):
+            keys += [_edge_key(g[d], c, side) for d in sk.DIMS if g[d] != "none"] * sk.CELLS_PER_STAGE
+        return keys
+
+    def block_configs(self, target: Target) -> List[str]:
+        """Return every distinct edge key at ``target``: each op that runs, at each stage's shape."""
+        sides = self._stage_sides(target.resolution)
+        return sorted({_edge_key(op, c, side) for c, side in zip(sk.STAGES, sides) for op in sk.OPS if op != "none"})
+
+    @staticmethod
+    def _stage_sides(resolution: int) -> List[int]:
+        return [resolution // (2 ** i) for i in range(len(sk.STAGES))]
 
     def cheapest(self) -> Genotype:
         """Return the all-``none`` cell (every edge free)."""

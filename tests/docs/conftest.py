@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Tuple
 import pytest
 
 # A fenced block whose first line is ``# <path>`` is a file of the page's example package.
-FILE_BLOCK = re.compile(r"^```\w*\n# ([\w/.-]+\.(?:py|cfg))\n(.*?)^```", re.S | re.M)
+FILE_BLOCK = re.compile(r"^```\w*\n# ([\w/.-]+\.(?:py|cfg|yaml))\n(.*?)^```", re.S | re.M)
 
 
 def package_from_doc(doc: Path, dest: Path) -> Dict[str, str]:

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 import nas
 
@@ -16,7 +17,7 @@ TINY = str(nas.get_space("st_topo").cheapest())  # seconds per epoch on CPU
 def env(install_doc):
     """Return an environment in which the page's package is installed-looking."""
     files, environ = install_doc(DOC)
-    assert files == ["my_nas_task/shape.py", "setup.cfg"]
+    assert files == ["my_nas_task/shape.py", "my_nas_task/shape.yaml", "setup.cfg"]
     return environ
 
 
@@ -35,3 +36,11 @@ def test_nas_retrain_trains_and_evaluates_with_the_task(env, tmp_path, run_pytho
     bad = run_python(env, "-m", "nas.cli.retrain", "pv_st:tsn", "--task", "shape", "--out", tmp_path / "bad")
     assert bad.returncode == 2 and "task 'shape' is for image genotypes" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_task_s_own_recipe_is_where_nas_retrain_starts(env, tmp_path, run_python):
+    out = tmp_path / "run"
+    res = run_python(env, "-m", "nas.cli.retrain", TINY, "--task", "shape", "--epochs", "1", "--out", out)
+    assert res.returncode == 0, res.stderr[-2000:]
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["resolution"] == 16 and cfg["data"]["train_size"] == 64 and cfg["epochs"] == 1  # recipe, then flag

@@ -46,6 +46,8 @@ class Setup:
     summary_extra: Callable[[], dict] = field(default=lambda: {})
     spread: bool = False  # the scorer's rows hold one score per weight snapshot
     choose: Optional[Callable[[], Any]] = None  # -> (genotype, score) instead of the strategy's result (finalists)
+    ranked: Optional[Callable[[int], List[Tuple[Any, Optional[float]]]]] = None  # k -> the best k (genotype, score),
+    #                          best first, when the family ranks them itself (finalists); None: strategy.top(k)
     before_ask: Optional[Callable[[], None]] = None  # the family's work of a round before the strategy asks
     state_dict: Callable[[], dict] = field(default=lambda: {})  # the family's own resumable state
     load_state_dict: Callable[[dict], None] = field(default=lambda state: None)

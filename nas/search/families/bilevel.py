@@ -9,7 +9,7 @@ never sees them.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 from nas.search.families import Family, Setup
 from nas.search.families.tabular import benchmark_scorer
@@ -26,7 +26,7 @@ def check_bilevel_budget(run: Any, num_classes: int) -> None:
     The derivation's lower edge ``search.min_budget_fraction`` is a goal, not a limit (it stops at the dearest
     member it can reach), so only the budget's upper side is a rule here.
     """
-    from nas.search.budget import budget_window
+    from nas.core.budget import budget_window
 
     cfg = run.cfg
     kw = {"frames": cfg.frames} if run.plugin.modality == "video" else {}
@@ -95,7 +95,16 @@ class BilevelFamily(Family):
         return Setup(SupernetScorer(trainer, s.bn_batches), strategy, trainer.steps_per_epoch,
                      lambda: trainer.net.state_dict(), trainer.num_classes, log_round=log_round, summary_extra=extra,
                      before_ask=rounds.before_ask, state_dict=rounds.state_dict,
-                     load_state_dict=rounds.load_state_dict)
+                     load_state_dict=rounds.load_state_dict, ranked=lambda k: _finalists_ranked(strategy, k))
+
+
+def _finalists_ranked(strategy: Any, k: int) -> List[Tuple[Any, Optional[float]]]:
+    """Return the best ``k`` finalists by held-out score (with their supernet scores, as the result reports its
+    own), or the strategy's pick when it retrained none."""
+    if not strategy.finalists:
+        return [(i.genotype, i.score) for i in strategy.top(k)]
+    ranked = sorted(strategy.finalists, key=lambda f: -f.score)  # stable: equals keep the queue's order
+    return [(strategy.space.parse(f.genotype), f.supernet_score) for f in ranked[:k]]
 
 
 def _on_step(run: Any, loss: float) -> None:

@@ -18,7 +18,7 @@ def target_text(run: Any) -> str:
 
 def check_window(run: Any) -> None:
     """Raise a one-line error when the run's limits leave no member in the window (no table is measured)."""
-    from nas.search.budget import budget_window
+    from nas.core.budget import budget_window
 
     if run.latency is not None:  # the table is at hand (--lut, or cached in the folder): the full check
         cost_window(run)
@@ -29,7 +29,7 @@ def check_window(run: Any) -> None:
 
 def cost_window(run: Any) -> Tuple[Callable[[Genotype], int], int, int]:
     """Return the window's cost function and its feasible ``[lo, hi]`` (one-line errors when it is empty)."""
-    from nas.search.budget import budget_window
+    from nas.core.budget import budget_window
 
     f = run.cfg.evolution.min_budget_fraction
     if run.latency is not None:

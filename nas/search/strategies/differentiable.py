@@ -18,8 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from nas.core.cost import Cost
 from nas.core.genotype import Genotype
-from nas.search.finalists import Finalist, pick_finalists
-from nas.search.strategies.window import Individual
+from nas.search.strategies.window import Finalist, Individual, pick_finalists
 
 __all__ = ["DifferentiableSearch"]
 

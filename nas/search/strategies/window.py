@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
+from nas.core.budget import budget_window
 from nas.core.genotype import Genotype
 from nas.core.space import Space
 from nas.errors import NasError
 from nas.utils.seeds import rng_from_list, rng_to_list  # re-exported: the strategies' state helpers
 
-__all__ = ["Individual", "History", "ScoredBatches", "cost_window", "sample_in_window", "rng_to_list",
-           "rng_from_list"]
+__all__ = ["Individual", "History", "ScoredBatches", "Finalist", "pick_finalists", "cost_window", "sample_in_window",
+           "rng_to_list", "rng_from_list"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,7 @@ class Individual:
 
 def cost_window(space: Space, cost_fn: Callable[[Genotype], int], budget: int,
                 min_fraction: float) -> Tuple[int, int]:
-    """Return the feasible ``[lo, hi]`` MAdds window, or raise if it holds no member (``nas.search.budget``)."""
-    from nas.search.budget import budget_window
-
+    """Return the feasible ``[lo, hi]`` MAdds window, or raise if it holds no member (``nas.core.budget``)."""
     return budget_window(space, cost_fn, budget, min_fraction)
 
 
@@ -173,3 +172,28 @@ class ScoredBatches:
         self.generation = int(state["generation"])
         self.history.load(state["history"])
         rng_from_list(self.rng, state["rng"])
+
+
+@dataclass(frozen=True)
+class Finalist:
+    """One retrained candidate: its genotype string, cost at the target, held-out top-1 and supernet score."""
+
+    genotype: str
+    madds: int
+    params: int
+    score: float  # held-out top-1 after the brief training (a fraction)
+    supernet_score: float  # the same clips scored through the supernet with shared weights
+
+    def as_dict(self) -> dict:
+        """Return the plain dict written to summary.json and the checkpoint."""
+        return asdict(self)
+
+
+def pick_finalists(candidates: Sequence[str], final: str, limit: int) -> List[str]:
+    """Return the distinct candidates (cycle ends, then the final derived genotype), the latest ``limit``."""
+    seen: List[str] = []
+    for g in [*candidates, final]:
+        if g in seen:
+            seen.remove(g)  # keep its latest position
+        seen.append(g)
+    return seen[-limit:] if limit > 0 else []

@@ -58,7 +58,7 @@ def test_export_onnx_runs(tmp_path):
     (["st_topo:mobilenetv2", "--frames", "8"], "frames applies to video spaces only"),
     (["st_topo:mobilenetv2", "--resolution", "0"], "resolution must be positive"),
     (["st_topo:mobilenetv2", "--resolution", "16"], "resolution must be at least 32"),
-    (["st_topo:mobilenetv2", "--num-classes", "-1"], "num_classes must be positive"),
+    (["st_topo:mobilenetv2", "--num-classes", "-1"], "num_classes must be in 2..100000"),
 ])
 def test_bad_input_is_one_line(args, fragment, tmp_path, capsys):
     rc = main([a.replace("x.", str(tmp_path / "x.")) for a in args])  # in-process: an escaped exception fails

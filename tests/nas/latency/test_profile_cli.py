@@ -54,7 +54,6 @@ def test_derive_refuses_foreign_table(st_lut, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--space", "nb201", "--out", "x.json"], "no latency model"),
     (["--space", "st_topo"], "needs --out"),
     (["--space", "st_topo", "--out", "x.json", "--threads", "0"], "--threads must be at least 1"),
     (["--space", "st_topo", "--out", "x.json", "--calibration", "linear"], "--calibration takes additive or affine"),
@@ -63,6 +62,18 @@ def test_profile_bad_input(args, match, capsys):
     assert profile(args) == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
+
+
+def test_nb201_table_covers_its_edges_and_predicts_a_member(tmp_path):
+    path = tmp_path / "nb201.json"
+    assert profile(["--space", "nb201", "--out", str(path)] + FAST) == 0
+    table, space = load_table(path), nas.get_space("nb201")
+    assert sorted(table.entries) == space.block_configs(space.target()) and len(table.entries) == 12
+    from nas.latency.table import predict_latency
+
+    g = space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")  # no edge runs: the overhead alone
+    assert predict_latency(g, table) == pytest.approx(table.overhead_ms)
+    assert predict_latency(space.largest(), table) > table.overhead_ms
 
 
 def test_derive_malformed_table(tmp_path, capsys):

@@ -47,6 +47,10 @@ def _base(out, *extra):
     (["--lut", "x.json"], "apply only with a latency budget"),
     (["--latency", "25ms", "--lut", "/nonexistent/lut.json"], "latency table"),
     (["--latency", "BELOW", "--lut", "LUT"], "below the fastest member"),
+    (["--latency", "25ms", "--lut", "LUT", "--verify-k", "0"], "latency_verify_k must be in 1..100"),
+    (["--latency", "10s", "--lut", "LUT", "madds=null"], "is above the largest st_topo model"),
+    (["--latency", "25ms", "--lut", "LUT", "latency_verify_k=-3"], "latency_verify_k must be in 1..100"),
+    (["--latency", "25ms", "--lut", "LUT", "latency_verify_rounds=0"], "latency_verify_rounds must be in 1..50"),
 ])
 def test_bad_latency_input_is_one_line(extra, match, lut, tmp_path, capsys):
     extra = [str(lut) if x == "LUT" else _below_fastest(lut) if x == "BELOW" else x for x in extra]
@@ -67,13 +71,21 @@ def test_tiny_search_under_latency_and_madds(lut, tmp_path, capsys):
     table = json.loads(lut.read_text())
     out = tmp_path / "run"
     budget = round(table["overhead_ms"] + 0.6 * sum(v["median_ms"] for v in table["entries"].values()) / 3, 2)
-    assert search(_base(out, "--latency", f"{budget}ms", "--lut", str(lut), "--madds", "30M", *QUICK)) == 0
+    rc = search(_base(out, "--latency", f"{budget}ms", "--lut", str(lut), "--madds", "30M", *QUICK))
+    checked = json.loads((out / "latency_verify.json").read_text())  # kept whatever the check decided
+    assert 1 <= checked["k"] <= 5 and len(checked["candidates"]) == checked["k"]
+    if rc != 0:  # none of the candidates measured within the budget on this machine: said in one line
+        err = capsys.readouterr().err
+        assert rc == 2 and "none of the" in err and not (out / "genotype.yaml").exists()
+        return
     assert "ms predicted" in capsys.readouterr().out
     g = yaml.safe_load((out / "genotype.yaml").read_text())
     summary = json.loads((out / "summary.json").read_text())
     for data in (g, summary):
         assert 0 < data["predicted_latency_ms"] <= budget and data["measured_latency_ms"] > 0
+        assert data["measured_latency_ms"] + data["measured_latency_spread_ms"] / 2 <= budget  # measured, not predicted
         assert data["latency_budget_ms"] == budget and data["madds"] <= 30_000_000
+        assert data["latency_verify"]["candidates"][data["latency_verify"]["returned"]]["verdict"] == "within"
     assert all(t["madds"] <= 30_000_000 for t in summary["top5"])  # real MAdds, not the combined cost
     for row in (json.loads(x) for x in (out / "search.jsonl").read_text().splitlines()):
         assert row["madds"] <= 30_000_000
@@ -83,8 +95,34 @@ def test_tiny_search_under_latency_and_madds(lut, tmp_path, capsys):
 @pytest.mark.slow
 def test_search_builds_and_caches_its_table(tmp_path, capsys):
     out = tmp_path / "run"
-    assert search(_base(out, "--latency", "1s", "madds=null", *QUICK)) == 0
+    assert search(_base(out, "--latency", "1s", "madds=null", "evolution.min_budget_fraction=0", *QUICK)) == 0
     cached = json.loads((out / "latency_lut.json").read_text())
     assert cached["target"]["resolution"] == 32 and cached["env"]["threads"] == 1
     assert "measuring a latency table" in capsys.readouterr().err
     assert yaml.safe_load((out / "genotype.yaml").read_text())["budget"] is None
+
+
+@pytest.mark.slow  # a tiny search plus two latency checks: about a minute and a half on two busy cores
+def test_a_search_whose_candidates_all_run_over_returns_none(lut, tmp_path, capsys):
+    """A table that predicts half the real times lets the search pick members that all run over when measured."""
+    doc = json.loads(lut.read_text())
+    doc["entries"] = {k: {**v, "median_ms": v["median_ms"] / 2} for k, v in doc["entries"].items()}
+    doc["overhead_ms"] = doc["overhead_ms"] / 2
+    optimistic = tmp_path / "optimistic.json"
+    optimistic.write_text(json.dumps(doc))
+    from nas.latency.table import load_table, predict_latency
+    import nas
+
+    space, table = nas.get_space("st_topo"), load_table(optimistic)
+    budget = 1.2 * predict_latency(space.default(), table, space)  # real times are about twice the prediction
+    out = tmp_path / "run"
+    assert search(_base(out, "--latency", f"{budget:.4f}ms", "--lut", str(optimistic), "--verify-k", "2",
+                        "madds=null", *QUICK)) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # the progress lines come before it
+    assert last.startswith("nas-search: error: none of the 2 best candidates ran within") and "--resume" in last
+    checked = json.loads((out / "latency_verify.json").read_text())
+    assert checked["returned"] is None and {c["verdict"] for c in checked["candidates"]} <= {"over", "undecided"}
+    assert not (out / "genotype.yaml").exists() and not (out / "summary.json").exists()
+    # the way on: time more candidates of the same finished search (nothing is trained again)
+    assert search(["--resume", str(out), "--verify-k", "3"]) == 2
+    assert json.loads((out / "latency_verify.json").read_text())["k"] == 3

@@ -21,7 +21,7 @@ def _table(space="st_topo", resolution=32, scale=1.0):
     return LatencyTable(space, target, ENV, 0.5, entries)
 
 
-@pytest.mark.parametrize("space", ["st_topo", "pv_st", "pv_st_m", "pv_st_tiny"])
+@pytest.mark.parametrize("space", ["st_topo", "pv_st", "pv_st_m", "pv_st_tiny", "nb201"])
 def test_every_member_block_is_in_block_configs(space):
     import random
 

@@ -92,7 +92,8 @@ def test_bilevel_step_separates_weights_and_alpha():
     assert arch.cycle_ends == [2]  # DiversityCosine with period 2
 
 
-def test_micro_batches_add_up_to_the_one_batch_step():
+@pytest.mark.parametrize("budget", [10 ** 12, None])  # None: no cost term, so the penalty has no gradient
+def test_micro_batches_add_up_to_the_one_batch_step(budget):
     """search.grad_accum: with BN on running statistics and the noise-free softmax relaxation, a step over two
     micro-batches moves the weights and alpha as the one-batch step does."""
     import copy
@@ -104,7 +105,7 @@ def test_micro_batches_add_up_to_the_one_batch_step():
     batch = (torch.randn(6, 3, 2, 16, 16), torch.tensor([0, 1, 2, 3, 0, 1]))
     nets, a0 = [sn, copy.deepcopy(sn)], sn.alpha.detach().clone()
     for net, micro in zip(nets, (1, 3)):
-        arch = _arch(net, budget=10 ** 12, gamma=1.0)
+        arch = _arch(net, budget=budget, gamma=1.0)
         w_opt = torch.optim.SGD(net.weight_parameters(), lr=0.1)
         logs = arch.step(batch, batch, w_opt, torch.nn.functional.cross_entropy, micro=micro)
         net.logs = logs

@@ -23,6 +23,21 @@ def _cfg(*opts):
                         base=PLUGIN.search_defaults)
 
 
+def test_a_latency_budget_on_nb201_uses_its_table(tmp_path, capsys):
+    from nas.cli.profile import main as profile
+    from nas.latency.table import load_table, predict_latency
+
+    lut = tmp_path / "nb201.json"
+    assert profile(["--space", "nb201", "--out", str(lut), "--reps", "3", "--warmup", "1", "--clock", "cpu"]) == 0
+    table = load_table(lut)
+    budget = table.overhead_ms + 0.5 * (predict_latency(nas.get_space("nb201").largest(), table) - table.overhead_ms)
+    out = tmp_path / "run"
+    rc = main(["--space", "nb201", "--benchmark", "cifar10", "--strategy", "random", "--latency", f"{budget:.3f}ms",
+               "--lut", str(lut), "--out", str(out), "search.max_queries=30"])
+    assert rc == 0, capsys.readouterr().err
+    assert predict_latency(nas.load_genotype(out), table) <= budget
+
+
 def test_tabular_search_reports_queries_validation_and_test(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["--space", "nb201", "--benchmark", "cifar10", "--strategy", "regularized_evolution", "--out", str(out),

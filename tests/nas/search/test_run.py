@@ -48,7 +48,10 @@ def test_budget_above_the_largest_fails_before_the_folder_exists(tmp_path):
                                            r"evolution.min_budget_fraction"):
         SearchRun(micro(madds="2G"), tmp_path / "run").run(resume=False)
     assert not (tmp_path / "run").exists()
-    SearchRun(micro(madds="2G", **{"evolution.min_budget_fraction": 0.5}), tmp_path / "ok").check()
+    # above the largest with a lower edge below it: the window keeps only the top few members, its own message
+    with pytest.raises(nas.NasError, match=r"1.5G is above the largest st_topo model .* at most 1.32G"):
+        SearchRun(micro(madds="1.5G"), tmp_path / "run").check()
+    SearchRun(micro(madds="2G", **{"evolution.min_budget_fraction": 0.0}), tmp_path / "ok").check()  # no limit
 
 
 @pytest.mark.parametrize("strategy", ["evolution", "random"])

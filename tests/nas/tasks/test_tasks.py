@@ -65,3 +65,17 @@ def test_evaluate_uses_the_task_metrics():
     x, y = torch.randn(4, 3), torch.tensor([0, 1, 0, 1])
     res = evaluate(model, [(x, y, 0)], StepOptions(device=torch.device("cpu")), L1())
     assert res["val_loss"] == pytest.approx(float(model(x).detach().abs().sum()) / 4) and "top1" not in res
+
+
+@pytest.mark.parametrize("spec, fragment", [("nope.yaml", "is not there"), ("nas:nope.yaml", "is not there"),
+                                            ("no_such_package_here:x.yaml", "names no importable package")])
+def test_a_default_recipe_that_is_not_there_is_a_one_line_error(spec, fragment):
+    task = type(get_task("classification"))()
+    task.default_recipe = spec
+    with pytest.raises(NasError, match=fragment):
+        task.recipe_path()
+
+
+def test_bundled_default_recipes_resolve():
+    assert get_task("forgery_image").recipe_path().name == "forgery_image.yaml"
+    assert get_task("classification").recipe_path() is None

@@ -50,6 +50,14 @@ def test_rng_state_round_trips_python_and_torch_generators():
     assert gens["py"].random() == first[0] and torch.equal(torch.rand(2, generator=gens["t"]), first[1])
 
 
+def test_set_rng_state_reads_the_bare_generator_tensors_of_older_search_checkpoints():
+    gen = torch.Generator().manual_seed(5)
+    saved = gen.get_state()  # what a differentiable search's checkpoint held per generator before rng_state
+    first = torch.rand(3, generator=gen)
+    set_rng_state({"noise": saved}, {"noise": gen})
+    assert torch.equal(torch.rand(3, generator=gen), first)
+
+
 def test_window_strategies_reexport_the_state_helpers():
     from nas.search.strategies import window
 

@@ -2,7 +2,9 @@
 
 One function, ``budget_window``, checks it for every family and every caller (the one-shot and tabular
 window strategies, the bilevel search, the combined MAdds and latency cost) and says in one line what is
-wrong: a budget below the space's cheapest member, or a window whose lower edge lies above its largest.
+wrong: a budget below the space's cheapest member, or one above its largest while the window has a lower edge
+(the window then holds only the few members between ``f * B`` and the largest; with ``f = 0`` a budget above the
+largest member is simply no limit, as nb201's default 1G is).
 """
 from __future__ import annotations
 
@@ -39,6 +41,11 @@ def budget_window(space, cost_fn: Callable[[Genotype], int], budget: int, min_fr
         raise NasError(f"infeasible budget: MAdds budget {format_madds(budget)} is below the cheapest {space.name} "
                        f"model ({format_madds(cheapest)} MAdds at {at})")
     largest = cost_fn(space.largest())
+    if min_fraction > 0 and budget > largest >= int(budget * min_fraction):
+        raise NasError(f"MAdds budget {format_madds(budget)} is above the largest {space.name} model "
+                       f"({format_madds(largest)} MAdds at {at}): every member fits, and the window [{min_fraction:g} "
+                       f"x B, B] keeps only those above {format_madds(budget * min_fraction)}; give a budget of at "
+                       f"most {format_madds(largest)}")
     if int(budget * min_fraction) > largest:
         raise NasError(f"infeasible budget: MAdds budget {format_madds(budget)} is above the largest {space.name} "
                        f"model ({format_madds(largest)} MAdds at {at}), so the window [{min_fraction:g} x B, B] is "
