@@ -82,7 +82,7 @@ def genotypes(out: Path) -> dict:
     return {r["seed"]: r["genotype"] for r in json.loads((out / "summary.json").read_text())["trials"]}
 
 
-@pytest.mark.slow  # about 90-135 s on 2 cores: 4 trials on a 2-node cluster, then 4 clean searches
+@pytest.mark.slow  # about 60-135 s on 2 cores: 4 trials on a 2-node cluster, then 4 clean searches
 def test_trials_finish_with_clean_genotypes_when_a_worker_node_is_lost(tmp_path, multinode):
     """Four trials on a head and one worker node (1 CPU each); the worker node goes away while a trial runs there
     with a checkpoint. That trial is retried on the head from its run folder, and every trial's genotype is the

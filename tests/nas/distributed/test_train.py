@@ -125,7 +125,7 @@ def test_a_killed_ddp_run_resumes_to_the_uninterrupted_one(tmp_path, ddp_run, ra
     assert _rows(out) == _rows(ddp_run)
 
 
-@pytest.mark.slow  # about 60-70 s on 2 cores (plus the shared uninterrupted run): 3 nodes, one Ray Train restart
+@pytest.mark.slow  # about 50-70 s on 2 cores (plus the shared uninterrupted run): 3 nodes, one Ray Train restart
 def test_a_ddp_run_that_loses_a_worker_node_resumes_to_the_uninterrupted_one(tmp_path, ddp_run, multinode):
     """Two DDP workers on a head and a worker node of a real multi-node cluster (1 CPU each), joined with
     ``--address``. Once ``last.pt`` exists the worker node goes away with its worker; a new node joins, as an
