@@ -50,6 +50,8 @@ FLAGS = (
          "the global batch", type=int, resume=True),
     Flag("--address", "with --workers: run the DDP workers on an existing Ray cluster; default: start a local one",
          metavar="HOST:PORT", resume=True),
+    Flag("--max-failures", "with --workers: restarts of the DDP workers, each from last.pt, after a worker or its "
+         "node dies (default 1)", type=int, resume=True),
     Flag("--write-embedded", "write the embedded face-forgery video set (data.train_size / data.val_size videos at "
          "--resolution, data.seed) to DIR as MP4 files plus ForgeryNet video lists, and exit", metavar="DIR",
          path="dir"),
@@ -138,10 +140,13 @@ def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> N
     device = _device(args, cfg)
     if args.address and not args.workers:
         raise NasError("--address applies only with --workers (DDP workers on an existing Ray cluster)")
+    if args.max_failures is not None and not args.workers:
+        raise NasError("--max-failures applies only with --workers (restarts of the DDP workers)")
     if args.workers:
-        from nas.distributed.train import retrain_distributed
+        from nas.distributed.train import MAX_FAILURES, retrain_distributed
 
-        retrain_distributed(cfg, g, out, args.workers, resume=resume, address=args.address)
+        retries = MAX_FAILURES if args.max_failures is None else args.max_failures
+        retrain_distributed(cfg, g, out, args.workers, resume=resume, address=args.address, max_failures=retries)
         return
     from nas.train import retrain
 
@@ -151,8 +156,8 @@ def _fit(args: argparse.Namespace, cfg, g, out: Path, resume: bool = False) -> N
 def _evaluate(args: argparse.Namespace) -> int:
     from nas.train import evaluate_checkpoint, load_checkpoint
 
-    if args.workers or args.address:
-        raise NasError("--workers and --address do not apply to --eval")
+    if args.workers or args.address or args.max_failures is not None:
+        raise NasError("--workers, --address and --max-failures do not apply to --eval")
     ckpt = load_checkpoint(Path(args.eval))
     cfg = _build(args, base=ckpt["config"])
     log = (lambda line: None) if args.json else print

@@ -12,7 +12,8 @@ from typing import Callable, Iterator, Optional
 
 from nas.errors import NasError
 
-__all__ = ["ClusterInfo", "ray_cluster", "check_address", "ray_env", "quiet_ray_logs", "DASHBOARD_HELP"]
+__all__ = ["ClusterInfo", "ray_cluster", "check_address", "check_shared", "mark_driver", "run_job_name", "ray_env",
+           "quiet_ray_logs", "DASHBOARD_HELP"]
 
 DASHBOARD_PORT = 8265  # Ray's default; the next free port is used when it is taken
 CONNECT_TIMEOUT_S = 3.0  # how long --address may take to answer before it is reported as unreachable
@@ -66,6 +67,63 @@ def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                        f"`ray start --head` or drop --address to start a local cluster") from None
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _outward_ip() -> Optional[str]:
+    """Return the IP other hosts reach this machine at (how Ray picks a node's IP); None without a route."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("8.8.8.8", 80))  # UDP: only picks the route, sends nothing
+            return s.getsockname()[0]
+    except OSError:
+        return None
+
+
+def _keep_loopback(address: str) -> None:
+    """Let a driver join a head that listens on 127.0.0.1 only (``ray start --head --node-ip-address 127.0.0.1``).
+
+    Ray replaces a loopback host in an address by the machine's IP (ray-project/ray#59110), where such a head does
+    not answer. When that is the case, Ray's switch for single-machine nodes (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0,
+    read when Ray is imported) keeps this driver's node IP, and so the address, on 127.0.0.1.
+    """
+    import sys
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    ip = _outward_ip()
+    if host not in LOOPBACK or "ray" in sys.modules or not ip or ip.startswith("127.") or not port.isdigit():
+        return
+    try:
+        socket.create_connection((ip, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
+def check_shared(path) -> None:
+    """Raise a one-line NasError unless ``path``, which the driver wrote before Ray placed this process, is here.
+
+    Trials and DDP workers write their run folders wherever Ray places them, so a node that does not mount the
+    driver's storage at the same path would run without anyone reading its results.
+    """
+    import pathlib
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise NasError(f"{path.parent} is not visible on node {socket.gethostname()}: run folders must be on "
+                       f"storage that every node of the cluster mounts at the same path")
+
+
+def mark_driver(folder) -> str:
+    """Write ``folder/driver.json`` (this host and process), for :func:`check_shared` on other nodes; return it."""
+    import json
+    import pathlib
+
+    path = pathlib.Path(folder) / "driver.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}) + "\n")
+    return str(path)
+
+
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
@@ -89,13 +147,28 @@ def _temp_dir() -> str:
     return tempfile.mkdtemp(prefix="nasray-", dir=base)
 
 
+JOB_NAME_CHARS = 100  # a job name longer than this keeps its end, where a path's distinctive part is
+
+
+def run_job_name(command: str, out) -> str:
+    """Return the dashboard name of the Ray job of ``command`` writing run folder ``out``: the folder's full path.
+
+    Two runs never share a folder, so two drivers on one cluster get different names even when their folders
+    have the same last component (``a/exp`` and ``b/exp``).
+    """
+    import pathlib
+
+    name = f"{command} {pathlib.Path(out).resolve()}"
+    return name if len(name) <= JOB_NAME_CHARS else "..." + name[-(JOB_NAME_CHARS - 3):]
+
+
 def _job_config(job_name: Optional[str]):
     """Return the JobConfig naming the driver's job in the dashboard's Jobs table (None: Ray's default)."""
     if not job_name:
         return None
     from ray.job_config import JobConfig
 
-    return JobConfig(metadata={"job_name": str(job_name)[:100]})
+    return JobConfig(metadata={"job_name": str(job_name)})
 
 
 HOOK = "nas.distributed.cluster.quiet_ray_logs"  # the local cluster's worker-process setup hook
@@ -200,19 +273,20 @@ def ray_cluster(address: Optional[str] = None, cpus: Optional[int] = None, gpus:
                 log: Callable[[str], None] = print, job_name: Optional[str] = None) -> Iterator[ClusterInfo]:
     """Start a local cluster (or join ``address``) for the duration of the ``with`` block.
 
-    ``job_name`` names this driver's job in the dashboard (the experiment's ``--out`` folder). An already
+    ``job_name`` names this driver's job in the dashboard (see :func:`run_job_name`). An already
     initialised Ray (a test fixture, a Tune trial) is reused and left running.
     """
     if address and os.environ.get("RAY_AUTH_TOKEN") and not os.environ.get("RAY_AUTH_MODE"):
         # A joining driver assumes auth is disabled unless told otherwise (read when Ray is imported), and then
         # never sends the token.
         os.environ["RAY_AUTH_MODE"] = "token"
+    if address:
+        check_address(address)
+        _keep_loopback(address)
     import ray
 
     ray_env()
-    if address:
-        check_address(address)
-    elif dashboard:
+    if dashboard and not address:
         _check_dashboard_deps()
     owned = not ray.is_initialized()
     url = temp = None

@@ -18,7 +18,9 @@ from nas.errors import NasError
 from nas.train.backends import Backend, make_loader
 from nas.utils.seeds import epoch_seed
 
-__all__ = ["retrain_distributed", "global_batch_indices", "DdpBackend"]
+__all__ = ["retrain_distributed", "global_batch_indices", "DdpBackend", "MAX_FAILURES"]
+
+MAX_FAILURES = 1  # restarts of the DDP worker group after a worker or its node dies (--max-failures)
 
 
 def global_batch_indices(n: int, batch_size: int, seed: int, epoch: int, rank: int, world: int) -> List[int]:
@@ -96,7 +98,7 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     from nas.spaces import load_genotype
     from nas.config import from_dict
     from nas.config.retrain import RetrainConfig
-    from nas.distributed.cluster import quiet_ray_logs
+    from nas.distributed.cluster import check_shared, quiet_ray_logs
     from nas.tasks import resolve_task
     from nas.train import checkpoint as ck
     from nas.train.retrain import init_hook
@@ -106,7 +108,11 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the worker holds
     ctx = ray.train.get_context()
     cfg = from_dict(RetrainConfig, config["cfg"])
-    g, out, resume = load_genotype(config["genotype"]), Path(config["out"]), config["resume"]
+    g, out = load_genotype(config["genotype"]), Path(config["out"])
+    check_shared(out / "config.yaml")  # written by the driver: a node without the run's storage stops here
+    # A worker group that Ray Train restarts (a worker or its node died) continues from the run folder's last
+    # checkpoint, as --resume would: a new run's folder holds last.pt only when an earlier attempt wrote it.
+    resume = config["resume"] or (out / "last.pt").is_file()
     device = ray.train.torch.get_device()
     backend = DdpBackend(ctx.get_world_rank(), ctx.get_world_size(), device)
     log = _stdout_line if backend.writer else (lambda s: None)
@@ -114,19 +120,28 @@ def _worker_loop(config: Dict[str, Any]) -> None:
                 init=None if resume else init_hook(cfg, g, log))
     if resume:
         t.restore(ck.load_checkpoint(out / "last.pt"), out / "last.pt")
+        log(f"resuming {out} at epoch {t.epoch + 1}/{cfg.epochs} (step {t.step})")
     t.fit(resume)
 
 
 def retrain_distributed(cfg, genotype: Any, out_dir: Any, workers: int, resume: bool = False,
-                        address: Optional[str] = None, cpus_per_worker: int = 1) -> Dict[str, Any]:
-    """Retrain ``genotype`` with ``workers`` DDP workers on Ray Train; return the last epoch's metrics."""
+                        address: Optional[str] = None, cpus_per_worker: int = 1,
+                        max_failures: int = MAX_FAILURES) -> Dict[str, Any]:
+    """Retrain ``genotype`` with ``workers`` DDP workers on Ray Train; return the last epoch's metrics.
+
+    When a worker (or the node it runs on) dies, Ray Train restarts the whole group, up to ``max_failures``
+    times, and it continues from the run folder's ``last.pt``; the cluster must then have room for every
+    worker again (spare CPUs, or a node that replaces the lost one).
+    """
     from nas.config import to_dict
-    from nas.distributed.cluster import ray_cluster
+    from nas.distributed.cluster import ray_cluster, run_job_name
     from nas.train.retrain import open_run, prepare, write_start
 
     g, task = prepare(cfg, genotype)
     if workers < 1:
         raise NasError(f"--workers must be at least 1, got {workers}")
+    if max_failures < 0:
+        raise NasError(f"--max-failures must be >= 0, got {max_failures}")
     if cfg.batch_size % workers:
         raise NasError(f"batch_size {cfg.batch_size} is the global batch and must divide by --workers {workers}")
     if address:
@@ -138,8 +153,8 @@ def retrain_distributed(cfg, genotype: Any, out_dir: Any, workers: int, resume: 
     if not resume:
         write_start(run, cfg, g, task, workers=workers, device="ray-train")
     config = {"cfg": to_dict(cfg), "genotype": str(g), "out": str(out), "resume": resume,
-              "threads": cpus_per_worker}
-    with ray_cluster(address=address, job_name=out.name) as info:
+              "threads": cpus_per_worker, "max_failures": max_failures}
+    with ray_cluster(address=address, job_name=run_job_name("nas-retrain", out)) as info:
         print(f"Ray Train: starting {workers} DDP workers ({cpus_per_worker} CPU each); each worker process "
               f"imports torch first, which takes seconds", flush=True)
         _fit(config, out, workers, cpus_per_worker, info)
@@ -148,7 +163,7 @@ def retrain_distributed(cfg, genotype: Any, out_dir: Any, workers: int, resume: 
 
 
 def _fit(config: Dict[str, Any], out: Path, workers: int, cpus: int, info) -> None:
-    from ray.train import RunConfig, ScalingConfig
+    from ray.train import FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
     use_gpu = info.gpus >= workers  # one GPU per worker with nccl; otherwise CPU workers with gloo
@@ -160,7 +175,8 @@ def _fit(config: Dict[str, Any], out: Path, workers: int, cpus: int, info) -> No
         _worker_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker={"CPU": cpus}),
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
-        run_config=RunConfig(name="ray_train", storage_path=str(out)))
+        run_config=RunConfig(name="ray_train", storage_path=str(out),
+                             failure_config=FailureConfig(max_failures=config["max_failures"])))
     try:
         trainer.fit()
     except Exception as exc:  # Ray wraps worker errors in its own types; show the root cause on one line

@@ -26,8 +26,11 @@ def trial_name(trial) -> str:
 
 
 def _log_attempt(run_dir: Path, restored: bool, had_checkpoint: bool) -> None:
-    """Record this attempt's process id, so tools and tests can find (and kill) the trial worker."""
-    line = {"pid": os.getpid(), "restored": restored, "had_run_checkpoint": had_checkpoint, "time": time.time()}
+    """Record this attempt's process and Ray node, so tools and tests can find (and kill) the trial worker."""
+    import ray
+
+    line = {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "restored": restored,
+            "had_run_checkpoint": had_checkpoint, "time": time.time()}
     with open(run_dir / "attempts.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")
     (run_dir / "pid").write_text(str(os.getpid()))
@@ -63,13 +66,15 @@ def search_trial(config: Dict[str, Any]) -> None:
     import torch
     from ray import tune
 
-    from nas.distributed.cluster import quiet_ray_logs
+    from nas.distributed.cluster import check_shared, quiet_ray_logs
     from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.config.search import load_search_config
     from nas.search.run import SearchRun
     from nas.utils.device import resolve_device, trial_device
 
     quiet_ray_logs()
+    if config["spec"].get("driver"):  # experiments started before this check have no such key
+        check_shared(config["spec"]["driver"])
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the trial holds
     spec = config["spec"]
     run_dir = Path(spec["run_dir"])
@@ -157,12 +162,14 @@ def run_experiment(specs: List[Dict[str, Any]], out: Path, *, cpus_per_trial: fl
     """
     from ray import tune
 
-    from nas.distributed.cluster import ray_env
+    from nas.distributed.cluster import mark_driver, ray_env
 
     ray_env()
     out = Path(out).resolve()
     fn = trainable(cpus_per_trial, gpus_per_trial, eval_workers)
     state = out / name
+    driver = mark_driver(state)  # each trial first checks that its node sees it: --out must be shared storage
+    specs = [{**spec, "driver": driver} for spec in specs]
     if resume and tune.Tuner.can_restore(str(state)):
         tuner = tune.Tuner.restore(str(state), trainable=fn, restart_errored=True, resume_unfinished=True)
     else:

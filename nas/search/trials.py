@@ -128,10 +128,11 @@ def resume_trials(out: Path, cluster: ClusterOptions) -> int:
 
 
 def _launch(specs, out: Path, opts: Dict[str, Any], cluster: ClusterOptions, resume: bool) -> int:
-    from nas.distributed.cluster import ray_cluster
+    from nas.distributed.cluster import ray_cluster, run_job_name
     from nas.utils.run import RunFolder
 
-    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=out.resolve().name) as info:
+    name = run_job_name("nas-search", out)
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=name) as info:
         _check_resources(info, opts)
         if not resume:
             out.mkdir(parents=True, exist_ok=True)
@@ -190,13 +191,14 @@ def run_with_eval_workers(cfg, out: Path, device, eval_workers: int, cluster: Cl
     """Run one ordinary search whose candidate scoring runs on ``eval_workers`` Ray tasks; return (run, genotype)."""
     import torch
 
-    from nas.distributed.cluster import ray_cluster
+    from nas.distributed.cluster import ray_cluster, run_job_name
     from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.search.run import SearchRun
 
     if eval_workers < 0:
         raise NasError(f"--eval-workers must be >= 0, got {eval_workers}")
-    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=Path(out).resolve().name) as info:
+    name = run_job_name("nas-search", out)
+    with ray_cluster(address=cluster.address, dashboard=cluster.dashboard, job_name=name) as info:
         # Leave the eval workers their cores: oversubscribed OpenMP threads spin and slow every step down.
         torch.set_num_threads(max(1, int(info.cpus) - eval_workers))
         # On a GPU run the eval tasks share the cluster's GPUs (a fraction each when there are fewer GPUs).

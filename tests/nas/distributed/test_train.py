@@ -15,6 +15,7 @@ import nas
 from nas.config import from_dict, load_recipe, merge
 from nas.config.retrain import RetrainConfig
 from nas.distributed.train import global_batch_indices
+from tests.nas.distributed.multinode import multinode  # noqa: F401 (a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "support"))
 from device_spy import read_reports, spy_env  # noqa: E402
@@ -144,6 +145,31 @@ def test_a_killed_ddp_run_resumes_to_the_uninterrupted_one(tmp_path, ddp_run, ra
     assert _rows(out) == _rows(ddp_run)
 
 
+@pytest.mark.slow  # about 50-70 s on 2 cores (plus the shared uninterrupted run): 3 nodes, one Ray Train restart
+def test_a_ddp_run_that_loses_a_worker_node_resumes_to_the_uninterrupted_one(tmp_path, ddp_run, multinode):
+    """Two DDP workers on a head and a worker node of a real multi-node cluster (1 CPU each), joined with
+    ``--address``. Once ``last.pt`` exists the worker node goes away with its worker; a new node joins, as an
+    autoscaler or an operator would add one. Ray Train restarts both workers, which continue from ``last.pt``
+    to exactly the rows of the uninterrupted run (same worker count, same threads: no tolerance needed)."""
+    cluster = multinode(head_cpus=1)
+    worker = cluster.add(cpus=1)
+    out = tmp_path / "run"
+    lost = cluster.remove_when(worker, lambda: (out / "last.pt").is_file() and len(_rows(out)) < 3)
+    proc = subprocess.Popen([sys.executable, "-m", "nas.cli.retrain", *DDP_ARGS, "--address", cluster.address,
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 300
+    while "removed" not in lost and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    if "removed" in lost:
+        cluster.add(cpus=1)  # room for the restarted group's second worker
+    printed = proc.communicate(timeout=600)[0]
+    assert proc.returncode == 0, printed[-3000:]
+    assert "removed" in lost, "the run finished before its worker node could be removed"
+    assert len(re.findall(r"resuming .* at epoch [23]/3", printed)) == 1, printed[-3000:]
+    assert _rows(out) == _rows(ddp_run)
+
+
 @pytest.mark.slow
 def test_one_worker_is_bitwise_the_single_process_run(tmp_path, ray_session):
     from nas.distributed.train import retrain_distributed
@@ -162,3 +188,14 @@ def test_global_batch_must_divide_by_workers(tmp_path):
 
     with pytest.raises(NasError, match="must divide by --workers 3"):
         retrain_distributed(config(), TINY, tmp_path, workers=3)
+
+
+def test_max_failures_is_for_ddp_workers_only(tmp_path, capsys):
+    from nas.cli.retrain import main
+
+    assert main([TINY, "--recipe", str(RECIPE), "--max-failures", "2", "--out", str(tmp_path / "r")]) == 2
+    assert "--max-failures applies only with --workers" in capsys.readouterr().err
+    assert main([TINY, "--recipe", str(RECIPE), "--workers", "2", "--max-failures", "-1", "--out",
+                 str(tmp_path / "r")]) == 2
+    assert "--max-failures must be >= 0, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
