@@ -33,7 +33,7 @@ def config(epochs: int, seed: int) -> SearchConfig:
 
 
 def spec(cfg: SearchConfig, out: Path, i: int) -> dict:
-    from nas.search.trials import budget_label
+    from nas.distributed.trials import budget_label
 
     name = f"trial-{i:03d}-{budget_label(cfg.madds)}-s{cfg.seed}"
     return {"name": name, "run_dir": str((out / name).resolve()), "budget": budget_label(cfg.madds), "seed": cfg.seed,

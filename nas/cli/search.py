@@ -15,7 +15,7 @@ __all__ = ["main", "build_parser"]
 
 IMG = "image spaces (st_topo, nb201: one-shot supernet + SGLD + evolution or random, or a table look-up)"
 VID = "video spaces (pv_st: differentiable search)"
-RAY = "Ray: trials, eval workers, cluster (see nas.search.trials)"
+RAY = "Ray: trials, eval workers, cluster (see nas.distributed.trials)"
 
 # The flags of nas-search: (flag, help, config key, type, modality, may change on --resume, group).
 FLAGS = (
@@ -89,7 +89,7 @@ def main(argv: List[str]) -> int:
     if args.resume:
         return _resume(args)
     cfg, budgets = _config(args)
-    from nas.search.trials import ClusterOptions, run_trials, run_with_eval_workers
+    from nas.distributed.trials import ClusterOptions, run_trials, run_with_eval_workers
 
     name = cfg.execution.device
     cluster = ClusterOptions(args.address, args.dashboard, name)
@@ -115,7 +115,7 @@ def main(argv: List[str]) -> int:
 
 def _trial_options(args, trials: bool):
     """Return the trial options; the trial-only flags are an error on a single search."""
-    from nas.search.trials import TrialOptions
+    from nas.distributed.trials import TrialOptions
 
     for flag in ("cpus_per_trial", "gpus_per_trial", "max_failures"):
         if getattr(args, flag) is not None and not trials:
@@ -184,7 +184,7 @@ def _budget_list(text: Optional[str], flag: str) -> List[int]:
 
 def _resume(args) -> int:
     """Continue a search (or a trials experiment) with its stored config; flags that change it are refused."""
-    from nas.search.trials import SPEC_FILE, ClusterOptions, resume_trials, run_with_eval_workers
+    from nas.distributed.trials import SPEC_FILE, ClusterOptions, resume_trials, run_with_eval_workers
 
     out = Path(args.resume)
     trials = (out / SPEC_FILE).is_file()
