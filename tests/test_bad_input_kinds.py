@@ -215,3 +215,18 @@ def test_path_flags_declare_their_role():
         takes_path = (flag.metavar in ("FILE", "DIR", "RUN_DIR", "CHECKPOINT") or flag.key in keys
                       or flag.name in ("--recipe", "--out", "--resume"))
         assert bool(flag.path) == takes_path, (prog, flag.name)
+
+
+def test_ray_workers_print_warnings_as_one_plain_line():
+    """The processes Ray starts (tasks, Tune trials, DDP workers) install the same one-line warning format."""
+    import inspect
+
+    from nas.distributed import executor, train, tune
+
+    code = ("import warnings\nfrom nas.distributed.executor import _call_with_threads\n"
+            "_call_with_threads(lambda i: warnings.warn('a warning\\n  on two lines'), 1, 0)\n")
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0 and res.stderr.splitlines() == ["nas ray task: warning: a warning on two lines"]
+    for entry in (executor._call_with_threads, tune.search_trial, train._worker_loop):
+        assert "use_plain_warnings(" in inspect.getsource(entry), entry.__name__

@@ -8,7 +8,7 @@ import sys
 import warnings
 from typing import Callable, List, NoReturn, Optional
 
-from nas.errors import EXIT_USAGE, NasError
+from nas.errors import EXIT_USAGE, NasError, plain_warnings  # plain_warnings: re-exported
 
 __all__ = ["cli_main", "ArgumentParser", "plain_warnings"]
 
@@ -23,20 +23,6 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         text = message if len(message) <= 200 else message[:200] + "..."
         raise NasError(f"{text} (see {self.prog} --help)")
-
-
-def plain_warnings(prog: str) -> Callable[..., str]:
-    """Return a ``warnings.formatwarning`` that prints ``prog: warning: message`` as one line.
-
-    Python's own format adds the warning's file and line and then that line of source, which reads to a user
-    as if the program had printed its own code.
-    """
-
-    def format(message, category, filename, lineno, line=None) -> str:
-        text = " ".join(str(message).split())
-        return f"{prog}: warning: {text}\n"
-
-    return format
 
 
 def cli_main(prog: str) -> Callable[[Callable[[List[str]], int]], Callable[[Optional[List[str]]], int]]:

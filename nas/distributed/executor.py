@@ -52,6 +52,9 @@ class LocalExecutor:
 def _call_with_threads(fn: Callable, threads: int, item: Any, *shared: Any) -> Any:
     import torch
 
+    from nas.errors import use_plain_warnings
+
+    use_plain_warnings("nas ray task")
     torch.set_num_threads(threads)  # a 1-CPU task must not start one thread per core
     return fn(item, *shared)
 

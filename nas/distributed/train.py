@@ -99,11 +99,13 @@ def _worker_loop(config: Dict[str, Any]) -> None:
     from nas.config import from_dict
     from nas.config.retrain import RetrainConfig
     from nas.distributed.cluster import check_shared, quiet_ray_logs
+    from nas.errors import use_plain_warnings
     from nas.tasks import resolve_task
     from nas.train import checkpoint as ck
     from nas.train.retrain import init_hook
     from nas.train.trainer import Trainer
 
+    use_plain_warnings("nas-retrain worker")
     quiet_ray_logs()
     torch.set_num_threads(max(1, int(config["threads"])))  # one thread per CPU the worker holds
     ctx = ray.train.get_context()

@@ -69,9 +69,11 @@ def search_trial(config: Dict[str, Any]) -> None:
     from nas.distributed.cluster import check_shared, quiet_ray_logs
     from nas.distributed.executor import RayExecutor, ShardedScorer
     from nas.config.search import load_search_config
+    from nas.errors import use_plain_warnings
     from nas.search.run import SearchRun
     from nas.utils.device import resolve_device, trial_device
 
+    use_plain_warnings("nas-search trial")
     quiet_ray_logs()
     if config["spec"].get("driver"):  # experiments started before this check have no such key
         check_shared(config["spec"]["driver"])

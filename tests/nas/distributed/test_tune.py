@@ -284,7 +284,7 @@ def test_a_trial_that_tune_ends_twice_without_a_result_is_an_error(tmp_path, mon
 
     import nas.distributed.tune as T
     from nas.errors import NasError
-    from nas.search import trials
+    from nas.distributed import trials
 
     done, cut = tmp_path / "trial-000", tmp_path / "trial-001"
     done.mkdir()
