@@ -3,7 +3,7 @@ on measured time (``nas.latency.verify``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Optional
 
 from nas.latency.budget import LimitCost, parse_latency
 from nas.latency.measure import MeasureSpec

@@ -15,7 +15,7 @@ and scored on the validation images the search never scored on (those after ``sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, Tuple
 
 import torch
 import torch.nn.functional as F
