@@ -9,7 +9,9 @@ scale 1); beside it the affine one (``overhead + scale * blocks``, least squares
 whole-model timings. ``--passes 2`` measures every member a second time, in reverse
 order, and reports how well the two passes agree (the noise ceiling of any predictor on this machine) and the
 figures against the faster of each member's two timings (interference only ever slows a timing down).
-Everything lands in ``--out`` after each measurement, so an interrupted run resumes where it stopped.
+Every member's raw timings (each repetition, ``raw_t<threads>[_pass2].jsonl``) land in ``--out`` as it is
+timed, next to the tables and ``report.json``: the figures are recomputed from them on every run, so a second
+run with the same ``--out`` measures nothing and rewrites the same report, and an interrupted run resumes.
 
 The figures are wall-clock by default. On a machine shared with other jobs pass ``--clock cpu`` (CPU time of the calling thread,
 one thread only) and say so: wall timings there measure the neighbours as much as the model.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import time
 from pathlib import Path
 
@@ -65,9 +68,9 @@ def run_threads(args, space, target, threads: int, genotypes, out: Path) -> dict
     """Measure every genotype at ``threads`` (resuming), and return the summary figures."""
     spec = MeasureSpec(warmup=args.warmup, reps=args.reps, clock=args.clock)
     table, build_s = table_for(space.name, target, spec, threads, out, args.seed)
-    passes = [_measure_pass(out / f"measured_t{threads}.json", genotypes, target, spec, threads, table)]
+    passes = [_measure_pass(out / f"raw_t{threads}.jsonl", genotypes, target, spec, threads, table)]
     if args.passes > 1:  # the same members again, in reverse order, so drift does not favour one end of the list
-        passes.append(_measure_pass(out / f"measured_t{threads}_pass2.json", genotypes[::-1], target, spec, threads,
+        passes.append(_measure_pass(out / f"raw_t{threads}_pass2.jsonl", genotypes[::-1], target, spec, threads,
                                     table))
     calibrated = {s[0] for s in table.overhead_samples}
     held_out = [g for g in genotypes if str(g) not in calibrated]  # figures out of the calibration's sample
@@ -96,16 +99,41 @@ def run_threads(args, space, target, threads: int, genotypes, out: Path) -> dict
 
 
 def _measure_pass(path: Path, genotypes, target, spec, threads: int, table) -> dict:
-    """Measure every genotype not yet in ``path`` (a resumable JSON of genotype -> ms); return them all."""
-    measured = json.loads(path.read_text()) if path.exists() else {}
+    """Measure every genotype not yet in ``path``; return genotype -> median ms, recomputed from the raw file.
+
+    ``path`` is a JSONL file, one line per member with every repetition's time (``reps_ms``), appended as each
+    member is timed: the figures recompute from it, and an interrupted run resumes where it stopped (a line
+    torn by the interruption is timed again).
+    """
+    raw = _read_raw(path)
+    if path.exists() and not path.read_text(encoding="utf-8").endswith("\n"):
+        with path.open("a", encoding="utf-8") as f:
+            f.write("\n")  # close a line torn by an interruption, so the next row starts a line of its own
     for i, g in enumerate(genotypes):
-        if str(g) in measured:
+        if str(g) in raw:
             continue
-        measured[str(g)] = measure_genotype(g, target, torch.device("cpu"), spec, threads).median_ms
-        atomic_write_json(path, measured)
-        print(f"  t{threads} {path.stem} [{i + 1}/{len(genotypes)}] measured {measured[str(g)]:.2f} ms "
+        t = measure_genotype(g, target, torch.device("cpu"), spec, threads)
+        row = {"genotype": str(g), "threads": threads, "clock": spec.clock, "median_ms": t.median_ms,
+               "iqr_ms": t.iqr_ms, "reps_ms": list(t.samples_ms)}
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        raw[str(g)] = row
+        print(f"  t{threads} {path.stem} [{i + 1}/{len(genotypes)}] measured {t.median_ms:.2f} ms "
               f"predicted {predict_latency(g, table):.2f} ms", flush=True)
-    return measured
+    return {g: statistics.median(row["reps_ms"]) for g, row in raw.items()}
+
+
+def _read_raw(path: Path) -> dict:
+    """Return genotype -> raw row of a JSONL timing file (an unfinished last line is left out)."""
+    rows = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # torn by an interruption mid-write
+            rows[row["genotype"]] = row
+    return rows
 
 
 def _refit(table: LatencyTable, mode: str) -> LatencyTable:

@@ -7,7 +7,7 @@ import statistics
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, Tuple
 
 __all__ = ["Timing", "MeasureSpec", "measure", "threads", "device_name", "prepare", "all_threads"]
 
@@ -40,6 +40,7 @@ class Timing:
     iqr_ms: float
     reps: int
     threads: int
+    samples_ms: Tuple[float, ...] = ()  # each repetition's time, from which the median and IQR recompute
 
     def to_dict(self) -> dict:
         """Return the plain JSON form."""
@@ -148,4 +149,4 @@ def measure(module, example, device, spec: MeasureSpec, n_threads: int) -> Timin
         first = _time_once(module, example, device, 1)
         loops = max(1, math.ceil(spec.min_rep_ms / max(first, 1e-3)))
         times = [_time_once(module, example, device, loops, spec.clock) for _ in range(spec.reps)]
-    return Timing(statistics.median(times), _iqr(times), spec.reps, n_threads)
+    return Timing(statistics.median(times), _iqr(times), spec.reps, n_threads, tuple(times))

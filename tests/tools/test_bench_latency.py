@@ -27,10 +27,14 @@ def test_report_and_resume(tmp_path):
     assert -1 <= r["predictor"]["spearman"] <= 1 and -1 <= r["madds"]["kendall"] <= 1
     assert r["affine_scale"] > 0 and r["calibration_models"] >= 3 and isinstance(r["affine_mape_pct"], float)
     assert -1 <= r["ceiling"]["spearman"] <= 1 and r["ceiling"]["mape_pct"] >= 0
-    measured = json.loads((tmp_path / "measured_t1.json").read_text())
+    raw = [json.loads(line) for line in (tmp_path / "raw_t1.jsonl").read_text().splitlines()]
+    assert all(len(row["reps_ms"]) == 2 for row in raw)  # every repetition is kept
     # the figures leave the calibration models out
-    assert len(measured) - r["calibration_models"] <= r["n"] < len(measured)
-    assert len(json.loads((tmp_path / "measured_t1_pass2.json").read_text())) == len(measured)
+    assert len(raw) - r["calibration_models"] <= r["n"] < len(raw)
+    assert len((tmp_path / "raw_t1_pass2.jsonl").read_text().splitlines()) == len(raw)
+    with (tmp_path / "raw_t1.jsonl").open("a") as f:
+        f.write('{"genotype": "torn')  # a line cut by a kill mid-write: that member is timed again
     second = _run(tmp_path)
-    assert second.returncode == 0 and " measured " not in second.stdout  # nothing re-measured
-    assert json.loads((tmp_path / "report.json").read_text())["results"][0]["mape_pct"] == r["mape_pct"]
+    assert second.returncode == 0 and " measured " not in second.stdout, second.stderr[-2000:]  # nothing re-measured
+    assert json.loads((tmp_path / "report.json").read_text())["results"][0] == r  # recomputed from the raw files
+    assert all(json.loads(line) for line in (tmp_path / "raw_t1.jsonl").read_text().splitlines()[:-1])
