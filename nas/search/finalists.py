@@ -110,14 +110,15 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, m
     from nas.data.video import multiview_logits
 
     model.eval()
-    hit = total = skipped = 0
+    hits, total, skipped = None, 0, 0
     for x, y, n_bad in loader:
         skipped += n_bad
-        if x is not None:
-            hit += int((multiview_logits(model, to_device(x, device)).argmax(1).cpu() == y).sum())
+        if x is not None:  # hits add up on the device: one read back per candidate, not one per batch
+            batch = (multiview_logits(model, to_device(x, device)).argmax(1) == to_device(y, device)).sum()
+            hits = batch if hits is None else hits + batch
             total += len(y)
     check_readable(total, skipped, "clips", min_readable, "the held-out clips")
-    return hit / total
+    return int(hits) / total
 
 
 class ProxyFinalists:
