@@ -31,6 +31,14 @@ __all__ = ["SpacePlugin", "PLUGINS", "ENTRY_POINT_GROUP", "register_plugin", "ge
 ENTRY_POINT_GROUP = "nas.spaces"
 
 
+def _accepts(fn: Any, option: str) -> bool:
+    """Return whether callable ``fn`` takes keyword argument ``option``."""
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
 def _resolve(ref: str, space: str) -> Any:
     """Import the object a ``"module:attribute"`` reference names; a one-line NasError when it cannot."""
     module, _, attr = ref.partition(":")
@@ -98,12 +106,11 @@ class SpacePlugin:
 
     def supernet_accepts(self, option: str) -> bool:
         """Return whether the supernet's constructor takes keyword ``option`` (e.g. ``width``)."""
-        import inspect
+        return self.supernet is not None and _accepts(_resolve(self.supernet, self.name), option)
 
-        if self.supernet is None:
-            return False
-        params = inspect.signature(_resolve(self.supernet, self.name)).parameters.values()
-        return any(p.name == option or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    def model_accepts(self, option: str) -> bool:
+        """Return whether the standalone model's builder takes keyword ``option`` (e.g. ``dropout``)."""
+        return _accepts(_resolve(self.model, self.name), option)
 
     def build_latency_block(self, key: str):
         """Return ``(module, input shape without batch)`` of latency-table key ``key``."""

@@ -18,7 +18,7 @@ from nas.utils.readers import brief
 
 __all__ = ["path_field", "Budget", "Precision", "PRECISIONS", "from_dict", "to_dict", "load_recipe", "apply_overrides",
            "merge", "dump_config", "build_config", "nest_flags", "refuse_on_resume", "check_renamed", "migrate_renamed",
-           "foreign_key", "drop_foreign", "config_dict"]
+           "foreign_key", "drop_foreign", "config_dict", "scoped_field", "changed_keys"]
 
 C = TypeVar("C")
 PRECISIONS = ("auto", "bf16", "fp16", "off")  # ``amp`` values: auto = bf16 on CUDA, off on the CPU
@@ -125,6 +125,32 @@ def _pop(data: Mapping[str, Any], path: List[str]) -> tuple:
         return out.pop(path[0]), out
     value, out[path[0]] = _pop(out[path[0]], path[1:])
     return value, out
+
+
+def scoped_field(scope: str, default: Any = None, **kwargs: Any) -> Any:
+    """Return a dataclass field that only some runs read: ``scope`` names who (see :func:`changed_keys`).
+
+    Pass ``default_factory=`` for a section; a scope on a section covers every key inside it.
+    """
+    if "default_factory" in kwargs:
+        return dataclasses.field(metadata={"scope": scope}, **kwargs)
+    return dataclasses.field(default=default, metadata={"scope": scope}, **kwargs)
+
+
+def changed_keys(cfg: Any, prefix: str = "", scope: Optional[str] = None) -> Iterator[tuple]:
+    """Yield ``(dotted key, scope)`` of every leaf of ``cfg`` whose value differs from its default.
+
+    ``scope`` is the metadata of :func:`scoped_field` on the key or the nearest section above it (None for
+    keys every run reads); the command's task decides what each scope means (``nas.tasks.base.Task.check``).
+    """
+    for f in dataclasses.fields(cfg):
+        value, here = getattr(cfg, f.name), f.metadata.get("scope", scope)
+        if dataclasses.is_dataclass(value):
+            yield from changed_keys(value, f"{prefix}{f.name}.", here)
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if value != default:
+            yield prefix + f.name, here
 
 
 def _modal_keys(cls: type, prefix: str = "") -> Iterator[tuple]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Dict, Optional
 
-from nas.config import path_field
+from nas.config import changed_keys, path_field, scoped_field
 from nas.config.search import ExecutionConfig
 from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
@@ -26,12 +26,12 @@ class DataConfig:
     seed: int = 0  # embedded set generator seed / folder train-val split seed (independent of the run seed)
     val_fraction: float = 0.1  # folders without val/: share of each class held out for validation
     workers: int = 0  # DataLoader worker processes; 0 loads in the main process
-    train_list: Optional[str] = path_field("read")  # training list (video clips, or ForgeryNet images / videos),
+    train_list: Optional[str] = path_field("read", scope="task")  # training list (video clips, or ForgeryNet images / videos),
     #                                                  under root
-    val_list: Optional[str] = path_field("read")  # validation list, same format
-    frames: Optional[int] = None  # video genotypes: clip length; None: the space's default
+    val_list: Optional[str] = path_field("read", scope="task")  # validation list, same format
+    frames: Optional[int] = scoped_field("video")  # video genotypes: clip length; None: the space's default
     min_readable: float = 0.5  # stop when a training epoch or validation pass reads less than this share of files
-    temporal_length: int = 32  # forgery_video/forgery_temporal: frames each whole video is resampled to (slots)
+    temporal_length: int = scoped_field("task", 32)  # forgery_video/forgery_temporal: frames each whole video is resampled to (slots)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -132,11 +132,15 @@ class ModelConfig:
     """How the standalone model is built from the genotype."""
 
     num_classes: Optional[int] = None  # classifier outputs; None: the number of classes in the data
-    dropout: float = 0.2  # dropout before the classifier (MobileNetV2's value)
-    stem_stride: Optional[int] = None  # st_topo only: 1 = CIFAR-style stem for small images; None = stride 2
-    width: float = 1.0  # forgery_video/forgery_temporal: backbone channel multiplier (< 1: a CPU-sized proxy)
-    streams: str = "rgb"  # forgery tasks: rgb | fad | lfs | both (FAD + LFS streams) | mix (both + MixBlocks)
-    lfs_genotype: Optional[str] = None  # forgery tasks, both/mix: genotype of the LFS stream; None: the main one
+    dropout: float = scoped_field("model", 0.2)  # dropout before the classifier (MobileNetV2's value)
+    stem_stride: Optional[int] = scoped_field("model")  # st_topo only: 1 = CIFAR-style stem for small images;
+    #                                                     None = stride 2
+    width: float = scoped_field("model", 1.0)  # channel multiplier of every stage (< 1: a smaller network of
+    #                                            the same genotype, e.g. for small data or a CPU; its own cost)
+    streams: str = scoped_field("task", "rgb")  # forgery tasks: rgb | fad | lfs | both (FAD + LFS) | mix (both +
+    #                                             MixBlocks)
+    lfs_genotype: Optional[str] = scoped_field("task")  # forgery tasks, both/mix: genotype of the LFS stream; None:
+    #                                                    the main one
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -167,10 +171,20 @@ class OptimConfig:
     adarem_step_on_momentum: bool = False  # adarem: step along m instead of g (our reading, off = reference)
     grad_clip: float = 0.0  # clip the global gradient norm to this value; 0 disables clipping
 
+    # The keys only some optimizers read; set for another one, they are an error rather than ignored.
+    READ_BY: ClassVar[Dict[str, tuple]] = {
+        "momentum": ("sgd",), "nesterov": ("sgd",), "beta1": ("adam", "adamw"), "beta2": ("adam", "adamw"),
+        "eps": ("adam", "adamw", "adarem"), "adarem_beta": ("adarem",), "adarem_lam": ("adarem",),
+        "adarem_lam_unit": ("adarem",), "adarem_step_on_momentum": ("adarem",)}
+
     def validate(self) -> None:
-        """Raise a one-line NasError on an impossible value."""
+        """Raise a one-line NasError on an impossible value, or on a key the chosen optimizer does not read."""
         if self.name not in OPTIMIZER_NAMES:
-            raise NasError(f"optim.name must be one of {', '.join(OPTIMIZER_NAMES)}, got {self.name!r}")
+            raise NasError(f"optim.name must be one of {', '.join(OPTIMIZER_NAMES)}, got {str(self.name)[:40]!r}")
+        for key, _ in changed_keys(self):
+            if self.name not in self.READ_BY.get(key, (self.name,)):
+                raise NasError(f"optim.{key} is not read by optim.name {self.name} (only by "
+                               f"{', '.join(self.READ_BY[key])}); drop it")
         if not self.lr > 0:
             raise NasError(f"optim.lr must be > 0, got {self.lr}")
         if self.weight_decay < 0 or self.grad_clip < 0:
@@ -227,12 +241,12 @@ class RetrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
     optim: OptimConfig = field(default_factory=OptimConfig)  # the optimizer
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # the LR schedule
-    forgery: ForgeryConfig = field(default_factory=ForgeryConfig)  # forgery tasks: label sets, losses, data
-    fad: FadConfig = field(default_factory=FadConfig)  # forgery tasks: the FAD front-end
-    lfs: LfsConfig = field(default_factory=LfsConfig)  # forgery tasks: the LFS front-end
-    mix: MixConfig = field(default_factory=MixConfig)  # forgery tasks: where the MixBlocks sit
-    video: ClipSamplingConfig = field(default_factory=ClipSamplingConfig)  # video genotypes: frame sampling
-    eval: EvalConfig = field(default_factory=EvalConfig)  # video genotypes: multi-view testing (clips x crops)
+    forgery: ForgeryConfig = scoped_field("task", default_factory=ForgeryConfig)  # forgery tasks: label sets, losses, data
+    fad: FadConfig = scoped_field("task", default_factory=FadConfig)  # forgery tasks: the FAD front-end
+    lfs: LfsConfig = scoped_field("task", default_factory=LfsConfig)  # forgery tasks: the LFS front-end
+    mix: MixConfig = scoped_field("task", default_factory=MixConfig)  # forgery tasks: where the MixBlocks sit
+    video: ClipSamplingConfig = scoped_field("task", default_factory=ClipSamplingConfig)  # video genotypes: frame sampling
+    eval: EvalConfig = scoped_field("task", default_factory=EvalConfig)  # video genotypes: multi-view testing (clips x crops)
 
     # Keys renamed to the issue's names; written in a recipe or override, an old one is a one-line error naming
     # its new key (stored configs of older runs are migrated when read back: nas.config.migrate_renamed).
@@ -243,11 +257,6 @@ class RetrainConfig:
         "channels_last": "execution.channels_last", "compile": "execution.compile",
         "deterministic": "execution.deterministic", "activation_checkpointing": "execution.activation_checkpointing",
     }
-
-    def uses_forgery_options(self) -> bool:
-        """Return whether any option that only the forgery tasks read differs from its default."""
-        detector = (self.model.streams, self.model.lfs_genotype) != ("rgb", None)
-        return detector or any(getattr(self, k) != type(getattr(self, k))() for k in ("forgery", "fad", "lfs", "mix"))
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""

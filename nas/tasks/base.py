@@ -17,7 +17,7 @@ from nas.plugins import load_entry_points
 from nas.registry import Registry
 
 __all__ = ["Task", "Datasets", "TASKS", "register_task", "load_tasks", "get_task", "list_tasks", "resolve_task",
-           "default_task_name"]
+           "default_task_name", "model_options"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class Task(abc.ABC):
     scalars: Tuple[str, ...] = ()  # metric-row keys written to TensorBoard (besides train_loss and lr)
     default_recipe: Optional[str] = None  # the recipe nas-retrain starts from when none is given: "package:file.yaml"
     #                                       (a file shipped in a package), or a file name in this repo's recipes/retrain
-    uses_forgery: bool = False  # whether the task reads cfg.forgery (--classes, --streams, --map-root)
+    reads: Tuple[str, ...] = ()  # the task-scoped config keys (or whole sections) it reads, e.g. "forgery" or
+    #                              "data.train_list"; set to another value, a key it does not read is an error
 
     def recipe_path(self) -> Optional[Path]:
         """Return the file ``default_recipe`` names (None without one); one that is not there is a NasError."""
@@ -73,10 +74,28 @@ class Task(abc.ABC):
             article = "an" if modality[:1] in "aeiou" else "a"
             raise NasError(f"task {self.name!r} is for {self.modality} genotypes; {genotype.space} is {article} "
                            f"{modality} space (try --task {default_task_name(modality)})")
-        uses = getattr(cfg, "uses_forgery_options", None)
-        if uses is not None and not self.uses_forgery and uses():
-            raise NasError(f"--classes, --streams, --map-root, model.streams, model.lfs_genotype, forgery.*, fad.*, "
-                           f"lfs.* and mix.* apply only to the forgery tasks, not to {self.name}")
+        self.check_used(cfg, genotype)
+
+    def check_used(self, cfg: Any, genotype: Any) -> None:
+        """Raise a one-line NasError for a config key set away from its default that this run would not read.
+
+        Scoped keys (``nas.config.scoped_field``) say who reads them: ``task`` keys the tasks whose
+        :attr:`reads` name them, ``video`` keys video genotypes, ``model`` keys the tasks that name them on the
+        spaces whose model builder takes them (e.g. ``model.stem_stride``: st_topo only).
+        """
+        from nas.config import changed_keys
+        from nas.plugins import get_plugin
+
+        plugin = get_plugin(genotype.space)
+        for key, scope in changed_keys(cfg):
+            if scope in ("task", "model") and not _names(self.reads, key):
+                readers = [n for n in list_tasks() if _names(get_task(n).reads, key)]
+                where = f"read by {', '.join(readers)}" if readers else "read by no task"
+                raise NasError(f"{key} is not read by task {self.name} ({where}); drop it")
+            if scope == "video" and plugin.modality != "video":
+                raise NasError(f"{key} is for video genotypes; {genotype.space} is an {plugin.modality} space")
+            if scope == "model" and not plugin.model_accepts(key.rpartition(".")[2]):
+                raise NasError(f"{key} is not an option of {genotype.space} models; drop it")
 
     @abc.abstractmethod
     def datasets(self, cfg: Any, genotype: Any) -> Datasets:
@@ -116,6 +135,26 @@ class Task(abc.ABC):
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return the one-line summary of an epoch's metric row."""
         return " ".join(f"{k} {row[k]:.4f}" for k in ("val_loss", self.primary) if k in row)
+
+
+def _names(reads: Tuple[str, ...], key: str) -> bool:
+    """Return whether ``reads`` names dotted ``key`` or a section above it."""
+    return any(key == r or key.startswith(r + ".") for r in reads)
+
+
+def model_options(cfg: Any, genotype: Any, backbone: bool = False) -> Dict[str, Any]:
+    """Return the model builder's keyword arguments of ``cfg.model`` that the genotype's space takes.
+
+    ``model.dropout``, ``model.width`` and ``model.stem_stride`` go to the builder when it takes them
+    (``dropout`` only to the whole model, not a ``backbone``); :meth:`Task.check_used` refuses one set for a
+    space whose builder does not.
+    """
+    from nas.plugins import get_plugin
+
+    plugin = get_plugin(genotype.space)
+    m = cfg.model
+    wanted = {"width": m.width, "stem_stride": m.stem_stride, **({} if backbone else {"dropout": m.dropout})}
+    return {k: v for k, v in wanted.items() if v is not None and plugin.model_accepts(k)}
 
 
 TASKS: Registry[Task] = Registry("task")

@@ -96,7 +96,8 @@ class _Forgery(Task):
     """What both forgery tasks share: data sources, detector, losses and metrics from raw scores."""
 
     modality = "image"
-    uses_forgery = True
+    reads = ("forgery", "fad", "lfs", "mix", "model.streams", "model.lfs_genotype", "model.dropout", "model.stem_stride",
+             "data.train_list", "data.val_list")
     primary = "selection"  # AUC with a 2-way head, else balanced accuracy of the first head; 1 - L1 spatial-only
     scalars = ("val_loss", "selection") + _CLS_SCALARS + _MAP_SCALARS
     needs_maps = False

@@ -18,7 +18,7 @@ from torch import nn
 from nas.errors import NasError
 from nas.data.forgery_video import split_video_target
 from nas.forgery import metrics as M
-from nas.tasks.base import Datasets, Task
+from nas.tasks.base import Datasets, Task, model_options
 
 __all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone"]
 
@@ -34,13 +34,7 @@ def video_backbone(genotype: Any, cfg: Any) -> nn.Module:
     """Return the genotype's backbone at ``model.width`` (and ``model.stem_stride`` for st_topo)."""
     from nas.spaces import create_backbone
 
-    kw: Dict[str, Any] = {} if cfg.model.width == 1.0 else {"width": cfg.model.width}
-    if cfg.model.stem_stride is not None:
-        kw["stem_stride"] = cfg.model.stem_stride
-    try:
-        return create_backbone(genotype, **kw)
-    except TypeError:
-        raise NasError(f"{genotype.space} backbones take no {' or '.join(kw)} option") from None
+    return create_backbone(genotype, **model_options(cfg, genotype, backbone=True))
 
 
 def clip_frames(cfg: Any, genotype: Any) -> int:
@@ -56,7 +50,7 @@ class VideoForgeryBase(Task):
     """What both video forgery tasks share: checks, the embedded set or ForgeryNet video lists, the backbone."""
 
     modality = None  # video genotypes run on clips, image genotypes on frames
-    uses_forgery = True
+    reads = ("forgery", "model.width", "model.stem_stride", "data.train_list", "data.val_list", "data.temporal_length")
     default_recipe = None  # without a recipe: the real network (width 1) on the config defaults
 
     def cost(self, genotype: Any, resolution: Optional[int] = None, num_classes: Optional[int] = None,
@@ -130,6 +124,7 @@ class ForgeryVideoTask(VideoForgeryBase):
     """Real/fake per video: clip (video genotype) or frame (image genotype) fake logits pooled over the video."""
 
     name = "forgery_video"
+    reads = VideoForgeryBase.reads + ("model.dropout", "eval.pool", "eval.topk")
     primary = "auc"
     scalars = ("val_loss", "auc", "acc", "bacc", "ap", "eer")
 

@@ -23,13 +23,12 @@ class VideoClassificationTask(_Classifier):
 
     name = "video_classification"
     modality = "video"
-    scalars = ("val_loss", "top1", "top5", "mv_top1", "mv_top5", "ema_top1", "ema_top5")
+    scalars = ("val_loss", "top1", "top5", "majority_top1", "mv_top1", "mv_top5", "ema_top1", "ema_top5")
+    reads = _Classifier.reads + ("data.train_list", "data.val_list", "video", "eval.clips", "eval.crops")
 
     def check(self, cfg: Any, genotype: Any) -> None:
-        """Also refuse the image-only keys, and half-given clip lists."""
+        """Also refuse half-given clip lists, and multi-view testing without them."""
         super().check(cfg, genotype)
-        if cfg.model.stem_stride is not None:
-            raise NasError(f"model.stem_stride is for st_topo only; {genotype.space} has no such option")
         d = cfg.data
         if (d.root or d.train_list or d.val_list) and not (d.root and d.train_list and d.val_list):
             raise NasError(f"video retraining reads clip lists: give all of --data-root, --train-list and --val-list "

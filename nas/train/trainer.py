@@ -166,7 +166,8 @@ class Trainer:
         row = {**res, "val_skipped": skipped}
         if self.ema is not None:
             e = evaluate(self.ema.module, loader, self.opts, self.task)
-            row.update({f"ema_{k}": v for k, v in e.items() if k not in ("val_images", "skipped")})
+            row.update({f"ema_{k}": v for k, v in e.items()  # the baselines do not depend on the weights
+                        if k not in ("val_images", "skipped") and not k.startswith("majority_")})
         return row
 
     def save_epoch(self, row: Dict[str, Any]) -> None:

@@ -111,7 +111,7 @@ def _bad_cases(run_dir: Path, tmp: Path):
         "bad optimizer": ([TINY, "optim.name=rmsprop"], "optim.name must be one of"),
         "data with a video genotype": (["pv_st:tsn", "--data", _png_folder(tmp / "v")],
                                        "a --data folder is for image genotypes"),
-        "frames with an image genotype": ([TINY, "--frames", "4"], "--frames (data.frames) is for video genotypes"),
+        "frames with an image genotype": ([TINY, "--frames", "4"], "data.frames is for video genotypes"),
         "task of another modality": ([TINY, "--task", "video_classification"], "is for video genotypes"),
         "unknown task": ([TINY, "--task", "nope"], "unknown task 'nope'"),
         "init supernet without a run": ([TINY, "--init", "supernet"], "--init supernet takes the supernet"),

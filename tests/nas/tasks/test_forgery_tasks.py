@@ -126,7 +126,7 @@ def test_bad_input_is_one_line(case, tmp_path, capsys):
     assert code != 0 and len(err) == 1 and err[0].startswith("nas-retrain: error:")
     assert "Traceback" not in err[0]
     want = {"classes": "--classes", "no_maps": "grey maps", "list_fields": "bad.txt:2", "lfs_small": "LFS window",
-            "mix_stage": "s64", "not_forgery": "only to the forgery tasks",
+            "mix_stage": "s64", "not_forgery": "model.streams is not read by task classification (read by forgery_image, forgery_spatial)",
             "old_name": "'forgery.streams' (an override) was renamed to 'model.streams'",
             "lfs_split": "lfs.split must be one of linear|log"}[case]
     assert want in err[0]
