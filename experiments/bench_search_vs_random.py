@@ -19,7 +19,10 @@ Protocol (the numbers in ``docs/trust.md`` come from this script):
 
 Report: each pick's standalone accuracy and its percentile among the randoms (ties count half), the mean over
 seeds, and over all trained genotypes the proxy-vs-standalone tau next to the MAdds-vs-standalone tau (both
-with bootstrap intervals) and the noise ceiling.
+with bootstrap intervals) and the noise ceiling. Each claim is also a test (``nas.utils.stats.Claim``: estimate,
+95% interval, one-sided p, n; "met" only at p < 0.05, else "not shown"): the picks' mean percentile against
+the randoms (permutation p over every relabelling of picks and randoms), and proxy tau minus MAdds tau, averaged
+over the supernets of every search seed (each search trains its own; bootstrap over genotypes and supernets).
 
 Everything finished is kept in ``WORK/cache.json`` (atomically, after every item), so rerunning the same command
 continues where it stopped. ``--truth FILE`` reuses standalone accuracies from an earlier ``cache.json`` or a
@@ -44,7 +47,9 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
 
 import nas
 from nas.cli.common import cli_main
@@ -54,7 +59,7 @@ from nas.errors import NasError
 from nas.search.strategies.window import cost_window, sample_in_window
 from nas.utils.io import atomic_write_json
 from nas.utils.seeds import derive_seed
-from nas.utils.stats import kendall_tau
+from nas.utils.stats import Claim, bootstrap_test, kendall_tau, permutation_p
 
 from experiments.common import load_json, read_json, run_search, tau_entry
 
@@ -182,12 +187,14 @@ def reference_scorer(cfg: SearchConfig, work: Path, seed: int):
     return OneShotScorer(replace(cfg, seed=seed), work / f"search-{seed}")
 
 
-def score_proxy(scorer, genotypes: List[str], cache: Cache) -> None:
-    """Score the genotypes not yet in the cache under the reference supernet's SGLD snapshots."""
-    todo = [g for g in genotypes if g not in cache["proxy"]]
+def score_proxy(scorer, genotypes: List[str], cache: Cache, seed: Optional[int] = None) -> None:
+    """Score the genotypes not yet in the cache under a search's SGLD snapshots: the reference (first) search's
+    into ``proxy``, another search seed's into ``proxy_by_seed[seed]``."""
+    store = cache["proxy"] if seed is None else cache.data.setdefault("proxy_by_seed", {}).setdefault(str(seed), {})
+    todo = [g for g in genotypes if g not in store]
     if todo:
         rows = scorer([nas.load_genotype(g) for g in todo])
-        cache["proxy"].update({g: sum(r) / len(r) for g, r in zip(todo, rows)})
+        store.update({g: sum(r) / len(r) for g, r in zip(todo, rows)})
         cache.save()
 
 
@@ -252,15 +259,53 @@ def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: L
            "mean_pick_standalone": sum(p["standalone"] for p in picks) / len(picks),
            "mean_pick_percentile": sum(p["percentile"] for p in picks) / len(picks),
            "random_standalone": sorted(rand_acc), "random_median": statistics.median(rand_acc)}
+    out["test_picks_vs_randoms"] = picks_test([p["standalone"] for p in picks], rand_acc).as_dict()
     ts = [truth[g] for g in trained]
     out["tau_proxy_vs_standalone"] = tau_entry([cache["proxy"][g] for g in trained], ts)
     out["tau_madds_vs_standalone"] = tau_entry([cost(g) for g in trained], ts)
+    supernets = {str(search_seeds[0]): cache["proxy"], **{s: v for s, v in cache.data.get("proxy_by_seed", {}).items()
+                                                          if all(g in v for g in trained)}}
+    out["tau_proxy_by_supernet"] = {s: tau_entry([v[g] for g in trained], ts) for s, v in supernets.items()}
+    out["test_proxy_vs_madds"] = proxy_test([[v[g] for g in trained] for v in supernets.values()],
+                                            [cost(g) for g in trained], ts).as_dict()
     if seeds >= 2:
         window = [g for g in trained if g in randoms or g in {p["genotype"] for p in picks}]
         for name, group in (("", trained), ("_in_window", window)):
             out.update({k + name: v for k, v in noise_ceiling(cache, group, seeds).items()})
     out["trained"] = len(trained)
     return out
+
+
+def mean_percentile(picks, randoms) -> float:
+    """Return the mean percentile of the picks among the randoms (ties count half)."""
+    r = np.asarray(randoms)
+    return float(np.mean([100.0 * ((r < x).sum() + 0.5 * (r == x).sum()) / r.size for x in picks]))
+
+
+def picks_test(picks: List[float], randoms: List[float]) -> Claim:
+    """State "the picks beat random sampling" as a test: the picks' mean percentile among the randoms, a
+    bootstrap interval (picks and randoms resampled apart) and the permutation p-value over every relabelling
+    of picks and randoms (exact up to 100,000 of them). Null: a pick is as good as a random draw (50)."""
+    estimate, low, high, _ = bootstrap_test(mean_percentile, picks, randoms)
+    p = permutation_p(picks, randoms, mean_percentile)
+    return Claim(estimate, low, high, p, f"{len(picks)} picks vs {len(randoms)} randoms")
+
+
+def proxy_test(proxies: List[List[float]], madds: List[float], truth: List[float], resamples: int = 2000,
+               seed: int = 0) -> Claim:
+    """State "the proxy ranks better than MAdds" as a test: tau(proxy, truth) - tau(MAdds, truth), the mean over
+    the supernets given (one per search seed). The bootstrap resamples genotypes and, with several supernets,
+    the supernets too, so the interval includes which supernet you draw; p is the share of draws at or below 0."""
+    prox, m, t = np.asarray(proxies, dtype=float), np.asarray(madds, dtype=float), np.asarray(truth, dtype=float)
+    diff = lambda rows, idx: float(np.mean([kendall_tau(prox[r][idx], t[idx]) for r in rows])  # noqa: E731
+                                   - kendall_tau(m[idx], t[idx]))
+    every = np.arange(t.size)
+    estimate = diff(range(len(prox)), every)
+    rng = np.random.default_rng(seed)
+    draws = np.array([diff(rng.integers(0, len(prox), len(prox)) if len(prox) > 1 else [0],
+                           rng.integers(0, t.size, t.size)) for _ in range(resamples)])
+    low, high = (float(q) for q in np.percentile(draws, [2.5, 97.5]))
+    return Claim(estimate, low, high, float((draws <= 0).mean()), f"{t.size} genotypes x {len(prox)} supernet(s)")
 
 
 def noise_ceiling(cache: Cache, genotypes: List[str], seeds: int) -> dict:
@@ -316,6 +361,14 @@ def print_report(rep: dict) -> None:
     for key in ("tau_proxy_vs_standalone", "tau_madds_vs_standalone"):
         t = rep[key]
         print(f"{key}: {t['tau']:.3f} [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}] over {t['n']}")
+    for seed, t in rep.get("tau_proxy_by_supernet", {}).items():
+        print(f"proxy tau under search seed {seed}'s supernet: {t['tau']:.3f} [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}]")
+    for key, claim in (("test_picks_vs_randoms", "picks' mean percentile among the randoms above 50"),
+                       ("test_proxy_vs_madds", "proxy tau minus MAdds tau above 0")):
+        if key in rep:
+            t = rep[key]
+            print(f"{claim}: {t['estimate']:.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}], p = {t['p']:.3g}, "
+                  f"n = {t['n']}: {t['verdict']}")
     if "tau_standalone_seed_vs_seed" in rep:
         print(f"noise ceiling (standalone seed vs seed, mean over {len(rep['tau_standalone_seed_vs_seed_pairs'])} "
               f"pairs): {rep['tau_standalone_seed_vs_seed']:.3f} over all, "
@@ -338,8 +391,9 @@ def parse(argv: List[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("work", help="folder for the searches, cache.json and report.json (reuse it to continue)")
     p.add_argument("--recipe", help="search recipe (default: the defaults of nas-search --space st_topo)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="search seeds (>= 3 for the issue)")
-    p.add_argument("--randoms", type=int, default=8, help="random genotypes in the window (>= 8 for the issue)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="search seeds; each search's supernet also scores every genotype (5 or more for a test)")
+    p.add_argument("--randoms", type=int, default=8, help="random genotypes in the window (20 or more for a test)")
     p.add_argument("--wide", type=int, default=0, help="extra genotypes spread over the wide cost range")
     p.add_argument("--wide-fraction", type=float, default=0.35, help="low end of the wide range, x budget")
     p.add_argument("--standalone-epochs", type=int, default=12)
@@ -409,6 +463,8 @@ def main(argv: List[str]) -> int:
         trained = list(dict.fromkeys([*randoms, *picks, *wide]))  # distinct, in a fixed order
         scorer = reference_scorer(cfg, work, args.seeds[0])
         score_proxy(scorer, trained, cache)
+        for seed in args.seeds[1:]:  # the same genotypes under every search's own supernet: the supernet-seed spread
+            score_proxy(reference_scorer(cfg, work, seed), trained, cache, seed)
         train_truth(scorer, trained, args.standalone_epochs, seeds, cache, cost, reuse,
                     ema=recipe.get("ema", 0.0), data=data, shard=args.shard)
         if args.shard[1] > 1:

@@ -137,6 +137,11 @@ class ConfidenceConfig:
     resamples: int = 1000  # bootstrap draws (snapshots x scoring images resampled together)
     second_chain: bool = True  # run a second SGLD chain and report the final population's rank stability
     population: Optional[int] = None  # members of the final population re-scored under it; None = evolution.population
+    supernets: int = 1  # supernets (the run's own + K - 1 trained with other seeds) that score the final population
+    #                     and the top-k: the supernet-seed spread; 1 = not measured (said so in the verdict)
+    block: Optional[int] = None  # snapshot block length of the bootstrap (correlated SGLD snapshots); None: ceil(K^(1/3))
+    separate_on: str = "held_out"  # images of the separability test: held_out (validation images after the scoring
+    #                                set, not used to rank the top-k) or scoring (the search's own: biased to the winner)
 
 
 @dataclass(frozen=True)
@@ -289,6 +294,10 @@ class SearchConfig:
              "finalists.k applies to the one-shot strategies; the differentiable search returns the genotype "
              "derived from alpha"),
             (self.confidence.resamples >= 2, "confidence.resamples must be at least 2"),
+            (1 <= self.confidence.supernets <= 8, f"confidence.supernets must be in 1..8, got {self.confidence.supernets}"),
+            (self.confidence.block is None or self.confidence.block >= 1, "confidence.block must be at least 1"),
+            (self.confidence.separate_on in ("held_out", "scoring"),
+             "confidence.separate_on must be held_out or scoring"),
             (self.confidence.population is None or self.confidence.population >= 3,
              "confidence.population must be at least 3 (a rank needs three members)"),
         ]

@@ -136,19 +136,15 @@ class ProxyFinalists:
                  nesterov: bool = True, weight_decay: float = 4e-5):
         self.scorer, self.epochs, self.init, self.seed = scorer, epochs, init, seed
         self.sgd = BriefSgd(lr, momentum, nesterov, weight_decay)
-        self._held_out = None
 
     def held_out(self):
         """Return the held-out batches on the scorer's device (a one-line error when there are none)."""
         from nas.errors import NasError
 
-        if self._held_out is None:
-            batches = self.scorer.data.held_out_batches()
-            if not batches:
-                raise NasError("finalists.k > 0 needs validation images beyond score.val_images to score on")
-            dev = self.scorer.device
-            self._held_out = [(to_device(x, dev), to_device(y, dev)) for x, y in batches]
-        return self._held_out
+        batches = self.scorer.held_out_batches()
+        if not batches:
+            raise NasError("finalists.k > 0 needs validation images beyond score.val_images to score on")
+        return batches
 
     def _model(self, g: Genotype) -> torch.nn.Module:
         from nas.spaces import create_model

@@ -85,6 +85,7 @@ class OneShotScorer:
         self.fixed: Tuple[Genotype, ...] = (space.cheapest(),) if s.sandwich else ()
         self._snapshots: Optional[List[Dict[str, torch.Tensor]]] = None
         self._score_batches: Optional[tuple] = None  # (val_images, bn, val) on the device, moved once
+        self._held_out: Optional[list] = None  # the held-out batches on the device, moved once
 
     # -- phases ------------------------------------------------------------------------------------
     def phases(self) -> List[Tuple[str, Callable[[int, Hooks], None]]]:
@@ -199,13 +200,39 @@ class OneShotScorer:
         return out
 
     def hit_tables(self, genotypes: Sequence[Genotype], snapshots: Optional[Sequence[Dict[str, torch.Tensor]]] = None,
-                   on_done: Optional[Callable[[], None]] = None) -> List[torch.Tensor]:
-        """Return, per genotype, its snapshots x scoring-images table of hits (default: the run's snapshots)."""
+                   on_done: Optional[Callable[[], None]] = None, batches: Optional[list] = None) -> List[torch.Tensor]:
+        """Return, per genotype, its snapshots x images table of hits (default: the run's snapshots, the scoring
+        images; ``batches`` of other images, e.g. :meth:`held_out_batches`)."""
         from nas.search.one_shot import hit_tables
 
         bn, val = self.score_batches()
-        return hit_tables(self.supernet, genotypes, self.snapshots() if snapshots is None else snapshots, bn, val,
-                          on_done=on_done)
+        return hit_tables(self.supernet, genotypes, self.snapshots() if snapshots is None else snapshots, bn,
+                          val if batches is None else batches, on_done=on_done)
+
+    def held_out_batches(self) -> list:
+        """Return the validation images after the scoring set (never scored by the search), on the device once."""
+        if self._held_out is None:
+            self._held_out = [(to_device(x, self.device), to_device(y, self.device))
+                              for x, y in self.data.held_out_batches()]
+        return self._held_out
+
+    def sibling(self, k: int) -> "OneShotScorer":
+        """Return a scorer of this config whose supernet trains with another seed, in ``confidence/supernet<k>``.
+
+        The seed ``derive_seed(seed, "confidence-supernet", k)`` changes the supernet's init, batch order, paths
+        and SGLD noise; the data and scoring images stay the same (they follow ``data.seed``).
+        """
+        import dataclasses
+
+        cfg = dataclasses.replace(self.cfg, seed=derive_seed(self.cfg.seed, "confidence-supernet", k))
+        return OneShotScorer(cfg, self.out / "confidence" / f"supernet{k}", self.device, sampler=self.sampler)
+
+    def prepare(self, hooks: Optional[Hooks] = None) -> None:
+        """Train the supernet and its SGLD snapshots, unless a finished preparation's snapshots are in place."""
+        if (self.out / "snapshots" / f"{self.num_snapshots - 1}.pt").is_file():
+            return  # snapshots are written in order and atomically: the last one means all are there
+        self.train_supernet(0, hooks)
+        self.sgld(0, hooks)
 
     # -- scoring -----------------------------------------------------------------------------------
     def snapshots(self) -> List[Dict[str, torch.Tensor]]:

@@ -1,13 +1,15 @@
-"""Small statistics helpers used by benchmarks and reports: Kendall's tau-b and its bootstrap interval."""
+"""Small statistics helpers used by benchmarks and reports: Kendall's tau-b and its bootstrap interval, and the
+claims-as-tests helpers (a permutation p-value, a bootstrap interval with a one-sided p, ``Claim``)."""
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Callable, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["kendall_tau", "kendall_tau_ci", "TauCI"]
+__all__ = ["kendall_tau", "kendall_tau_ci", "TauCI", "Claim", "permutation_p", "bootstrap_test"]
 
 
 def _tie_pairs(sorted_values: np.ndarray) -> int:
@@ -107,3 +109,84 @@ def _percentiles(draws: np.ndarray, level: float) -> Tuple[float, float]:
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(draws, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim stated as a test: the estimate, its interval at ``level``, a one-sided p-value and the n."""
+
+    estimate: float
+    low: float
+    high: float
+    p: float  # one-sided: the chance of an estimate at least this large when the claim is false
+    n: str  # what was counted, e.g. "3 picks vs 8 randoms"
+    level: float = 0.95
+
+    @property
+    def shown(self) -> bool:
+        """Return whether the claim is shown: p < 0.05."""
+        return self.p < 0.05
+
+    def as_dict(self) -> dict:
+        """Return the plain dict a report stores."""
+        return {"estimate": self.estimate, "ci": [self.low, self.high], "p": self.p, "n": self.n,
+                "level": self.level, "verdict": "met" if self.shown else "not shown"}
+
+    def __str__(self) -> str:
+        return (f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}], p = {self.p:.3g}, n = {self.n}: "
+                f"{'met' if self.shown else 'not shown'}")
+
+
+def permutation_p(treated: Sequence[float], control: Sequence[float], stat: Callable[[np.ndarray, np.ndarray], float],
+                  *, resamples: int = 100_000, seed: int = 0) -> float:
+    """Return the one-sided permutation p-value of ``stat(treated, control)`` being this large by chance.
+
+    Under the null the labels are exchangeable: every way of calling ``len(treated)`` of the pooled values
+    "treated" is equally likely. All relabellings are enumerated when there are at most ``resamples`` of them
+    (an exact test), else ``resamples`` random ones are drawn (the observed labelling counted once, so p > 0).
+
+    Example:
+        >>> diff = lambda a, b: a.mean() - b.mean()
+        >>> round(permutation_p([5, 6], [1, 2, 3], diff), 3)  # the two largest of five: 1 of C(5, 2) = 10
+        0.1
+    """
+    a, b = np.asarray(treated, dtype=float), np.asarray(control, dtype=float)
+    pooled, k = np.concatenate([a, b]), a.size
+    observed = stat(a, b) - 1e-12
+    n = pooled.size
+    if math.comb(n, k) <= resamples:
+        hits = total = 0
+        for chosen in itertools.combinations(range(n), k):
+            mask = np.zeros(n, dtype=bool)
+            mask[list(chosen)] = True
+            hits += bool(stat(pooled[mask], pooled[~mask]) >= observed)
+            total += 1
+        return hits / total
+    rng = np.random.default_rng(seed)
+    hits = 1
+    for _ in range(resamples):
+        perm = rng.permutation(n)
+        hits += bool(stat(pooled[perm[:k]], pooled[perm[k:]]) >= observed)
+    return hits / (resamples + 1)
+
+
+def bootstrap_test(stat: Callable[..., float], *groups: Sequence, paired: bool = False, level: float = 0.95,
+                   resamples: int = 2000, seed: int = 0) -> Tuple[float, float, float, float]:
+    """Return ``(estimate, low, high, p)``: ``stat(*groups)``, its percentile interval and a one-sided p.
+
+    Each group is resampled with replacement on its own, or, with ``paired``, all groups with the same indices
+    (equally long, e.g. two scores of the same genotypes). ``p`` is the share of resampled estimates at or below
+    zero: the bootstrap's answer to "could the true value be zero or less?" (approximate for small n).
+    """
+    arrays = [np.asarray(g) for g in groups]
+    estimate = float(stat(*arrays))
+    rng = np.random.default_rng(seed)
+    draws = np.empty(resamples)
+    for r in range(resamples):
+        if paired:
+            idx = rng.integers(0, arrays[0].shape[0], arrays[0].shape[0])
+            draws[r] = stat(*(g[idx] for g in arrays))
+        else:
+            draws[r] = stat(*(g[rng.integers(0, g.shape[0], g.shape[0])] for g in arrays))
+    low, high = _percentiles(draws, level)
+    return estimate, low, high, float((draws <= 0).mean())

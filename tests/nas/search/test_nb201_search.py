@@ -154,3 +154,22 @@ def test_one_shot_runs_on_nb201(tmp_path, capsys):
     s = json.loads((out / "summary.json").read_text())
     assert s["space"] == "nb201" and s["evaluated"] == 4 and 0 <= s["score"] <= 1
     assert PLUGIN.space.contains(nas.load_genotype(out)) is None and (out / "supernet.pt").is_file()
+
+
+def test_the_league_counts_distinct_cells_and_reports_the_reference_counting_beside():
+    """Regularized evolution asks for seen cells again: at q distinct cells it has made more than q queries."""
+    from experiments import bench_strategies as league
+
+    league.QUERIES[:] = [20, 40]
+    try:
+        cfg = league.config(league.REPEATS * 40, None)
+        scorer = TabularScorer.for_config(PLUGIN, cfg.benchmark)
+        rea = league.run_one("regularized_evolution", cfg, scorer, seed=0)
+        rnd = league.run_one("random", cfg, scorer, seed=0)
+    finally:
+        league.QUERIES[:] = [50, 100, 200, 500]
+    assert set(rea) == {"distinct", "queries"} and len(rea["distinct"]) == 2
+    assert rnd["distinct"] == rnd["queries"]  # random never repeats a cell
+    valid = scorer.table.column(scorer.valid)
+    # more queries than cells for REA: its best-by-validation after 40 distinct is at least as good as after 40 queries
+    assert valid[rea["distinct"][1]] >= valid[rea["queries"][1]]

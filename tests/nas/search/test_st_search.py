@@ -70,13 +70,33 @@ def test_confidence_report_of_a_real_run(tiny_run):
     assert first["genotype"] == summary["genotype"] and first["separable"] is None
     assert first["score"] == pytest.approx(summary["score"])  # the hit tables reproduce the search's scores
     assert [t["score"] for t in c["top"]] == pytest.approx([t["score"] for t in summary["top5"][:3]])
-    assert all(0 < t["se"] < 0.2 and 0.85 * 330e6 <= t["madds"] <= 330e6 and t["params"] > 0 for t in c["top"])
+    assert all(0 < t["scoring_se"] < 0.2 and 0.85 * 330e6 <= t["madds"] <= 330e6 and t["params"] > 0 for t in c["top"])
     assert c["chain_tau"]["n"] == 4 and c["chain_tau"]["ci"][0] <= c["chain_tau"]["tau"] <= c["chain_tau"]["ci"][1]
-    assert "at 95%: scores" in c["verdict"] and f"confidence: {c['verdict']}" in res.stdout
+    assert c["separated_on"] == "scoring" and "at 95% on the scoring images: scores" in c["verdict"]  # none held out
+    assert "supernet-seed variance not measured (confidence.supernets=1)" in c["verdict"]
+    assert c["supernets"]["measured"] is False and c["supernets"]["tau"] == [] and c["block"] == 2
+    assert f"confidence: {c['verdict']}" in res.stdout and "no validation images beyond" in res.stdout
     acc = EventAccumulator(str(out / "tb"))
     acc.Reload()
-    assert len(acc.Scalars("confidence/se")) == 3 and len(acc.Scalars("confidence/chain_tau")) == 1
+    assert len(acc.Scalars("confidence/scoring_se")) == 3 and len(acc.Scalars("confidence/chain_tau")) == 1
     assert "confidence/verdict/text_summary" in acc.Tags()["tensors"]
+
+
+def test_confidence_across_supernet_seeds_on_held_out_images(tmp_path):
+    """confidence.supernets=2 trains a second supernet with another seed and ranks the population under both;
+    separability is tested on the validation images after the scoring set."""
+    out = tmp_path / "run"
+    res = _search("--space", "st_topo", "--recipe", TINY, "--out", str(out), "confidence.supernets=2",
+                  "data.val_size=128", "evolution.generations=1", "confidence.second_chain=false")
+    assert res.returncode == 0, res.stderr[-2000:]
+    c = json.loads((out / "summary.json").read_text())["confidence"]
+    assert c["separated_on"] == "held_out" and "on held-out images" in c["verdict"]
+    assert c["supernets"]["measured"] and len(c["supernets"]["tau"]) == 1 and c["supernets"]["tau"][0]["n"] == 4
+    assert all(len(t["supernet_ranks"]) == 2 and 1 <= min(t["supernet_ranks"]) for t in c["top"])
+    assert all(t["supernet_scores"][0] == pytest.approx(t["score"]) and 0 <= t["held_out"] <= 1 for t in c["top"])
+    assert "across 2 supernet seeds tau" in c["verdict"] and c["seconds"] > 0
+    assert (out / "confidence" / "supernet1" / "snapshots" / "1.pt").is_file()
+    assert "confidence supernet 2: supernet epoch 1/1" in res.stdout
 
 
 def test_derive_accepts_run_folder(tiny_run, capsys):
@@ -115,6 +135,8 @@ def test_sigkill_in_every_phase_then_resume_matches(tiny_run, tmp_path):
     out = tmp_path / "killed"
     _kill_in_every_phase_and_resume(["--space", "st_topo", "--recipe", TINY, "--seed", "3"], out, ref)
     confidence = [json.loads((d / "summary.json").read_text())["confidence"] for d in (out, ref)]
+    for c in confidence:
+        c.pop("seconds")  # the report's wall time
     assert confidence[0] == confidence[1]  # the second SGLD chain and the bootstrap are seeded too
     # TensorBoard holds each step once, with the uninterrupted run's values, on every step counter
     from nas.utils.tb_events import read_scalars
