@@ -14,9 +14,9 @@
   (``to_ndarray(width=, height=)``); no full-resolution RGB frame is kept.
 - **Fallback.** A file whose seek fails, lands past the wanted frame, skips it, or whose packets carry no
   timestamps is decoded sequentially from its start up to the last wanted frame (frames counted as they come
-  out of the decoder, as ``decode_all`` counts them), keeping only the wanted ones; this is said once per file per process.
-  A wanted frame past the last decodable one (a truncated file) gets the last decoded frame, as ``decode_all``'s
-  clamp does.
+  out of the decoder, as ``decode_all`` counts them), keeping only the wanted ones; this is said once per file
+  and process. A wanted frame past the last decodable one (a truncated file) gets the last decoded frame, as
+  ``decode_all``'s clamp does.
 """
 from __future__ import annotations
 
