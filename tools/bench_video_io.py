@@ -278,7 +278,9 @@ def main() -> None:
     for n, c in enumerate([] if args.report_only else todo, 1):
         c["paths"] = [str(x) for x in make_files(out, c["set"])]
         res = subprocess.run([sys.executable, __file__, "--out", str(out), "--child", json.dumps(c)],
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise SystemExit(f"{c['set']} {c['method']} workers={c['workers']} failed: {res.stderr[-1500:]}")
         with raw.open("a") as f:
             f.write(res.stdout.strip().splitlines()[-1] + "\n")
         took = time.monotonic() - start

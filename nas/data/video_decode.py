@@ -9,7 +9,8 @@
   The index is cached per process by (path, size, mtime).
 - **Seek.** The wanted timestamps are visited in order. The reader seeks (backward, to a keyframe) only when a
   keyframe lies between the last decoded frame and the next wanted one; otherwise it decodes forward, which
-  never decodes more frames than a seek would.
+  never decodes more frames than a seek would. A seek that lands past the wanted frame is retried up to two
+  keyframes earlier (MPEG-TS lands one group late).
 - **Scale.** Each wanted frame is converted to RGB at the requested size by the decoder's scaler
   (``to_ndarray(width=, height=)``); no full-resolution RGB frame is kept.
 - **Fallback.** A file whose seek fails, lands past the wanted frame, skips it, or whose packets carry no
@@ -21,12 +22,13 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -98,6 +100,16 @@ class VideoReader:
         self.threads = threads
         self.container = av.open(self.path)
         self.stream = self._open_stream(self.container)
+        self._fresh = True  # nothing decoded yet: the first group of pictures needs no seek
+
+    def _reopen(self) -> None:
+        """Put the reader back at the file's start (a fresh container; no seek, which some demuxers land late)."""
+        import av
+
+        if not self._fresh:
+            self.container.close()
+            self.container = av.open(self.path)
+            self.stream = self._open_stream(self.container)
 
     def _open_stream(self, container):
         stream = container.streams.video[0]
@@ -155,9 +167,8 @@ class VideoReader:
         for i in wanted:
             target = pts[i]
             if frames is None or self._keyframe_between(last, target):
-                self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
-                frames, last = self.container.decode(self.stream), None
-            frame = _advance(frames, target, first=last is None)
+                frames = self._seek(target)
+            frame = _advance(frames, target)
             last = frame.pts
             out[i] = _rgb(frame, out_hw)
         return out
@@ -167,6 +178,26 @@ class VideoReader:
         keys = self.index.keyframes
         k = bisect.bisect_right(keys, target)
         return last is None or (k > 0 and keys[k - 1] > last)
+
+    def _seek(self, target: int) -> Iterator:
+        """Return the decoded frames from the keyframe at or before ``target`` on.
+
+        A demuxer that lands a keyframe late (MPEG-TS does) is asked again one and two keyframes earlier; a
+        target in the first group of pictures is read from the file's start (opened afresh unless untouched).
+        """
+        keys = self.index.keyframes
+        k = max(bisect.bisect_right(keys, target) - 1, 0)
+        for j in range(k, max(k - 3, -1), -1):
+            if j == 0:
+                self._reopen()
+            else:
+                self.container.seek(keys[j], stream=self.stream, backward=True, any_frame=False)
+            self._fresh = False
+            frames = self.container.decode(self.stream)
+            first = next(frames, None)
+            if first is not None and first.pts is not None and first.pts <= target:
+                return itertools.chain([first], frames)
+        raise _SeekFailed("the seek landed past the wanted frame")
 
     def _read_sequential(self, wanted: Sequence[int], out_hw: Tuple[int, int]) -> Dict[int, np.ndarray]:
         """Decode from the start up to the last wanted frame; frames past the decodable end get the last one."""
@@ -189,14 +220,11 @@ class VideoReader:
         return out
 
 
-def _advance(frames, target: int, first: bool):
+def _advance(frames, target: int):
     """Decode forward to the frame at ``target``; raise _SeekFailed when the stream does not reach it exactly."""
     for frame in frames:
         if frame.pts is None:
             raise _SeekFailed("decoded frames carry no timestamps")
-        if first and frame.pts > target:
-            raise _SeekFailed("the seek landed past the wanted frame")
-        first = False
         if frame.pts >= target:
             if frame.pts != target:
                 raise _SeekFailed("a listed frame was not decoded")

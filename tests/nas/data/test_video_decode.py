@@ -58,7 +58,7 @@ def _index_sets(n):
 
 
 @pytest.mark.parametrize("name, pts", [("cfr.mp4", None), ("vfr.mp4", "uneven"), ("vfr.mkv", "uneven"),
-                                       ("cfr.mkv", None)])
+                                       ("cfr.mkv", None), ("cfr.ts", None)])
 def test_seeking_reader_gives_decode_all_frames_exactly(tmp_path, name, pts):
     n = 90
     path = tmp_path / name
