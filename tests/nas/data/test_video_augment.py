@@ -95,3 +95,22 @@ def test_training_clips_get_the_multiscale_crop_and_pair_flip(tmp_path):
     assert set(labels) == {0, 1}
     with pytest.raises(NasError, match="short_side .* must be at least the crop size"):
         VideoListDataset(rec, tmp_path, size=40, short_side=32)
+
+
+def test_retraining_config_reaches_the_list_datasets(tmp_path):
+    import nas
+    from nas.tasks import get_task
+
+    for i in range(2):
+        write_video(tmp_path / f"v{i}.mp4", np.zeros((8, 32, 48, 3), np.uint8))
+    (tmp_path / "list.txt").write_text("v0.mp4 0\nv1.mp4 1\n")
+    data = {"root": str(tmp_path), "train_list": str(tmp_path / "list.txt"), "val_list": str(tmp_path / "list.txt"),
+            "frames": 4}
+    video = {"short_side": 20, "scales": [1, 0.875], "flip": "pairs", "flip_pairs": [[0, 1]]}
+    task, genotype = get_task("video_classification"), nas.load_genotype("pv_st_tiny:tsn")
+    sets = task.datasets(from_dict(RetrainConfig, {"resolution": 16, "data": data, "video": video}), genotype)
+    assert sets.train.augment == TrainAugment((1.0, 0.875), 1, "pairs", ((0, 1),)) and sets.train.short_side == 20
+    assert sets.val.augment == TrainAugment() and sets.val.short_side == 20 and sets.train[0][0].shape == (3, 4, 16, 16)
+    video["flip_pairs"] = [[0, 2]]
+    with pytest.raises(NasError, match="flip_pairs names a class >= the 2 classes"):
+        task.datasets(from_dict(RetrainConfig, {"resolution": 16, "data": data, "video": video}), genotype)
