@@ -1,4 +1,4 @@
-"""ForgeryNet video lists, whole-video decoding resampled to a fixed length, and the packed video target.
+"""ForgeryNet video lists, videos resampled to a fixed length (only those frames decoded), and the packed target.
 
 A list line is ``<L> <relpath> (<start> <n_frames> <fake|real>)xL <binary> <triple> <16cls>``: 2 + 3L + 3
 fields, counted strictly. Our reading: ``start`` is a 0-based frame index and ``n_frames`` the segment's length,
@@ -25,7 +25,8 @@ from torch.utils.data import Dataset
 
 from nas.data.forgery import _folder_id
 from nas.data.forgery_methods import METHODS, triple_label
-from nas.data.video import MEAN, STD, decode_frames
+from nas.data.video import MEAN, STD
+from nas.data.video_decode import VideoReader
 from nas.errors import NasError
 
 __all__ = ["VideoForgeryRecord", "parse_video_list", "resample_indices", "slots_to_frames", "pack_target",
@@ -167,13 +168,14 @@ class FileVideoForgeries(Dataset):
 
     def __getitem__(self, i: int):
         rec = self.records[i]
-        try:
-            video = decode_frames(rec.path)
+        try:  # only the resampled frames are decoded, each scaled to size x size as it comes out
+            with VideoReader(rec.path) as reader:
+                n = reader.frames
+                video = reader.read(resample_indices(n, self.length), shape=(self.size, self.size))
         except Exception:  # noqa: BLE001 - any decoder failure (missing, truncated, bad codec) skips the video
             return None
-        segs = fake_segments(rec.segments, len(video), str(rec.path)[-120:])
-        clip = _to_clip(video[resample_indices(len(video), self.length)], self.size)
-        return clip, pack_target(rec.labels, segs, len(video), self.length)
+        segs = fake_segments(rec.segments, n, str(rec.path)[-120:])
+        return _to_clip(video, self.size), pack_target(rec.labels, segs, n, self.length)
 
 
 class ArrayVideoForgeries(Dataset):

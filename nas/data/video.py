@@ -1,11 +1,16 @@
-"""Video lists (mmaction2/PySlowFast, Kinetics CSV, SSv2 JSON), PyAV decoding, TSN/dense sampling, multi-view.
+"""Video lists (mmaction2/PySlowFast, Kinetics CSV, SSv2 JSON), TSN/dense sampling, multi-view test clips.
 
 Our reading of the usual toolboxes (mmaction2, PySlowFast, TSM), not a copy of any: a list yields
-``VideoRecord(path, label)``; a dataset decodes the sampled frames with PyAV and returns ``None`` for a
-corrupt or missing file, and ``collate_skip`` (from :mod:`nas.data.collate`, re-exported here) drops those and
-reports how many it dropped, so an epoch never stops on a bad video (the runner sums the count and warns once
-per epoch). Frame and crop draws come from a ``random.Random`` seeded by (dataset seed, epoch key, sample index). There is no horizontal
-flip: it would swap "left" and "right" classes (SSv2, the embedded set).
+``VideoRecord(path, label)``; a dataset reads only the sampled frames, scaled to the clip's short side as they
+are decoded (:mod:`nas.data.video_decode`), and returns ``None`` for a corrupt or missing file, and
+``collate_skip`` (from :mod:`nas.data.collate`, re-exported here) drops those and reports how many it dropped,
+so an epoch never stops on a bad video (the runner sums the count and warns once per epoch). Frame, crop and
+flip draws come from a ``random.Random`` seeded by (dataset seed, epoch key, sample index). The training crop
+and flip are in :mod:`nas.data.video_augment`; flip is off unless asked for, since it swaps "left" and "right"
+classes (SSv2, the embedded set).
+
+A Kinetics CSV row names its clip file ``<youtube_id>_<start:06d>_<end:06d>.mp4``: the clip as the usual
+downloaders cut it, so the whole file is the labelled time range and no further trimming is done.
 """
 from __future__ import annotations
 
@@ -18,15 +23,16 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from nas.data.collate import collate_skip
+from nas.data.video_augment import TrainAugment, eval_views, train_view
+from nas.data.video_decode import VideoReader, decode_all, decode_clip
 from nas.errors import NasError
 from nas.utils.seeds import seeded_random
 
 __all__ = ["VideoRecord", "LIST_FORMATS", "parse_list", "align_labels", "segment_indices", "dense_indices",
-           "decode_frames", "write_video", "VideoListDataset", "collate_skip", "multiview_logits"]
+           "decode_all", "decode_clip", "write_video", "VideoListDataset", "collate_skip", "multiview_logits"]
 
 LIST_FORMATS = {".txt": "pathlabel", ".csv": "kinetics", ".json": "ssv2"}
 MEAN, STD = 0.45, 0.225  # Kinetics pixel statistics as used by PySlowFast, one value for all channels
@@ -135,12 +141,18 @@ def _load_json(path: Path):
         raise NasError(f"malformed JSON in {path} at line {exc.lineno}") from None
 
 
-def segment_indices(n: int, frames: int, train: bool, rng: random.Random) -> List[int]:
-    """Return TSN segment sampling: one frame per equal segment, random offset (train) or centre (test)."""
+def segment_indices(n: int, frames: int, train: bool, rng: random.Random, clip: int = 0,
+                    num_clips: int = 1) -> List[int]:
+    """Return TSN segment sampling: one frame per equal segment, random offset (train) or fixed (test).
+
+    Test clip ``clip`` of ``num_clips`` takes offset ``(clip + 0.5) / num_clips`` of every segment, so one clip
+    is the segments' centres and several spread evenly over the video (our reading of TSM's and mmaction2's
+    multi-clip test, which use offsets 0.5 and 0 for two clips).
+    """
     seg = n / frames
     if train:
         return [min(n - 1, int(seg * i + rng.random() * seg)) for i in range(frames)]
-    return [min(n - 1, int(seg * (i + 0.5))) for i in range(frames)]
+    return [min(n - 1, int(seg * (i + (clip + 0.5) / num_clips))) for i in range(frames)]
 
 
 def dense_indices(n: int, frames: int, stride: int, train: bool, rng: random.Random, clip: int = 0,
@@ -149,19 +161,6 @@ def dense_indices(n: int, frames: int, stride: int, train: bool, rng: random.Ran
     span = max(0, n - (frames - 1) * stride - 1)
     start = rng.randint(0, span) if train else (span * (2 * clip + 1)) // (2 * num_clips)
     return [min(n - 1, start + i * stride) for i in range(frames)]
-
-
-def decode_frames(path: str | Path, indices: Sequence[int] | None = None) -> np.ndarray:
-    """Decode the frames at ``indices`` (all frames when None) as ``[T, H, W, 3]`` uint8 with PyAV."""
-    import av
-
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    if not frames:
-        raise ValueError(f"no video frames in {path}")
-    if indices is None:
-        return np.stack(frames)
-    return np.stack([frames[min(i, len(frames) - 1)] for i in indices])
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, codec: str = "libx264") -> None:
@@ -182,26 +181,11 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 8, codec: str =
             container.mux(packet)
 
 
-def _crops(x: torch.Tensor, size: int, num_crops: int, train: bool, rng: random.Random) -> List[torch.Tensor]:
-    """Resize ``[T, 3, H, W]`` to short side ``size`` and return the crops (random, centre, or 3 along the long side)."""
-    h, w = x.shape[-2:]
-    scale = size / min(h, w)
-    x = F.interpolate(x, size=(max(size, round(h * scale)), max(size, round(w * scale))), mode="bilinear",
-                      align_corners=False)
-    h, w = x.shape[-2:]
-    if train:
-        offs = [(rng.randint(0, h - size), rng.randint(0, w - size))]
-    elif num_crops == 1:
-        offs = [((h - size) // 2, (w - size) // 2)]
-    else:  # left/centre/right (or top/centre/bottom) as in PySlowFast's 3-crop testing
-        offs = [((h - size) * i // (num_crops - 1) if h > w else (h - size) // 2,
-                 (w - size) * i // (num_crops - 1) if w >= h else (w - size) // 2) for i in range(num_crops)]
-    return [x[..., i : i + size, j : j + size] for i, j in offs]
-
-
 class VideoListDataset(Dataset):
     """Decode clips of a video list: ``(clip [3, T, S, S], label)``, or ``[V, 3, T, S, S]`` for V > 1 views.
 
+    Frames are decoded with their short side at ``short_side`` (default: ``size``). Training takes one view
+    through ``augment`` (a random ``size`` crop by default, or TSM's multi-scale crop, and a flip if asked).
     Test views are the ``num_clips`` clips spread evenly over the video times ``num_crops`` crops, with the
     middle clip's centre crop first (the single-view clip).
 
@@ -211,7 +195,8 @@ class VideoListDataset(Dataset):
 
     def __init__(self, records: Sequence[VideoRecord], root: str | Path, *, frames: int = 8, size: int = 32,
                  train: bool = True, sampling: str = "segment", stride: int = 2, num_clips: int = 1,
-                 num_crops: int = 1, seed: int = 0):
+                 num_crops: int = 1, seed: int = 0, short_side: Optional[int] = None,
+                 augment: TrainAugment = TrainAugment(), threads: int = 0):
         from nas.utils.extras import require
 
         require("av", purpose="reading video files")  # else every clip would fail to decode and be skipped
@@ -220,9 +205,12 @@ class VideoListDataset(Dataset):
             raise NasError(f"video data root not found: {root}")
         if sampling not in ("segment", "dense"):
             raise NasError(f"unknown sampling {sampling!r} (known: segment, dense)")
+        if short_side is not None and short_side < size:
+            raise NasError(f"video.short_side ({short_side}) must be at least the crop size ({size})")
         self.records, self.root = list(records), root
         self.frames, self.size, self.train, self.sampling, self.stride = frames, size, train, sampling, stride
         self.num_clips, self.num_crops = num_clips, num_crops
+        self.short_side, self.augment, self.threads = short_side or size, augment, threads
         self.seed, self.key = seed, 0
 
     def set_epoch(self, key: object) -> None:
@@ -234,27 +222,35 @@ class VideoListDataset(Dataset):
 
     def _indices(self, n: int, clip: int, rng: random.Random) -> List[int]:
         if self.sampling == "segment":
-            if self.train or self.num_clips == 1:
-                return segment_indices(n, self.frames, self.train, rng)
-            return [min(n - 1, i + clip) for i in segment_indices(n, self.frames, False, rng)]
+            return segment_indices(n, self.frames, self.train, rng, clip, self.num_clips)
         return dense_indices(n, self.frames, self.stride, self.train, rng, clip, self.num_clips)
 
+    def _read(self, path: Path, rng: random.Random) -> List[torch.Tensor]:
+        """Return each clip's frames as ``[T, 3, H, W]`` floats in [0, 1], short side ``short_side``."""
+        with VideoReader(path, threads=self.threads) as reader:
+            picks = [self._indices(reader.frames, c, rng) for c in range(1 if self.train else self.num_clips)]
+            video = reader.read([j for p in picks for j in p], short_side=self.short_side)
+        x = torch.from_numpy(video).permute(0, 3, 1, 2).float() / 255.0
+        return list(x.split(self.frames))
+
     def __getitem__(self, i: int) -> Optional[Tuple[torch.Tensor, int]]:
-        rec = self.records[i]
+        rec, rng = self.records[i], seeded_random(self.seed, self.key, i)
         try:
-            video = decode_frames(self.root / rec.path)
+            clips = self._read(self.root / rec.path, rng)
         except Exception:  # noqa: BLE001 - any decoder failure (missing, truncated, bad codec) skips the video
             return None
-        views, rng = [], seeded_random(self.seed, self.key, i)
-        for clip in range(1 if self.train else self.num_clips):
-            x = torch.from_numpy(video[self._indices(len(video), clip, rng)]).permute(0, 3, 1, 2).float() / 255.0
-            views += _crops(x, self.size, self.num_crops, self.train, rng)
+        label = rec.label
+        if self.train:
+            view, label = train_view(clips[0], label, self.size, self.augment, rng)
+            views = [view]
+        else:
+            views = [v for x in clips for v in eval_views(x, self.size, self.num_crops)]
         views = [((v - MEAN) / STD).permute(1, 0, 2, 3).contiguous() for v in views]  # -> [3, T, S, S]
         if len(views) == 1:
-            return views[0], rec.label
+            return views[0], label
         centre = (self.num_clips // 2) * self.num_crops + self.num_crops // 2
         views.insert(0, views.pop(centre))  # view 0: the single-view test clip (middle clip, centre crop)
-        return torch.stack(views), rec.label
+        return torch.stack(views), label
 
 
 @torch.no_grad()

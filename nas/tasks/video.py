@@ -11,6 +11,7 @@ from typing import Any, Dict
 import torch
 
 from nas.data.video import align_labels
+from nas.data.video_augment import TrainAugment
 from nas.errors import NasError
 from nas.tasks.base import Datasets
 from nas.tasks.classification import _Classifier
@@ -82,9 +83,13 @@ def _list_datasets(cfg: Any, frames: int) -> Datasets:
     train_rec, names = video.parse_list(d.train_list)
     val_rec, val_names = video.parse_list(d.val_list, num_classes=len(names) or None)
     val_rec = align_labels(val_rec, val_names, names, d.val_list)
-    kw = {"frames": frames, "size": cfg.resolution, "seed": d.seed, "sampling": cfg.video.sampling,
-          "stride": cfg.video.stride}
+    v = cfg.video
+    kw = {"frames": frames, "size": cfg.resolution, "seed": d.seed, "sampling": v.sampling, "stride": v.stride,
+          "short_side": v.short_side}
     num_classes = len(names) or 1 + max(r.label for r in train_rec + val_rec)
-    return Datasets(video.VideoListDataset(train_rec, d.root, train=True, **kw),
+    if any(c >= num_classes for pair in v.flip_pairs for c in pair):
+        raise NasError(f"video.flip_pairs names a class >= the {num_classes} classes of {d.train_list[-80:]}")
+    augment = TrainAugment(v.scales, v.max_distort, v.flip, v.flip_pairs)
+    return Datasets(video.VideoListDataset(train_rec, d.root, train=True, augment=augment, **kw),
                     video.VideoListDataset(val_rec, d.root, train=False, num_clips=cfg.eval.clips,
                                            num_crops=cfg.eval.crops, **kw), num_classes)

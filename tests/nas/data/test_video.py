@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import nas
-from nas.data.video import (VideoListDataset, collate_skip, decode_frames, dense_indices, multiview_logits,
+from nas.data.video import (VideoListDataset, collate_skip, decode_all, dense_indices, multiview_logits,
                             parse_list, segment_indices, write_video)
 from nas.data.video_synthetic import SyntheticMotion, make_motion_clips
 from nas.errors import NasError
@@ -81,7 +81,7 @@ def _write_set(tmp_path, n=4):
 
 def test_mp4_round_trip_and_corrupt_files_are_skipped(tmp_path):
     ds = _write_set(tmp_path)
-    frames = decode_frames(tmp_path / "v0.mp4")
+    frames = decode_all(tmp_path / "v0.mp4")
     assert frames.shape == (8, 32, 32, 3)
     err = abs(frames.astype(float) - ds.to_uint8(0).astype(float)).mean()
     assert err < 25, err  # lossy yuv420p of a noisy clip
