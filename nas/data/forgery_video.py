@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from nas.data.forgery import _folder_id
-from nas.data.forgery_methods import METHODS, triple_label
+from nas.data.forgery_labels import LabelAudit, folder_id
 from nas.data.video import MEAN, STD, decode_frames
 from nas.errors import NasError
 
@@ -69,7 +68,7 @@ def _segments(fields: List[str], where: str) -> List[Tuple[int, int]]:
     return sorted(out)
 
 
-def _parse_line(fields: List[str], root: Path, where: str, replaced_label: int) -> VideoForgeryRecord:
+def _parse_line(fields: List[str], root: Path, where: str, audit: LabelAudit) -> VideoForgeryRecord:
     try:
         n_seg = int(fields[0])
     except ValueError:
@@ -79,30 +78,32 @@ def _parse_line(fields: List[str], root: Path, where: str, replaced_label: int) 
                        f"got {len(fields)}")
     rel = fields[1]
     try:
-        binary, triple, cls16 = (int(c) for c in fields[-3:])
+        columns = tuple(int(c) for c in fields[-3:])
     except ValueError:
         raise NasError(f"{where}: the last three fields (binary triple 16cls) must be integers") from None
-    folder = _folder_id(rel)
-    if folder is not None:
-        cls16 = folder if folder in METHODS else 0
-        binary, triple = int(cls16 > 0), triple_label(cls16, replaced_label, 3 - replaced_label)
+    labels = audit.labels(rel, columns, where)
     segs = _segments(fields[2:-3], where)
-    whole = binary == 1 and (not segs or folder in WHOLE_VIDEO_FOLDERS)
-    return VideoForgeryRecord(root / rel, (binary, triple, cls16), None if whole else tuple(segs))
+    whole = labels[0] == 1 and (not segs or folder_id(rel) in WHOLE_VIDEO_FOLDERS)
+    return VideoForgeryRecord(root / rel, labels, None if whole else tuple(segs))
 
 
-def parse_video_list(path: str, root: str, replaced_label: int = 1) -> List[VideoForgeryRecord]:
-    """Parse a ForgeryNet video list (blank lines skipped); every malformed line is a one-line NasError."""
+def parse_video_list(path: str, root: str, replaced_label: int = 1, labels: str = "auto") -> List[VideoForgeryRecord]:
+    """Parse a ForgeryNet video list (blank lines skipped); every malformed line is a one-line NasError.
+
+    ``labels`` picks the list's columns or the folder ids, as for image lists (:mod:`nas.data.forgery_labels`).
+    """
     p = Path(path)
     if not p.is_file():
         raise NasError(f"video list not found: {str(path)[:200]}")
+    audit = LabelAudit(labels, replaced_label)
     records = []
     for n, line in enumerate(p.read_text().splitlines(), 1):
         fields = line.split()
         if fields:
-            records.append(_parse_line(fields, Path(root), f"{p.name}:{n}", replaced_label))
+            records.append(_parse_line(fields, Path(root), f"{p.name}:{n}", audit))
     if not records:
         raise NasError(f"video list {p.name} has no videos")
+    audit.warn(p.name)
     return records
 
 

@@ -77,11 +77,12 @@ def test_forgerynet_lists_folder_id_wins_and_boxes(tmp_path):
                    "train_release/4/a/f1.jpg 1 2 7\ntrain_release/17/b/f2.jpg 0 0 0\n")
     recs = parse_image_list(str(lst), str(tmp_path), str(tmp_path / "maps"))
     assert [r.labels for r in recs] == [(1, 1, 4), (0, 0, 0)]  # BlendFace (4) is ID-replaced, not column 7
-    assert recs[0].map_path.is_file() and recs[1].map_path is not None
+    assert recs[0].map_path.is_file() and recs[1].map_path is None  # a real image needs no map file
     ds = FileForgeries(recs, 16, train=False, seed=0, with_maps=True)
     x, y = ds[0]
     labels, maps = split_target(y[None])
     assert x.shape == (3, 16, 16) and labels.tolist() == [[1, 1, 4]] and float(maps.min()) == 1.0
+    assert float(split_target(ds[1][1][None])[1].max()) == 0.0  # the real image's map: all zeros
     (tmp_path / "train_release/17/b/f2.jpg").write_bytes(b"not a jpeg")
     assert ds[1] is None  # unreadable: skipped and counted by the collate
 
