@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 from nas.data.forgery_labels import LabelAudit, folder_id
 from nas.data.video import MEAN, STD, decode_frames
 from nas.errors import NasError
+from nas.forgery.baselines import frame_difference
 
 __all__ = ["VideoForgeryRecord", "parse_video_list", "resample_indices", "slots_to_frames", "pack_target",
            "split_video_target", "fake_segments", "FileVideoForgeries", "ArrayVideoForgeries", "MAX_SEGMENTS",
@@ -33,7 +34,8 @@ __all__ = ["VideoForgeryRecord", "parse_video_list", "resample_indices", "slots_
 
 MAX_SEGMENTS = 16  # forged segments a packed target holds (ForgeryNet videos list a handful)
 WHOLE_VIDEO_FOLDERS = (2, 8)  # FS-GAN and ATVG-Net: no segments listed, every frame fake (ForgeryNet #27)
-_HEAD = 4  # packed target: binary, triple, 16cls, frame count, then 2 x MAX_SEGMENTS bounds, then T frame labels
+_HEAD = 5  # packed target: binary, triple, 16cls, frame count, frame-difference score, then 2 x MAX_SEGMENTS
+#           bounds, then T frame labels
 
 
 @dataclass(frozen=True)
@@ -128,22 +130,27 @@ def fake_segments(record_segments, n: int, where: str) -> Tuple[Tuple[int, int],
     return tuple(record_segments)
 
 
-def pack_target(labels: Sequence[int], segments: Sequence[Tuple[int, int]], n: int, length: int) -> torch.Tensor:
-    """Return the float target: labels, frame count, padded segment bounds and the ``length`` slot labels."""
+def pack_target(labels: Sequence[int], segments: Sequence[Tuple[int, int]], n: int, length: int,
+                framediff: float = 0.0) -> torch.Tensor:
+    """Return the float target: labels, frame count, the video's frame-difference score (the trivial temporal
+    baseline, :func:`nas.forgery.baselines.frame_difference`), padded segment bounds and the slot labels."""
     bounds = np.full(2 * MAX_SEGMENTS, -1.0, np.float32)
     frame_fake = np.zeros(n, np.float32)
     for i, (s, e) in enumerate(segments):
         bounds[2 * i:2 * i + 2] = (s, e)
         frame_fake[s:e] = 1.0
     slots = frame_fake[resample_indices(n, length)]
-    return torch.from_numpy(np.r_[np.float32(labels), np.float32([n]), bounds, slots].astype(np.float32))
+    head = np.float32([*labels, n, framediff])
+    return torch.from_numpy(np.r_[head, bounds, slots].astype(np.float32))
 
 
 def split_video_target(y: torch.Tensor) -> Dict[str, object]:
-    """Unpack a batch of targets: ``binary`` (N,), ``frames`` (N,), ``segments`` (lists), ``slots`` (N, T)."""
+    """Unpack a batch of targets: ``binary`` (N,), ``frames`` (N,), ``framediff`` (N,), ``segments`` (lists) and
+    ``slots`` (N, T)."""
     bounds = y[:, _HEAD:_HEAD + 2 * MAX_SEGMENTS].view(len(y), MAX_SEGMENTS, 2)
     segs = [[(float(s), float(e)) for s, e in b.tolist() if s >= 0] for b in bounds]
-    return {"binary": y[:, 0].long(), "frames": y[:, 3], "segments": segs, "slots": y[:, _HEAD + 2 * MAX_SEGMENTS:]}
+    return {"binary": y[:, 0].long(), "frames": y[:, 3], "framediff": y[:, 4], "segments": segs,
+            "slots": y[:, _HEAD + 2 * MAX_SEGMENTS:]}
 
 
 def _to_clip(frames: np.ndarray, size: int) -> torch.Tensor:
@@ -174,7 +181,7 @@ class FileVideoForgeries(Dataset):
             return None
         segs = fake_segments(rec.segments, len(video), str(rec.path)[-120:])
         clip = _to_clip(video[resample_indices(len(video), self.length)], self.size)
-        return clip, pack_target(rec.labels, segs, len(video), self.length)
+        return clip, pack_target(rec.labels, segs, len(video), self.length, frame_difference(video))
 
 
 class ArrayVideoForgeries(Dataset):
@@ -190,4 +197,4 @@ class ArrayVideoForgeries(Dataset):
     def __getitem__(self, i: int):
         n = self.videos.shape[1]
         clip = _to_clip(self.videos[i][resample_indices(n, self.length)], self.size)
-        return clip, pack_target(self.labels[i], self.segments[i], n, self.length)
+        return clip, pack_target(self.labels[i], self.segments[i], n, self.length, frame_difference(self.videos[i]))
