@@ -29,8 +29,8 @@ from nas.errors import NasError
 from nas.forgery.baselines import frame_difference
 
 __all__ = ["VideoForgeryRecord", "parse_video_list", "resample_indices", "slots_to_frames", "pack_target",
-           "split_video_target", "fake_segments", "FileVideoForgeries", "ArrayVideoForgeries", "MAX_SEGMENTS",
-           "WHOLE_VIDEO_FOLDERS"]
+           "split_video_target", "fake_segments", "frame_count", "FileVideoForgeries", "ArrayVideoForgeries",
+           "MAX_SEGMENTS", "WHOLE_VIDEO_FOLDERS"]
 
 MAX_SEGMENTS = 16  # forged segments a packed target holds (ForgeryNet videos list a handful)
 WHOLE_VIDEO_FOLDERS = (2, 8)  # FS-GAN and ATVG-Net: no segments listed, every frame fake (ForgeryNet #27)
@@ -45,6 +45,7 @@ class VideoForgeryRecord:
     path: Path
     labels: Tuple[int, int, int]  # binary, triple, 16-class
     segments: Optional[Tuple[Tuple[int, int], ...]]
+    frames: Optional[int] = None  # the video's frame count when the list was read (None: not readable then)
 
 
 def _segments(fields: List[str], where: str) -> List[Tuple[int, int]]:
@@ -89,10 +90,14 @@ def _parse_line(fields: List[str], root: Path, where: str, audit: LabelAudit) ->
     return VideoForgeryRecord(root / rel, labels, None if whole else tuple(segs))
 
 
-def parse_video_list(path: str, root: str, replaced_label: int = 1, labels: str = "auto") -> List[VideoForgeryRecord]:
+def parse_video_list(path: str, root: str, replaced_label: int = 1, labels: str = "auto",
+                     count_frames: bool = True) -> List[VideoForgeryRecord]:
     """Parse a ForgeryNet video list (blank lines skipped); every malformed line is a one-line NasError.
 
     ``labels`` picks the list's columns or the folder ids, as for image lists (:mod:`nas.data.forgery_labels`).
+    With ``count_frames``, each video's frame count is read from its container when the list is read, and a
+    segment past the end is an error naming the list line; a video that cannot be opened is left to be skipped
+    and counted when it is decoded.
     """
     p = Path(path)
     if not p.is_file():
@@ -102,11 +107,38 @@ def parse_video_list(path: str, root: str, replaced_label: int = 1, labels: str 
     for n, line in enumerate(p.read_text().splitlines(), 1):
         fields = line.split()
         if fields:
-            records.append(_parse_line(fields, Path(root), f"{p.name}:{n}", audit))
+            rec = _parse_line(fields, Path(root), f"{p.name}:{n}", audit)
+            records.append(_with_frames(rec, f"{p.name}:{n}") if count_frames else rec)
     if not records:
         raise NasError(f"video list {p.name} has no videos")
     audit.warn(p.name)
     return records
+
+
+def frame_count(path: Path) -> Optional[int]:
+    """Return a video's frame count from its container (the stream header, else its packets); None when the
+    file cannot be opened or PyAV is not installed (the video is then skipped and counted at decode time)."""
+    try:
+        import av
+    except ImportError:
+        return None
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return int(stream.frames) or sum(1 for packet in container.demux(stream) if packet.size)
+    except Exception:  # noqa: BLE001 - any container failure: decided when the video is decoded
+        return None
+
+
+def _with_frames(rec: VideoForgeryRecord, where: str) -> VideoForgeryRecord:
+    """Return ``rec`` with its frame count; a listed segment past the end is a one-line NasError naming ``where``."""
+    n = frame_count(rec.path)
+    if n is None:
+        return rec
+    for s, e in rec.segments or ():
+        if e > n:
+            raise NasError(f"{where}: segment [{s}, {e}) runs past the end of {rec.path.name[-60:]} ({n} frames)")
+    return VideoForgeryRecord(rec.path, rec.labels, rec.segments, n)
 
 
 def resample_indices(n: int, length: int) -> List[int]:
@@ -153,6 +185,15 @@ def split_video_target(y: torch.Tensor) -> Dict[str, object]:
             "slots": y[:, _HEAD + 2 * MAX_SEGMENTS:]}
 
 
+def face_crops(video: np.ndarray, idx: Sequence[int], path: Path, scale: float, size: int) -> np.ndarray:
+    """Return the frames ``idx`` of a decoded video cropped to the faces of its ``_BB.txt`` boxes (whole frames
+    without a sidecar), ``size`` px square."""
+    from nas.data.forgery_crops import boxes_for, crop_frames, read_video_boxes
+
+    boxes = read_video_boxes(path)
+    return crop_frames(video[idx], boxes_for(boxes, idx) if boxes is not None else None, scale, size)
+
+
 def _to_clip(frames: np.ndarray, size: int) -> torch.Tensor:
     """Return ``[T, H, W, 3]`` uint8 frames as a normalised ``[3, T, size, size]`` float tensor."""
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
@@ -162,13 +203,14 @@ def _to_clip(frames: np.ndarray, size: int) -> torch.Tensor:
 
 
 class FileVideoForgeries(Dataset):
-    """Decode listed videos with PyAV, resampled to ``length`` frames: ``(clip [3, T, S, S], packed target)``."""
+    """Decode listed videos with PyAV, resampled to ``length`` frames and face-cropped from their ``_BB.txt``
+    boxes (:mod:`nas.data.forgery_crops`; whole frames without one): ``(clip [3, T, S, S], packed target)``."""
 
-    def __init__(self, records: Sequence[VideoForgeryRecord], length: int, size: int):
+    def __init__(self, records: Sequence[VideoForgeryRecord], length: int, size: int, crop_scale: float = 1.3):
         from nas.utils.extras import require
 
         require("av", purpose="reading video files")  # else every video would fail to decode and be skipped
-        self.records, self.length, self.size = list(records), length, size
+        self.records, self.length, self.size, self.crop_scale = list(records), length, size, crop_scale
 
     def __len__(self) -> int:
         return len(self.records)
@@ -180,7 +222,8 @@ class FileVideoForgeries(Dataset):
         except Exception:  # noqa: BLE001 - any decoder failure (missing, truncated, bad codec) skips the video
             return None
         segs = fake_segments(rec.segments, len(video), str(rec.path)[-120:])
-        clip = _to_clip(video[resample_indices(len(video), self.length)], self.size)
+        idx = resample_indices(len(video), self.length)
+        clip = _to_clip(face_crops(video, idx, rec.path, self.crop_scale, self.size), self.size)
         return clip, pack_target(rec.labels, segs, len(video), self.length, frame_difference(video))
 
 

@@ -99,10 +99,14 @@ class VideoForgeryBase(Task):
 
         d, f = cfg.data, cfg.forgery
         if d.train_list:
-            train = V.parse_video_list(d.train_list, d.root, f.replaced_label)
-            val = V.parse_video_list(d.val_list, d.root, f.replaced_label)
-            return Datasets(V.FileVideoForgeries(train, d.temporal_length, cfg.resolution),
-                            V.FileVideoForgeries(val, d.temporal_length, cfg.resolution), 1)
+            from nas.data.forgery_labels import check_two_classes
+
+            sets = []
+            for name, lst in (("training", d.train_list), ("validation", d.val_list)):
+                records = V.parse_video_list(lst, d.root, f.replaced_label, f.labels)
+                check_two_classes((r.labels[0] for r in records), f"the {name} list")
+                sets.append(V.FileVideoForgeries(records, d.temporal_length, cfg.resolution, f.crop_scale))
+            return Datasets(*sets, 1)
         return Datasets(*embedded_video_sets(cfg), 1)
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:

@@ -61,7 +61,8 @@ def test_written_embedded_set_reads_back_and_a_bad_segment_stops_in_one_line(tmp
     code = main([V, "--task", "forgery_temporal", "--frames", "4", "--data-root", str(root), "--train-list",
                  str(bad), "--val-list", str(bad), "--out", str(tmp_path / "r2"), *TINY])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and len(err) == 1 and "past the end of the video (32 frames)" in err[0]
+    assert code != 0 and len(err) == 1 and "bad.txt:2: segment [20, 60) runs past the end" in err[0]
+    assert "(32 frames)" in err[0]  # found when the list is read, naming its line, before any training
 
 
 def _bad(case, tmp):
