@@ -71,6 +71,7 @@ class ForgeryConfig:
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
     soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
+    temporal_changes: bool = True  # forgery_temporal: the head also reads per-frame change features (flicker cue)
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
     paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
     labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; error when

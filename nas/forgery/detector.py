@@ -20,6 +20,8 @@ from nas.forgery.spec import (LABEL_SETS, LFS_BANDS, MASK_WIDTH, STREAMS, Detect
                               lfs_out_size, mask_taps, mix_stage_ids, stream_inputs)
 from nas.forgery.streams import make_stream
 
+MASK_PRIOR_LOGITS = (-5.0, -3.0)  # initial grey-map and region logits: sigmoid 0.007 and 0.047 (our choice)
+
 __all__ = ["STREAMS", "LABEL_SETS", "DetectorSpec", "Detector", "MaskHead", "create_detector", "stream_inputs"]
 
 class MaskHead(nn.Module):
@@ -37,6 +39,8 @@ class MaskHead(nn.Module):
                                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))
                                    for _ in tap_channels])
         self.out = nn.Conv2d(width, 2, 1)
+        with torch.no_grad():  # start near the data's priors (most pixels unchanged), not at 0.5 everywhere
+            self.out.bias.copy_(torch.tensor(MASK_PRIOR_LOGITS))
 
     def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         m = self.last(final)

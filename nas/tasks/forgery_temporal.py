@@ -56,7 +56,8 @@ class ForgeryTemporalTask(VideoForgeryBase):
         from nas.forgery.temporal import TemporalLocalizer
 
         self.sigma = cfg.forgery.soft_nms_sigma
-        return TemporalLocalizer(video_backbone(genotype, cfg), is_video(genotype), head=cfg.forgery.temporal_head)
+        return TemporalLocalizer(video_backbone(genotype, cfg), is_video(genotype), head=cfg.forgery.temporal_head,
+                                 changes=cfg.forgery.temporal_changes)
 
     def loss(self, cfg: Any) -> Callable:
         """Return weighted BCE of the per-slot fake logits, plus the start and end ones when the head has them."""
@@ -113,6 +114,7 @@ class ForgeryTemporalTask(VideoForgeryBase):
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return the head, the resampling and the Soft-NMS decay."""
         return {**super().describe(cfg, genotype), "temporal_head": cfg.forgery.temporal_head,
+                "temporal_changes": cfg.forgery.temporal_changes,
                 "soft_nms_sigma": cfg.forgery.soft_nms_sigma, "tiou_rule": ">= threshold",
                 "frame_mapping": "slot t of T covers frames [t n / T, (t + 1) n / T) of an n-frame video"}
 
