@@ -74,8 +74,8 @@ class ForgeryConfig:
     temporal_changes: bool = True  # forgery_temporal: the head also reads per-frame change features (flicker cue)
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
     paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
-    labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; error when
-    #                       the two disagree on most lines' real/fake label, as when an archive numbers folders backwards)
+    labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; an error when
+    #                       the two disagree on most lines' real/fake label, as when folders are numbered backwards)
     region_tau: float = 0.05  # forgery_spatial: the manipulated region is where the grey map >= this (our reading)
     region_weight: float = 1.0  # forgery_spatial: weight of the region loss (positive-weighted BCE + Dice)
 

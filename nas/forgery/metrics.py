@@ -11,8 +11,8 @@ import numpy as np
 from nas.errors import NasError
 
 __all__ = ["auc", "eer", "average_precision", "accuracy_at", "balanced_accuracy", "spatial_metrics",
-           "spatial_sums", "finish_spatial", "region_sums", "finish_region", "AGREE_TAUS", "DIFF_TAUS", "tiou", "temporal_ap", "average_recall",
-           "temporal_metrics", "TIOU_THRESHOLDS", "MAP_THRESHOLDS"]
+           "spatial_sums", "finish_spatial", "region_sums", "finish_region", "AGREE_TAUS", "DIFF_TAUS", "tiou",
+           "temporal_ap", "average_recall", "temporal_metrics", "TIOU_THRESHOLDS", "MAP_THRESHOLDS"]
 
 AGREE_TAUS = (0.1, 0.2)  # ForgeryNet's "IoU_tau": pixel agreement of the maps binarised at tau
 DIFF_TAUS = (0.01, 0.05, 0.1)  # ForgeryNet's "IoU_diff_tau": share of pixels with |p - g| <= tau

@@ -45,10 +45,10 @@ class ForgeryTemporalTask(VideoForgeryBase):
 
     name = "forgery_temporal"
     primary = "mAP"
-    scalars = ("val_loss", "mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_2", "ar_5", "ar_100", "video_auc") + tuple(
-        f"{kind}_{b}_{m}" for b in ("whole", "whole_called", "whole_true")
-        for m in ("mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95") for kind in ("base", "beats")) + tuple(
-        f"{kind}_framediff_video_auc" for kind in ("base", "beats"))
+    scalars = ("val_loss", "mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_2", "ar_5", "ar_100", "video_auc",
+               *(f"{kind}_{b}_{m}" for b in ("whole", "whole_called", "whole_true")
+                 for m in ("mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95") for kind in ("base", "beats")),
+               "base_framediff_video_auc", "beats_framediff_video_auc")
     sigma = 0.4  # Soft-NMS decay; set from forgery.soft_nms_sigma when the model is built
 
     def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
