@@ -20,15 +20,16 @@ from nas.forgery.spec import (LABEL_SETS, LFS_BANDS, MASK_WIDTH, STREAMS, Detect
                               lfs_out_size, mask_taps, mix_stage_ids, stream_inputs)
 from nas.forgery.streams import make_stream
 
-MASK_PRIOR_LOGITS = (-5.0, -3.0)  # initial grey-map and region logits: sigmoid 0.007 and 0.047 (our choice)
+MASK_PRIOR_LOGITS = (-2.0, 0.0)  # initial grey-level and region logits (our choice): a faint grey where unsure
 
 __all__ = ["STREAMS", "LABEL_SETS", "DetectorSpec", "Detector", "MaskHead", "create_detector", "stream_inputs"]
 
 class MaskHead(nn.Module):
     """Map decoder over several strides: the last map and each tapped stage (coarse to fine) brought to ``width``
     channels by 1x1 convs, added top-down and fused by a 3x3 conv + BN + ReLU at each stride (an FPN-style
-    decoder), then a 1x1 conv to two maps resized to the input: the grey map (sigmoid) and the manipulated-region
-    probability (sigmoid)."""
+    decoder), then a 1x1 conv to two maps resized to the input: the manipulated-region probability (sigmoid) and
+    the grey map, a sigmoid grey level gated by that probability (most pixels are unchanged, so the grey map is
+    zero wherever the region head says so; a grey map learnt by L1 alone settles on zero everywhere)."""
 
     def __init__(self, final_channels: int, tap_channels: List[int], size: int, width: int = MASK_WIDTH):
         super().__init__()
@@ -39,7 +40,7 @@ class MaskHead(nn.Module):
                                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))
                                    for _ in tap_channels])
         self.out = nn.Conv2d(width, 2, 1)
-        with torch.no_grad():  # start near the data's priors (most pixels unchanged), not at 0.5 everywhere
+        with torch.no_grad():
             self.out.bias.copy_(torch.tensor(MASK_PRIOR_LOGITS))
 
     def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -50,7 +51,10 @@ class MaskHead(nn.Module):
             m = fuse(m + lateral(t))
         m = nn.functional.interpolate(self.out(m), size=(self.size, self.size), mode="bilinear",
                                       align_corners=False)
-        return torch.sigmoid(m[:, 0]), torch.sigmoid(m[:, 1])
+        region = torch.sigmoid(m[:, 1])
+        # grey only where the region is (elsewhere zero, as it is); the gate is not trained by the grey map's loss,
+        # which would pull the region down everywhere (most pixels are unchanged)
+        return torch.sigmoid(m[:, 0]) * region.detach(), region
 
 
 class Detector(nn.Module):
