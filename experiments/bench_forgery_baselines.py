@@ -20,7 +20,7 @@ from typing import Dict, List
 
 from experiments.common import ROOT
 
-__all__ = ["TASKS", "HEADLINES", "run_task", "summarise", "markdown", "main"]
+__all__ = ["TASKS", "HEADLINES", "run_task", "summarise", "markdown", "main", "data_baselines"]
 
 IMAGE = "st_topo:mobilenetv2"
 VIDEO = "pv_st:tsm_r50"
@@ -119,3 +119,30 @@ def main(seeds: List[int], names: List[str], out: Path, resume: bool) -> None:
     summary = summarise(runs)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(markdown(summary))
+
+
+def data_baselines(seed: int, val_size: int = 128) -> dict:
+    """Return the baselines that need no model on the embedded paired video set of ``seed`` (``val_size``
+    validation videos of the temporal recipe, one slot per frame): the frame-difference AUC / AP, and the
+    ``whole`` / ``whole_true`` temporal APs (``whole_called`` needs a model's video score)."""
+    import torch
+
+    from nas.config import build_config
+    from nas.config.retrain import RetrainConfig
+    from nas.data.forgery_video import split_video_target
+    from nas.forgery import baselines as B
+    from nas.tasks.forgery_video import embedded_video_sets
+
+    cfg = build_config(RetrainConfig, recipe=str(ROOT / "recipes" / "retrain" / "forgery_temporal_embedded.yaml"),
+                       flags={}, opts=["task=forgery_temporal", f"seed={seed}", f"data.seed={seed}",
+                                       "data.train_size=1", f"data.val_size={val_size}"])
+    _, val = embedded_video_sets(cfg)
+    t = split_video_target(torch.stack([val[i][1] for i in range(len(val))]))
+    y = t["binary"].numpy()
+    out = {"name": "data", "seed": seed, "val_videos": len(val), "fake_videos": int(y.sum()),
+           "segments": sum(len(s) for s in t["segments"])}
+    out.update(B.video_baselines(t["framediff"].numpy(), y))
+    gts = dict(enumerate(t["segments"]))
+    out.update({k: v for k, v in B.temporal_baselines(t["frames"].tolist(), gts, [0.0] * len(y), y).items()
+                if "whole_called" not in k})
+    return out
