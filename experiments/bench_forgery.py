@@ -11,6 +11,9 @@ The backbone ``searched330m`` is a real 330M search result (``SEARCHED_330M``); 
 another genotype or search run behind the name, and ``--searched-image sample`` the seeded in-window sample that
 stood in for a search result before one was run.
 
+``--baselines`` runs every task's headline figures beside their trivial baselines over seeds instead
+(``experiments/bench_forgery_baselines.py``).
+
 ``--video`` runs the video part instead, on the embedded face-video set (width-scaled backbones, every ``--seeds``
 value; ``--resume`` skips the runs ``--out`` holds): per-video AUC of forgery_video for TSN-like, TSM-like and a
 searched (``--searched``; default a seeded sample of pv_st, a stand-in) pv_st genotype and an image backbone with
@@ -254,7 +257,16 @@ def main() -> None:
                    help="--video: overrides added to every run, e.g. forgery.paired=true")
     p.add_argument("--table", metavar="JSON", help="print the summary of a finished or partial --out as a Markdown "
                                                    "table, and exit")
+    p.add_argument("--baselines", action="store_true",
+                   help="every task's headline figures beside their trivial baselines over --seeds "
+                        "(experiments/bench_forgery_baselines.py; --out is a folder)")
+    p.add_argument("--tasks", default="image,spatial,video,temporal", help="--baselines: which tasks")
     args = p.parse_args()
+    if args.baselines:
+        from experiments import bench_forgery_baselines as B
+
+        B.main([int(s) for s in args.seeds.split(",")], args.tasks.split(","), Path(args.out), args.resume)
+        return
     if args.table:
         runs = json.loads(Path(args.table).read_text())["runs"]
         video = bool(runs) and runs[0].get("task") in ("forgery_video", "forgery_temporal")

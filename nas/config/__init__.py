@@ -6,6 +6,7 @@ holds the shared machinery. Unknown keys and wrong types are one-line errors nam
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Type, TypeVar
@@ -201,6 +202,8 @@ def from_dict(cls: Type[C], data: Mapping[str, Any], prefix: str = "") -> C:
             from nas.utils.paths import check_path
 
             check_path(v, roles[k], prefix + k)  # the one path check, as for the path flags
+            if roles[k] == "read":  # inputs resolve against the directory the command ran in, here and on every
+                kwargs[k] = os.path.abspath(os.path.expanduser(v))  # Ray worker (whose working directory differs)
     cfg = cls(**kwargs)
     validate = getattr(cfg, "validate", None)
     if validate is not None:

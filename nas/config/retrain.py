@@ -71,15 +71,21 @@ class ForgeryConfig:
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
     soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
+    temporal_changes: bool = True  # forgery_temporal: the head also reads per-frame change features (flicker cue)
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
     paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
+    labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; an error when
+    #                       the two disagree on most lines' real/fake label, as when folders are numbered backwards)
+    region_tau: float = 0.05  # forgery_spatial: the manipulated region is where the grey map >= this (our reading)
+    region_weight: float = 1.0  # forgery_spatial: weight of the region loss (positive-weighted BCE + Dice)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
         if self.classes:
             parse_classes(self.classes)
         for key, value, allowed in (("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq")),
-                                    ("temporal_head", self.temporal_head, ("tem", "frame"))):
+                                    ("temporal_head", self.temporal_head, ("tem", "frame")),
+                                    ("labels", self.labels, ("auto", "folder", "list"))):
             if value not in allowed:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
         if self.replaced_label not in (1, 2):
@@ -87,6 +93,8 @@ class ForgeryConfig:
         if self.strength <= 0 or self.map_weight < 0 or self.crop_scale <= 0 or self.part_weight < 0:
             raise NasError("forgery.strength and forgery.crop_scale must be > 0, forgery.map_weight and "
                            "forgery.part_weight >= 0")
+        if not 0 < self.region_tau < 1 or self.region_weight < 0:
+            raise NasError("forgery.region_tau must be in (0, 1) and forgery.region_weight >= 0")
         if self.soft_nms_sigma <= 0:
             raise NasError(f"forgery.soft_nms_sigma must be > 0, got {self.soft_nms_sigma}")
 

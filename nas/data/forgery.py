@@ -19,13 +19,13 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from nas.data.folders import IMAGE_EXTENSIONS
-from nas.data.forgery_methods import METHODS, triple_label
+from nas.data.forgery_labels import LabelAudit
+from nas.data.forgery_methods import triple_label
 from nas.errors import NasError
 from nas.utils.seeds import seeded_random
 
 __all__ = ["Record", "ArrayForgeries", "FileForgeries", "split_target", "parse_image_list", "folder_records",
-           "read_box", "crop_box",
-           "split_records"]
+           "read_box", "crop_box", "split_records", "map_candidates"]
 
 _BAD = (OSError, UnidentifiedImageError, SyntaxError, ValueError)
 
@@ -138,52 +138,61 @@ class FileForgeries(Dataset):
         return _pack(r.labels, img, mp, flip)
 
 
-def _folder_id(relpath: str) -> Optional[int]:
-    """Return the numeric folder id after ``*_release/`` in a ForgeryNet relpath (e.g. train_release/7/...)."""
-    parts = Path(relpath).parts
-    for a, b in zip(parts, parts[1:]):
-        if a.endswith("_release") and b.isdigit():
-            return int(b)
-    return None
+def map_candidates(map_root: str, rel: str) -> List[Path]:
+    """Return where a fake image's grey map may be, in the order tried.
+
+    Two layouts are found: ours, ``MAP_ROOT/<relpath>``, and the release's, where the maps of
+    ``train_release/...`` sit under ``MAP_ROOT/train_mask_release/...`` (``MAP_ROOT`` is ``spatial_localize/``).
+    Each is tried as ``.png`` first, then with the image's own extension.
+    """
+    parts = Path(rel).parts
+    release = [p[: -len("_release")] + "_mask_release" if p.endswith("_release") else p for p in parts]
+    out = []
+    for layout in (Path(*parts), Path(*release)):
+        p = Path(map_root) / layout
+        out += [p.with_suffix(".png"), p]
+    return list(dict.fromkeys(out))
 
 
-def _map_path(map_root: Optional[str], rel: str) -> Optional[Path]:
-    if map_root is None:
+def _map_path(map_root: Optional[str], rel: str, fake: bool) -> Optional[Path]:
+    """Return a fake image's map (the first candidate that exists, else the first, read later and counted as
+    unreadable); None for a real image, whose map is all zeros with no file needed, or without ``map_root``."""
+    if map_root is None or not fake:
         return None
-    p = Path(map_root) / rel
-    png = p.with_suffix(".png")
-    return png if png.is_file() else p
+    found = map_candidates(map_root, rel)
+    return next((p for p in found if p.is_file()), found[0])
 
 
-def parse_image_list(path: str, root: str, map_root: Optional[str] = None, replaced_label: int = 1) -> List[Record]:
+def parse_image_list(path: str, root: str, map_root: Optional[str] = None, replaced_label: int = 1,
+                     labels: str = "auto") -> List[Record]:
     """Parse a ForgeryNet image list ``<relpath> <binary> <triple> <16cls>`` (optional header line).
 
-    The folder id in the relpath wins over the 16-class column (the maintainers' advice): ids 1-15 are the
-    methods, 16-19 real sources; the 3-way label then follows the method's group with ID-replaced =
-    ``replaced_label`` (the released encoding of 1 vs 2 is undocumented).
+    ``labels`` picks the list's columns or the folder ids (see :mod:`nas.data.forgery_labels`; the 3-way label of
+    a folder follows its method's group with ID-replaced = ``replaced_label``, the released encoding of 1 vs 2
+    being undocumented); disagreements are counted and warned about. A real image needs no map file.
     """
     p = Path(path)
     if not p.is_file():
-        raise NasError(f"list file not found: {path}")
+        raise NasError(f"list file not found: {str(path)[:200]}")
+    audit = LabelAudit(labels, replaced_label)
     records = []
     for n, line in enumerate(p.read_text().splitlines(), 1):
         fields = line.split()
         if not fields or (n == 1 and not fields[-1].lstrip("-").isdigit()):
             continue  # blank line or the header (image_name binary_cls_label triple_cls_label 16cls_label)
+        where = f"{p.name}:{n}"
         if len(fields) != 4:
-            raise NasError(f"{path}:{n}: expected 4 fields '<relpath> <binary> <triple> <16cls>', got {len(fields)}")
+            raise NasError(f"{where}: expected 4 fields '<relpath> <binary> <triple> <16cls>', got {len(fields)}")
         rel, *cols = fields
         try:
-            binary, triple, cls16 = (int(c) for c in cols)
+            columns = tuple(int(c) for c in cols)
         except ValueError:
-            raise NasError(f"{path}:{n}: labels must be integers") from None
-        folder = _folder_id(rel)
-        if folder is not None:
-            cls16 = folder if folder in METHODS else 0
-            binary, triple = int(cls16 > 0), triple_label(cls16, replaced_label, 3 - replaced_label)
-        records.append(Record(Path(root) / rel, (binary, triple, cls16), _map_path(map_root, rel)))
+            raise NasError(f"{where}: labels must be integers") from None
+        chosen = audit.labels(rel, columns, where)
+        records.append(Record(Path(root) / rel, chosen, _map_path(map_root, rel, chosen[0] == 1)))
     if not records:
-        raise NasError(f"list file {path} has no samples")
+        raise NasError(f"list file {p.name} has no samples")
+    audit.warn(p.name)
     return records
 
 

@@ -23,19 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from nas.data.forgery import _folder_id
-from nas.data.forgery_methods import METHODS, triple_label
+from nas.data.forgery_labels import LabelAudit, folder_id
 from nas.data.video import MEAN, STD
 from nas.data.video_decode import VideoReader
 from nas.errors import NasError
+from nas.forgery.baselines import frame_difference
 
 __all__ = ["VideoForgeryRecord", "parse_video_list", "resample_indices", "slots_to_frames", "pack_target",
-           "split_video_target", "fake_segments", "FileVideoForgeries", "ArrayVideoForgeries", "MAX_SEGMENTS",
-           "WHOLE_VIDEO_FOLDERS"]
+           "split_video_target", "fake_segments", "frame_count", "FileVideoForgeries", "ArrayVideoForgeries",
+           "MAX_SEGMENTS", "WHOLE_VIDEO_FOLDERS"]
 
 MAX_SEGMENTS = 16  # forged segments a packed target holds (ForgeryNet videos list a handful)
 WHOLE_VIDEO_FOLDERS = (2, 8)  # FS-GAN and ATVG-Net: no segments listed, every frame fake (ForgeryNet #27)
-_HEAD = 4  # packed target: binary, triple, 16cls, frame count, then 2 x MAX_SEGMENTS bounds, then T frame labels
+_HEAD = 5  # packed target: binary, triple, 16cls, frame count, frame-difference score, then 2 x MAX_SEGMENTS
+#           bounds, then T frame labels
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class VideoForgeryRecord:
     path: Path
     labels: Tuple[int, int, int]  # binary, triple, 16-class
     segments: Optional[Tuple[Tuple[int, int], ...]]
+    frames: Optional[int] = None  # the video's frame count when the list was read (None: not readable then)
 
 
 def _segments(fields: List[str], where: str) -> List[Tuple[int, int]]:
@@ -70,7 +72,7 @@ def _segments(fields: List[str], where: str) -> List[Tuple[int, int]]:
     return sorted(out)
 
 
-def _parse_line(fields: List[str], root: Path, where: str, replaced_label: int) -> VideoForgeryRecord:
+def _parse_line(fields: List[str], root: Path, where: str, audit: LabelAudit) -> VideoForgeryRecord:
     try:
         n_seg = int(fields[0])
     except ValueError:
@@ -80,31 +82,59 @@ def _parse_line(fields: List[str], root: Path, where: str, replaced_label: int) 
                        f"got {len(fields)}")
     rel = fields[1]
     try:
-        binary, triple, cls16 = (int(c) for c in fields[-3:])
+        columns = tuple(int(c) for c in fields[-3:])
     except ValueError:
         raise NasError(f"{where}: the last three fields (binary triple 16cls) must be integers") from None
-    folder = _folder_id(rel)
-    if folder is not None:
-        cls16 = folder if folder in METHODS else 0
-        binary, triple = int(cls16 > 0), triple_label(cls16, replaced_label, 3 - replaced_label)
+    labels = audit.labels(rel, columns, where)
     segs = _segments(fields[2:-3], where)
-    whole = binary == 1 and (not segs or folder in WHOLE_VIDEO_FOLDERS)
-    return VideoForgeryRecord(root / rel, (binary, triple, cls16), None if whole else tuple(segs))
+    whole = labels[0] == 1 and (not segs or folder_id(rel) in WHOLE_VIDEO_FOLDERS)
+    return VideoForgeryRecord(root / rel, labels, None if whole else tuple(segs))
 
 
-def parse_video_list(path: str, root: str, replaced_label: int = 1) -> List[VideoForgeryRecord]:
-    """Parse a ForgeryNet video list (blank lines skipped); every malformed line is a one-line NasError."""
+def parse_video_list(path: str, root: str, replaced_label: int = 1, labels: str = "auto",
+                     count_frames: bool = True) -> List[VideoForgeryRecord]:
+    """Parse a ForgeryNet video list (blank lines skipped); every malformed line is a one-line NasError.
+
+    ``labels`` picks the list's columns or the folder ids, as for image lists (:mod:`nas.data.forgery_labels`).
+    With ``count_frames``, each video's frame count is read from its container when the list is read, and a
+    segment past the end is an error naming the list line; a video that cannot be opened is left to be skipped
+    and counted when it is decoded.
+    """
     p = Path(path)
     if not p.is_file():
         raise NasError(f"video list not found: {str(path)[:200]}")
+    audit = LabelAudit(labels, replaced_label)
     records = []
     for n, line in enumerate(p.read_text().splitlines(), 1):
         fields = line.split()
         if fields:
-            records.append(_parse_line(fields, Path(root), f"{p.name}:{n}", replaced_label))
+            rec = _parse_line(fields, Path(root), f"{p.name}:{n}", audit)
+            records.append(_with_frames(rec, f"{p.name}:{n}") if count_frames else rec)
     if not records:
         raise NasError(f"video list {p.name} has no videos")
+    audit.warn(p.name)
     return records
+
+
+def frame_count(path: Path) -> Optional[int]:
+    """Return a video's frame count as the reader sees it (``VideoReader.frames``); None when the file cannot be
+    opened or PyAV is not installed (the video is then skipped and counted at decode time)."""
+    try:
+        with VideoReader(path) as reader:
+            return int(reader.frames)
+    except Exception:  # noqa: BLE001 - any container failure: decided when the video is decoded
+        return None
+
+
+def _with_frames(rec: VideoForgeryRecord, where: str) -> VideoForgeryRecord:
+    """Return ``rec`` with its frame count; a listed segment past the end is a one-line NasError naming ``where``."""
+    n = frame_count(rec.path)
+    if n is None:
+        return rec
+    for s, e in rec.segments or ():
+        if e > n:
+            raise NasError(f"{where}: segment [{s}, {e}) runs past the end of {rec.path.name[-60:]} ({n} frames)")
+    return VideoForgeryRecord(rec.path, rec.labels, rec.segments, n)
 
 
 def resample_indices(n: int, length: int) -> List[int]:
@@ -128,22 +158,41 @@ def fake_segments(record_segments, n: int, where: str) -> Tuple[Tuple[int, int],
     return tuple(record_segments)
 
 
-def pack_target(labels: Sequence[int], segments: Sequence[Tuple[int, int]], n: int, length: int) -> torch.Tensor:
-    """Return the float target: labels, frame count, padded segment bounds and the ``length`` slot labels."""
+def pack_target(labels: Sequence[int], segments: Sequence[Tuple[int, int]], n: int, length: int,
+                framediff: float = 0.0) -> torch.Tensor:
+    """Return the float target: labels, frame count, the video's frame-difference score (the trivial temporal
+    baseline, :func:`nas.forgery.baselines.frame_difference`), padded segment bounds and the slot labels."""
     bounds = np.full(2 * MAX_SEGMENTS, -1.0, np.float32)
     frame_fake = np.zeros(n, np.float32)
     for i, (s, e) in enumerate(segments):
         bounds[2 * i:2 * i + 2] = (s, e)
         frame_fake[s:e] = 1.0
     slots = frame_fake[resample_indices(n, length)]
-    return torch.from_numpy(np.r_[np.float32(labels), np.float32([n]), bounds, slots].astype(np.float32))
+    head = np.float32([*labels, n, framediff])
+    return torch.from_numpy(np.r_[head, bounds, slots].astype(np.float32))
 
 
 def split_video_target(y: torch.Tensor) -> Dict[str, object]:
-    """Unpack a batch of targets: ``binary`` (N,), ``frames`` (N,), ``segments`` (lists), ``slots`` (N, T)."""
+    """Unpack a batch of targets: ``binary`` (N,), ``frames`` (N,), ``framediff`` (N,), ``segments`` (lists) and
+    ``slots`` (N, T)."""
     bounds = y[:, _HEAD:_HEAD + 2 * MAX_SEGMENTS].view(len(y), MAX_SEGMENTS, 2)
     segs = [[(float(s), float(e)) for s, e in b.tolist() if s >= 0] for b in bounds]
-    return {"binary": y[:, 0].long(), "frames": y[:, 3], "segments": segs, "slots": y[:, _HEAD + 2 * MAX_SEGMENTS:]}
+    return {"binary": y[:, 0].long(), "frames": y[:, 3], "framediff": y[:, 4], "segments": segs,
+            "slots": y[:, _HEAD + 2 * MAX_SEGMENTS:]}
+
+
+def face_crops(reader: VideoReader, idx: Sequence[int], path: Path, scale: float, size: int):
+    """Return ``(frames, crops)``: frames ``idx`` of an open video and their ``size`` px square face crops from its
+    ``_BB.txt`` boxes. Without a sidecar each frame is scaled to ``size`` x ``size`` as it is decoded (frames and
+    crops are then the same); with one, frames come at the stored size, whose coordinates the boxes use."""
+    from nas.data.forgery_crops import boxes_for, crop_frames, read_video_boxes
+
+    boxes = read_video_boxes(path)
+    if boxes is None:
+        frames = reader.read(idx, shape=(size, size))
+        return frames, frames
+    frames = reader.read(idx)
+    return frames, crop_frames(frames, boxes_for(boxes, idx), scale, size)
 
 
 def _to_clip(frames: np.ndarray, size: int) -> torch.Tensor:
@@ -155,27 +204,30 @@ def _to_clip(frames: np.ndarray, size: int) -> torch.Tensor:
 
 
 class FileVideoForgeries(Dataset):
-    """Decode listed videos with PyAV, resampled to ``length`` frames: ``(clip [3, T, S, S], packed target)``."""
+    """Decode listed videos with PyAV, resampled to ``length`` frames and face-cropped from their ``_BB.txt``
+    boxes (:mod:`nas.data.forgery_crops`; whole frames without one): ``(clip [3, T, S, S], packed target)``."""
 
-    def __init__(self, records: Sequence[VideoForgeryRecord], length: int, size: int):
+    def __init__(self, records: Sequence[VideoForgeryRecord], length: int, size: int, crop_scale: float = 1.3):
         from nas.utils.extras import require
 
         require("av", purpose="reading video files")  # else every video would fail to decode and be skipped
-        self.records, self.length, self.size = list(records), length, size
+        self.records, self.length, self.size, self.crop_scale = list(records), length, size, crop_scale
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, i: int):
         rec = self.records[i]
-        try:  # only the resampled frames are decoded, each scaled to size x size as it comes out
+        try:  # only the resampled frames are decoded
             with VideoReader(rec.path) as reader:
                 n = reader.frames
-                video = reader.read(resample_indices(n, self.length), shape=(self.size, self.size))
+                frames, crops = face_crops(reader, resample_indices(n, self.length), rec.path, self.crop_scale,
+                                           self.size)
         except Exception:  # noqa: BLE001 - any decoder failure (missing, truncated, bad codec) skips the video
             return None
         segs = fake_segments(rec.segments, n, str(rec.path)[-120:])
-        return _to_clip(video, self.size), pack_target(rec.labels, segs, n, self.length)
+        clip = _to_clip(crops, self.size)
+        return clip, pack_target(rec.labels, segs, n, self.length, frame_difference(frames))
 
 
 class ArrayVideoForgeries(Dataset):
@@ -191,4 +243,4 @@ class ArrayVideoForgeries(Dataset):
     def __getitem__(self, i: int):
         n = self.videos.shape[1]
         clip = _to_clip(self.videos[i][resample_indices(n, self.length)], self.size)
-        return clip, pack_target(self.labels[i], self.segments[i], n, self.length)
+        return clip, pack_target(self.labels[i], self.segments[i], n, self.length, frame_difference(self.videos[i]))

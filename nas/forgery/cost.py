@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any, List, Optional, Tuple
 
 from nas.core.cost import BackboneGeometry, Cost, bn_cx, conv_out, linear_cx
-from nas.forgery.spec import (LFS_BANDS, DetectorSpec, StageLayout, fad_bands, lfs_out_size, mask_taps,
+from nas.forgery.spec import (LFS_BANDS, MASK_WIDTH, DetectorSpec, StageLayout, fad_bands, lfs_out_size, mask_taps,
                               mix_stage_ids, stage_layout, stream_inputs)
 
-__all__ = ["spec_cost", "detector_cost", "fad_cx", "lfs_cx", "mix_cx", "has_pure_cost"]
+__all__ = ["spec_cost", "detector_cost", "fad_cx", "lfs_cx", "mix_cx", "mask_head_cx", "has_pure_cost"]
 
 
 def fad_cx(size: int, bands: int) -> Cost:
@@ -44,6 +44,17 @@ def mix_cx(channels: int, side: int, reduction: int) -> Cost:
 def conv1x1_cx(c_in: int, c_out: int, side: int, bias: bool = True) -> Cost:
     """Return the cost of a 1x1 conv on a ``side`` x ``side`` map."""
     return Cost(side * side * c_in * c_out, c_in * c_out + (c_out if bias else 0))
+
+
+def mask_head_cx(final: Tuple[int, int], taps: List[Tuple[int, int]], width: int = MASK_WIDTH) -> Cost:
+    """Return the map decoder's cost: ``final`` and each tap are ``(channels, side)``; per tap a 1x1 lateral and a
+    3x3 conv + BN at its side; a 1x1 conv to width on the last map and one to the two maps at the finest side."""
+    total = conv1x1_cx(final[0], width, final[1])
+    for channels, side in taps:
+        total = total + conv1x1_cx(channels, width, side)
+        total = total + Cost(side * side * width * width * 9, width * width * 9) + bn_cx(width)
+    finest = taps[-1][1] if taps else final[1]
+    return total + conv1x1_cx(width, 2, finest)
 
 
 def backbone_cx(genotype: Any, stem: Any, side: int, num_features: int) -> Cost:
@@ -101,9 +112,8 @@ def detector_cost(detector: Any) -> Cost:
         total = total + linear_cx(head.in_features, head.out_features)
     if detector.mask_head is not None:
         mh = detector.mask_head
-        total = total + conv1x1_cx(mh.last.in_channels, 1, a.stage_sides[-1])
-        for i, lateral in zip(detector.tap_ids, mh.laterals):
-            total = total + conv1x1_cx(lateral.in_channels, 1, a.stage_sides[i])
+        taps = [(lateral.in_channels, a.stage_sides[i]) for i, lateral in zip(detector.tap_ids, mh.laterals)]
+        total = total + mask_head_cx((mh.last.in_channels, a.stage_sides[-1]), taps, mh.last.out_channels)
     return total
 
 
@@ -155,7 +165,5 @@ def spec_cost(genotype: Any, spec: DetectorSpec, lfs_genotype: Optional[Any] = N
         total = total + linear_cx(features, n)
     if spec.task == "forgery_spatial":
         final = features if kind_b is None else features - features_b  # the mask head reads stream A only
-        total = total + conv1x1_cx(final, 1, a.sides[-1])
-        for i in mask_taps(a.names):
-            total = total + conv1x1_cx(a.channels[i], 1, a.sides[i])
+        total = total + mask_head_cx((final, a.sides[-1]), [(a.channels[i], a.sides[i]) for i in mask_taps(a.names)])
     return total

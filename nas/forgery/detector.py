@@ -2,8 +2,9 @@
 for nested label sets and an optional grey-map head.
 
 ``create_detector`` works for any image-space genotype through the backbone seam (``nas.create_backbone``).
-The output is a dict: ``logits_<n>`` for each label set ``n`` (2, 3, 16) and ``mask`` (in [0, 1], the input's
-size) when the task is ``forgery_spatial``.
+The output is a dict: ``logits_<n>`` for each label set ``n`` (2, 3, 16) and, when the task is
+``forgery_spatial``, ``mask`` (the grey map) and ``region`` (the manipulated-region probability), both in [0, 1]
+at the input's size.
 """
 from __future__ import annotations
 
@@ -15,29 +16,45 @@ from torch import nn
 from nas.errors import NasError
 from nas.forgery.frequency import FAD, LFS
 from nas.forgery.fusion import MixBlock, NoMix, inflate_stem
-from nas.forgery.spec import (LABEL_SETS, LFS_BANDS, STREAMS, DetectorSpec, fad_bands, lfs_out_size, mask_taps,
-                              mix_stage_ids, stream_inputs)
+from nas.forgery.spec import (LABEL_SETS, LFS_BANDS, MASK_WIDTH, STREAMS, DetectorSpec, fad_bands, label_sets_of,
+                              lfs_out_size, mask_taps, mix_stage_ids, stream_inputs)
 from nas.forgery.streams import make_stream
+
+MASK_PRIOR_LOGITS = (-2.0, 0.0)  # initial grey-level and region logits (our choice): a faint grey where unsure
 
 __all__ = ["STREAMS", "LABEL_SETS", "DetectorSpec", "Detector", "MaskHead", "create_detector", "stream_inputs"]
 
 class MaskHead(nn.Module):
-    """Grey-map head: 1x1 conv on the last map, then light top-down upsampling adding 1x1 convs of earlier maps."""
+    """Map decoder over several strides: the last map and each tapped stage (coarse to fine) brought to ``width``
+    channels by 1x1 convs, added top-down and fused by a 3x3 conv + BN + ReLU at each stride (an FPN-style
+    decoder), then a 1x1 conv to two maps resized to the input: the manipulated-region probability (sigmoid) and
+    the grey map, a sigmoid grey level gated by that probability (most pixels are unchanged, so the grey map is
+    zero wherever the region head says so; a grey map learnt by L1 alone settles on zero everywhere)."""
 
-    def __init__(self, final_channels: int, tap_channels: List[int], size: int):
+    def __init__(self, final_channels: int, tap_channels: List[int], size: int, width: int = MASK_WIDTH):
         super().__init__()
         self.size = size
-        self.last = nn.Conv2d(final_channels, 1, 1)
-        self.laterals = nn.ModuleList([nn.Conv2d(c, 1, 1) for c in tap_channels])
+        self.last = nn.Conv2d(final_channels, width, 1)
+        self.laterals = nn.ModuleList([nn.Conv2d(c, width, 1) for c in tap_channels])
+        self.fuse = nn.ModuleList([nn.Sequential(nn.Conv2d(width, width, 3, padding=1, bias=False),
+                                                 nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+                                   for _ in tap_channels])
+        self.out = nn.Conv2d(width, 2, 1)
+        with torch.no_grad():
+            self.out.bias.copy_(torch.tensor(MASK_PRIOR_LOGITS))
 
-    def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> torch.Tensor:
+    def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         m = self.last(final)
-        for i, lateral in enumerate(self.laterals):
+        for i, (lateral, fuse) in enumerate(zip(self.laterals, self.fuse)):
             t = taps[i]
             m = nn.functional.interpolate(m, size=(t.shape[-2], t.shape[-1]), mode="bilinear", align_corners=False)
-            m = m + lateral(t)
-        m = nn.functional.interpolate(m, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        return torch.sigmoid(m[:, 0])
+            m = fuse(m + lateral(t))
+        m = nn.functional.interpolate(self.out(m), size=(self.size, self.size), mode="bilinear",
+                                      align_corners=False)
+        region = torch.sigmoid(m[:, 1])
+        # grey only where the region is (elsewhere zero, as it is); the gate is not trained by the grey map's loss,
+        # which would pull the region down everywhere (most pixels are unchanged)
+        return torch.sigmoid(m[:, 0]) * region.detach(), region
 
 
 class Detector(nn.Module):
@@ -99,7 +116,7 @@ class Detector(nn.Module):
         for name, head in self.heads.items():
             out["logits_" + name] = head(h)
         if self.mask_head is not None:
-            out["mask"] = self.mask_head(final, [ends[i] for i in self.tap_ids])
+            out["mask"], out["region"] = self.mask_head(final, [ends[i] for i in self.tap_ids])
         return out
 
     def load_backbone_state(self, state: Dict[str, torch.Tensor], genotype: Optional[str] = None) -> List[str]:
@@ -166,6 +183,8 @@ def create_detector(genotype, task: str = "forgery_image", classes=(2,), streams
                     mix_at=None, resolution: int = 64, lfs_genotype=None, **options) -> Detector:
     """Build a forgery detector on ``genotype``'s backbone (``lfs_genotype``: another genotype for the LFS stream).
 
+    ``classes`` is one label set (``2``), several (``(2, 3, 16)``) or the command line's ``"2,3,16"``.
+
     Example:
         >>> import torch, nas.forgery
         >>> det = nas.forgery.create_detector("st_topo:mobilenetv2", classes=(2, 3), streams="fad", resolution=32)
@@ -174,7 +193,7 @@ def create_detector(genotype, task: str = "forgery_image", classes=(2,), streams
     """
     from nas.spaces import load_genotype
 
-    spec = DetectorSpec(task=task, classes=tuple(int(c) for c in classes), streams=streams,
+    spec = DetectorSpec(task=task, classes=label_sets_of(classes), streams=streams,
                         mix_at=tuple(mix_at) if mix_at is not None else None, resolution=resolution, **options)
     spec.validate()
     g = load_genotype(genotype)

@@ -11,8 +11,8 @@ import numpy as np
 from nas.errors import NasError
 
 __all__ = ["auc", "eer", "average_precision", "accuracy_at", "balanced_accuracy", "spatial_metrics",
-           "spatial_sums", "finish_spatial", "AGREE_TAUS", "DIFF_TAUS", "tiou", "temporal_ap", "average_recall",
-           "temporal_metrics", "TIOU_THRESHOLDS", "MAP_THRESHOLDS"]
+           "spatial_sums", "finish_spatial", "region_sums", "finish_region", "AGREE_TAUS", "DIFF_TAUS", "tiou",
+           "temporal_ap", "average_recall", "temporal_metrics", "TIOU_THRESHOLDS", "MAP_THRESHOLDS"]
 
 AGREE_TAUS = (0.1, 0.2)  # ForgeryNet's "IoU_tau": pixel agreement of the maps binarised at tau
 DIFF_TAUS = (0.01, 0.05, 0.1)  # ForgeryNet's "IoU_diff_tau": share of pixels with |p - g| <= tau
@@ -234,3 +234,26 @@ def temporal_metrics(predictions: Dict, ground_truth: Dict, thresholds: Sequence
     row["mAP"] = ap["mAP"]
     row.update({f"ar_{n}": average_recall(predictions, ground_truth, n) for n in top_ns})
     return row
+
+
+def region_sums(region_prob: np.ndarray, gt_maps: np.ndarray, fake: np.ndarray, tau: float) -> Dict[str, float]:
+    """Return the pixel sums of the manipulated-region metrics: IoU / F1 pooled over the *fake* images of the
+    predicted region (probability >= 0.5) against the true one (grey map >= ``tau``), and false alarms on reals."""
+    p = np.asarray(region_prob) >= 0.5
+    g = np.asarray(gt_maps) >= tau
+    f = np.asarray(fake, dtype=bool)
+    pf, gf = p[f], g[f]
+    inter = float(np.sum(pf & gf))
+    return {"inter": inter, "union": float(np.sum(pf | gf)), "pred": float(pf.sum()), "gt": float(gf.sum()),
+            "real_alarm": float(p[~f].sum()), "real_pixels": float(p[~f].size)}
+
+
+def finish_region(sums: Dict[str, float]) -> Dict[str, float]:
+    """Turn :func:`region_sums` (summed over a dataset) into ``bin_iou``, ``bin_f1`` (fakes) and ``real_alarm``
+    (the share of real images' pixels called manipulated); with nothing to find and nothing found, IoU is 1."""
+    out = {"bin_iou": sums["inter"] / sums["union"] if sums["union"] else 1.0}
+    denom = sums["pred"] + sums["gt"]
+    out["bin_f1"] = 2 * sums["inter"] / denom if denom else 1.0
+    if sums["real_pixels"]:
+        out["real_alarm"] = sums["real_alarm"] / sums["real_pixels"]
+    return out

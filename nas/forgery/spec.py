@@ -6,17 +6,48 @@ stage names, MixBlock places and mask-head taps are decided in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from nas.errors import NasError
 
-__all__ = ["STREAMS", "LABEL_SETS", "TASKS", "LFS_BANDS", "DetectorSpec", "StageLayout", "stream_inputs",
-           "stage_layout", "mix_stage_ids", "mask_taps", "lfs_out_size", "check_lfs_input", "fad_bands"]
+__all__ = ["STREAMS", "LABEL_SETS", "label_sets_of", "TASKS", "LFS_BANDS", "MASK_WIDTH", "DetectorSpec", "StageLayout",
+           "stream_inputs", "stage_layout", "mix_stage_ids", "mask_taps", "lfs_out_size", "check_lfs_input",
+           "fad_bands"]
 
 STREAMS = ("rgb", "fad", "lfs", "both", "mix")
 LABEL_SETS = (2, 3, 16)  # real/fake; real / ID-replaced / ID-remained; real + 15 methods
 TASKS = ("forgery_image", "forgery_spatial")
 LFS_BANDS = 6  # F3-Net's LFS band count
+MASK_WIDTH = 32  # channels of the map decoder at every stride (our choice: small beside the backbone)
+
+
+def label_sets_of(classes: Any) -> Tuple[int, ...]:
+    """Return label sets as a sorted tuple from ``2``, ``(2, 3, 16)``, ``"2,3,16"`` or ``""`` (no head).
+
+    Example:
+        >>> label_sets_of(2), label_sets_of("16,2"), label_sets_of([3])
+        ((2,), (2, 16), (3,))
+    """
+    if isinstance(classes, bool):
+        raise NasError(f"--classes (classes) takes 2, 3 and/or 16, got {classes!r}")
+    if isinstance(classes, int):
+        items: Iterable[Any] = (classes,)
+    elif isinstance(classes, str):
+        items = [t.strip() for t in classes.split(",") if t.strip()]
+    else:
+        try:
+            items = list(classes)
+        except TypeError:
+            raise NasError(f"--classes (classes) takes 2, 3 and/or 16 (an int, a tuple or '2,3,16'), got "
+                           f"{str(classes)[:40]!r}") from None
+    try:
+        out = sorted({int(c) for c in items})
+    except (TypeError, ValueError):
+        raise NasError(f"--classes (classes) takes 2, 3 and/or 16, got {str(classes)[:40]!r}") from None
+    bad = [c for c in out if c not in LABEL_SETS]
+    if bad:
+        raise NasError(f"--classes (classes) takes 2, 3 and/or 16, got {bad[0]}")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -105,9 +136,10 @@ def mix_stage_ids(a: StageLayout, b: StageLayout, mix_at: Optional[Sequence[str]
 
 
 def mask_taps(names: Sequence[str]) -> List[int]:
-    """Return the stages the mask head reads besides the last: strides 16 and 8 (coarse to fine), where present."""
+    """Return the stages the mask head reads besides the last: strides 16, 8, 4 and 2 (coarse to fine), where
+    present."""
     earlier = list(names[:-1])
-    return [earlier.index(s) for s in ("s16", "s8") if s in earlier]
+    return [earlier.index(s) for s in ("s16", "s8", "s4", "s2") if s in earlier]
 
 
 def lfs_out_size(size: int, window: int = 10, stride: int = 2, padding: int = 4) -> int:

@@ -23,11 +23,12 @@ from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
 __all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
-           "TemporalLocalizer", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
+           "TemporalLocalizer", "frame_changes", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
 HEADS = ("tem", "frame")
 GROUP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # actionness levels the grouping proposals are cut at
+CHANGE_GRID = 2  # frame_changes: the frame split into CHANGE_GRID x CHANGE_GRID cells besides the whole frame
 
 
 def pool_scores(logits: torch.Tensor, how: str, k: int = 2) -> torch.Tensor:
@@ -135,16 +136,39 @@ class TemporalHead(nn.Module):
         return self.net(f)
 
 
-class TemporalLocalizer(_BackboneInit, nn.Module):
-    """Backbone features over time plus the temporal head: ``{"fake", "start", "end"}`` logits ``(N, T)``."""
+def frame_changes(x: torch.Tensor, grid: int = CHANGE_GRID) -> torch.Tensor:
+    """Return per-frame change features ``(N, 2 (1 + grid^2), T)`` of ``(N, 3, T, H, W)`` videos.
 
-    def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem"):
+    The mean absolute difference to the previous and to the next frame, over the whole frame and over each cell
+    of a ``grid`` x ``grid`` split (0 where there is no neighbour). Swapped-in segments flicker (the fake's blend
+    and generator change from frame to frame while the source moves smoothly), so these are the trivial
+    frame-difference detector's cue, given to the head per frame and per region.
+    """
+    d = (x[:, :, 1:] - x[:, :, :-1]).abs().mean(1)  # (N, T - 1, H, W)
+    cells = nn.functional.adaptive_avg_pool2d(d, grid).flatten(2)  # (N, T - 1, grid^2)
+    per = torch.cat([d.mean((2, 3))[:, :, None], cells], 2)  # (N, T - 1, 1 + grid^2)
+    zero = per.new_zeros(per.shape[0], 1, per.shape[2])
+    return torch.cat([torch.cat([zero, per], 1), torch.cat([per, zero], 1)], 2).transpose(1, 2)
+
+
+class TemporalLocalizer(_BackboneInit, nn.Module):
+    """Backbone features over time plus the temporal head: ``{"fake", "start", "end"}`` logits ``(N, T)``.
+
+    With ``changes`` the head also reads :func:`frame_changes` (batch-normalised), beside the backbone's features.
+    """
+
+    def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem", changes: bool = False):
         super().__init__()
         self.features = FrameFeatures(backbone, video)
-        self.head = TemporalHead(self.features.num_features, hidden, head)
+        extra = 2 * (1 + CHANGE_GRID ** 2) if changes else 0
+        self.changes = nn.BatchNorm1d(extra) if changes else None
+        self.head = TemporalHead(self.features.num_features + extra, hidden, head)
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        y = self.head(self.features(x))
+        f = self.features(x)
+        if self.changes is not None:
+            f = torch.cat([f, self.changes(frame_changes(x))], 1)
+        y = self.head(f)
         out = {"fake": y[:, 0]}
         if y.shape[1] == 3:
             out.update(start=y[:, 1], end=y[:, 2])

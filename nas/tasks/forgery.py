@@ -16,7 +16,14 @@ __all__ = ["ForgeryImageTask", "ForgerySpatialTask", "detector_kwargs", "detecto
 
 COLUMN = {2: 0, 3: 1, 16: 2}  # label set -> column of the packed target
 _CLS_SCALARS = ("auc", "acc", "eer", "ap", "bacc_2", "bacc_3", "acc_3", "bacc_16", "acc_16")
-_MAP_SCALARS = ("l1", "iou_0.1", "iou_0.2", "iou_diff_0.01", "iou_diff_0.05", "iou_diff_0.1", "bin_iou", "bin_f1")
+_MAP_SCALARS = ("l1", "iou_0.1", "iou_0.2", "iou_diff_0.01", "iou_diff_0.05", "iou_diff_0.1", "bin_iou", "bin_f1",
+                "real_alarm")
+_CLS_BASES = (("chance", "auc"), ("chance", "ap"), ("majority", "acc"), ("majority", "bacc_2"),
+              ("majority", "bacc_3"), ("majority", "acc_3"), ("majority", "bacc_16"), ("majority", "acc_16"))
+_MAP_BASES = tuple((b, m) for b in ("zero", "mean") for m in ("l1", "bin_iou", "bin_f1"))
+_BASE_SCALARS = tuple(f"{kind}_{b}_{m}" for b, m in _CLS_BASES + _MAP_BASES for kind in ("base", "beats"))
+SHOWN = {"auc": ("chance",), "acc": ("majority",), "bacc_3": ("majority",), "bacc_16": ("majority",),
+         "l1": ("zero", "mean"), "bin_iou": ("zero", "mean"), "bin_f1": ("zero", "mean")}  # log line: beside these
 
 
 def label_sets(cfg: Any) -> tuple:
@@ -36,19 +43,15 @@ def detector_kwargs(cfg: Any, task: str) -> Dict[str, Any]:
 
 
 def detector_spec_kwargs(task: str, resolution: Optional[int], options: Dict[str, Any]) -> Dict[str, Any]:
-    """Pop ``nas.cost``'s detector keywords (``classes`` as a tuple or "2,3,16", ``mix_at`` as a tuple or a comma
-    string) out of ``options`` and return them normalised, with ``task`` and ``resolution`` (None: the default)."""
-    from nas.config.retrain import parse_classes
+    """Pop ``nas.cost``'s detector keywords (``classes`` as an int, a tuple or "2,3,16", ``mix_at`` as a tuple or a
+    comma string) out of ``options`` and return them normalised, with ``task`` and ``resolution`` (None: default)."""
+    from nas.forgery.spec import label_sets_of
 
     kw: Dict[str, Any] = {"task": task}
     if resolution is not None:
         kw["resolution"] = resolution
-    if "classes" in options:
-        classes = options.pop("classes")
-        if isinstance(classes, str):  # "2,3,16" as on the command line; "" for a map head alone
-            kw["classes"] = parse_classes(classes) if classes.strip() else ()
-        else:
-            kw["classes"] = tuple(int(c) for c in classes)
+    if "classes" in options:  # 2, (2, 3, 16), or "2,3,16" as on the command line; "" for a map head alone
+        kw["classes"] = label_sets_of(options.pop("classes"))
     if "mix_at" in options:
         at = options.pop("mix_at")
         kw["mix_at"] = tuple(s.strip() for s in at.split(",")) if isinstance(at, str) else at
@@ -98,9 +101,10 @@ class _Forgery(Task):
     modality = "image"
     reads = ("forgery", "fad", "lfs", "mix", "model.streams", "model.lfs_genotype", "model.dropout", "model.stem_stride",
              "data.train_list", "data.val_list")
-    primary = "selection"  # AUC with a 2-way head, else balanced accuracy of the first head; 1 - L1 spatial-only
-    scalars = ("val_loss", "selection") + _CLS_SCALARS + _MAP_SCALARS
+    primary = "selection"  # AUC with a 2-way head, else balanced accuracy of the first head; region IoU spatial-only
+    scalars = ("val_loss", "selection") + _CLS_SCALARS + _MAP_SCALARS + _BASE_SCALARS
     needs_maps = False
+    region_tau = 0.05  # set from forgery.region_tau when the loss or the model is built
 
     def check(self, cfg: Any, genotype: Any) -> None:
         """Refuse classification-only keys, bad label sets and detectors that cannot build at this resolution."""
@@ -155,11 +159,13 @@ class _Forgery(Task):
         """Return the embedded set, ForgeryNet lists (``--data-root``/``--train-list``/``--val-list``) or folders."""
         from nas.data import forgery as F
 
+        from nas.data.forgery_labels import check_two_classes
+
         d, f, maps = cfg.data, cfg.forgery, self.needs_maps
         n_out = sum(label_sets(cfg)) or 1
         if d.train_list:
-            train = F.parse_image_list(d.train_list, d.root, f.map_root, f.replaced_label)
-            val = F.parse_image_list(d.val_list, d.root, f.map_root, f.replaced_label)
+            train = F.parse_image_list(d.train_list, d.root, f.map_root, f.replaced_label, f.labels)
+            val = F.parse_image_list(d.val_list, d.root, f.map_root, f.replaced_label, f.labels)
         elif d.root:
             root = Path(d.root)
             train = F.folder_records(root / "train" if (root / "train").is_dir() else root)
@@ -169,6 +175,8 @@ class _Forgery(Task):
                 train, val = F.split_records(train, d.val_fraction, d.seed)
         else:
             return Datasets(*_embedded(cfg, maps), n_out)
+        check_two_classes((r.labels[0] for r in train), "the training set")
+        check_two_classes((r.labels[0] for r in val), "the validation set")
         kw = dict(size=cfg.resolution, seed=d.seed, with_maps=maps, crop_scale=f.crop_scale)
         return Datasets(F.FileForgeries(train, train=True, **kw), F.FileForgeries(val, train=False, **kw), n_out)
 
@@ -176,12 +184,16 @@ class _Forgery(Task):
         """Return the detector of ``cfg.forgery`` on the genotype's backbone."""
         from nas.forgery import create_detector
 
+        self.region_tau = cfg.forgery.region_tau
         return create_detector(genotype, **detector_kwargs(cfg, self.name))
 
     def loss(self, cfg: Any) -> Callable:
-        """Return the mean cross-entropy over the label sets, plus the weighted map loss for the spatial task."""
-        sets, smoothing = label_sets(cfg), cfg.label_smoothing
-        map_loss, weight = cfg.forgery.loss, cfg.forgery.map_weight
+        """Return the mean cross-entropy over the label sets, plus for the spatial task the weighted grey-map loss
+        (L1 or BCE) and the weighted region loss (balanced BCE + Dice against grey map >= ``forgery.region_tau``)."""
+        from nas.forgery.losses import region_loss
+
+        sets, smoothing, f = label_sets(cfg), cfg.label_smoothing, cfg.forgery
+        self.region_tau = tau = f.region_tau
 
         def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
             from nas.data.forgery import split_target
@@ -192,13 +204,9 @@ class _Forgery(Task):
                 total = total + nn.functional.cross_entropy(out[f"logits_{n}"], labels[:, COLUMN[n]],
                                                             label_smoothing=smoothing) / len(sets)
             if maps is not None and "mask" in out:
-                p = out["mask"].float()
-                if map_loss == "l1":
-                    m = nn.functional.l1_loss(p, maps)
-                else:  # BCE on probabilities is refused under CUDA autocast: compute it in float32 outside
-                    with torch.autocast(device_type=p.device.type, enabled=False):
-                        m = nn.functional.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), maps.float())
-                total = total + weight * m
+                total = total + f.map_weight * _grey_loss(out["mask"], maps, f.loss)
+                if "region" in out and f.region_weight:
+                    total = total + f.region_weight * region_loss(out["region"], (maps >= tau).float())
             return total
 
         fn.sets = sets  # type: ignore[attr-defined]
@@ -219,13 +227,30 @@ class _Forgery(Task):
             out["scores"] = _scores(output, sets).tolist()
         out.update({f"y_{n}": labels[:, COLUMN[n]].tolist() for n in (2, 3, 16)})
         if maps is not None and "mask" in output:
-            out["loss"] += float(nn.functional.l1_loss(output["mask"], maps, reduction="sum")) / maps[0].numel()
-            out.update({f"px_{k}": v for k, v in M.spatial_sums(output["mask"].cpu().numpy(),
-                                                                 maps.cpu().numpy()).items()})
+            out.update(self._map_sums(output, maps, labels[:, 0] == 1))
+        return out
+
+    def _map_sums(self, output: Dict[str, torch.Tensor], maps: torch.Tensor, fake: torch.Tensor) -> Dict[str, Any]:
+        """Return a batch's map loss, ForgeryNet pixel sums, region sums and the baselines' ground-truth sums."""
+        from nas.forgery.baselines import map_sums
+
+        g, f, tau = maps.cpu().numpy(), fake.cpu().numpy(), self.region_tau
+        grey = output["mask"].cpu().numpy()
+        region = output["region"].cpu().numpy() if "region" in output else grey >= tau  # no region head: grey >= tau
+        out: Dict[str, Any] = {"loss": float(nn.functional.l1_loss(output["mask"], maps, reduction="sum"))
+                               / maps[0].numel()}
+        out.update({f"px_{k}": v for k, v in M.spatial_sums(grey, g).items()})
+        out.update({f"rg_{k}": v for k, v in M.region_sums(region, g, f, tau).items()})
+        out.update({f"gt_{k}": v for k, v in map_sums(g, f, tau).items()})
         return out
 
     def finish_metrics(self, sums: Dict[str, Any], n: int) -> Dict[str, float]:
-        """Return val_loss, AUC/ACC/EER/AP (binary), balanced and plain accuracy per head, and map metrics."""
+        """Return val_loss, AUC/ACC/EER/AP (binary), balanced and plain accuracy per head, map metrics, and each
+        metric's trivial baselines on the same data with whether the model beats them; NaN is an error."""
+        from nas.data.forgery_labels import check_two_classes
+        from nas.forgery import baselines as B
+
+        check_two_classes(sums.get("y_2", []), "the validation pass")
         row: Dict[str, float] = {"val_loss": float(sums.get("loss", 0.0)) / max(n, 1)}
         if "scores" in sums:
             s, y = np.asarray(sums["scores"]), np.asarray(sums["y_2"])
@@ -235,27 +260,42 @@ class _Forgery(Task):
             p, y = np.asarray(sums[f"pred_{k}"]), np.asarray(sums[f"y_{k}"])
             row[f"bacc_{k}"] = M.balanced_accuracy(p, y)
             if k != 2:
-                row[f"acc_{k}"] = float(np.mean(p == y)) if len(y) else float("nan")
+                row[f"acc_{k}"] = float(np.mean(p == y))
+        bases = B.classification_baselines(sums["y_2"], {k: sums[f"y_{k}"] for k in sets}) if sets else {}
         px = {k[3:]: v for k, v in sums.items() if k.startswith("px_")}
         if px:
             row.update(M.finish_spatial(px))
+            row.update(M.finish_region({k[3:]: v for k, v in sums.items() if k.startswith("rg_")}))
+            bases.update(B.spatial_baselines({k[3:]: v for k, v in sums.items() if k.startswith("gt_")}))
+        row.update(B.compare(row, bases))
         row["selection"] = _selection(row, sets)
+        B.check_finite(row)
         return row
 
     def log_line(self, row: Dict[str, Any]) -> str:
-        """Return losses and the headline metrics of an epoch."""
-        keys = [k for k in ("auc", "acc", "bacc_3", "bacc_16", "l1", "iou_0.1") if k in row]
-        shown = " ".join(f"{k} {row[k]:.4f}" for k in keys)
-        return f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} {shown}"
+        """Return losses and the headline metrics of an epoch, each beside its trivial baselines."""
+        from nas.forgery.baselines import beside
+
+        return f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} {beside(row, SHOWN)}"
+
+
+def _grey_loss(p: torch.Tensor, maps: torch.Tensor, kind: str) -> torch.Tensor:
+    """Return the grey-map loss: L1, or BCE on the sigmoid map (computed in float32 outside CUDA autocast)."""
+    p = p.float()
+    if kind == "l1":
+        return nn.functional.l1_loss(p, maps)
+    with torch.autocast(device_type=p.device.type, enabled=False):
+        return nn.functional.binary_cross_entropy(p.clamp(1e-6, 1 - 1e-6), maps.float())
 
 
 def _selection(row: Dict[str, float], sets: List[int]) -> float:
-    """Return the metric that picks best.pt: AUC (2-way), else the first head's balanced accuracy, else 1 - L1."""
-    if 2 in sets and "auc" in row and row["auc"] == row["auc"]:
+    """Return the metric that picks best.pt: AUC (2-way), else the first head's balanced accuracy, else the
+    region IoU on the fakes (spatial only; 1 - L1 would pick an empty map)."""
+    if 2 in sets and "auc" in row:
         return row["auc"]
     if sets:
         return row[f"bacc_{sets[0]}"]
-    return 1.0 - row.get("l1", 1.0)
+    return row.get("bin_iou", 1.0 - row.get("l1", 1.0))
 
 
 def _embedded(cfg: Any, maps: bool):

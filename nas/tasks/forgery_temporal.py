@@ -45,7 +45,10 @@ class ForgeryTemporalTask(VideoForgeryBase):
 
     name = "forgery_temporal"
     primary = "mAP"
-    scalars = ("val_loss", "mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_2", "ar_5", "ar_100", "video_auc")
+    scalars = ("val_loss", "mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_2", "ar_5", "ar_100", "video_auc",
+               *(f"{kind}_{b}_{m}" for b in ("whole", "whole_called", "whole_true")
+                 for m in ("mAP", "ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95") for kind in ("base", "beats")),
+               "base_framediff_video_auc", "beats_framediff_video_auc")
     sigma = 0.4  # Soft-NMS decay; set from forgery.soft_nms_sigma when the model is built
 
     def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
@@ -53,7 +56,8 @@ class ForgeryTemporalTask(VideoForgeryBase):
         from nas.forgery.temporal import TemporalLocalizer
 
         self.sigma = cfg.forgery.soft_nms_sigma
-        return TemporalLocalizer(video_backbone(genotype, cfg), is_video(genotype), head=cfg.forgery.temporal_head)
+        return TemporalLocalizer(video_backbone(genotype, cfg), is_video(genotype), head=cfg.forgery.temporal_head,
+                                 changes=cfg.forgery.temporal_changes)
 
     def loss(self, cfg: Any) -> Callable:
         """Return weighted BCE of the per-slot fake logits, plus the start and end ones when the head has them."""
@@ -78,7 +82,8 @@ class ForgeryTemporalTask(VideoForgeryBase):
         fake = output["fake"].float()
         loss = nn.functional.binary_cross_entropy_with_logits(fake, t["slots"], reduction="none").mean(1).sum()
         out: Dict[str, Any] = {"loss": float(loss), "fake": torch.sigmoid(fake).tolist(),
-                               "frames": t["frames"].tolist(), "gt": t["segments"], "y": t["binary"].tolist()}
+                               "frames": t["frames"].tolist(), "gt": t["segments"], "y": t["binary"].tolist(),
+                               "framediff": t["framediff"].tolist()}
         if "start" in output:
             out.update(start=torch.sigmoid(output["start"].float()).tolist(),
                        end=torch.sigmoid(output["end"].float()).tolist())
@@ -92,19 +97,32 @@ class ForgeryTemporalTask(VideoForgeryBase):
             end = np.asarray(sums["end"][i]) if "end" in sums else None
             preds[i] = localize(np.asarray(fake), start, end, sums["frames"][i], self.sigma)
             gts[i] = sums["gt"][i]
+        from nas.data.forgery_labels import check_two_classes
+        from nas.forgery import baselines as B
+
+        y = np.asarray(sums.get("y", []), np.int64)
+        check_two_classes(y.tolist(), "the validation pass")
         row = {"val_loss": float(sums.get("loss", 0.0)) / max(n, 1), **M.temporal_metrics(preds, gts)}
         top = np.asarray([max(f) for f in sums.get("fake", [])])
-        row["video_auc"] = video_scores(top, np.asarray(sums.get("y", []), np.int64))["auc"]
+        row["video_auc"] = video_scores(top, y)["auc"]
+        bases = B.temporal_baselines(sums["frames"], gts, top, y)
+        bases["base_framediff_video_auc"] = M.auc(sums["framediff"], y)
+        row.update(B.compare(row, bases))
+        B.check_finite(row)
         return row
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return the head, the resampling and the Soft-NMS decay."""
         return {**super().describe(cfg, genotype), "temporal_head": cfg.forgery.temporal_head,
+                "temporal_changes": cfg.forgery.temporal_changes,
                 "soft_nms_sigma": cfg.forgery.soft_nms_sigma, "tiou_rule": ">= threshold",
                 "frame_mapping": "slot t of T covers frames [t n / T, (t + 1) n / T) of an n-frame video"}
 
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return losses, AP@0.5 / 0.75 / 0.95, mAP and AR@5."""
-        return (f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} AP@0.5 {row['ap_0.5']:.4f} "
-                f"AP@0.75 {row['ap_0.75']:.4f} AP@0.95 {row['ap_0.95']:.4f} mAP {row['mAP']:.4f} "
-                f"AR@5 {row['ar_5']:.4f}")
+        from nas.forgery.baselines import beside
+
+        whole = ("whole", "whole_called", "whole_true")
+        shown = beside(row, {"ap_0.5": (), "ap_0.75": (), "ap_0.95": (), "mAP": whole, "ar_5": (),
+                             "video_auc": ("framediff",)})
+        return f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} {shown}"

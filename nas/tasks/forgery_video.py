@@ -93,10 +93,14 @@ class VideoForgeryBase(Task):
 
         d, f = cfg.data, cfg.forgery
         if d.train_list:
-            train = V.parse_video_list(d.train_list, d.root, f.replaced_label)
-            val = V.parse_video_list(d.val_list, d.root, f.replaced_label)
-            return Datasets(V.FileVideoForgeries(train, d.temporal_length, cfg.resolution),
-                            V.FileVideoForgeries(val, d.temporal_length, cfg.resolution), 1)
+            from nas.data.forgery_labels import check_two_classes
+
+            sets = []
+            for name, lst in (("training", d.train_list), ("validation", d.val_list)):
+                records = V.parse_video_list(lst, d.root, f.replaced_label, f.labels)
+                check_two_classes((r.labels[0] for r in records), f"the {name} list")
+                sets.append(V.FileVideoForgeries(records, d.temporal_length, cfg.resolution, f.crop_scale))
+            return Datasets(*sets, 1)
         return Datasets(*embedded_video_sets(cfg), 1)
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
@@ -126,7 +130,9 @@ class ForgeryVideoTask(VideoForgeryBase):
     name = "forgery_video"
     reads = VideoForgeryBase.reads + ("model.dropout", "eval.pool", "eval.topk")
     primary = "auc"
-    scalars = ("val_loss", "auc", "acc", "bacc", "ap", "eer")
+    scalars = ("val_loss", "auc", "acc", "bacc", "ap", "eer") + tuple(
+        f"{kind}_{b}" for b in ("chance_auc", "chance_ap", "majority_acc", "majority_bacc", "framediff_auc",
+                                "framediff_ap") for kind in ("base", "beats"))
 
     def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
         """Return the backbone with a one-logit clip/frame head and the pooling of ``eval.pool``."""
@@ -155,12 +161,21 @@ class ForgeryVideoTask(VideoForgeryBase):
         """Return the summed loss and per-video P(fake) and labels (lists, concatenated over batches)."""
         logit, y = output["logit"].float(), target[:, 0].float()
         return {"loss": float(nn.functional.binary_cross_entropy_with_logits(logit, y, reduction="sum")),
-                "scores": torch.sigmoid(logit).tolist(), "y": y.long().tolist()}
+                "scores": torch.sigmoid(logit).tolist(), "y": y.long().tolist(),
+                "framediff": split_video_target(target)["framediff"].tolist()}
 
     def finish_metrics(self, sums: Dict[str, Any], n: int) -> Dict[str, float]:
-        """Return val_loss and per-video AUC, ACC at 0.5, balanced ACC, AP and EER."""
+        """Return val_loss and per-video AUC, ACC at 0.5, balanced ACC, AP and EER, beside the chance, majority
+        and frame-difference baselines on the same videos (NaN, or one class, is an error)."""
+        from nas.data.forgery_labels import check_two_classes
+        from nas.forgery import baselines as B
+
         s, y = np.asarray(sums.get("scores", [])), np.asarray(sums.get("y", []), np.int64)
-        return {"val_loss": float(sums.get("loss", 0.0)) / max(n, 1), **video_scores(s, y)}
+        check_two_classes(y.tolist(), "the validation pass")
+        row = {"val_loss": float(sums.get("loss", 0.0)) / max(n, 1), **video_scores(s, y)}
+        row.update(B.compare(row, B.video_baselines(sums["framediff"], y)))
+        B.check_finite(row)
+        return row
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return the pooling, what is pooled (clips or frames) and how many per video."""
@@ -171,8 +186,10 @@ class ForgeryVideoTask(VideoForgeryBase):
 
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return losses and the per-video AUC / ACC."""
-        return (f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} video auc {row['auc']:.4f} "
-                f"acc {row['acc']:.4f}")
+        from nas.forgery.baselines import beside
+
+        shown = beside(row, {"auc": ("chance", "framediff"), "acc": ("majority",)})
+        return f"train loss {row['train_loss']:.4f} val loss {row['val_loss']:.4f} video {shown}"
 
 
 def part_labels(slots: torch.Tensor, k: int) -> torch.Tensor:

@@ -53,3 +53,37 @@ def test_load_backbone_accepts_prefixed_states_and_refuses_misfits():
         assert torch.equal(v, dst.features.backbone.state_dict()[k]), k
     with pytest.raises(NasError, match="do not fit"):
         dst.load_backbone_state({"backbone.stem.0.weight": torch.zeros(1)})
+
+
+def test_one_slot_per_frame_lifts_the_resampling_cap_on_tight_tiou():
+    import numpy as np
+
+    from nas.data.forgery_video import pack_target, split_video_target
+    from nas.forgery.metrics import temporal_ap
+    from nas.tasks.forgery_temporal import localize
+
+    gts = {0: [(3, 11)], 1: [(5, 6), (17, 30)], 2: [(1, 2), (9, 20)]}  # odd starts: between two 16-slot edges
+    for length, want in ((32, 1.0), (16, None)):
+        preds = {}
+        for vid, segs in gts.items():
+            slots = split_video_target(pack_target((1, 1, 1), segs, 32, length)[None])["slots"][0].numpy()
+            preds[vid] = localize(slots, None, None, 32, 0.4)  # perfect per-slot labels, grouping proposals
+        ap = temporal_ap(preds, gts)[0.95]
+        assert ap == 1.0 if want else ap < 0.5
+
+
+def test_frame_changes_see_flicker():
+    import torch
+
+    from nas.forgery.temporal import TemporalLocalizer, frame_changes
+
+    x = torch.zeros(1, 3, 6, 8, 8)
+    x[:, :, 3] = 1.0  # one frame flickers
+    c = frame_changes(x)
+    assert c.shape == (1, 10, 6)
+    assert float(c[0, 0, 3]) == 1.0 and float(c[0, 5, 3]) == 1.0 and float(c[0, 0, 1]) == 0.0  # prev, next
+    from nas.spaces import create_backbone
+
+    model = TemporalLocalizer(create_backbone("pv_st:tsm_r50", width=0.125), True, hidden=8, changes=True).eval()
+    out = model(torch.randn(2, 3, 8, 16, 16))
+    assert out["fake"].shape == (2, 8) and out["start"].shape == (2, 8)

@@ -77,11 +77,12 @@ def test_forgerynet_lists_folder_id_wins_and_boxes(tmp_path):
                    "train_release/4/a/f1.jpg 1 2 7\ntrain_release/17/b/f2.jpg 0 0 0\n")
     recs = parse_image_list(str(lst), str(tmp_path), str(tmp_path / "maps"))
     assert [r.labels for r in recs] == [(1, 1, 4), (0, 0, 0)]  # BlendFace (4) is ID-replaced, not column 7
-    assert recs[0].map_path.is_file() and recs[1].map_path is not None
+    assert recs[0].map_path.is_file() and recs[1].map_path is None  # a real image needs no map file
     ds = FileForgeries(recs, 16, train=False, seed=0, with_maps=True)
     x, y = ds[0]
     labels, maps = split_target(y[None])
     assert x.shape == (3, 16, 16) and labels.tolist() == [[1, 1, 4]] and float(maps.min()) == 1.0
+    assert float(split_target(ds[1][1][None])[1].max()) == 0.0  # the real image's map: all zeros
     (tmp_path / "train_release/17/b/f2.jpg").write_bytes(b"not a jpeg")
     assert ds[1] is None  # unreadable: skipped and counted by the collate
 
@@ -186,3 +187,49 @@ def test_init_supernet_from_a_search_run_trains(search_run, tmp_path):
     meta = json.loads((out / "metrics.json").read_text())
     assert meta["init"].startswith("supernet weights of") and "rgb stream" in meta["init"]
     assert 0.0 <= meta["epochs"][-1]["auc"] <= 1.0
+
+
+def _forgerynet(root: Path, n: int = 48, maps: bool = True, one_class: bool = False) -> list:
+    """Write ``n`` list images (half fake, folder 4; half real, folder 17), maps for the fakes only."""
+    lines = []
+    for i in range(n):
+        fake = one_class or i % 2 == 0
+        rel = f"train_release/{4 if fake else 17}/v{i}/f.png"
+        img = np.full((20, 20, 3), 60 + i, np.uint8)
+        if fake:
+            img[5:15, 5:15] = 230
+            if maps:
+                m = np.zeros((20, 20), np.uint8)
+                m[5:15, 5:15] = 170
+                _png(root / "sl" / rel, 0, "L")
+                Image.fromarray(m, "L").save(root / "sl" / rel)
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(root / rel)
+        lines.append(f"{rel} {int(fake)} {int(fake)} {4 if fake else 0}")
+    (root / "list.txt").write_text("\n".join(lines) + "\n")
+    return ["--data-root", str(root), "--train-list", str(root / "list.txt"), "--val-list", str(root / "list.txt"),
+            "--map-root", str(root / "sl")]
+
+
+def test_spatial_on_forgerynet_lists_drops_no_real_and_reports_baselines(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([G, "--task", "forgery_spatial", "--classes", "2", "--out", str(out), *TINY,
+                 *_forgerynet(tmp_path / "fn")]) == 0
+    row = json.loads((out / "metrics.json").read_text())["epochs"][-1]
+    assert row["val_skipped"] == 0 and row["train_skipped"] == 0
+    assert all(v == v for v in row.values() if isinstance(v, float))  # no NaN reaches metrics.json
+    for key in ("base_chance_auc", "base_majority_acc", "base_zero_l1", "base_mean_bin_iou", "beats_zero_l1",
+                "beats_mean_bin_f1", "beats_chance_auc"):
+        assert key in row
+    assert row["base_zero_bin_iou"] == 0.0 and row["base_majority_acc"] == 0.5
+    assert "(chance 0.5000)" in capsys.readouterr().out  # the printed line carries the baselines
+
+
+@pytest.mark.parametrize("case,msg", [("one_class", "holds fake samples only (48)"),
+                                      ("no_maps", "data.min_readable 0.9")])
+def test_forgerynet_lists_one_class_or_unreadable_is_one_line(case, msg, tmp_path, capsys):
+    args = _forgerynet(tmp_path / "fn", maps=case != "no_maps", one_class=case == "one_class")
+    code = main([G, "--task", "forgery_spatial", "--out", str(tmp_path / "run"), *TINY, "data.min_readable=0.9",
+                 *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and msg in err[0], err

@@ -53,14 +53,16 @@ def test_written_embedded_set_reads_back_and_a_bad_segment_stops_in_one_line(tmp
                  str(train), "--val-list", str(val), "--out", str(out), *TINY]) == 0
     assert json.loads((out / "metrics.json").read_text())["epochs"][-1]["val_skipped"] == 0
     bad = tmp_path / "bad.txt"
-    rel = next(r for r in (line.split()[1] for line in train.read_text().splitlines())
-               if r.split("/")[1] not in ("2", "8"))  # folders 2 and 8 ignore segments: fake throughout
-    bad.write_text(f"1 {rel} 20 40 fake 1 1 5\n" * 4)  # the videos have 32 frames
+    rels = [line.split()[1] for line in train.read_text().splitlines()]
+    rel = next(r for r in rels if int(r.split("/")[1]) < 16 and r.split("/")[1] not in ("2", "8"))  # a fake with
+    real = next(r for r in rels if int(r.split("/")[1]) >= 16)  # segments (folders 2 and 8: fake throughout)
+    bad.write_text(f"0 {real} 0 0 16\n1 {rel} 20 40 fake 1 1 5\n" * 2)  # the videos have 32 frames
     capsys.readouterr()
     code = main([V, "--task", "forgery_temporal", "--frames", "4", "--data-root", str(root), "--train-list",
                  str(bad), "--val-list", str(bad), "--out", str(tmp_path / "r2"), *TINY])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and len(err) == 1 and "past the end of the video (32 frames)" in err[0]
+    assert code != 0 and len(err) == 1 and "bad.txt:2: segment [20, 60) runs past the end" in err[0]
+    assert "(32 frames)" in err[0]  # found when the list is read, naming its line, before any training
 
 
 def _bad(case, tmp):
