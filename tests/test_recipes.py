@@ -1,4 +1,5 @@
 """Every shipped recipe loads into its typed config: a misspelt key or a bad value fails here, not in a user's run."""
+import os
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_old_keys_are_one_line_errors_and_stored_configs_migrate(tmp_path):
     with pytest.raises(NasError, match="'device' .* renamed to 'execution.device'"):
         search_config("st_topo", opts=["device=cpu"])
     cfg = load_search_config(old)
-    assert (cfg.execution.device, cfg.data.root, cfg.data.train_size, cfg.finalists.k) == ("cpu", "v", 8, 1)
+    assert (cfg.execution.device, cfg.data.root, cfg.data.train_size, cfg.finalists.k) == ("cpu", os.path.abspath("v"), 8, 1)
     assert cfg.supernet.width == 0.125  # keys an older run did not store take the space's defaults
 
 
