@@ -35,6 +35,8 @@ FLAGS = (
          path="read"),
     Flag("--lut-force", "use a table made on another device, torch version or thread count", key="lut_force",
          type=bool, group="latency"),
+    Flag("--learn", "with --lut and --latency: time the model as the table was timed and refine the table's "
+         "calibration with it (recorded in its history)", key="learn", type=bool, group="latency"),
     Flag("--threads", "CPU threads (default: 1 and all; with --lut only, the table's)", key="threads", type=int,
          group="latency"),
     Flag("--batch", "batch size of the measurement (default 1)", key="batch", type=int, group="latency"),
@@ -170,13 +172,23 @@ def _latency(g, target, cfg) -> dict:
         out["predicted_latency_ms"] = predict_latency(g, table)
         out["lut"] = table.describe()
         threads = table.env["threads"] if threads is None else threads
-    if cfg.latency:
-        spec = MeasureSpec(reps=cfg.reps, channels_last=cfg.channels_last, clock=cfg.clock)
+    if cfg.learn:  # timed as the table was, then learned from (nas.latency.learn)
+        from nas.latency.api import table_spec
+        from nas.latency.learn import learn_into
+
+        spec, batch = table_spec(table), int(table.env["batch"])
+        counts = [threads]
+        rows = measure_forms(g, target, device, spec, counts, batch, forms=("script" if spec.script else "eager",))
+        learn_into(cfg.lut, [(g, rows[0]["median_ms"])], "nas-derive --latency --learn",
+                   log=lambda line: print(f"nas-derive: {line}", file=sys.stderr))
+    elif cfg.latency:
+        spec, batch = MeasureSpec(reps=cfg.reps, channels_last=cfg.channels_last, clock=cfg.clock), cfg.batch
         counts = thread_counts(threads)
-        rows = measure_forms(g, target, device, spec, counts, cfg.batch)
+        rows = measure_forms(g, target, device, spec, counts, batch)
+    if cfg.latency:
         env = here(device, counts[0])
-        out["latency"] = {"device": env["device"], "torch": env["torch"], "batch": cfg.batch,
-                          "channels_last": cfg.channels_last, "clock": cfg.clock, "runs": rows}
+        out["latency"] = {"device": env["device"], "torch": env["torch"], "batch": batch,
+                          "channels_last": spec.channels_last, "clock": spec.clock, "runs": rows}
         out["measured_latency_ms"] = rows[0]["median_ms"]  # eager, at the first (or the table's) thread count
     return out
 

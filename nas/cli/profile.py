@@ -28,8 +28,11 @@ FLAGS = (
     Flag("--reps", "timed repetitions per entry (default 30)", key="reps", type=int),
     Flag("--clock", "wall (default) or cpu (CPU time of the calling thread, steadier on a busy machine)", key="clock"),
     Flag("--seed", "seed of the random members that fix the overhead (default 0)", key="seed", type=int),
-    Flag("--calibration", "additive (default: overhead = median gap of the whole models) or affine (overhead and a "
-         "scale of the block sum, fitted)", key="calibration"),
+    Flag("--calibration", "additive (default: overhead = median gap of the whole models), affine (overhead and a "
+         "scale of the block sum, fitted) or stages (a scale per feature-map size, kept near 1)", key="calibration"),
+    Flag("--refine", "refine an existing table instead: time --members random models whole, as the table was timed, "
+         "and refit its calibration (history kept in the file)", key="refine", metavar="TABLE", path="read"),
+    Flag("--members", "with --refine: random members to time (default 8)", key="members", type=int),
 )
 
 
@@ -66,6 +69,41 @@ def profile(cfg, log=print):
     return table
 
 
+def refine(cfg, log=print):
+    """Time ``cfg.members`` random members not yet among the table's samples, as the table was timed, and let the
+    table learn from them (``nas.latency.learn``); return the refined table."""
+    import random
+
+    from nas.latency.api import open_table, table_spec, table_target
+    from nas.latency.learn import learn_into
+    from nas.latency.profile import measure_genotype
+    from nas.latency.table import load_table
+    from nas.search.progress import Progress
+    from nas.spaces import get_space
+    from nas.utils.device import resolve_device
+
+    table = load_table(cfg.refine)
+    space, target, device = get_space(table.space), table_target(table), resolve_device(cfg.device)
+    table, _ = open_table(cfg.refine, table.space, target, device, None)  # made here, on this torch and threads
+    seen, rng, picked = {s[0] for s in table.overhead_samples}, random.Random(cfg.seed), []
+    for _ in range(100 * cfg.members):
+        if len(picked) == cfg.members:
+            break
+        g = space.sample(rng)
+        if str(g) not in seen and g not in picked:
+            picked.append(g)
+    spec, threads, batch = table_spec(table), int(table.env["threads"]), int(table.env["batch"])
+    bar = Progress(len(picked), f"nas-profile --refine {table.space}")
+    timings = []
+    try:
+        for g in picked:
+            timings.append((g, measure_genotype(g, target, device, spec, threads, batch).median_ms))
+            bar.advance()
+    finally:
+        bar.close()
+    return learn_into(cfg.refine, timings, f"nas-profile --refine, {len(timings)} random members", log)
+
+
 @cli_main("nas-profile")
 def main(argv: List[str]) -> int:
     """Run nas-profile."""
@@ -74,7 +112,7 @@ def main(argv: List[str]) -> int:
 
     args = build_parser().parse_args(argv)
     cfg = build_config(ProfileConfig, flags=config_flags(args, FLAGS))
-    profile(cfg)
+    refine(cfg) if cfg.refine is not None else profile(cfg)
     return 0
 
 

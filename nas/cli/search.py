@@ -40,6 +40,8 @@ FLAGS = (
          type=int, resume=True),
     Flag("--lut-force", "accept a table made on another device, torch version or thread count", key="lut_force",
          type=bool),
+    Flag("--learn", "the final latency check's timings refine the --lut file's calibration (recorded in its history)",
+         key="latency_learn", type=bool, resume=True),
     Flag("--madds", "hard MAdds budget, e.g. 330M or 0.5G (a comma list runs one trial each)", key="madds",
          modality="image", group=IMG),
     Flag("--population", "candidates per round (evolution, random)", key="evolution.population", type=int,
@@ -197,6 +199,8 @@ def _resume(args) -> int:
         cfg = replace(cfg, execution=replace(cfg.execution, device=args.device))
     if args.verify_k is not None:  # nor may it, but the latency check of its end may time more candidates
         cfg = replace(cfg, latency_verify_k=args.verify_k)
+    if args.learn:  # and that check's timings may refine the --lut file
+        cfg = replace(cfg, latency_learn=True)
     cfg.validate()
     device = _device(cfg.execution.device)
     if args.eval_workers:

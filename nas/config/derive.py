@@ -27,6 +27,7 @@ class DeriveConfig:
     latency: bool = False  # measure the model's latency (median and IQR after warm-up), eager and TorchScript
     lut: Optional[str] = path_field("read")  # a nas-profile latency table: print the predicted latency
     lut_force: bool = False  # use a table made on another device, torch version or thread count
+    learn: bool = False  # with --lut and --latency: time as the table was timed and refine its calibration with it
     threads: Optional[int] = None  # CPU threads of the measurement and the table check (None: 1 and all / the table's)
     batch: int = 1  # batch size of the measurement
     channels_last: bool = False  # measure with channels_last inputs and weights
@@ -56,6 +57,12 @@ class DeriveConfig:
             raise NasError("--latency and --lut apply to a space's model, not with --task")
         if self.lut_force and self.lut is None:
             raise NasError("--lut-force applies only with --lut")
+        if self.learn and not (self.lut and self.latency):
+            raise NasError("--learn needs --lut FILE and --latency (it refines the table with the measured time)")
+        if self.learn and (self.threads is not None or self.batch != 1 or self.channels_last or self.reps != 30
+                           or self.clock != "wall"):
+            raise NasError("--learn times the model as the table was timed: drop --threads, --batch, "
+                           "--channels-last, --reps and --clock")
         if self.threads is not None and not (self.latency or self.lut):
             raise NasError("--threads applies only with --latency or --lut")
         measuring = (self.batch != 1, self.channels_last, self.device != "cpu", self.reps != 30, self.clock != "wall")

@@ -28,12 +28,22 @@ class ProfileConfig:
     reps: int = 30  # timed repetitions per entry (the entry is their median)
     clock: str = "wall"  # wall, or cpu (CPU time of the calling thread; steadier on a shared machine, one thread only)
     seed: int = 0  # picks the random members whose whole-model timings fix the overhead
-    calibration: str = "additive"  # additive (overhead = median gap, scale 1) or affine (overhead and scale fitted)
+    calibration: str = "additive"  # additive (overhead = median gap, scale 1), affine (overhead and scale fitted) or
+    #                                stages (one scale per feature-map size, ridge towards 1; nas.latency.learn)
+    refine: Optional[str] = path_field("read")  # an existing table: time more whole models as it was timed and
+    #                                               refit its calibration, instead of building a table
+    members: int = 8  # with refine: the random members (not yet among its samples) to time whole
 
     def validate(self) -> None:
         """Raise a one-line NasError for a missing space or output, or a non-positive count."""
+        if not 1 <= self.members <= 1000:
+            raise NasError(f"--members must be in 1..1000, got {self.members}")
+        if self.refine is not None:
+            if self.space or self.out:
+                raise NasError("--refine takes the table's space, target and protocol: drop --space and --out")
+            return
         if not self.space:
-            raise NasError("nas-profile needs --space")
+            raise NasError("nas-profile needs --space (or --refine TABLE)")
         if not self.out:
             raise NasError("nas-profile needs --out FILE.json")
         for key in ("threads", "batch", "reps"):
@@ -46,4 +56,4 @@ class ProfileConfig:
         from nas.latency.table import CALIBRATIONS
 
         if self.calibration not in CALIBRATIONS:
-            raise NasError(f"--calibration takes additive or affine, got {str(self.calibration)[:20]!r}")
+            raise NasError(f"--calibration takes {', '.join(CALIBRATIONS)}, got {str(self.calibration)[:20]!r}")

@@ -193,6 +193,8 @@ class SearchConfig:
     latency_verify_k: int = 5  # a latency search ends by timing its K best candidates on the target (nas.latency.verify)
     #                            and returns the best-ranked one measured within the budget; may change on --resume
     latency_verify_rounds: int = 3  # interleaved timing rounds of that check (each round times every candidate once)
+    latency_learn: bool = False  # the check's timings also refine the --lut file (nas.latency.learn); a table the
+    #                              run built itself (latency_lut.json) always learns from them
     resolution: int = 224  # target resolution at which the budget and costs are computed
     frames: Optional[int] = field(default=None, metadata=VIDEO)  # target clip length the cost and budget refer to
     #                                                               (pv_st: 8; the proxy clips: data.frames)
@@ -334,10 +336,13 @@ class SearchConfig:
 
         if self.latency is not None:
             parse_latency(self.latency, "latency")
-        elif self.lut is not None or self.lut_force:
-            raise NasError("lut and lut_force (--lut, --lut-force) apply only with a latency budget (--latency)")
+        elif self.lut is not None or self.lut_force or self.latency_learn:
+            raise NasError("lut, lut_force and latency_learn (--lut, --lut-force, --learn) apply only with a latency "
+                           "budget (--latency)")
         elif self.madds is None and self.modality == "image":  # a video search may run unconstrained
             raise NasError("a search needs a MAdds budget (madds), a latency budget (latency) or both")
+        if self.latency_learn and self.lut is None:
+            raise NasError("latency_learn (--learn) refines a --lut file; without one the run's own table learns anyway")
         if self.latency_threads < 1:
             raise NasError(f"latency_threads must be at least 1, got {self.latency_threads}")
         if not 1 <= self.latency_verify_k <= 100:

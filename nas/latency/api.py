@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from nas.latency.measure import MeasureSpec, all_threads, device_name
 from nas.latency.table import LatencyTable, check_compatible, load_table
 
-__all__ = ["thread_counts", "measure_forms", "open_table", "here"]
+__all__ = ["thread_counts", "measure_forms", "open_table", "here", "table_spec", "table_target"]
 
 
 def thread_counts(threads: Optional[int]) -> List[int]:
@@ -48,3 +48,20 @@ def open_table(path: str, space: str, target, device, threads: Optional[int],
     target_d = {"resolution": target.resolution, "num_classes": target.num_classes, "frames": target.frames}
     diffs = check_compatible(table, here(device, n), space=space, target=target_d, force=force)
     return table, diffs
+
+
+def table_spec(table: LatencyTable) -> MeasureSpec:
+    """Return how ``table`` was timed (warm-up, repetitions, memory format, model form, clock): a whole-model
+    timing meant to be compared with its predictions, or to refine it, is taken the same way."""
+    env, default = table.env, MeasureSpec()
+    return MeasureSpec(warmup=int(env.get("warmup", default.warmup)), reps=int(env.get("reps", default.reps)),
+                       channels_last=bool(env.get("channels_last", False)), script=bool(env.get("script", False)),
+                       clock=str(env.get("clock", "wall")))
+
+
+def table_target(table: LatencyTable):
+    """Return the ``Target`` a table was built for."""
+    from nas.core.target import Target
+
+    t = table.target
+    return Target(t["resolution"], t.get("num_classes", 1000), t.get("frames"))

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence
 
 from nas.latency.measure import MeasureSpec, Timing, device_name, measure
-from nas.latency.table import LatencyTable, fit_calibration, predict_latency
+from nas.latency.table import LatencyTable, predict_latency
 
 __all__ = ["environment", "measure_genotype", "build_table", "calibration_genotypes"]
 
@@ -76,5 +76,6 @@ def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: i
         measured = measure_genotype(g, target, device, spec, n_threads, batch).median_ms
         samples.append((str(g), measured, predict_latency(g, blocks_only, space)))
         on_step(str(g))
-    overhead, scale = fit_calibration(samples, calibration)
-    return LatencyTable(space_name, target_d, env, overhead, entries, iqr, tuple(samples), scale)
+    from nas.latency.learn import refit
+
+    return refit(LatencyTable(space_name, target_d, env, 0.0, entries, iqr, tuple(samples)), calibration, space)[0]

@@ -52,6 +52,9 @@ class LatencyLimit:
         self.device = resolve_device(cfg.latency_device)
         self.threads = cfg.latency_threads
         self.built: Optional[LatencyTable] = None
+        # the file the final check's timings refine: the user's table when asked, else the run's own
+        self.learns_into: Optional[Path] = (Path(cfg.lut) if cfg.latency_learn else None) if cfg.lut is not None \
+            else self.out / TABLE_FILE
         if cfg.lut is not None:
             self.table = self._open(cfg.lut, cfg.lut_force, log)
         elif (self.out / TABLE_FILE).exists():
@@ -92,9 +95,9 @@ class LatencyLimit:
 
     def spec(self) -> MeasureSpec:
         """Return how the table was timed (memory format, model form, clock), to measure the result the same way."""
-        env = self.table.env
-        return MeasureSpec(channels_last=bool(env.get("channels_last", False)), script=bool(env.get("script", False)),
-                           clock=str(env.get("clock", "wall")))
+        from nas.latency.api import table_spec
+
+        return table_spec(self.table)
 
     def predict(self, g) -> float:
         """Return ``g``'s predicted latency (ms)."""
@@ -122,6 +125,7 @@ class LatencyLimit:
                   "candidates": [v.as_dict() for v in verdicts], "returned": chosen,
                   "why": _why(chosen, verdicts)}
         atomic_write_json(self.out / VERIFY_FILE, report)
+        self._learn(candidates, verdicts, log)
         if chosen is None:
             fastest = min(verdicts, key=lambda v: v.median_ms)
             raise NasError(f"none of the {len(verdicts)} best candidates ran within {self.budget_ms:g} ms when "
@@ -135,6 +139,20 @@ class LatencyLimit:
                   "latency_threads": self.threads, "latency_device": self.table.env["device"],
                   "latency_verify": report}
         return g, score, record
+
+
+    def _learn(self, candidates, verdicts, log) -> None:
+        """Refine the table the search predicted from with the check's whole-model timings (its own copy, or the
+        --lut file with latency_learn); later predictions in this process use the refined table."""
+        if self.learns_into is None:
+            return
+        from nas.latency.learn import learn_into
+        from nas.latency.table import save_table
+
+        if not self.learns_into.exists():  # the run's own table, not yet cached
+            save_table(self.table, self.learns_into)
+        timings = [(g, v.median_ms) for (g, _), v in zip(candidates, verdicts)]
+        self.table = learn_into(self.learns_into, timings, f"nas-search latency check, {self.out.name[:40]}", log)
 
 
 def _why(chosen, verdicts) -> str:

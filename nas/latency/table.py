@@ -5,6 +5,7 @@ No torch: a table is read, checked and summed without it. ``nas.latency.profile`
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -12,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from nas.errors import NasError
 
 __all__ = ["SCHEMA", "LatencyTable", "load_table", "save_table", "check_compatible", "predict_latency",
-           "fit_calibration", "CALIBRATIONS"]
+           "block_group", "group_sums", "fit_calibration", "CALIBRATIONS"]
 
 SCHEMA = "nas-latency-lut/1"
 # What must match the machine a table is used on (unless forced): a timing from elsewhere means little here.
@@ -39,11 +40,15 @@ class LatencyTable:
     iqr_ms: Mapping[str, float] = field(default_factory=dict)
     overhead_samples: tuple = ()  # (genotype, measured ms, sum of its block entries) used for the calibration
     scale: float = 1.0  # whole-model time per unit of summed block time (fitted with the overhead)
+    calibration: str = "additive"  # how overhead and scales were fitted (CALIBRATIONS; nas.latency.learn)
+    stage_scales: Mapping[str, float] = field(default_factory=dict)  # "stages": one scale per block group
+    history: tuple = ()  # one mapping per refit from new whole-model timings (nas.latency.learn.refine)
 
     def to_dict(self) -> Dict[str, Any]:
         """Return the JSON form."""
         return {"schema": SCHEMA, "space": self.space, "target": dict(self.target), "env": dict(self.env),
-                "overhead_ms": self.overhead_ms, "scale": self.scale,
+                "overhead_ms": self.overhead_ms, "scale": self.scale, "calibration": self.calibration,
+                "stage_scales": dict(self.stage_scales), "history": [dict(h) for h in self.history],
                 "overhead_samples": [list(s) for s in self.overhead_samples],
                 "entries": {k: {"median_ms": v, "iqr_ms": self.iqr_ms.get(k, 0.0)} for k, v in self.entries.items()}}
 
@@ -82,12 +87,27 @@ def from_dict(data: Any, source: str = "latency table") -> LatencyTable:
             raise NasError(f"malformed {source}: entry {str(k)[:40]!r} must be a mapping with median_ms")
         med[str(k)] = _number(v.get("median_ms"), f"entry {str(k)[:40]!r} median_ms")
         iqr[str(k)] = _number(v.get("iqr_ms", 0.0), f"entry {str(k)[:40]!r} iqr_ms")
-    samples = tuple(tuple(s) for s in data.get("overhead_samples", ()) if isinstance(s, (list, tuple)))
+    samples = data.get("overhead_samples", [])
+    if not isinstance(samples, list) or any(
+            not isinstance(s, list) or len(s) != 3 or not isinstance(s[0], str) for s in samples):
+        raise NasError(f"malformed {source}: 'overhead_samples' must be [genotype, measured ms, block ms] rows")
+    samples = tuple((s[0], _number(s[1], "a sample's measured ms"), _number(s[2], "a sample's block ms"))
+                    for s in samples)
     scale = _number(data.get("scale", 1.0), "scale")
     if scale == 0:
         raise NasError(f"malformed {source}: scale must be positive")
+    calibration = data.get("calibration", "additive")
+    if calibration not in CALIBRATIONS:
+        raise NasError(f"malformed {source}: calibration must be one of {', '.join(CALIBRATIONS)}")
+    stages = data.get("stage_scales", {})
+    if not isinstance(stages, Mapping):
+        raise NasError(f"malformed {source}: 'stage_scales' must map a block group to its scale")
+    stages = {str(k)[:40]: _number(v, f"stage scale {str(k)[:40]!r}", signed=True) for k, v in stages.items()}
+    history = data.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, Mapping) for h in history):
+        raise NasError(f"malformed {source}: 'history' must be a list of refits")
     return LatencyTable(str(data["space"]), dict(target), dict(env), _number(data["overhead_ms"], "overhead_ms", signed=True),
-                        med, iqr, samples, scale)
+                        med, iqr, samples, scale, calibration, stages, tuple(dict(h) for h in history))
 
 
 def load_table(path: str | Path) -> LatencyTable:
@@ -127,8 +147,26 @@ def check_compatible(table: LatencyTable, env: Mapping[str, Any], *, space: str,
 def predict_latency(genotype, table: LatencyTable, space: Optional[Any] = None) -> float:
     """Return the predicted latency (ms) of ``genotype``: the overhead plus scale times its blocks' entries.
 
-    A pure function of the genotype and the table (the space only names the blocks, as for MAdds).
+    With ``stage_scales`` (the ``stages`` calibration) each group of blocks (``block_group``: the blocks at one
+    feature-map size) has its own scale; a group the fit did not see takes ``scale``. A pure function of the
+    genotype and the table (the space only names the blocks, as for MAdds).
     """
+    if table.stage_scales:
+        sums = group_sums(genotype, table, space)
+        return table.overhead_ms + sum(table.stage_scales.get(k, table.scale) * v for k, v in sums.items())
+    return table.overhead_ms + table.scale * sum(group_sums(genotype, table, space).values())
+
+
+_SIZE = re.compile(r"^\d+(x\d+)+$")
+
+
+def block_group(key: str) -> str:
+    """Return the group of a block key: its first ``HxW`` (or ``TxHxW``) field, the stage it runs at; else ``all``."""
+    return next((part for part in key.split("|") if _SIZE.match(part)), "all")
+
+
+def group_sums(genotype, table: LatencyTable, space: Optional[Any] = None) -> Dict[str, float]:
+    """Return ``genotype``'s summed block entries per ``block_group``; a block missing from the table is an error."""
     from nas.core.target import Target
 
     if space is None:
@@ -136,18 +174,21 @@ def predict_latency(genotype, table: LatencyTable, space: Optional[Any] = None) 
 
         space = get_space(genotype.space)
     target = Target(table.target["resolution"], table.target.get("num_classes", 1000), table.target.get("frames"))
-    blocks = 0.0
+    sums: Dict[str, float] = {}
     entries = table.entries
     for key in space.latency_blocks(genotype, target):
         try:
-            blocks += entries[key]
+            value = entries[key]
         except KeyError:
             raise NasError(f"the latency table has no entry for block {key[:60]!r} (rebuild it with nas-profile "
                            f"for this space and target)") from None
-    return table.overhead_ms + table.scale * blocks
+        group = block_group(key)
+        sums[group] = sums.get(group, 0.0) + value
+    return sums
 
 
-CALIBRATIONS = ("additive", "affine")
+# additive and affine: nas.latency.table.fit_calibration; stages: nas.latency.learn.fit_stages
+CALIBRATIONS = ("additive", "affine", "stages")
 
 
 def fit_calibration(samples, mode: str = "additive") -> tuple:
@@ -161,8 +202,8 @@ def fit_calibration(samples, mode: str = "additive") -> tuple:
     """
     import statistics
 
-    if mode not in CALIBRATIONS:
-        raise NasError(f"the latency calibration is additive or affine, got {str(mode)[:20]!r}")
+    if mode not in CALIBRATIONS[:2]:
+        raise NasError(f"the latency calibration here is additive or affine, got {str(mode)[:20]!r}")
     pts = [(float(m), float(s)) for _, m, s in samples if m > 0]
     if not pts:
         raise NasError("a latency calibration needs at least one whole-model timing")

@@ -56,7 +56,7 @@ def test_derive_refuses_foreign_table(st_lut, tmp_path, capsys):
 @pytest.mark.parametrize("args, match", [
     (["--space", "st_topo"], "needs --out"),
     (["--space", "st_topo", "--out", "x.json", "--threads", "0"], "--threads must be at least 1"),
-    (["--space", "st_topo", "--out", "x.json", "--calibration", "linear"], "--calibration takes additive or affine"),
+    (["--space", "st_topo", "--out", "x.json", "--calibration", "linear"], "--calibration takes additive, affine, stages"),
 ])
 def test_profile_bad_input(args, match, capsys):
     assert profile(args) == 2

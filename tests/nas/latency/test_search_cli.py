@@ -51,6 +51,8 @@ def _base(out, *extra):
     (["--latency", "10s", "--lut", "LUT", "madds=null"], "is above the largest st_topo model"),
     (["--latency", "25ms", "--lut", "LUT", "latency_verify_k=-3"], "latency_verify_k must be in 1..100"),
     (["--latency", "25ms", "--lut", "LUT", "latency_verify_rounds=0"], "latency_verify_rounds must be in 1..50"),
+    (["--latency", "25ms", "--learn"], "refines a --lut file"),
+    (["--learn"], "apply only with a latency budget"),
 ])
 def test_bad_latency_input_is_one_line(extra, match, lut, tmp_path, capsys):
     extra = [str(lut) if x == "LUT" else _below_fastest(lut) if x == "BELOW" else x for x in extra]
@@ -100,6 +102,9 @@ def test_search_builds_and_caches_its_table(tmp_path, capsys):
     assert cached["target"]["resolution"] == 32 and cached["env"]["threads"] == 1
     assert "measuring a latency table" in capsys.readouterr().err
     assert yaml.safe_load((out / "genotype.yaml").read_text())["budget"] is None
+    learned = cached["history"][-1]  # the run's own table learned from the final check's timings
+    assert len(cached["history"]) == 1 and learned["source"].startswith("nas-search latency check")
+    assert learned["added"] == json.loads((out / "latency_verify.json").read_text())["k"]
 
 
 @pytest.mark.slow  # a tiny search plus two latency checks: about a minute and a half on two busy cores
@@ -123,6 +128,16 @@ def test_a_search_whose_candidates_all_run_over_returns_none(lut, tmp_path, caps
     checked = json.loads((out / "latency_verify.json").read_text())
     assert checked["returned"] is None and {c["verdict"] for c in checked["candidates"]} <= {"over", "undecided"}
     assert not (out / "genotype.yaml").exists() and not (out / "summary.json").exists()
-    # the way on: time more candidates of the same finished search (nothing is trained again)
-    assert search(["--resume", str(out), "--verify-k", "3"]) == 2
-    assert json.loads((out / "latency_verify.json").read_text())["k"] == 3
+    assert load_table(optimistic).history == ()  # a --lut file learns only when asked
+    # the way on: time more candidates of the same finished search (nothing is trained again), and learn from them
+    assert search(["--resume", str(out), "--verify-k", "3", "--learn"]) == 2
+    checked = json.loads((out / "latency_verify.json").read_text())
+    assert checked["k"] == 3
+    learned = load_table(optimistic)  # it was far off on the timings (about half), and its refit is the best
+    assert len(learned.history) == 1 and learned.history[0]["mape_before_pct"] > 25  # additive fit to them all
+
+    def total_error(t):
+        return sum(abs(predict_latency(nas.load_genotype(g), t, space) - m) for g, m, _ in learned.overhead_samples)
+
+    assert len(learned.overhead_samples) == len(table.overhead_samples) + 3
+    assert total_error(learned) < total_error(table)
