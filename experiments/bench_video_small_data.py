@@ -63,11 +63,11 @@ def run_one(name: str, seed: int, args: argparse.Namespace, out: Path) -> Dict:
             "params": params, "threads": args.threads}
 
 
-def wilson(p: float, n: int, z: float = 1.96) -> tuple:
+def wilson(p: float, n: int) -> tuple:
     """Return the 95% Wilson interval of a proportion ``p`` over ``n`` trials."""
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    from nas.utils.stats import wilson_interval
+
+    return wilson_interval(p * n, n)
 
 
 def two_proportion_p(p1: float, n1: int, p2: float, n2: int) -> float:

@@ -9,7 +9,7 @@ from typing import Callable, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["kendall_tau", "kendall_tau_ci", "TauCI", "Claim", "permutation_p", "bootstrap_test"]
+__all__ = ["kendall_tau", "kendall_tau_ci", "TauCI", "Claim", "permutation_p", "bootstrap_test", "wilson_interval"]
 
 
 def _tie_pairs(sorted_values: np.ndarray) -> int:
@@ -190,3 +190,13 @@ def bootstrap_test(stat: Callable[..., float], *groups: Sequence, paired: bool =
             draws[r] = stat(*(g[rng.integers(0, g.shape[0], g.shape[0])] for g in arrays))
     low, high = _percentiles(draws, level)
     return estimate, low, high, float((draws <= 0).mean())
+
+
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> Tuple[float, float]:
+    """Return the Wilson score interval (95% by default) of ``successes`` out of ``n`` trials."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
