@@ -65,6 +65,7 @@ class LimitCost:
     latency_fn: Callable  # genotype -> predicted ms
     madds: Optional[int]  # the MAdds limit, or None
     latency_ms: float  # the latency limit
+    measured_floor_ms: Optional[float] = None  # the fastest whole model the table timed (for the message)
 
     def __call__(self, g) -> int:
         ratio = self.latency_fn(g) / self.latency_ms
@@ -77,8 +78,10 @@ class LimitCost:
         quick = fastest(space, self.latency_fn)
         least = self.latency_fn(quick)
         if least > self.latency_ms:
+            timed = (f"; the fastest model timed for the table ran in {format_ms(self.measured_floor_ms)}"
+                     if self.measured_floor_ms is not None else "")
             raise NasError(f"infeasible latency budget: {format_ms(self.latency_ms)} is below the fastest member "
-                           f"of {space.name} ({format_ms(least)} predicted at this target)")
+                           f"of {space.name} ({format_ms(least)} predicted at this target{timed})")
         if self.madds is not None:  # the lower edge of two limits is checked below, on the combined cost
             from nas.core.budget import budget_window
 

@@ -105,7 +105,8 @@ class LatencyLimit:
 
     def cost(self, madds_fn: Callable, madds: Optional[int]) -> LimitCost:
         """Return the combined cost of this limit and the MAdds limit ``madds`` (None: latency only)."""
-        return LimitCost(madds_fn, self.predict, madds, self.budget_ms)
+        timed = [m for _, m, _ in self.table.overhead_samples]
+        return LimitCost(madds_fn, self.predict, madds, self.budget_ms, min(timed) if timed else None)
 
     def check(self, candidates, rounds: int, out: Path, log: Callable[[str], None] = print):
         """Time ``candidates`` (``(genotype, score)``, best first) on the target; return the one to return.

@@ -46,7 +46,7 @@ def _base(out, *extra):
     (["--latency", "25xs"], "bad latency '25xs'"),
     (["--lut", "x.json"], "apply only with a latency budget"),
     (["--latency", "25ms", "--lut", "/nonexistent/lut.json"], "latency table"),
-    (["--latency", "BELOW", "--lut", "LUT"], "below the fastest member"),
+    (["--latency", "BELOW", "--lut", "LUT"], "the fastest model timed for the table ran in"),
     (["--latency", "25ms", "--lut", "LUT", "--verify-k", "0"], "latency_verify_k must be in 1..100"),
     (["--latency", "10s", "--lut", "LUT", "madds=null"], "is above the largest st_topo model"),
     (["--latency", "25ms", "--lut", "LUT", "latency_verify_k=-3"], "latency_verify_k must be in 1..100"),
