@@ -115,7 +115,7 @@ def _bad_cases(run_dir: Path, tmp: Path):
         "task of another modality": ([TINY, "--task", "video_classification"], "is for video genotypes"),
         "unknown task": ([TINY, "--task", "nope"], "unknown task 'nope'"),
         "init supernet without a run": ([TINY, "--init", "supernet"], "--init supernet takes the supernet"),
-        "bad init": ([TINY, "--init", "imagenet"], "init must be scratch, supernet:RUN or backbone:FILE"),
+        "bad init": ([TINY, "--init", "imagenet"], "init must be scratch, supernet:RUN, backbone:FILE or pretrained:FILE"),
         "init backbone of another arch": (["st_topo:mobilenetv2", "--recipe", RECIPE, "--out", tmp / "o2",
                                            "--init", f"backbone:{run_dir / 'last.pt'}"], "another architecture"),
         "resume with a flag": (["--resume", run_dir, "--epochs", "5"], "drop --epochs"),
