@@ -216,3 +216,14 @@ def test_bad_files_through_the_cli(case, tmp_path, capsys, mnv2):
 def test_init_needs_a_file(tmp_path, capsys):
     rc, err = _cli(["st_topo:mobilenetv2", "--init", "pretrained:"], tmp_path, capsys)
     assert rc == 2 and len(err) == 1 and "pretrained:FILE" in err[0], err
+
+
+def test_retrain_starts_from_the_file_and_records_it(tmp_path, capsys, mnv2):
+    import json
+
+    _, pm = mnv2
+    rc = retrain.main(["st_topo:mobilenetv2", "--init", f"pretrained:{pm}", "--epochs", "1", "--batch-size", "32",
+                       "--device", "cpu", "--out", str(tmp_path / "run"), "data.train_size=64", "data.val_size=32"])
+    assert rc == 0, capsys.readouterr().err[-500:]
+    note = json.loads((tmp_path / "run" / "metrics.json").read_text())["init"]
+    assert note.startswith("pretrained 2-D weights: ") and "17 of 17 MobileNetV2 blocks copied" in note, note
