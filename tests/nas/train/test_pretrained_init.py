@@ -227,3 +227,21 @@ def test_retrain_starts_from_the_file_and_records_it(tmp_path, capsys, mnv2):
     assert rc == 0, capsys.readouterr().err[-500:]
     note = json.loads((tmp_path / "run" / "metrics.json").read_text())["init"]
     assert note.startswith("pretrained 2-D weights: ") and "17 of 17 MobileNetV2 blocks copied" in note, note
+
+
+@pytest.mark.parametrize("task", ["forgery_video", "forgery_temporal"])
+def test_video_forgery_backbones_start_from_imported_weights(task, mnv2):
+    from nas.config import from_dict
+    from nas.config.retrain import RetrainConfig
+    from nas.tasks import get_task
+    from nas.weights import apply_init
+
+    ref, path = mnv2
+    g = nas.load_genotype("st_topo:mobilenetv2")
+    cfg = from_dict(RetrainConfig, {"task": task})
+    model = get_task(task).build_model(g, cfg, 2)
+    note = apply_init(model, f"pretrained:{path}", g, cfg)
+    assert note.startswith("pretrained 2-D weights: ") and "fresh heads" in note, note
+    own = {k.split("backbone.", 1)[1]: v for k, v in model.state_dict().items() if "backbone." in k}
+    assert torch.equal(own["stem.0.weight"], ref.features[0][0].weight)
+    assert torch.equal(own["head.conv.0.weight"], ref.features[18][0].weight)
