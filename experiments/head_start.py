@@ -156,7 +156,8 @@ def main(argv: List[str] | None = None) -> int:
     weights = args.work / "resnet50_fmnist_w025.pth"
     if "pretrain" not in data or not weights.is_file():
         data = {"pretrain": pretrain(weights, args), "runs": []}
-        print(f"pretrained: Fashion-MNIST top-1 {data['pretrain']['val_top1']:.3f} in {data['pretrain']['seconds']:.0f} s")
+        pre = data["pretrain"]
+        print(f"pretrained: Fashion-MNIST top-1 {pre['val_top1']:.3f} in {pre['seconds']:.0f} s", flush=True)
     data["settings"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     done = {(r["arm"], r["seed"]) for r in data["runs"]}
     for seed in args.seeds:

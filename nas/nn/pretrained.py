@@ -12,7 +12,8 @@ import torch
 
 from nas.errors import NasError
 
-__all__ = ["Source", "INFLATE", "inflate_kernel", "temporal_identity", "identity_bn", "fit_tensor", "fresh_keys", "classifier", "BN_KEYS"]
+__all__ = ["Source", "INFLATE", "inflate_kernel", "temporal_identity", "identity_bn", "fit_tensor", "fresh_keys",
+           "classifier", "BN_KEYS"]
 
 # How a 2-D k x k kernel becomes a t x k x k one: "centre" puts it in the middle frame (zeros elsewhere), so
 # the 3-D conv gives the 2-D conv's per-frame output; "mean" is I3D's inflation (Carreira & Zisserman 2017:
@@ -115,7 +116,8 @@ def _fit_dim(t: torch.Tensor, dim: int, size: int, kernel: bool) -> torch.Tensor
     return out
 
 
-def fit_tensor(t: torch.Tensor, shape: Sequence[int], kernel_dims: Tuple[int, ...] = (2, 3)) -> Tuple[torch.Tensor, bool]:
+def fit_tensor(t: torch.Tensor, shape: Sequence[int],
+               kernel_dims: Tuple[int, ...] = (2, 3)) -> Tuple[torch.Tensor, bool]:
     """Return ``t`` fitted to ``shape`` and whether it changed, or raise ValueError where a channel count is short.
 
     Channel dimensions are sliced (the first channels, our reading of OFA's channel sorting without the

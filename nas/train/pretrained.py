@@ -1,4 +1,4 @@
-"""Start a model from 2-D pretrained weights the user already has: ``nas.load_pretrained`` and ``--init pretrained:FILE``.
+"""Start a model from 2-D pretrained weights the user already has: ``load_pretrained``, ``--init pretrained:FILE``.
 
 The file is a torchvision-format state dict (``torch.save(model.state_dict(), path)`` of ``resnet50``,
 ``resnet101`` or ``mobilenet_v2``), read with ``weights_only=True``; nothing is downloaded. The genotype's
@@ -85,10 +85,10 @@ def load_pretrained(model: Any, path: Any, genotype: Any = None, inflate: str = 
         >>> import nas, torch
         >>> model = nas.create_model("st_topo:mobilenetv2", num_classes=10)
         >>> torch.save(model.state_dict(), "/tmp/not_torchvision.pt")  # our layout, not torchvision's
-        >>> nas.load_pretrained(model, "/tmp/not_torchvision.pt")
+        >>> nas.load_pretrained(model, "/tmp/not_torchvision.pt")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        nas.errors.NasError: /tmp/not_torchvision.pt does not fit this model: it has no tensor features.0.0.weight (another architecture, or a torn file?)
+        nas.errors.NasError: ... does not fit this model: it has no tensor features.0.0.weight (another ...)
     """
     g = _genotype(model, genotype)
     state = read_state_dict(path)
