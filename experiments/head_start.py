@@ -120,6 +120,8 @@ def summarise(runs: List[Dict], target: float) -> Dict:
     from nas.utils.stats import bootstrap_test, permutation_p
 
     e = {arm: [epochs_to(r["top1"], target) for r in runs if r["arm"] == arm] for arm in ("scratch", "pretrained")}
+    if not all(e.values()):
+        return {"target_top1": target, "epochs_to_target": e, "verdict": "incomplete: an arm has no run yet"}
     diff = lambda a, b: float(np.mean(a) - np.mean(b))  # noqa: E731 (scratch - pretrained: epochs saved)
     est, lo, hi, _ = bootstrap_test(diff, e["scratch"], e["pretrained"], resamples=4000)
     p = permutation_p(e["scratch"], e["pretrained"], diff)

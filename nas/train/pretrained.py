@@ -64,22 +64,23 @@ def _genotype(model: Any, genotype: Any) -> Any:
     return load_genotype(g)
 
 
-def _backbone_state(genotype: Any) -> Dict[str, Any]:
+def _backbone_state(genotype: Any, width: float) -> Dict[str, Any]:
     """Return a fresh backbone state dict of ``genotype`` (built under a fixed seed: the caller's RNG is untouched)."""
     from nas.spaces import create_backbone
     from nas.utils.seeds import seeded_init
 
     with seeded_init(0):
-        return create_backbone(genotype).state_dict()
+        return create_backbone(genotype, **({} if width == 1.0 else {"width": width})).state_dict()
 
 
-def load_pretrained(model: Any, path: Any, genotype: Any = None, inflate: str = "centre") -> str:
+def load_pretrained(model: Any, path: Any, genotype: Any = None, inflate: str = "centre", width: float = 1.0) -> str:
     """Load the torchvision-format 2-D weights in file ``path`` into ``model``; return what was copied.
 
     ``genotype`` defaults to the one the model records. ``inflate`` sets how a 2-D kernel fills a 3-D
     ``t x k x k`` one (``t_3d`` slots): ``"centre"`` (the middle frame; the model then gives the 2-D network's
     per-frame output) or ``"mean"`` (I3D's inflation). A forgery detector takes the weights in its backbone
-    streams (stems inflated to the stream's input) and keeps fresh heads.
+    streams (stems inflated to the stream's input) and keeps fresh heads; ``width`` is the channel multiplier
+    its backbone was built at (``model.width``).
 
     Example:
         >>> import nas, torch
@@ -94,7 +95,7 @@ def load_pretrained(model: Any, path: Any, genotype: Any = None, inflate: str = 
     state = read_state_dict(path)
     what = show_path(path)
     if hasattr(model, "load_backbone_state"):
-        own = _backbone_state(g)
+        own = _backbone_state(g, width)
         new, summary = pretrained_state(g, own, state, what, inflate)
         streams = model.load_backbone_state(new, str(g))
         return f"{summary} (in the {'/'.join(streams)} stream(s), fresh heads)"

@@ -135,7 +135,8 @@ def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
     if kind == "pretrained":
         from nas.train.pretrained import load_pretrained
 
-        return f"pretrained 2-D weights: {load_pretrained(model, arg, genotype)}"
+        width = getattr(cfg.model, "width", 1.0)  # a detector's backbone is built at model.width
+        return f"pretrained 2-D weights: {load_pretrained(model, arg, genotype, width=width)}"
     if hasattr(model, "load_backbone_state") and kind in ("supernet", "backbone"):
         return _init_detector(model, kind, arg, genotype, getattr(cfg.model, "width", 1.0))
     if kind == "supernet":

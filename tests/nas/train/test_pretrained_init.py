@@ -246,3 +246,8 @@ def test_video_forgery_backbones_start_from_imported_weights(task, mnv2):
     own = {k.split("backbone.", 1)[1]: v for k, v in model.state_dict().items() if "backbone." in k}
     assert torch.equal(own["stem.0.weight"], ref.features[0][0].weight)
     assert torch.equal(own["head.conv.0.weight"], ref.features[18][0].weight)
+    half = from_dict(RetrainConfig, {"task": task, "model": {"width": 0.5}})  # a narrower backbone: channels sliced
+    model = get_task(task).build_model(g, half, 2)
+    assert "channel-sliced" in apply_init(model, f"pretrained:{path}", g, half)
+    own = {k.split("backbone.", 1)[1]: v for k, v in model.state_dict().items() if "backbone." in k}
+    assert torch.equal(own["stem.0.weight"], ref.features[0][0].weight[:16])
