@@ -208,7 +208,7 @@ def test_bad_files_through_the_cli(case, tmp_path, capsys, mnv2):
     elif case == "not a state dict":
         torch.save({"model": {}, "epoch": 3}, path)
     rc, err = _cli(["st_topo:mobilenetv2", "--init", f"pretrained:{path}"], tmp_path, capsys)
-    want = {"missing": "not found", "torn": "pretrained weights", "wrong": "has no tensor features.0.0.weight",
+    want = {"missing": "not found", "torn": "is torn", "wrong": "has no tensor features.0.0.weight",
             "not a state dict": "not a plain state dict"}[case]
     assert rc == 2 and len(err) == 1 and err[0].startswith("nas-retrain: error: ") and want in err[0], err
     assert len(err[0]) < 400 and not (tmp_path / "run").exists()
