@@ -251,3 +251,15 @@ def test_video_forgery_backbones_start_from_imported_weights(task, mnv2):
     assert "channel-sliced" in apply_init(model, f"pretrained:{path}", g, half)
     own = {k.split("backbone.", 1)[1]: v for k, v in model.state_dict().items() if "backbone." in k}
     assert torch.equal(own["stem.0.weight"], ref.features[0][0].weight[:16])
+
+
+def test_files_without_bn_counters_load(r50, tmp_path):
+    """torchvision's older weight files have no num_batches_tracked; torch allows that, so do we."""
+    ref, path = r50
+    state = {k: v for k, v in torch.load(path, weights_only=True).items() if not k.endswith("num_batches_tracked")}
+    torch.save(state, tmp_path / "old.pth")
+    model = nas.create_model("pv_st:tsn_r50", num_classes=1000).eval()
+    assert "0 tensors left new" in nas.load_pretrained(model, tmp_path / "old.pth")
+    x = _clip(5, t=2)
+    with torch.no_grad():
+        assert (model(x) - tv.per_frame(ref, x)).abs().max().item() < TOL
