@@ -9,7 +9,7 @@ backbone streams, as it does for ``backbone:FILE``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 from nas.errors import NasError
 from nas.nn.pretrained import INFLATE, Source, fresh_keys
