@@ -149,7 +149,7 @@ def classifier(src: Source, tv: str, ours: str, own: Mapping[str, torch.Tensor],
     n = src.state[w].shape[0] if src.has(w) and src.state[w].dim() == 2 else None
     if f"{ours}.weight" not in own:
         src.skip(f"{tv}.")
-        return "no classifier in the model (backbone)"
+        return "the file's classifier is not used (no classifier here: a backbone)"
     if n is not None and tuple(src.state[w].shape) == tuple(own[f"{ours}.weight"].shape):
         out[f"{ours}.weight"] = src.take(w)
         out[f"{ours}.bias"] = src.take(b, own[f"{ours}.bias"].shape)

@@ -86,7 +86,7 @@ def test_a_new_classifier_and_a_backbone(r50):
     assert "classifier left new (the file has 1000 classes, the model 7)" in note
     assert torch.equal(model.fc.weight, fc)
     backbone = nas.create_backbone("pv_st:r2plus1d_r50").eval()
-    assert "no classifier" in nas.load_pretrained(backbone, path, genotype="pv_st:r2plus1d_r50")
+    assert "classifier is not used" in nas.load_pretrained(backbone, path, genotype="pv_st:r2plus1d_r50")
     x = _clip(2)
     with torch.no_grad():
         want = ref.features(x.transpose(1, 2).flatten(0, 1)).view(2, 3, -1).mean(1)
@@ -182,9 +182,11 @@ def test_detector_streams_start_from_imported_weights(mnv2):
     import nas.forgery
 
     ref, path = mnv2
-    det = nas.forgery.create_detector("st_topo:mobilenetv2", streams="fad", resolution=32)
+    det = nas.forgery.create_detector("st_topo:mobilenetv2", streams="mix", resolution=32)  # F3-Net: FAD + LFS
     note = nas.load_pretrained(det, path, genotype="st_topo:mobilenetv2")
-    assert "stream(s), fresh heads" in note, note
+    assert "in the fad/lfs stream(s), fresh heads" in note, note
+    lfs = det.b.net.stem[0].weight  # the LFS stream's stem, tiled over its bands the same way
+    assert torch.allclose(lfs.view(lfs.shape[0], -1, 3, 3, 3).sum(1), ref.features[0][0].weight, atol=TOL)
     stem = ref.features[0][0].weight
     got = det.a.net.stem[0].weight  # the FAD stream's stem: the RGB kernel tiled over the bands, divided by them
     bands = got.shape[1] // 3
