@@ -6,7 +6,7 @@ inside ``nas.distributed``.
 from __future__ import annotations
 
 from nas.api import (cost, create_backbone, create_model, create_supernet, get_space, list_spaces, list_tasks,
-                     load_genotype, save_genotype)
+                     load_genotype, load_pretrained, save_genotype)
 from nas.core.cost import Cost, parse_budget
 from nas.core.genotype import Genotype
 from nas.core.space import Space
@@ -34,6 +34,7 @@ __all__ = [
     "list_strategies",
     "list_tasks",
     "load_genotype",
+    "load_pretrained",
     "parse_budget",
     "save_genotype",
     "__version__",

@@ -12,7 +12,7 @@ from nas.spaces import (GenotypeLike, check_genotype, create_backbone, create_mo
                         list_spaces, load_genotype, model_cost, save_genotype)
 
 __all__ = ["load_genotype", "create_model", "create_backbone", "create_supernet", "cost", "check_genotype",
-           "save_genotype", "get_space", "list_spaces", "list_tasks"]
+           "save_genotype", "get_space", "list_spaces", "list_tasks", "load_pretrained"]
 
 
 def list_tasks(pattern: str = "*") -> list:
@@ -20,6 +20,18 @@ def list_tasks(pattern: str = "*") -> list:
     from nas.tasks import list_tasks as _list
 
     return _list(pattern)
+
+
+def load_pretrained(model, path, genotype: Optional[GenotypeLike] = None, inflate: str = "centre") -> str:
+    """Load a torchvision-format 2-D state dict from file ``path`` into ``model``; return what was copied.
+
+    ResNet-50 fits every ``pv_st`` genotype, ResNet-101 every ``pv_st_m`` one and MobileNetV2 ``st_topo``
+    (exactly ``st_topo:mobilenetv2``; others where shapes allow). Nothing is downloaded. See
+    :func:`nas.train.pretrained.load_pretrained` and docs/pretrained.md.
+    """
+    from nas.train.pretrained import load_pretrained as _load
+
+    return _load(model, path, genotype, inflate)
 
 
 def cost(genotype: GenotypeLike, resolution: Optional[int] = None, num_classes: Optional[int] = None,

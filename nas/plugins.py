@@ -71,6 +71,9 @@ class SpacePlugin:
             overrides), e.g. the target resolution and classes its cost model describes.
         latency_block: ``"module:function"`` turning a latency-table key (``Space.block_configs``) into
             ``(module, input shape without the batch)``, or None when the space has no latency model.
+        pretrained: ``"module:function"`` mapping a torchvision-format 2-D state dict onto a model of the space
+            ``(genotype, own_state, source, inflate) -> (tensors, notes)`` (see ``nas.train.pretrained``), or
+            None when no pretrained 2-D network fits the space.
     """
 
     space: Space
@@ -84,6 +87,7 @@ class SpacePlugin:
     benchmark: Optional[str] = None
     search_defaults: Mapping[str, Any] = field(default_factory=dict)
     latency_block: Optional[str] = None
+    pretrained: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -117,6 +121,13 @@ class SpacePlugin:
         if self.latency_block is None:
             raise NasError(f"space {self.name!r} has no latency model")
         return _resolve(self.latency_block, self.name)(key)
+
+    def pretrained_importer(self):
+        """Return the space's importer of 2-D pretrained weights; a one-line error when it has none."""
+        if self.pretrained is None:
+            raise NasError(f"space {self.name!r} takes no pretrained 2-D weights (pv_st: ResNet-50, pv_st_m: "
+                           f"ResNet-101, st_topo: MobileNetV2)")
+        return _resolve(self.pretrained, self.name)
 
     def table_source(self):
         """Return the space's ``TableSource`` (its tabular benchmark), or None when it has none."""

@@ -102,6 +102,8 @@ CASES = {
                                 "File name too long"),
     "--init checkpoint name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--init", f"backbone:{NAME}", "--out",
                                                         "new"], "File name too long"),
+    "--init pretrained name too long": ("nas-retrain", ["st_topo:mobilenetv2", "--init", f"pretrained:{NAME}", "--out",
+                                                        "new"], "File name too long"),
     "nas-profile --out under /proc": ("nas-profile", ["--space", "st_topo", "--out", "/proc/t.json"], "cannot make"),
     # numbers: one table of ranges (nas.config.limits), checked as every config is built
     "negative seed": ("nas-search", ["--recipe", ST_TINY, "--seed", "-5", "--out", "new"], "seed must be in 0.."),

@@ -19,7 +19,8 @@ FLAGS = (
     Flag("--task", "retraining task (see nas.list_tasks(); default: classification for image genotypes, "
          "video_classification for video ones)", key="task"),
     Flag("--init", "starting weights: scratch (default), supernet (of the search run given as the genotype; or "
-         "supernet:RUN) or backbone:FILE (a nas-retrain checkpoint, head dropped)", key="init"),
+         "supernet:RUN), backbone:FILE (a nas-retrain checkpoint, head dropped) or pretrained:FILE (a torchvision "
+         "ResNet-50/101 or MobileNetV2 state dict; see docs/pretrained.md)", key="init"),
     Flag("--data", "an ImageNet-style folder (train/<class>/*, val/<class>/*; real/fake folders for the forgery "
          "tasks); default: the embedded set", key="data.root", metavar="DIR", path="read"),
     Flag("--recipe", "YAML recipe, e.g. recipes/retrain/cpu_small.yaml", metavar="FILE", path="read"),

@@ -243,7 +243,7 @@ class RetrainConfig:
     grad_accum: int = 1  # micro-batches per optimizer step: batch_size / grad_accum samples go through at once
     log_every: int = 0  # also print a progress line every N steps; 0: only the tqdm bar and one line per epoch
     task: Optional[str] = None  # TASKS name; None: classification for image genotypes, video_classification for video
-    init: str = "scratch"  # starting weights: scratch, supernet:RUN (a search run's supernet) or backbone:FILE
+    init: str = "scratch"  # starting weights: scratch, supernet:RUN, backbone:FILE or pretrained:FILE (torchvision 2-D)
     execution: RetrainExecutionConfig = field(default_factory=RetrainExecutionConfig)  # device, precision, memory
     data: DataConfig = field(default_factory=DataConfig)  # the data source
     model: ModelConfig = field(default_factory=ModelConfig)  # the model head
@@ -283,7 +283,8 @@ class RetrainConfig:
         if self.log_every < 0:
             raise NasError(f"log_every must be >= 0, got {self.log_every}")
         kind, _, arg = self.init.partition(":")
-        if not (self.init == "scratch" or (kind in ("supernet", "backbone") and arg)):
-            raise NasError(f"init must be scratch, supernet:RUN or backbone:FILE, got {self.init[:80]!r}")
+        if not (self.init == "scratch" or (kind in ("supernet", "backbone", "pretrained") and arg)):
+            raise NasError(f"init must be scratch, supernet:RUN, backbone:FILE or pretrained:FILE, "
+                           f"got {self.init[:80]!r}")
         if self.schedule.warmup_epochs >= self.epochs:
             raise NasError(f"schedule.warmup_epochs ({self.schedule.warmup_epochs}) must be < epochs ({self.epochs})")

@@ -1,9 +1,10 @@
-"""Starting weights of a standalone model: fresh, a search run's supernet (``extract``), or a checkpoint.
+"""Starting weights of a standalone model: fresh, a search run's supernet (``extract``), a checkpoint, or 2-D weights.
 
 ``nas-retrain --init`` and ``nas-derive --weights`` share these functions and one shape rule: the backbone
 must fit tensor for tensor; the classifier is kept where it fits too, and is otherwise left freshly
 initialised (or, for a checkpoint exported by ``nas-derive``, refused). A search run's supernet fits only
-where it was built at the target model's shape: a reduced-width or small-image proxy does not.
+where it was built at the target model's shape: a reduced-width or small-image proxy does not. Torchvision-format
+2-D weights (``pretrained:FILE``) are mapped by the space's importer: see :mod:`nas.train.pretrained`.
 """
 from __future__ import annotations
 
@@ -124,10 +125,18 @@ def load_fitting(model: Any, state: Dict[str, Any], genotype: Any, source: str, 
 
 
 def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
-    """Load the starting weights ``spec`` (``scratch``, ``supernet:RUN``, ``backbone:FILE``); return what was used."""
+    """Load the starting weights ``spec`` (``scratch``, ``supernet:RUN``, ``backbone:FILE``, ``pretrained:FILE``).
+
+    Returns what was used.
+    """
     kind, _, arg = spec.partition(":")
     if spec == "scratch":
         return f"from scratch ({FRESH})"
+    if kind == "pretrained":
+        from nas.train.pretrained import load_pretrained
+
+        width = getattr(cfg.model, "width", 1.0)  # a detector's backbone is built at model.width
+        return f"pretrained 2-D weights: {load_pretrained(model, arg, genotype, width=width)}"
     if hasattr(model, "load_backbone_state") and kind in ("supernet", "backbone"):
         return _init_detector(model, kind, arg, genotype, getattr(cfg.model, "width", 1.0))
     if kind == "supernet":
@@ -140,7 +149,7 @@ def apply_init(model: Any, spec: str, genotype: Any, cfg: Any) -> str:
         state, which = checkpoint_state(arg, genotype)
         load_fitting(model, state, genotype, f"checkpoint {arg}", keep_head=False)
         return f"backbone {which} of {arg} with a fresh classifier"
-    raise NasError(f"init must be scratch, supernet:RUN or backbone:FILE, got {spec[:80]!r}")
+    raise NasError(f"init must be scratch, supernet:RUN, backbone:FILE or pretrained:FILE, got {spec[:80]!r}")
 
 
 def _init_detector(model: Any, kind: str, arg: str, genotype: Any, width: float = 1.0) -> str:

@@ -92,6 +92,7 @@ def load_torch(path: Any, what: str = "checkpoint", map_location: Optional[str] 
     A file the weights-only unpickler refuses holds objects nas never writes, so it is reported as not a nas
     file (possibly unsafe), and the protection is never suggested to be turned off.
     """
+    import errno
     import pickle
     import struct
     import zipfile
@@ -113,6 +114,8 @@ def load_torch(path: Any, what: str = "checkpoint", map_location: Optional[str] 
         raise NasError(f"{what} {show_path(path)} is not a file written by nas (it holds objects that "
                        "weights-only loading refuses; possibly unsafe)") from None
     except OSError as exc:
+        if exc.errno == errno.EINVAL:  # torch's zip reader on a file cut short in the middle of a write
+            raise NasError(f"{what} {show_path(path)} is torn or not a checkpoint (cannot be loaded)") from None
         raise NasError(f"cannot read {what} {show_path(path)}: {_os_reason(exc)}") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, KeyError, IndexError, TypeError, struct.error):
         # torch reports torn and foreign files under several types; none of their texts help the user

@@ -12,6 +12,9 @@ _COMMON = dict(model="search_spaces.pv_st.model:build_model", backbone="search_s
                search_defaults={"madds": None, "num_classes": None, "frames": 8, "supernet": {"width": 0.125},
                                 "data": {"train_size": 384, "val_size": 192}, "finalists": {"k": 4, "epochs": 6}})
 
-PLUGIN = SpacePlugin(space=PvStSpace(), supernet="search_spaces.pv_st.supernet:PvStSupernet", **_COMMON)
-PLUGIN_M = SpacePlugin(space=PvStMSpace(), supernet="search_spaces.pv_st.supernet:PvStMSupernet", **_COMMON)
+_RESNET = "search_spaces.pv_st.pretrained:import_resnet"  # torchvision ResNet-50 (pv_st) / ResNet-101 (pv_st_m)
+PLUGIN = SpacePlugin(space=PvStSpace(), supernet="search_spaces.pv_st.supernet:PvStSupernet", pretrained=_RESNET,
+                     **_COMMON)
+PLUGIN_M = SpacePlugin(space=PvStMSpace(), supernet="search_spaces.pv_st.supernet:PvStMSupernet", pretrained=_RESNET,
+                       **_COMMON)
 PLUGIN_TINY = SpacePlugin(space=PvStTinySpace(), supernet="search_spaces.pv_st.supernet:PvStTinySupernet", **_COMMON)

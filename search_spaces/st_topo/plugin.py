@@ -13,4 +13,5 @@ PLUGIN = SpacePlugin(
     modality="image",
     default_strategy="evolution",
     latency_block="search_spaces.st_topo.latency:build_block",
+    pretrained="search_spaces.st_topo.pretrained:import_mobilenet_v2",  # torchvision MobileNetV2-1.0
 )
