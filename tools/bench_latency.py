@@ -102,18 +102,44 @@ def run_threads(args, space, target, threads: int, genotypes, out: Path) -> dict
             row["best_of_passes"] = {"mape_pct": mape(pred, best), **agreement(pred, best)}
         result["predictors"][mode] = row
     # The table learns (nas.latency.learn): two folds over the held-out members; each fold's table learns from
-    # the other half's (first-pass) timings and is judged on its own half, so every figure stays out of sample.
+    # the other half's timings and is judged on its own half, so every figure stays out of sample.
     truth = best if best is not None else meas
     halves = [list(range(0, len(held_out), 2)), list(range(1, len(held_out), 2))]
     for mode in CALIBRATIONS:
         pred, judged = [0.0] * len(held_out), [0.0] * len(held_out)
         for judge, learn_from in (halves, halves[::-1]):
-            learned, _ = refine(replace(table, calibration=mode), [(held_out[i], meas[i]) for i in learn_from],
+            learned, _ = refine(replace(table, calibration=mode), [(held_out[i], truth[i]) for i in learn_from],
                                 "bench_latency fold", space)
             for i in judge:
                 pred[i], judged[i] = predict_latency(held_out[i], learned), truth[i]
         result["predictors"][f"{mode}, learned"] = {"mape_pct": mape(pred, judged), **agreement(pred, judged)}
+    result["goals"] = goal_tests({m: [predict_latency(g, f) for g in held_out] for m, f in fits.items()}, madds,
+                                 truth, "faster pass" if best is not None else "first pass")
     return result
+
+
+def goal_tests(preds: dict, madds, truth, against: str) -> dict:
+    """Return the issue's goals as tests (paired bootstrap over the members, nas.utils.stats): the default
+    (additive) predictor's MAPE at most 10%, its Spearman at least 0.9 and above MAdds'; and whether each other
+    calibration beats the additive one on MAPE."""
+    import numpy as np
+
+    from nas.latency.metrics import spearman
+    from nas.utils.stats import Claim, bootstrap_test
+
+    n = f"{len(truth)} members ({against})"
+    add = np.asarray(preds["additive"])
+
+    def claim(stat, *groups) -> dict:
+        return Claim(*bootstrap_test(stat, *groups, paired=True), n=n).as_dict()
+
+    goals = {"mape_at_most_10pct": claim(lambda p, t: 10 - mape(p, t), add, truth),
+             "spearman_at_least_0.9": claim(lambda p, t: spearman(p, t) - 0.9, add, truth),
+             "spearman_above_madds": claim(lambda p, m, t: spearman(p, t) - spearman(m, t), add, madds, truth)}
+    for mode, pred in preds.items():
+        if mode != "additive":
+            goals[f"{mode}_mape_below_additive"] = claim(lambda p, a, t: mape(a, t) - mape(p, t), pred, add, truth)
+    return goals
 
 
 def _measure_pass(path: Path, genotypes, target, spec, threads: int, table) -> dict:
@@ -190,6 +216,9 @@ def main() -> None:
             print(f"  second pass against the first (noise ceiling): MAPE {r['ceiling']['mape_pct']:.1f}%, Spearman "
                   f"{r['ceiling']['spearman']:.3f}; MAdds against the faster pass: Spearman "
                   f"{r['madds_best_of_passes']['spearman']:.3f}", flush=True)
+        for goal, c in r["goals"].items():
+            print(f"  goal {goal}: margin {c['estimate']:.3f} [{c['ci'][0]:.3f}, {c['ci'][1]:.3f}], p = {c['p']:.3g}, "
+                  f"n = {c['n']}: {c['verdict']}", flush=True)
         for mode, row in r["predictors"].items():
             faster = row.get("best_of_passes")
             extra = (f" | faster pass: MAPE {faster['mape_pct']:.1f}%, Spearman {faster['spearman']:.3f}"
