@@ -86,7 +86,8 @@ def run_threads(args, space, target, threads: int, genotypes, out: Path) -> dict
     result = {"threads": threads, "table_build_s": build_s, "table_entries": len(table.entries),
               "overhead_ms": additive.overhead_ms, "calibration_models": len(calibrated),
               "affine_overhead_ms": fits["affine"].overhead_ms, "affine_scale": fits["affine"].scale,
-              "stage_scales": dict(fits["stages"].stage_scales), "n": len(held_out), "madds": agreement(madds, meas)}
+              "stage_scales": dict(fits["stages"].stage_scales), "n": len(held_out), "madds": agreement(madds, meas),
+              "named": named}
     best = None
     if len(passes) > 1:
         again = [passes[1][str(g)] for g in held_out]

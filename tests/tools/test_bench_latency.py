@@ -22,10 +22,18 @@ def test_report_and_resume(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     (r,) = report["results"]
     assert r["n"] >= 4 and set(r["named"]) >= {"tsm", "tsn"}
-    for key in ("mape_pct", "table_build_s", "overhead_ms"):
+    for key in ("table_build_s", "overhead_ms"):
         assert isinstance(r[key], float)
-    assert -1 <= r["predictor"]["spearman"] <= 1 and -1 <= r["madds"]["kendall"] <= 1
-    assert r["affine_scale"] > 0 and r["calibration_models"] >= 3 and isinstance(r["affine_mape_pct"], float)
+    modes = ("additive", "affine", "stages")
+    assert set(r["predictors"]) == set(modes) | {f"{m}, learned" for m in modes}  # each fitted, and after learning
+    for row in r["predictors"].values():
+        assert row["mape_pct"] >= 0 and -1 <= row["spearman"] <= 1 and -1 <= row["kendall"] <= 1
+    assert all("best_of_passes" in r["predictors"][m] for m in modes) and -1 <= r["madds"]["kendall"] <= 1
+    assert r["affine_scale"] > 0 and r["calibration_models"] >= 3 and r["stage_scales"]
+    goals = r["goals"]  # the goals as tests, each with its interval, p and n
+    assert {"mape_at_most_10pct", "spearman_at_least_0.9", "spearman_above_madds"} <= set(goals)
+    assert all(g["ci"][0] <= g["ci"][1] and 0 <= g["p"] <= 1 and g["verdict"] in ("met", "not shown")
+               for g in goals.values())
     assert -1 <= r["ceiling"]["spearman"] <= 1 and r["ceiling"]["mape_pct"] >= 0
     raw = [json.loads(line) for line in (tmp_path / "raw_t1.jsonl").read_text().splitlines()]
     assert all(len(row["reps_ms"]) == 2 for row in raw)  # every repetition is kept
