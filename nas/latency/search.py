@@ -129,8 +129,11 @@ class LatencyLimit:
         self._learn(candidates, verdicts, log)
         if chosen is None:
             fastest = min(verdicts, key=lambda v: v.median_ms)
+            undecided = [v for v in verdicts if v.verdict == "undecided"]
+            noisy = (f"; {len(undecided)} too close to the budget to decide at this machine's noise (spread up to "
+                     f"{max(v.spread_ms for v in undecided):.2f} ms)" if undecided else "")
             raise NasError(f"none of the {len(verdicts)} best candidates ran within {self.budget_ms:g} ms when "
-                           f"measured (fastest {fastest.median_ms:.2f} ms, spread {fastest.spread_ms:.2f}); "
+                           f"measured (fastest {fastest.median_ms:.2f} ms, spread {fastest.spread_ms:.2f}){noisy}; "
                            f"figures in {VERIFY_FILE}; time more with --resume {str(self.out)[:100]} "
                            f"--verify-k {min(100, 2 * len(verdicts))}")
         v = verdicts[chosen]
