@@ -186,6 +186,12 @@ def _latency(g, target, cfg) -> dict:
         counts = thread_counts(threads)
         rows = measure_forms(g, target, device, spec, counts, batch)
     if cfg.latency:
+        if any(r["noisy"] for r in rows):
+            from nas.latency.measure import NOISE_LIMIT
+
+            print(f"nas-derive: warning: a timing stayed noisy after a second try (interquartile range above "
+                  f"{NOISE_LIMIT:.0%} of the median): this machine is too busy for a figure that repeats",
+                  file=sys.stderr)
         env = here(device, counts[0])
         out["latency"] = {"device": env["device"], "torch": env["torch"], "batch": batch,
                           "channels_last": spec.channels_last, "clock": spec.clock, "runs": rows}
@@ -203,7 +209,7 @@ def _latency_lines(lat: dict) -> List[str]:
                      f"{', channels_last' if m['channels_last'] else ''} ({m['clock']} clock):")
         for r in m["runs"]:
             lines.append(f"  {r['form']:<7}{r['threads']:>3} thread(s): {r['median_ms']:.3f} ms median, "
-                         f"IQR {r['iqr_ms']:.3f} ms over {r['reps']} runs")
+                         f"IQR {r['iqr_ms']:.3f} ms over {r['reps']} runs{' (noisy)' if r['noisy'] else ''}")
     return lines
 
 

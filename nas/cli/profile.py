@@ -66,6 +66,13 @@ def profile(cfg, log=print):
     save_table(table, cfg.out)
     log(f"wrote {cfg.out}: {len(table.entries)} block entries + overhead {table.overhead_ms:.3f} ms, "
         f"{table.describe()}, in {time.monotonic() - start:.1f} s")
+    noisy = table.env.get("noisy_entries", 0)
+    if noisy:
+        from nas.latency.measure import NOISE_LIMIT
+
+        log(f"warning: {noisy} of {len(table.entries)} entries stayed noisy after a second timing (interquartile "
+            f"range above {NOISE_LIMIT:.0%} of the median): this machine is too busy for a table that repeats; "
+            f"rebuild it when it is quieter, or use --clock cpu")
     return table
 
 

@@ -25,7 +25,7 @@ def measure_forms(genotype, target, device, spec: MeasureSpec, threads: Sequence
     rows = []
     for n in threads:
         for form in forms:
-            t = measure_genotype(genotype, target, device, replace(spec, script=form == "script"), n, batch)
+            t = measure_genotype(genotype, target, device, replace(spec, script=form == "script"), n, batch, checked=True)
             rows.append({"form": form, **t.to_dict()})
     return rows
 

@@ -5,7 +5,7 @@ import random
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence
 
-from nas.latency.measure import MeasureSpec, Timing, device_name, measure
+from nas.latency.measure import MeasureSpec, Timing, device_name, measure, measure_checked
 from nas.latency.table import LatencyTable, predict_latency
 
 __all__ = ["environment", "measure_genotype", "build_table", "calibration_genotypes"]
@@ -21,14 +21,17 @@ def environment(device, n_threads: int, batch: int, spec: MeasureSpec) -> Dict[s
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def measure_genotype(genotype, target, device, spec: MeasureSpec, n_threads: int, batch: int = 1) -> Timing:
-    """Return the measured latency of ``genotype``'s standalone model (freshly initialised) at ``target``."""
+def measure_genotype(genotype, target, device, spec: MeasureSpec, n_threads: int, batch: int = 1,
+                     checked: bool = False) -> Timing:
+    """Return the measured latency of ``genotype``'s standalone model (freshly initialised) at ``target``;
+    ``checked``: with the noise check (``measure_checked``)."""
     import torch
 
     from nas.spaces import create_model
 
     model = create_model(genotype, num_classes=target.num_classes)
-    return measure(model, torch.randn(target.input_shape(batch)), device, spec, n_threads)
+    timer = measure_checked if checked else measure
+    return timer(model, torch.randn(target.input_shape(batch)), device, spec, n_threads)
 
 
 def calibration_genotypes(space, n_random: int = 6, seed: int = 0) -> List:
@@ -62,18 +65,19 @@ def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: i
 
     plugin = get_plugin(space_name)
     space = plugin.space
-    entries, iqr = {}, {}
+    entries, iqr, noisy = {}, {}, 0
     for key in space.block_configs(target):
         module, shape = plugin.build_latency_block(key)
-        t = measure(module, torch.randn(batch, *shape), device, spec, n_threads)
+        t = measure_checked(module, torch.randn(batch, *shape), device, spec, n_threads)
         entries[key], iqr[key] = t.median_ms, t.iqr_ms
+        noisy += t.noisy
         on_step(key)
     target_d = {"resolution": target.resolution, "num_classes": target.num_classes, "frames": target.frames}
-    env = environment(device, n_threads, batch, spec)
+    env = {**environment(device, n_threads, batch, spec), "noisy_entries": noisy}
     blocks_only = LatencyTable(space_name, target_d, env, 0.0, entries, iqr)
     samples = []
     for g in calibrate if calibrate is not None else calibration_genotypes(space):
-        measured = measure_genotype(g, target, device, spec, n_threads, batch).median_ms
+        measured = measure_genotype(g, target, device, spec, n_threads, batch, checked=True).median_ms
         samples.append((str(g), measured, predict_latency(g, blocks_only, space)))
         on_step(str(g))
     from nas.latency.learn import refit

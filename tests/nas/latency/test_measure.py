@@ -27,3 +27,21 @@ def test_script_channels_last_and_cpu_clock(spec):
 def test_bad_spec():
     with pytest.raises(NasError, match="clock must be wall or cpu"):
         MeasureSpec(clock="sundial")
+
+
+def test_noise_check_flags_a_wide_interquartile_range():
+    from nas.latency.measure import NOISE_LIMIT, Timing
+
+    steady, busy = Timing(10.0, 0.5, 30, 1), Timing(10.0, 10.0 * NOISE_LIMIT + 0.1, 30, 1)
+    assert not steady.noisy and busy.noisy and steady.to_dict()["noisy"] is False
+    assert Timing(0.0, 1.0, 30, 1).noise == 0.0  # a zero median is not a division error
+
+
+def test_checked_timing_is_a_real_timing():
+    import torch
+
+    from nas.latency.measure import MeasureSpec, measure_checked
+
+    t = measure_checked(torch.nn.Linear(8, 8), torch.randn(1, 8), torch.device("cpu"),
+                        MeasureSpec(warmup=1, reps=5, clock="cpu"), 1)
+    assert t.median_ms > 0 and len(t.samples_ms) == 5 and isinstance(t.noisy, bool)

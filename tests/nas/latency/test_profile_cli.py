@@ -25,7 +25,7 @@ def test_st_topo_table_covers_the_space(st_lut):
     assert all(v >= 0 for v in table.entries.values()) and len(table.overhead_samples) >= 3
     gaps = sorted(m - s for _, m, s in table.overhead_samples)  # the default additive fit: the median gap, scale 1
     assert table.scale == 1.0 and table.overhead_ms == pytest.approx((gaps[3] + gaps[4]) / 2)
-    for key in ("device", "torch", "threads", "date", "batch"):
+    for key in ("device", "torch", "threads", "date", "batch", "noisy_entries"):
         assert key in table.env
     # a denser member takes longer to predict than the plain chain of the cheapest one
     assert predict_latency(space.largest(), table) > predict_latency(space.cheapest(), table)
@@ -38,6 +38,7 @@ def test_derive_lut_and_latency_json(st_lut, capsys):
     assert out["predicted_latency_ms"] > 0 and out["measured_latency_ms"] > 0
     runs = out["latency"]["runs"]
     assert [(r["form"], r["threads"]) for r in runs] == [("eager", 1), ("script", 1)]  # the table's thread count
+    assert all(isinstance(r["noisy"], bool) for r in runs)  # the noise check's verdict on each figure
 
 
 def test_derive_refuses_foreign_table(st_lut, tmp_path, capsys):
