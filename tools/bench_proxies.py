@@ -14,7 +14,7 @@ measured cells against ``c10_valid_12ep`` (a column a search may see) and judged
 ``c10_test_200ep_analog``, so its weights never see the cells or the column they are judged on.
 
 Usage: nice python tools/bench_proxies.py --out experiments/results/proxies [--cells 1000] [--resume]
-       [--report-only] [--batch-size 64] [--seed 0] [--table CSV] [--resamples 1000]
+       [--report-only] [--batch-size 64] [--seed 0] [--table CSV] [--resamples 1000] [--proxies synflow]
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def run_measurements(args, raw: Path) -> None:
     done = {r["cell"] for r in read_rows(raw)}
     if done and not args.resume:
         raise NasError(f"{raw} already holds {len(done)} rows: pass --resume to go on, or --report-only")
-    names = list_proxies()
+    names = list_proxies() if args.proxies is None else sorted(set(args.proxies.split(",")) | {"madds", "params"})
     todo = [c for c in cells(table, args.cells, args.seed) if c not in done]
     torch.set_num_threads(1)
     with raw.open("a") as f:
@@ -199,6 +199,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--table", default=None, help="a copy of the NB201 CSV (default: the one shipped with nb201)")
+    p.add_argument("--proxies", default=None, help="comma list of proxies (default: all; madds and params always)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--resamples", type=int, default=1000)

@@ -1,6 +1,7 @@
 """The input of every proxy: a genotype, a builder of freshly initialised networks and one checked batch."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Tuple
 
@@ -18,15 +19,34 @@ __all__ = ["Probe", "make_probe", "embedded_batch"]
 
 @dataclass(frozen=True)
 class Probe:
-    """One genotype, its cost target and the batch its proxies are scored on."""
+    """One genotype, its cost target and the batch its proxies are scored on (drawn only when a proxy asks)."""
 
     genotype: Genotype
     target: Target
-    inputs: torch.Tensor  # (N, 3, H, W) images or (N, 3, T, H, W) clips, on the device
-    labels: torch.Tensor  # (N,) int64 in [0, num_classes)
+    modality: str  # "image" or "video"
+    batch_size: int  # embedded inputs drawn when ``data`` is None
+    data: Optional[Tuple[torch.Tensor, torch.Tensor]]  # the caller's (inputs, labels), checked; None: embedded
     seed: int
     device: torch.device
     model_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def batch(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Return (inputs, labels) on the device: the caller's data or the embedded batch, made once."""
+        x, y = self.data if self.data is not None else embedded_batch(
+            self.modality, self.batch_size, self.target.resolution, self.target.frames, self.target.num_classes,
+            self.seed)
+        return x.to(self.device), y.to(self.device)
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        """Return the batch's inputs: (N, 3, H, W) images or (N, 3, T, H, W) clips."""
+        return self.batch[0]
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """Return the batch's labels, int64 in [0, num_classes)."""
+        return self.batch[1]
 
     def build(self) -> torch.nn.Module:
         """Return a fresh network of the genotype, its init fixed by the probe's seed, on the device."""
@@ -43,8 +63,13 @@ class Probe:
         return get_space(self.genotype.space).cost_at(self.genotype, self.target)
 
     def ones(self) -> torch.Tensor:
-        """Return one all-ones input of the batch's shape, in float64 (synflow's data-free input)."""
-        return torch.ones((1, *self.inputs.shape[1:]), dtype=torch.float64, device=self.device)
+        """Return one all-ones input shaped like the batch's, in float64 (synflow's data-free input)."""
+        if self.data is not None:
+            shape = tuple(self.data[0].shape[1:])
+        else:
+            side = self.target.resolution
+            shape = (3, self.target.frames, side, side) if self.modality == "video" else (3, side, side)
+        return torch.ones((1, *shape), dtype=torch.float64, device=self.device)
 
 
 def embedded_batch(modality: str, n: int, resolution: int, frames: Optional[int], num_classes: int,
@@ -85,10 +110,8 @@ def make_probe(genotype: Any, *, num_classes: int, resolution: int, batch_size: 
     g = load_genotype(genotype)
     plugin = get_plugin(g.space)
     target = plugin.space.target(resolution, num_classes, frames)
-    if data is None:
-        if not isinstance(batch_size, int) or batch_size < 2:
-            raise NasError(f"proxy batch_size must be an integer >= 2, got {str(batch_size)[:20]}")
-        data = embedded_batch(plugin.modality, batch_size, target.resolution, target.frames, target.num_classes, seed)
-    x, y = _checked_data(data, target, plugin.modality)
-    dev = torch.device(device)
-    return Probe(g, target, x.to(dev), y.to(dev), int(seed), dev, dict(model_options or {}))
+    if data is None and (not isinstance(batch_size, int) or batch_size < 2):
+        raise NasError(f"proxy batch_size must be an integer >= 2, got {str(batch_size)[:20]}")
+    checked = None if data is None else _checked_data(data, target, plugin.modality)
+    return Probe(g, target, plugin.modality, batch_size, checked, int(seed), torch.device(device),
+                 dict(model_options or {}))
