@@ -98,3 +98,45 @@ def test_derive_bad_proxy_is_one_line_exit_2():
     res = subprocess.run([sys.executable, "-m", "nas.cli.derive", "nb201:resnet", "--proxy-batch", "8"],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "--proxy-batch applies only with --proxies" in res.stderr
+
+
+class _Inner:
+    """A stand-in one-shot scorer: two snapshots, scores given per genotype name."""
+
+    num_snapshots = 2
+
+    def __init__(self, rows):
+        self.rows, self.calls = rows, []
+
+    def __call__(self, genotypes, on_done=None):
+        self.calls.append(list(genotypes))
+        return [list(self.rows[g]) for g in genotypes]
+
+    def phases(self):
+        return [("supernet", None)]
+
+    prep_units = prep_done = state_dict = load_state_dict = final_weights = phases
+
+
+class _Proxies:
+    def __init__(self, values):
+        self.values_of = values
+
+    def values(self, genotypes):
+        return {n: [v[g] for g in genotypes] for n, v in self.values_of.items()}
+
+
+def test_blend_scorer_mixes_rank_shares_against_the_reference():
+    from nas.search.proxy_scorer import BlendScorer
+
+    inner = _Inner({"r1": [0.1, 0.2], "r2": [0.3, 0.4], "a": [0.35, 0.05], "b": [0.0, 0.5]})
+    proxies = _Proxies({"synflow": {"r1": 1.0, "r2": 2.0, "a": 3.0, "b": 1.5}})
+    blend = BlendScorer(inner, proxies, {"synflow": 1.0}, 0.5, ["r1", "r2"])
+    assert blend.phases() == [("supernet", None)] and blend.num_snapshots == 2
+    rows = blend(["a", "b"])
+    # a: synflow above both references (share 1); snapshot 0 above both (1), snapshot 1 below both (0)
+    assert rows[0] == [0.5 * 1 + 0.5 * 1, 0.5 * 1 + 0.5 * 0]
+    # b: synflow between the references (0.5); snapshot 0 below both (0), snapshot 1 above both (1)
+    assert rows[1] == [0.5 * 0.5 + 0.5 * 0, 0.5 * 0.5 + 0.5 * 1]
+    blend(["a"])
+    assert inner.calls == [["r1", "r2"], ["a", "b"], ["a"]]  # the reference is scored once
