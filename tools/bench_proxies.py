@@ -181,15 +181,44 @@ def print_report(rep: dict) -> None:
                 f"{g['kendall']['ci'][1]:.3f}]  {f['seconds_per_cell']['median']:.2f} s/cell")
         if "vs_madds" in f:
             d = f["vs_madds"]["spearman"]
-            line += f"  vs MAdds {d['estimate']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p = {d['p']:.3g}"
+            line += f"  vs MAdds {d['estimate']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p {_p(d['p'], rep['resamples'])}"
         print(line)
     b = rep["blend"]
     d, goal = b["vs_madds"]["spearman"], b["vs_madds"]["goal_spearman_margin"]
     print(f"blend {b['weights']} (fit on {b['fit_cells']} cells vs {b['fit_column']}): held-out n = "
           f"{b['judged_cells']}, rho {b['spearman']['value']:.3f} [{b['spearman']['ci'][0]:.3f}, "
           f"{b['spearman']['ci'][1]:.3f}], MAdds {b['madds_spearman']:.3f}, difference {d['estimate']:+.3f} "
-          f"[{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p = {d['p']:.3g}; goal +{rep['goal_margin']}: "
-          f"p = {goal['p']:.3g} ({goal['verdict']})")
+          f"[{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] p {_p(d['p'], rep['resamples'])}; goal +{rep['goal_margin']}: "
+          f"p {_p(goal['p'], rep['resamples'])} ({goal['verdict']})")
+
+
+def _p(p: float, resamples: int) -> str:
+    """Return a bootstrap p for print, "= p" or, when no resample fell at or below zero, "< 1/resamples"."""
+    return f"< {1 / resamples:.2g}" if p == 0 else f"= {p:.3g}"
+
+
+def markdown(rep: dict) -> str:
+    """Return the report's table for docs/trust.md: one row per proxy, then the held-out blend."""
+    def ci(d: dict) -> str:
+        return f"{d['value']:.3f} [{d['ci'][0]:.3f}, {d['ci'][1]:.3f}]"
+
+    lines = [f"| proxy | Spearman vs {rep['goal_column']} | Kendall | Spearman vs c10_valid_12ep | minus MAdds "
+             "(Spearman) | p | minus MAdds (Kendall) | p | s/cell (median) |", "|---" * 9 + "|"]
+    for name, f in rep["proxies"].items():
+        g, v = f["columns"][rep["goal_column"]], f["columns"]["c10_valid_12ep"]
+        d = f.get("vs_madds")
+        diff = (f"{d['spearman']['estimate']:+.3f} [{d['spearman']['ci'][0]:+.3f}, {d['spearman']['ci'][1]:+.3f}] | "
+                f"{_p(d['spearman']['p'], rep['resamples']).lstrip('= ')} | {d['kendall']['estimate']:+.3f} [{d['kendall']['ci'][0]:+.3f}, "
+                f"{d['kendall']['ci'][1]:+.3f}] | {_p(d['kendall']['p'], rep['resamples']).lstrip('= ')}") if d else "(baseline) | | |"
+        lines.append(f"| {name} | {ci(g['spearman'])} | {ci(g['kendall'])} | {ci(v['spearman'])} | {diff} | "
+                     f"{f['seconds_per_cell']['median']:.3f} |")
+    b = rep["blend"]
+    d = b["vs_madds"]
+    lines.append(f"| blend (held out, n = {b['judged_cells']}) | {ci(b['spearman'])} | {ci(b['kendall'])} | | "
+                 f"{d['spearman']['estimate']:+.3f} [{d['spearman']['ci'][0]:+.3f}, {d['spearman']['ci'][1]:+.3f}] | "
+                 f"{_p(d['spearman']['p'], rep['resamples']).lstrip('= ')} | {d['kendall']['estimate']:+.3f} [{d['kendall']['ci'][0]:+.3f}, "
+                 f"{d['kendall']['ci'][1]:+.3f}] | {_p(d['kendall']['p'], rep['resamples']).lstrip('= ')} | |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -203,6 +232,7 @@ def main(argv=None) -> int:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--resamples", type=int, default=1000)
+    p.add_argument("--markdown", action="store_true", help="also print the docs/trust.md table")
     args = p.parse_args(argv)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -212,6 +242,8 @@ def main(argv=None) -> int:
         rep = report(read_rows(raw), resamples=args.resamples, seed=args.seed)
         atomic_write_json(args.out / "report.json", rep)
         print_report(rep)
+        if args.markdown:
+            print(markdown(rep))
     except NasError as exc:
         print(f"bench_proxies: error: {exc}", file=sys.stderr)
         return 2
