@@ -140,3 +140,29 @@ def test_blend_scorer_mixes_rank_shares_against_the_reference():
     assert rows[1] == [0.5 * 0.5 + 0.5 * 0, 0.5 * 0.5 + 0.5 * 1]
     blend(["a"])
     assert inner.calls == [["r1", "r2"], ["a", "b"], ["a"]]  # the reference is scored once
+
+
+def test_training_free_search_resumes_after_sigkill_to_the_same_result(tmp_path):
+    import signal
+    import time
+
+    args = ["--space", "st_topo", "--recipe", TINY, "score.scorer=proxy:naswot", "evolution.generations=8"]
+    full = tmp_path / "full"
+    assert _search(*args, "--out", str(full)).returncode == 0
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([sys.executable, "-m", "nas.cli.search", *args, "--out", str(cut)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = cut / "search.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if log.is_file() and len(log.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    finished = proc.poll() is not None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if not finished:
+        res = _search("--resume", str(cut))
+        assert res.returncode == 0, res.stderr[-2000:]
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (full, cut))
+    assert (a["genotype"], a["score"], a["evaluated"]) == (b["genotype"], b["score"], b["evaluated"])
