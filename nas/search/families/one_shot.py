@@ -28,9 +28,8 @@ class OneShotFamily(Family):
 
     def check(self, run: Any) -> None:
         """Check the budget window, the supernet's proxy options and a stray ``benchmark.table``."""
-        from nas.search.scorer import supernet_options
-
         from nas.search.proxy_scorer import check_scorer
+        from nas.search.scorer import supernet_options
 
         check_window(run)
         supernet_options(run.cfg)
@@ -40,10 +39,9 @@ class OneShotFamily(Family):
 
     def build(self, run: Any) -> Setup:
         """Return the one-shot scorer, the window strategy, and the finalists and confidence of the summary."""
+        from nas.config.search import parse_scorer
         from nas.search.outcome import choose_finalist, confidence_report
         from nas.search.scorer import OneShotScorer, window_sampler
-
-        from nas.config.search import parse_scorer
 
         cfg, e = run.cfg, run.cfg.evolution
         cost_fn, lo, hi = cost_window(run)
