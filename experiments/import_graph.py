@@ -51,6 +51,7 @@ LAYERS: List[Tuple[str, ...]] = [
     ("nas.latency",),  # latency tables and budgets: config parses a latency budget with it
     ("nas.config",),
     ("nas.data",),
+    ("nas.proxies",),  # training-free proxies: networks of the spaces on the embedded data
     ("nas.forgery",),
     ("nas.tasks",),
     ("nas.train",),

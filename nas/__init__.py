@@ -13,6 +13,7 @@ from nas.core.space import Space
 from nas.core.target import Target
 from nas.errors import NasError
 from nas.plugins import SpacePlugin, get_plugin
+from nas.proxies import list_proxies, score_proxies
 from nas.search.strategies import list_strategies
 
 from nas.version import __version__
@@ -31,12 +32,14 @@ __all__ = [
     "get_plugin",
     "get_space",
     "list_spaces",
+    "list_proxies",
     "list_strategies",
     "list_tasks",
     "load_genotype",
     "load_pretrained",
     "parse_budget",
     "save_genotype",
+    "score_proxies",
     "__version__",
 ]
 

@@ -29,6 +29,10 @@ FLAGS = (
     Flag("--task", "forgery_image or forgery_spatial: cost (and --export) the forgery detector", key="task"),
     Flag("--classes", "with --task: label sets, 2, 3, 16 or a comma list (default 2)", key="classes"),
     Flag("--streams", "with --task: rgb (default), fad, lfs, both or mix", key="streams"),
+    Flag("--proxies", "score training-free proxies of the fresh network, e.g. synflow,naswot (names: "
+         "nas.proxies.list_proxies())", key="proxies", metavar="NAMES"),
+    Flag("--proxy-batch", "with --proxies: embedded images or clips scored on (default 64)", key="proxy_batch",
+         type=int),
     Flag("--latency", "measure the model's latency: median and IQR after warm-up, eager and TorchScript",
          key="latency", type=bool, group="latency"),
     Flag("--lut", "print the latency predicted by a nas-profile table", key="lut", metavar="FILE", group="latency",
@@ -213,6 +217,14 @@ def _latency_lines(lat: dict) -> List[str]:
     return lines
 
 
+def _proxies(g, target, cfg) -> dict:
+    """Return the named training-free proxies of ``g``'s fresh network at the target (embedded data, seed 0)."""
+    from nas.proxies import parse_names, score_proxies
+
+    return score_proxies(g, parse_names(cfg.proxies), num_classes=target.num_classes, resolution=target.resolution,
+                         frames=target.frames, batch_size=cfg.proxy_batch)
+
+
 @cli_main("nas-derive")
 def main(argv: List[str]) -> int:
     """Run nas-derive."""
@@ -234,6 +246,7 @@ def main(argv: List[str]) -> int:
 
         plot_genotype(g, cfg.plot)
     lat = _latency(g, target, cfg) if cfg.latency or cfg.lut else {}
+    proxies = _proxies(g, target, cfg) if cfg.proxies else {}
     if cfg.json:
         out = {"space": g.space, "genotype": str(g), "madds": total.madds, "params": total.params,
                "resolution": target.resolution, "num_classes": target.num_classes,
@@ -245,6 +258,8 @@ def main(argv: List[str]) -> int:
         if cfg.plot:
             out["plot"] = cfg.plot
         out.update(lat)
+        if proxies:
+            out["proxies"] = proxies
         print(json.dumps(out))
     else:
         print(_table(g, rows, total, target.resolution))
@@ -255,6 +270,8 @@ def main(argv: List[str]) -> int:
             print(f"weights: {weights}")
         for line in _latency_lines(lat):
             print(line)
+        for name, value in proxies.items():
+            print(f"proxy {name}: {value:.6g}")
     return 0
 
 

@@ -33,6 +33,8 @@ class DeriveConfig:
     channels_last: bool = False  # measure with channels_last inputs and weights
     device: str = "cpu"  # where to measure: cpu, cuda, cuda:N or auto
     reps: int = 30  # timed repetitions of the measurement
+    proxies: Optional[str] = None  # training-free proxies to score, a comma list of nas.proxies names
+    proxy_batch: int = 64  # with proxies: embedded images (or clips) the proxies are scored on
     clock: str = "wall"  # wall, or cpu (CPU time of the calling thread: steadier on a shared machine, one thread only)
 
     def validate(self) -> None:
@@ -44,6 +46,12 @@ class DeriveConfig:
         if (self.classes is not None or self.streams is not None) and self.task is None:
             raise NasError("--classes and --streams apply only with --task forgery_image|forgery_spatial")
         self._validate_latency()
+        if self.proxy_batch < 2:
+            raise NasError(f"--proxy-batch must be at least 2, got {self.proxy_batch}")
+        if self.proxy_batch != 64 and self.proxies is None:
+            raise NasError("--proxy-batch applies only with --proxies")
+        if self.proxies is not None and self.task is not None:
+            raise NasError("--proxies applies to a space's model, not with --task")
 
     def _validate_latency(self) -> None:
         """Check the latency options: positive counts, and each only where it applies."""

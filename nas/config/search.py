@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Mapping, Optional
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 from nas.config import Budget, Precision, build_config, drop_foreign, foreign_key, path_field, to_dict
 from nas.config.bilevel import DiffSearchConfig
@@ -10,7 +10,7 @@ from nas.errors import NasError
 
 __all__ = ["DataConfig", "SupernetConfig", "SGLDConfig", "ScoreConfig", "EvolutionConfig", "BenchmarkConfig",
            "QueryConfig", "ConfidenceConfig", "FinalistsConfig", "ExecutionConfig", "SearchConfig", "search_config",
-           "search_base", "load_search_config"]
+           "search_base", "load_search_config", "parse_scorer"]
 
 
 IMAGE = {"modality": "image"}  # field metadata: the key applies to image spaces only
@@ -99,6 +99,8 @@ class ScoreConfig:
     bn_batch_size: int = 64  # size of those batches
     val_images: int = 400  # validation images used for the accuracy score
     eval_batch_size: int = 200  # batch size for scoring
+    scorer: str = "supernet"  # supernet (SPOS + SGLD snapshots) | proxy:NAME (training-free, no supernet; see
+    #                           nas.proxies.list_proxies()) | blend (rank blend of proxies, MAdds and the supernet)
 
 
 @dataclass(frozen=True)
@@ -308,6 +310,7 @@ class SearchConfig:
                 raise NasError(message)
         self._validate_modality()
         self._validate_latency()
+        parse_scorer(self.score.scorer)
 
     def _validate_modality(self) -> None:
         """Check the keys only one modality reads (the video data sources, the image finalists' held-out images)."""
@@ -350,6 +353,22 @@ class SearchConfig:
                            f"got {self.latency_verify_k}")
         if not 1 <= self.latency_verify_rounds <= 50:
             raise NasError(f"latency_verify_rounds must be in 1..50, got {self.latency_verify_rounds}")
+
+
+def parse_scorer(value: Any) -> Tuple[str, Optional[str]]:
+    """Return ``(kind, proxy name)`` of a ``score.scorer`` value (supernet, proxy:NAME, blend); else one line.
+
+    Example:
+        >>> parse_scorer("proxy:synflow")
+        ('proxy', 'synflow')
+    """
+    text = str(value)
+    if text in ("supernet", "blend"):
+        return text, None
+    if text.startswith("proxy:") and text[len("proxy:"):].strip():
+        return "proxy", text[len("proxy:"):].strip()
+    shown = repr(text) if len(text) <= 40 else repr(text[:36] + "...")
+    raise NasError(f"score.scorer must be supernet, proxy:NAME or blend, got {shown}")
 
 
 def search_base(space: str) -> Dict[str, Any]:

@@ -30,7 +30,7 @@ from nas.train.amp import autocast, to_device
 from nas.train.checkpoint import load_state, save_checkpoint
 from nas.utils.seeds import derive_seed, seeded_init, seeded_random, torch_generator
 
-__all__ = ["OneShotScorer", "TabularScorer", "window_sampler", "supernet_options"]
+__all__ = ["OneShotScorer", "TabularScorer", "StatelessScorer", "window_sampler", "supernet_options"]
 
 Sampler = Callable[..., Genotype]
 TRAINED = "trained.pt"  # the pre-SGLD weights, beside the snapshots
@@ -317,7 +317,38 @@ def supernet_options(cfg: SearchConfig) -> Dict[str, Any]:
     return out
 
 
-class TabularScorer:
+class StatelessScorer:
+    """The preparation side of a scorer that trains nothing (a table look-up, a training-free proxy)."""
+
+    num_snapshots = 1
+
+    def phases(self) -> list:
+        """Return no preparation phases: nothing is trained."""
+        return []
+
+    def prep_units(self) -> int:
+        """Return 0: no preparation."""
+        return 0
+
+    def prep_done(self, phase: str, position: int) -> int:
+        """Return 0: no preparation."""
+        del phase, position
+        return 0
+
+    def state_dict(self) -> dict:
+        """Return an empty state: there is none."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Accept the empty state."""
+        del state
+
+    def final_weights(self) -> None:
+        """Return None: there are no weights to save."""
+        return None
+
+
+class TabularScorer(StatelessScorer):
     """Score candidates by looking them up in a tabular benchmark: no supernet, no training.
 
     The honest protocol: a candidate's score is its validation value only (as a fraction); the test value is
@@ -329,8 +360,6 @@ class TabularScorer:
         valid: the column a search is scored on.
         test: the column reported for the returned genotype.
     """
-
-    num_snapshots = 1
 
     def __init__(self, table, valid: str, test: str):
         self.table, self.valid, self.test = table, valid, test
@@ -354,28 +383,3 @@ class TabularScorer:
     def report(self, g: Genotype) -> Dict[str, float]:
         """Return the validation and test values (percentages) of ``g``, the returned genotype."""
         return {"valid": self.table.value(g, self.valid), "test": self.table.value(g, self.test)}
-
-    def phases(self) -> list:
-        """Return no preparation phases: nothing is trained."""
-        return []
-
-    def prep_units(self) -> int:
-        """Return 0: no preparation."""
-        return 0
-
-    def prep_done(self, phase: str, position: int) -> int:
-        """Return 0: no preparation."""
-        del phase, position
-        return 0
-
-    def state_dict(self) -> dict:
-        """Return an empty state: a look-up has none."""
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Accept the empty state."""
-        del state
-
-    def final_weights(self) -> None:
-        """Return None: there are no weights to save."""
-        return None

@@ -1,5 +1,6 @@
-"""Small statistics helpers used by benchmarks and reports: Kendall's tau-b and its bootstrap interval, and the
-claims-as-tests helpers (a permutation p-value, a bootstrap interval with a one-sided p, ``Claim``)."""
+"""Small statistics helpers used by benchmarks and reports: average ranks, Spearman's rho, Kendall's tau-b and its
+bootstrap interval, and the claims-as-tests helpers (a permutation p-value, a bootstrap interval with a one-sided p, ``Claim``) and the
+Wilson interval of a proportion."""
 from __future__ import annotations
 
 import itertools
@@ -9,7 +10,8 @@ from typing import Callable, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["kendall_tau", "kendall_tau_ci", "TauCI", "Claim", "permutation_p", "bootstrap_test", "wilson_interval"]
+__all__ = ["average_ranks", "spearman", "kendall_tau", "kendall_tau_ci", "TauCI", "Claim", "permutation_p",
+           "bootstrap_test", "wilson_interval"]
 
 
 def _tie_pairs(sorted_values: np.ndarray) -> int:
@@ -35,6 +37,39 @@ def _inversions(ranks: np.ndarray, m: int) -> int:
         arr = np.sort(keys) - pair * (m + 1)  # merge: pairs stay in order, values sort within each pair
         width *= 2
     return total
+
+
+def average_ranks(values: Sequence[float]) -> np.ndarray:
+    """Return the 0-based ranks of ``values``, tied values sharing their mean rank; O(n log n).
+
+    Example:
+        >>> average_ranks([3.0, 1.0, 3.0]).tolist()
+        [1.5, 0.0, 1.5]
+    """
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="mergesort")
+    sorted_v = v[order]
+    starts = np.flatnonzero(np.concatenate(([True], np.diff(sorted_v) != 0)))
+    ends = np.concatenate((starts[1:], [v.size]))
+    mean_rank = (starts + ends - 1) / 2.0  # the mean of the positions start..end-1 of each run of equal values
+    ranks = np.empty(v.size)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Return Spearman's rank correlation (Pearson on average ranks); 0.0 when a side is constant.
+
+    Example:
+        >>> round(spearman([1, 2, 3, 4], [1, 3, 2, 4]), 6)
+        0.8
+    """
+    if len(a) != len(b):
+        raise ValueError("sequences differ in length")
+    ra, rb = average_ranks(a), average_ranks(b)
+    if ra.size < 2 or ra.std() == 0 or rb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
