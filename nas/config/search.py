@@ -195,8 +195,8 @@ class SearchConfig:
     latency_verify_k: int = 5  # a latency search ends by timing its K best candidates on the target (nas.latency.verify)
     #                            and returns the best-ranked one measured within the budget; may change on --resume
     latency_verify_rounds: int = 3  # interleaved timing rounds of that check (each round times every candidate once)
-    latency_learn: bool = False  # the check's timings also refine the --lut file (nas.latency.learn); a table the
-    #                              run built itself (latency_lut.json) always learns from them
+    latency_learn: bool = False  # the check's timings also refine the --lut file (nas.latency.learn); without --lut
+    #                              they always refine a copy of the run's own table (latency_lut_learned.json)
     resolution: int = 224  # target resolution at which the budget and costs are computed
     frames: Optional[int] = field(default=None, metadata=VIDEO)  # target clip length the cost and budget refer to
     #                                                               (pv_st: 8; the proxy clips: data.frames)

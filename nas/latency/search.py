@@ -9,9 +9,10 @@ from nas.latency.budget import LimitCost, parse_latency
 from nas.latency.measure import MeasureSpec
 from nas.latency.table import LatencyTable, predict_latency
 
-__all__ = ["LatencyLimit", "TABLE_FILE", "per_slot_latency"]
+__all__ = ["LatencyLimit", "TABLE_FILE", "LEARNED_FILE", "per_slot_latency"]
 
 TABLE_FILE = "latency_lut.json"  # where a search caches the table it built
+LEARNED_FILE = "latency_lut_learned.json"  # that table refined by the final check's timings (a --lut for the next run)
 
 
 def per_slot_latency(space, table: LatencyTable, names) -> list:
@@ -52,9 +53,10 @@ class LatencyLimit:
         self.device = resolve_device(cfg.latency_device)
         self.threads = cfg.latency_threads
         self.built: Optional[LatencyTable] = None
-        # the file the final check's timings refine: the user's table when asked, else the run's own
+        # the file the final check's timings refine: the user's table when asked, else a learned copy of the run's
+        # own (the search itself always predicts from the table it started with, so a resume predicts the same)
         self.learns_into: Optional[Path] = (Path(cfg.lut) if cfg.latency_learn else None) if cfg.lut is not None \
-            else self.out / TABLE_FILE
+            else self.out / LEARNED_FILE
         if cfg.lut is not None:
             self.table = self._open(cfg.lut, cfg.lut_force, log)
         elif (self.out / TABLE_FILE).exists():
@@ -146,17 +148,18 @@ class LatencyLimit:
 
 
     def _learn(self, candidates, verdicts, log) -> None:
-        """Refine the table the search predicted from with the check's whole-model timings (its own copy, or the
-        --lut file with latency_learn); later predictions in this process use the refined table."""
+        """Refine a table with the check's whole-model timings: the --lut file with latency_learn, else a learned
+        copy of the run's own table (``latency_lut_learned.json``, made on the first check, refined on later ones).
+        This run keeps predicting from the table it started with."""
         if self.learns_into is None:
             return
         from nas.latency.learn import learn_into
         from nas.latency.table import save_table
 
-        if not self.learns_into.exists():  # the run's own table, not yet cached
+        if not self.learns_into.exists():
             save_table(self.table, self.learns_into)
         timings = [(g, v.median_ms) for (g, _), v in zip(candidates, verdicts)]
-        self.table = learn_into(self.learns_into, timings, f"nas-search latency check, {self.out.name[:40]}", log)
+        learn_into(self.learns_into, timings, f"nas-search latency check, {self.out.name[:40]}", log)
 
 
 def _why(chosen, verdicts) -> str:
