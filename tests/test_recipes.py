@@ -21,6 +21,27 @@ def test_recipe_loads_into_its_config(path):
         assert isinstance(search_config(load_recipe(path).get("space", "st_topo"), recipe=path), SearchConfig)
 
 
+def _named_command(path):
+    """Return ``(genotype, task)`` of the ``nas-retrain G --task T`` a recipe's header names, or None."""
+    import re
+
+    head = "".join(path.read_text().splitlines(keepends=True)[:3])
+    m = re.search(r"nas-retrain (\S+) --task (\w+)", head)
+    if not m:
+        return None
+    return ("st_topo:mobilenetv2" if m.group(1) == "GENOTYPE" else m.group(1)), m.group(2)
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(RECIPES.glob("retrain/*.yaml")) if _named_command(p)],
+                         ids=lambda p: p.name)
+def test_a_task_recipe_passes_its_task_s_checks(path):
+    """A recipe written for a task sets only keys that task reads (a shipped recipe must not be a one-line error)."""
+    from nas.train.retrain import prepare
+
+    genotype, task = _named_command(path)
+    prepare(build_config(RetrainConfig, recipe=path, opts=[f"task={task}"]), genotype)
+
+
 def test_old_keys_are_one_line_errors_and_stored_configs_migrate(tmp_path):
     old = {"space": "pv_st", "device": "cpu", "data": {"data_root": "v", "synthetic_train": 8}, "finalists": {"max": 1}}
     (tmp_path / "r.yaml").write_text("data:\n  synthetic_train: 8\n")
