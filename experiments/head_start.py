@@ -25,9 +25,10 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from experiments.common import ROOT
+
 __all__ = ["fashion_mnist", "pretrain", "finetune", "epochs_to", "summarise", "main"]
 
-ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "retrain" / "video_small_data.yaml"
 GENOTYPE = "pv_st:tsm_r50"
 WIDTH = 0.25  # pv_st's scaled(): stem 16, bottleneck middles 16/32/64/128, outputs 64/128/256/512
@@ -56,7 +57,6 @@ def pretrain(path: Path, args: argparse.Namespace) -> Dict:
     import torch
     from torch import nn
 
-    sys.path.insert(0, str(ROOT))
     from nas.nn.init import init_weights
     from nas.utils.seeds import seeded_init
     from tests.support.tv_reference import resnet50

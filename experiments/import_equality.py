@@ -20,7 +20,6 @@ from typing import Callable, Dict, List
 
 __all__ = ["FAMILIES", "measure", "main"]
 
-ROOT = Path(__file__).resolve().parents[1]
 # family -> (reference builder name, genotypes, input kind)
 FAMILIES = {
     "ResNet-50 -> pv_st": ("resnet50", ["pv_st:tsn_r50", "pv_st:tsm_r50", "pv_st:r2plus1d_r50", "pv_st:i3d_r50",
@@ -95,7 +94,6 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--nets", type=int, default=3, help="random reference networks per family")
     args = p.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
     torch.set_num_threads(1)
     rows: List[Dict] = []
     with tempfile.TemporaryDirectory() as tmp:
