@@ -37,7 +37,7 @@ from nas.latency.metrics import agreement, mape
 from nas.latency.profile import build_table, calibration_genotypes, measure_genotype
 from nas.latency.learn import refine, refit
 from nas.latency.table import CALIBRATIONS, LatencyTable, load_table, predict_latency, save_table
-from nas.utils.io import atomic_write_json
+from nas.utils.io import atomic_write_json, read_jsonl
 
 
 def members(space, n: int, seed: int):
@@ -169,16 +169,8 @@ def _measure_pass(path: Path, genotypes, target, spec, threads: int, table) -> d
 
 
 def _read_raw(path: Path) -> dict:
-    """Return genotype -> raw row of a JSONL timing file (an unfinished last line is left out)."""
-    rows = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # torn by an interruption mid-write
-            rows[row["genotype"]] = row
-    return rows
+    """Return genotype -> raw row of a JSONL timing file (a line torn by an interruption is left out)."""
+    return {row["genotype"]: row for row in read_jsonl(path)}
 
 
 def _refit(table: LatencyTable, mode: str) -> LatencyTable:

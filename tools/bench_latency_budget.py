@@ -27,23 +27,13 @@ import sys
 import time
 from pathlib import Path
 
+from nas.utils.io import read_jsonl
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "recipes" / "search" / "st_topo_tiny.yaml"
 QUICK = ["data.train_size=64", "data.val_size=32", "score.val_images=32", "sgld.enabled=false",
          "evolution.population=8", "evolution.generations=3", "evolution.parents=4", "confidence.enabled=false"]
 NAMES = ("tight", "middle", "loose")
-
-
-def _lines(path: Path) -> list:
-    """Return the JSON lines of ``path`` (a line torn by an interruption is left out)."""
-    rows = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
 
 
 def _append(path: Path, row: dict) -> None:
@@ -104,7 +94,7 @@ def retime(out: Path, rows: list, lut, rounds: int) -> None:
     import torch
 
     path = out / "retime.jsonl"
-    done = {(r["genotype"], r["round"]) for r in _lines(path)}
+    done = {(r["genotype"], r["round"]) for r in read_jsonl(path)}
     genotypes = sorted({g for r in rows for g in (r["returned"], r["predictor_pick"]) if g})
     spec, target, threads = table_spec(lut), table_target(lut), int(lut.env["threads"])
     for k in range(rounds):
@@ -120,9 +110,9 @@ def report(out: Path) -> dict:
     """Recompute the figures from runs.jsonl and retime.jsonl; print and return them."""
     from nas.utils.stats import wilson_interval
 
-    rows = _lines(out / "runs.jsonl")
+    rows = read_jsonl(out / "runs.jsonl")
     times = {}
-    for r in _lines(out / "retime.jsonl"):
+    for r in read_jsonl(out / "retime.jsonl"):
         times.setdefault(r["genotype"], []).append(statistics.median(r["reps_ms"]))
     figures = {"runs": [], "n": len(rows)}
     held = picked_held = returned = 0
@@ -182,7 +172,7 @@ def main() -> None:
     lut = table(out, args)
     limits = budgets(lut, args.fractions)
     print(f"budgets: {limits} ({lut.describe()}, {lut.env.get('clock')} clock)", flush=True)
-    rows = _lines(out / "runs.jsonl")
+    rows = read_jsonl(out / "runs.jsonl")
     done = {(r["budget"], r["seed"]) for r in rows}
     for name, budget in limits.items():
         for seed in args.seeds:

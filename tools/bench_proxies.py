@@ -33,7 +33,7 @@ from nas.errors import NasError
 from nas.plugins import get_plugin
 from nas.proxies import list_proxies, score_proxies
 from nas.proxies.blend import fit_blend, rank_blend
-from nas.utils.io import atomic_write_json
+from nas.utils.io import atomic_write_json, read_jsonl
 from nas.utils.stats import Claim, bootstrap_test, kendall_tau, spearman
 
 COLUMNS = ("c10_valid_12ep", "c10_test_12ep", "c100_valid_12ep", "c100_test_12ep", "in16_valid_12ep",
@@ -62,16 +62,8 @@ def measure(cell: str, names: List[str], table, batch_size: int, seed: int) -> d
 
 
 def read_rows(path: Path) -> List[dict]:
-    """Return the raw rows written so far (a torn last line from a killed run is dropped)."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows
+    """Return the raw rows written so far (a torn line from a killed run is dropped)."""
+    return read_jsonl(path)
 
 
 def run_measurements(args, raw: Path) -> None:

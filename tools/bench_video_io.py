@@ -192,15 +192,9 @@ def _key(r: Dict) -> tuple:
 
 def read_raw(path: Path) -> Dict[tuple, Dict]:
     """Return the raw records by (set, method, workers); a torn last line is dropped (measured again)."""
-    rows = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            rows[_key(r)] = r
-    return rows
+    from nas.utils.io import read_jsonl
+
+    return {_key(r): r for r in read_jsonl(path)}
 
 
 def _bootstrap_ratio(old: List[float], new: List[float], rng: np.random.Generator, n: int = 4000) -> tuple:

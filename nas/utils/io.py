@@ -1,13 +1,14 @@
-"""Atomic file writes: write a temporary file beside the target, then rename it over the target."""
+"""Atomic file writes (a temporary file beside the target, renamed over it), and the append-only JSONL logs of the
+benchmarks, whose last line a kill may tear."""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, List
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_json", "atomic_torch_save"]
+__all__ = ["atomic_write", "atomic_write_text", "atomic_write_json", "atomic_torch_save", "read_jsonl"]
 
 
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
@@ -42,3 +43,17 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
 
     atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def read_jsonl(path: Path) -> List[Any]:
+    """Return the rows of an append-only JSONL file, oldest first; a line torn by a kill mid-write is left out
+    (its row is then measured again); a missing file has no rows."""
+    path = Path(path)
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
