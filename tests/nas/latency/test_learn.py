@@ -13,9 +13,6 @@ from nas.errors import NasError
 from nas.latency.learn import fit_stages, refine, refit
 from nas.latency.table import block_group, group_sums, load_table, predict_latency
 
-FAST = ["--reps", "3", "--warmup", "1", "--clock", "cpu"]
-
-
 def test_block_groups_are_feature_map_sizes():
     assert block_group("k3e6|56x56|24>32|s2|n") == "56x56"  # st_topo edge
     assert block_group("bottleneck|tsm|8x14x14|1024>256>256>1024|s1") == "8x14x14"  # pv_st block
@@ -38,15 +35,8 @@ def test_stages_fit_recovers_per_stage_scales_and_stays_near_one_on_few_samples(
         fit_stages([])
 
 
-@pytest.fixture(scope="module")
-def lut(tmp_path_factory):
-    path = tmp_path_factory.mktemp("learn") / "st32.json"
-    assert profile(["--space", "st_topo", "--resolution", "32", "--out", str(path)] + FAST) == 0
-    return path
-
-
-def test_refine_adds_samples_refits_and_keeps_history(lut):
-    table = load_table(lut)
+def test_refine_adds_samples_refits_and_keeps_history(st_lut):
+    table = load_table(st_lut)
     space = nas.get_space("st_topo")
     g = space.largest()
     true_ms = 2 * predict_latency(g, table)
@@ -71,8 +61,8 @@ def test_refine_adds_samples_refits_and_keeps_history(lut):
     (lambda d: d.update(stage_scales={"56x56": "big"}), "stage scale"),
     (lambda d: d.update(overhead_samples=[["g", -1.0, 2.0]]), "measured ms"),
 ])
-def test_hand_edited_learning_fields_are_one_line_errors(lut, tmp_path, edit, match):
-    doc = json.loads(lut.read_text())
+def test_hand_edited_learning_fields_are_one_line_errors(st_lut, tmp_path, edit, match):
+    doc = json.loads(st_lut.read_text())
     edit(doc)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc))
@@ -80,9 +70,9 @@ def test_hand_edited_learning_fields_are_one_line_errors(lut, tmp_path, edit, ma
         load_table(bad)
 
 
-def test_derive_learn_and_profile_refine_write_history(lut, tmp_path, capsys):
+def test_derive_learn_and_profile_refine_write_history(st_lut, tmp_path, capsys):
     path = tmp_path / "lut.json"
-    shutil.copy(lut, path)
+    shutil.copy(st_lut, path)
     n = len(load_table(path).overhead_samples)
     largest = str(nas.get_space("st_topo").largest())  # not among the table's calibration models
     assert derive([largest, "--resolution", "32", "--lut", str(path), "--latency", "--learn",

@@ -11,13 +11,6 @@ from nas.latency.table import load_table, predict_latency
 FAST = ["--reps", "3", "--warmup", "1", "--clock", "cpu"]
 
 
-@pytest.fixture(scope="module")
-def st_lut(tmp_path_factory):
-    path = tmp_path_factory.mktemp("lut") / "st32.json"
-    assert profile(["--space", "st_topo", "--resolution", "32", "--out", str(path)] + FAST) == 0
-    return path
-
-
 def test_st_topo_table_covers_the_space(st_lut):
     table = load_table(st_lut)
     space = nas.get_space("st_topo")
