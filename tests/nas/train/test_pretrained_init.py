@@ -18,24 +18,23 @@ TORCH_THREADS = 1
 TOL = 1e-5
 
 
-@pytest.fixture(scope="module")
-def r50(tmp_path_factory):
-    """A random ResNet-50 in torchvision's layout, saved as a plain state dict: (reference, file)."""
-    torch.manual_seed(1)
-    ref = tv.randomise(tv.resnet50(), torch.Generator().manual_seed(1))
-    path = tmp_path_factory.mktemp("w") / "resnet50.pth"
+def _saved(build, seed: int, name: str, tmp_path_factory):
+    """Return ``(reference, file)``: a random network in torchvision's layout, saved as a plain state dict."""
+    torch.manual_seed(seed)
+    ref = tv.randomise(build(), torch.Generator().manual_seed(seed))
+    path = tmp_path_factory.mktemp("w") / name
     torch.save(ref.state_dict(), path)
     return ref, path
+
+
+@pytest.fixture(scope="module")
+def r50(tmp_path_factory):
+    return _saved(tv.resnet50, 1, "resnet50.pth", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def mnv2(tmp_path_factory):
-    """A random MobileNetV2 in torchvision's layout, saved as a plain state dict: (reference, file)."""
-    torch.manual_seed(2)
-    ref = tv.randomise(tv.mobilenet_v2(), torch.Generator().manual_seed(2))
-    path = tmp_path_factory.mktemp("w") / "mobilenet_v2.pth"
-    torch.save(ref.state_dict(), path)
-    return ref, path
+    return _saved(tv.mobilenet_v2, 2, "mobilenet_v2.pth", tmp_path_factory)
 
 
 def _clip(seed: int = 0, t: int = 3, side: int = 32) -> torch.Tensor:
