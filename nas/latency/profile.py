@@ -54,7 +54,8 @@ def build_table(space_name: str, target, device, spec: MeasureSpec, n_threads: i
     """Measure every key of ``Space.block_configs(target)`` once, then the overhead on whole models.
 
     The ``calibrate`` genotypes are then timed whole, and ``overhead + scale * (sum of block entries)`` is
-    fitted to them (``fit_calibration`` in mode ``calibration``): the overhead holds the stem, head, pooling and
+    fitted to them (``nas.latency.learn.refit`` in mode ``calibration``; each timing with the noise check of
+    ``measure_checked``): the overhead holds the stem, head, pooling and
     per-call cost; an ``affine`` fit's scale (our reading) the systematic gap between blocks timed alone and
     inside a model, which the ``additive`` fit leaves at 1.
     ``on_step(key)`` is called after each measurement (a progress bar).
