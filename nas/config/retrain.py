@@ -77,7 +77,10 @@ class ForgeryConfig:
     labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; an error when
     #                       the two disagree on most lines' real/fake label, as when folders are numbered backwards)
     region_tau: float = 0.05  # forgery_spatial: the manipulated region is where the grey map >= this (our reading)
-    region_weight: float = 1.0  # forgery_spatial: weight of the region loss (positive-weighted BCE + Dice)
+    region_weight: float = 1.0  # forgery_spatial: weight of the region loss
+    region_loss: str = "bce_dice"  # forgery_spatial: bce_dice (BCE + soft Dice) or balanced_dice (class-balanced
+    #                                BCE + Dice, which calls a pixel manipulated from a ~5% posterior on)
+    map_gate: str = "hard"  # forgery_spatial: grey map where region >= 1/2 (hard, L1's median rule) or x region (soft)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -85,7 +88,9 @@ class ForgeryConfig:
             parse_classes(self.classes)
         for key, value, allowed in (("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq")),
                                     ("temporal_head", self.temporal_head, ("tem", "frame")),
-                                    ("labels", self.labels, ("auto", "folder", "list"))):
+                                    ("labels", self.labels, ("auto", "folder", "list")),
+                                    ("region_loss", self.region_loss, ("bce_dice", "balanced_dice")),
+                                    ("map_gate", self.map_gate, ("hard", "soft"))):
             if value not in allowed:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
         if self.replaced_label not in (1, 2):

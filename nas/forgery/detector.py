@@ -3,8 +3,8 @@ for nested label sets and an optional grey-map head.
 
 ``create_detector`` works for any image-space genotype through the backbone seam (``nas.create_backbone``).
 The output is a dict: ``logits_<n>`` for each label set ``n`` (2, 3, 16) and, when the task is
-``forgery_spatial``, ``mask`` (the grey map) and ``region`` (the manipulated-region probability), both in [0, 1]
-at the input's size.
+``forgery_spatial``, ``mask`` (the grey map), ``region`` (the manipulated-region probability) and ``grey`` (the
+grey level the map takes inside the region), all in [0, 1] at the input's size.
 """
 from __future__ import annotations
 
@@ -28,12 +28,17 @@ class MaskHead(nn.Module):
     """Map decoder over several strides: the last map and each tapped stage (coarse to fine) brought to ``width``
     channels by 1x1 convs, added top-down and fused by a 3x3 conv + BN + ReLU at each stride (an FPN-style
     decoder), then a 1x1 conv to two maps resized to the input: the manipulated-region probability (sigmoid) and
-    the grey map, a sigmoid grey level gated by that probability (most pixels are unchanged, so the grey map is
-    zero wherever the region head says so; a grey map learnt by L1 alone settles on zero everywhere)."""
+    a grey level (sigmoid). The grey map is the grey level where the region is, zero elsewhere (most pixels are
+    unchanged; a grey map learnt by L1 alone settles on zero everywhere).
 
-    def __init__(self, final_channels: int, tap_channels: List[int], size: int, width: int = MASK_WIDTH):
+    ``gate="hard"`` (default) keeps the grey level where the region probability is at least 1/2 and zeroes it
+    elsewhere: L1 is smallest at the conditional median, which is zero wherever a pixel is more likely unchanged
+    than changed, so a soft product (``gate="soft"``, grey x probability) pays L1 on every unsure pixel."""
+
+    def __init__(self, final_channels: int, tap_channels: List[int], size: int, width: int = MASK_WIDTH,
+                 gate: str = "hard"):
         super().__init__()
-        self.size = size
+        self.size, self.gate = size, gate
         self.last = nn.Conv2d(final_channels, width, 1)
         self.laterals = nn.ModuleList([nn.Conv2d(c, width, 1) for c in tap_channels])
         self.fuse = nn.ModuleList([nn.Sequential(nn.Conv2d(width, width, 3, padding=1, bias=False),
@@ -43,7 +48,8 @@ class MaskHead(nn.Module):
         with torch.no_grad():
             self.out.bias.copy_(torch.tensor(MASK_PRIOR_LOGITS))
 
-    def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, final: torch.Tensor, taps: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(grey map, region probability, grey level)``, each ``(N, size, size)`` in [0, 1]."""
         m = self.last(final)
         for i, (lateral, fuse) in enumerate(zip(self.laterals, self.fuse)):
             t = taps[i]
@@ -51,10 +57,10 @@ class MaskHead(nn.Module):
             m = fuse(m + lateral(t))
         m = nn.functional.interpolate(self.out(m), size=(self.size, self.size), mode="bilinear",
                                       align_corners=False)
-        region = torch.sigmoid(m[:, 1])
-        # grey only where the region is (elsewhere zero, as it is); the gate is not trained by the grey map's loss,
-        # which would pull the region down everywhere (most pixels are unchanged)
-        return torch.sigmoid(m[:, 0]) * region.detach(), region
+        region, grey = torch.sigmoid(m[:, 1]), torch.sigmoid(m[:, 0])
+        # the gate is not trained by the grey map's loss, which would pull the region down everywhere
+        gate = (region >= 0.5).to(grey.dtype) if self.gate == "hard" else region.detach()
+        return grey * gate, region, grey
 
 
 class Detector(nn.Module):
@@ -80,7 +86,8 @@ class Detector(nn.Module):
         self.mask_head: Optional[MaskHead] = None
         if spec.task == "forgery_spatial":
             self.tap_ids = mask_taps(a.stage_names)
-            self.mask_head = MaskHead(a.num_features, [a.stage_channels[i] for i in self.tap_ids], spec.resolution)
+            self.mask_head = MaskHead(a.num_features, [a.stage_channels[i] for i in self.tap_ids], spec.resolution,
+                                      gate=spec.map_gate)
 
     def _run_a(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         fa = self.a.begin(self.front_a(x))
@@ -116,7 +123,7 @@ class Detector(nn.Module):
         for name, head in self.heads.items():
             out["logits_" + name] = head(h)
         if self.mask_head is not None:
-            out["mask"], out["region"] = self.mask_head(final, [ends[i] for i in self.tap_ids])
+            out["mask"], out["region"], out["grey"] = self.mask_head(final, [ends[i] for i in self.tap_ids])
         return out
 
     def load_backbone_state(self, state: Dict[str, torch.Tensor], genotype: Optional[str] = None) -> List[str]:

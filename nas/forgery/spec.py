@@ -10,7 +10,7 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from nas.errors import NasError
 
-__all__ = ["STREAMS", "LABEL_SETS", "label_sets_of", "TASKS", "LFS_BANDS", "MASK_WIDTH", "DetectorSpec", "StageLayout",
+__all__ = ["STREAMS", "LABEL_SETS", "label_sets_of", "TASKS", "LFS_BANDS", "MAP_GATES", "MASK_WIDTH", "DetectorSpec", "StageLayout",
            "stream_inputs", "stage_layout", "mix_stage_ids", "mask_taps", "lfs_out_size", "check_lfs_input",
            "fad_bands"]
 
@@ -18,6 +18,7 @@ STREAMS = ("rgb", "fad", "lfs", "both", "mix")
 LABEL_SETS = (2, 3, 16)  # real/fake; real / ID-replaced / ID-remained; real + 15 methods
 TASKS = ("forgery_image", "forgery_spatial")
 LFS_BANDS = 6  # F3-Net's LFS band count
+MAP_GATES = ("hard", "soft")  # how the grey level is gated by the region probability (MaskHead)
 MASK_WIDTH = 32  # channels of the map decoder at every stride (our choice: small beside the backbone)
 
 
@@ -66,6 +67,7 @@ class DetectorSpec:
     lfs_order: str = "paper"  # paper: log10(||.||_1 + eps); reimpl: mean of log10|.| over the band
     mix_reduction: int = 8  # MixBlock query/key width = channels / this
     stem_stride: Optional[int] = None  # main stream's stem stride (st_topo option); None: the space's default
+    map_gate: str = "hard"  # forgery_spatial: grey map kept where region >= 1/2 (hard) or scaled by it (soft)
 
     def validate(self) -> None:
         """Raise a one-line NasError on a value that cannot build."""
@@ -83,6 +85,8 @@ class DetectorSpec:
             check_lfs_input(self.resolution, self.lfs_window)
         if self.mix_at is not None and self.streams != "mix":
             raise NasError("mix.at applies only with --streams mix")
+        if self.map_gate not in MAP_GATES:
+            raise NasError(f"forgery.map_gate must be one of {'|'.join(MAP_GATES)}, got {str(self.map_gate)[:40]!r}")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def detector_kwargs(cfg: Any, task: str) -> Dict[str, Any]:
     return dict(task=task, classes=label_sets(cfg), streams=m.streams, resolution=cfg.resolution,
                 mix_at=cfg.mix.stages(), lfs_genotype=m.lfs_genotype, dropout=m.dropout,
                 fad_all_band=cfg.fad.all_band, lfs_split=cfg.lfs.split, lfs_order=cfg.lfs.order,
-                stem_stride=m.stem_stride)
+                stem_stride=m.stem_stride, map_gate=cfg.forgery.map_gate)
 
 
 def detector_spec_kwargs(task: str, resolution: Optional[int], options: Dict[str, Any]) -> Dict[str, Any]:
@@ -189,7 +189,8 @@ class _Forgery(Task):
 
     def loss(self, cfg: Any) -> Callable:
         """Return the mean cross-entropy over the label sets, plus for the spatial task the weighted grey-map loss
-        (L1 or BCE) and the weighted region loss (balanced BCE + Dice against grey map >= ``forgery.region_tau``)."""
+        (L1 or BCE; with ``forgery.map_gate=hard`` on the grey level inside the true region) and the weighted
+        region loss (``forgery.region_loss``: BCE or balanced BCE, + Dice, against grey map >= ``region_tau``)."""
         from nas.forgery.losses import region_loss
 
         sets, smoothing, f = label_sets(cfg), cfg.label_smoothing, cfg.forgery
@@ -204,9 +205,13 @@ class _Forgery(Task):
                 total = total + nn.functional.cross_entropy(out[f"logits_{n}"], labels[:, COLUMN[n]],
                                                             label_smoothing=smoothing) / len(sets)
             if maps is not None and "mask" in out:
-                total = total + f.map_weight * _grey_loss(out["mask"], maps, f.loss)
+                truth = (maps >= tau).float()
+                # hard gate: the grey level is learnt inside the true region (the gate itself is a step, no
+                # gradient); soft gate: the gated map as it is output
+                grey = out["grey"] * truth if f.map_gate == "hard" and "grey" in out else out["mask"]
+                total = total + f.map_weight * _grey_loss(grey, maps, f.loss)
                 if "region" in out and f.region_weight:
-                    total = total + f.region_weight * region_loss(out["region"], (maps >= tau).float())
+                    total = total + f.region_weight * region_loss(out["region"], truth, f.region_loss)
             return total
 
         fn.sets = sets  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ def test_cost_equals_measured_count(streams):
     pure = nas.cost(G, task="forgery_spatial", classes=(2, 3, 16), streams=streams, resolution=32)
     assert pure == c
     out = det(torch.randn(2, 3, 32, 32))
-    assert set(out) == {"logits_2", "logits_3", "logits_16", "mask", "region"}
+    assert set(out) == {"logits_2", "logits_3", "logits_16", "mask", "region", "grey"}
     assert out["mask"].shape == (2, 32, 32) and 0 <= out["mask"].min() and out["mask"].max() <= 1
 
 
