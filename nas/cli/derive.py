@@ -146,7 +146,9 @@ def _forgery(g, target, cfg):
             note = f"checkpoint {cfg.weights}"
         det.eval()
         example = torch.randn(1, 3, target.resolution, target.resolution)
-        export_model(det, Path(cfg.export), example, output_names=sorted(det(example)))
+        # ONNX flattens a dict output in its insertion order, so the names follow that order (sorted names would
+        # put logits_16 before logits_2 and label the maps wrongly)
+        export_model(det, Path(cfg.export), example, output_names=list(det(example)))
     return [(f"detector ({cfg.streams or 'rgb'})", total)], total, note
 
 
