@@ -30,6 +30,14 @@ TASKS: Dict[str, tuple] = {  # name -> (genotype, task, recipe, overrides): redu
               ["data.train_size=1000", "data.val_size=400", "epochs=3"]),
     "spatial": (IMAGE, "forgery_spatial", "forgery_spatial.yaml",
                 ["data.train_size=1500", "data.val_size=500", "epochs=6"]),
+    # the spatial recipe at its own sizes (15000 + 1000 images, 2 epochs), and two single-change ablations of the
+    # reduced row: the region loss and the grey-map gate of before 2026-12-07 (docs/forgery.md)
+    "spatial_recipe": (IMAGE, "forgery_spatial", "forgery_spatial.yaml", []),
+    "spatial_balanced": (IMAGE, "forgery_spatial", "forgery_spatial.yaml",
+                         ["data.train_size=1500", "data.val_size=500", "epochs=6",
+                          "forgery.region_loss=balanced_dice"]),
+    "spatial_soft": (IMAGE, "forgery_spatial", "forgery_spatial.yaml",
+                     ["data.train_size=1500", "data.val_size=500", "epochs=6", "forgery.map_gate=soft"]),
     "video": (VIDEO, "forgery_video", "forgery_video_embedded.yaml", SMALL_VIDEO),
     "temporal": (VIDEO, "forgery_temporal", "forgery_temporal_embedded.yaml",
                  ["data.train_size=128", "data.val_size=64", "epochs=10"]),
@@ -37,6 +45,8 @@ TASKS: Dict[str, tuple] = {  # name -> (genotype, task, recipe, overrides): redu
 HEADLINES = {  # task -> (metric, its baselines)
     "image": [("auc", ("chance",)), ("acc", ("majority",))],
     "spatial": [("bin_iou", ("zero", "mean")), ("bin_f1", ("zero", "mean")), ("l1", ("zero", "mean"))],
+    **{name: [("bin_iou", ("zero", "mean")), ("bin_f1", ("zero", "mean")), ("l1", ("zero", "mean"))]
+       for name in ("spatial_recipe", "spatial_balanced", "spatial_soft")},
     "video": [("auc", ("chance", "framediff")), ("acc", ("majority",))],
     "temporal": [(m, ("whole", "whole_called", "whole_true")) for m in ("mAP", "ap_0.5", "ap_0.75", "ap_0.95")]
     + [("video_auc", ("framediff",))],
