@@ -3,6 +3,9 @@
 ``VideoScorer`` classifies whole videos: a video genotype's backbone scores consecutive clips, an image
 genotype's backbone scores single frames, and the scores are pooled over the video (mean, max or top-k mean).
 
+``TemporalScorer`` classifies whole videos from temporal cues instead: the localizer's per-frame features and
+change features over the whole video, 1-D convolutions, and per-frame fake logits pooled over the video.
+
 ``TemporalLocalizer`` finds forged segments. Per-frame features come from the backbone pooled over space only,
 ``(N, C, T)``; a 1-D temporal head predicts per-frame fake probability and segment start and end probabilities.
 This is our reading of the BSN/BMN family (Lin et al. 2018, 2019: BSN's temporal evaluation module), not a copy
@@ -23,11 +26,13 @@ from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
 __all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
-           "TemporalLocalizer", "frame_changes", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
+           "TemporalLocalizer", "TemporalScorer", "VIDEO_HEADS", "frame_changes", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
 HEADS = ("tem", "frame")
+VIDEO_HEADS = ("pool", "temporal")  # forgery_video: pooled clip/frame scores (VideoScorer) or TemporalScorer
 GROUP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # actionness levels the grouping proposals are cut at
+DIRECT_HIDDEN = 16  # channels of the change features' own head (TemporalLocalizer's ``direct``)
 CHANGE_GRID = 2  # frame_changes: the frame split into CHANGE_GRID x CHANGE_GRID cells besides the whole frame
 
 
@@ -118,9 +123,10 @@ class VideoScorer(_BackboneInit, nn.Module):
 
 
 class TemporalHead(nn.Module):
-    """1-D convolutions over ``(N, C, T)``: fake, start and end logits per frame (``(N, 3, T)``; 1 row for frame)."""
+    """1-D convolutions over ``(N, C, T)``: fake, start and end logits per frame (``(N, 3, T)``; 1 row for frame,
+    or ``outputs`` rows: the fake row alone for :class:`TemporalScorer`)."""
 
-    def __init__(self, channels: int, hidden: int = 128, head: str = "tem"):
+    def __init__(self, channels: int, hidden: int = 128, head: str = "tem", outputs: int = 3):
         super().__init__()
         if head not in HEADS:
             raise NasError(f"forgery.temporal_head must be one of {'|'.join(HEADS)}, got {str(head)[:40]!r}")
@@ -130,7 +136,7 @@ class TemporalHead(nn.Module):
         else:
             self.net = nn.Sequential(nn.Conv1d(channels, hidden, 3, padding=1), nn.ReLU(inplace=True),
                                      nn.Conv1d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True),
-                                     nn.Conv1d(hidden, 3, 1))
+                                     nn.Conv1d(hidden, outputs, 1))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.net(f)
@@ -154,21 +160,29 @@ def frame_changes(x: torch.Tensor, grid: int = CHANGE_GRID) -> torch.Tensor:
 class TemporalLocalizer(_BackboneInit, nn.Module):
     """Backbone features over time plus the temporal head: ``{"fake", "start", "end"}`` logits ``(N, T)``.
 
-    With ``changes`` the head also reads :func:`frame_changes` (batch-normalised), beside the backbone's features.
+    With ``changes`` the head also reads :func:`frame_changes` (batch-normalised), beside the backbone's features;
+    with ``direct`` as well, a small head of its own (``DIRECT_HIDDEN`` channels) reads the change features alone and
+    its logits add to the main head's: a short path for the flicker cue, which the main head must otherwise find
+    among the backbone's many more channels (our choice).
     """
 
-    def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem", changes: bool = False):
+    def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem", changes: bool = False,
+                 outputs: int = 3, direct: bool = False):
         super().__init__()
         self.features = FrameFeatures(backbone, video)
         extra = 2 * (1 + CHANGE_GRID ** 2) if changes else 0
         self.changes = nn.BatchNorm1d(extra) if changes else None
-        self.head = TemporalHead(self.features.num_features + extra, hidden, head)
+        self.head = TemporalHead(self.features.num_features + extra, hidden, head, outputs)
+        self.direct = TemporalHead(extra, DIRECT_HIDDEN, head, outputs) if changes and direct else None
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         f = self.features(x)
         if self.changes is not None:
-            f = torch.cat([f, self.changes(frame_changes(x))], 1)
+            c = self.changes(frame_changes(x))
+            f = torch.cat([f, c], 1)
         y = self.head(f)
+        if self.direct is not None:
+            y = y + self.direct(c)
         out = {"fake": y[:, 0]}
         if y.shape[1] == 3:
             out.update(start=y[:, 1], end=y[:, 2])
@@ -176,6 +190,25 @@ class TemporalLocalizer(_BackboneInit, nn.Module):
 
     def _backbone(self) -> nn.Module:
         return self.features.backbone
+
+
+class TemporalScorer(TemporalLocalizer):
+    """Score a video real/fake from temporal cues: the localizer's 1-D convolutions over per-frame backbone features
+    and :func:`frame_changes` give a fake logit per frame, pooled over the video by ``pool`` (mean, max, topk).
+
+    ``forward`` returns ``{"logit": (N,), "parts": (N, T)}`` (one part per frame slot), as :class:`VideoScorer`.
+    A swap shows in the change of a frame against its neighbours (a step where a segment starts and ends, flicker
+    inside), which a clip or frame scorer pooled over the video does not compare.
+    """
+
+    def __init__(self, backbone: nn.Module, video: bool, pool: str, topk: int, hidden: int = 128,
+                 changes: bool = True, direct: bool = False):
+        super().__init__(backbone, video, hidden, "tem", changes, outputs=1, direct=direct)
+        self.pool, self.topk = pool, topk
+
+    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        parts = super().forward(x)["fake"]
+        return {"logit": pool_scores(parts, self.pool, self.topk), "parts": parts}
 
 
 def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor, torch.Tensor]:

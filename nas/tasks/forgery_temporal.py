@@ -57,7 +57,7 @@ class ForgeryTemporalTask(VideoForgeryBase):
 
         self.sigma = cfg.forgery.soft_nms_sigma
         return TemporalLocalizer(video_backbone(genotype, cfg), is_video(genotype), head=cfg.forgery.temporal_head,
-                                 changes=cfg.forgery.temporal_changes)
+                                 changes=cfg.forgery.temporal_changes, direct=cfg.forgery.change_branch)
 
     def loss(self, cfg: Any) -> Callable:
         """Return weighted BCE of the per-slot fake logits, plus the start and end ones when the head has them."""
@@ -114,7 +114,7 @@ class ForgeryTemporalTask(VideoForgeryBase):
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return the head, the resampling and the Soft-NMS decay."""
         return {**super().describe(cfg, genotype), "temporal_head": cfg.forgery.temporal_head,
-                "temporal_changes": cfg.forgery.temporal_changes,
+                "temporal_changes": cfg.forgery.temporal_changes, "change_branch": cfg.forgery.change_branch,
                 "soft_nms_sigma": cfg.forgery.soft_nms_sigma, "tiou_rule": ">= threshold",
                 "frame_mapping": "slot t of T covers frames [t n / T, (t + 1) n / T) of an n-frame video"}
 

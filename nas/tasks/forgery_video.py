@@ -104,8 +104,11 @@ class VideoForgeryBase(Task):
         return Datasets(*embedded_video_sets(cfg), 1)
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
-        """Return the frames each video was resampled to, and the backbone width."""
-        return {"frames_per_video": cfg.data.temporal_length, "width": cfg.model.width}
+        """Return the frames each video was resampled to, the backbone width and (embedded set) its artefacts."""
+        out = {"frames_per_video": cfg.data.temporal_length, "width": cfg.model.width}
+        if not cfg.data.train_list:
+            out["video_artefacts"] = cfg.forgery.video_artefacts
+        return out
 
 
 def embedded_video_sets(cfg: Any):
@@ -115,7 +118,7 @@ def embedded_video_sets(cfg: Any):
 
     d, f = cfg.data, cfg.forgery
     spec = VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength, seed=d.seed,
-                            paired=f.paired)
+                            paired=f.paired, artefacts=f.video_artefacts)
     rng = np.random.default_rng(d.seed)
     out = []
     for n in (d.train_size, d.val_size):
@@ -134,12 +137,24 @@ class ForgeryVideoTask(VideoForgeryBase):
         f"{kind}_{b}" for b in ("chance_auc", "chance_ap", "majority_acc", "majority_bacc", "framediff_auc",
                                 "framediff_ap") for kind in ("base", "beats"))
 
-    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
-        """Return the backbone with a one-logit clip/frame head and the pooling of ``eval.pool``."""
-        from nas.forgery.temporal import VideoScorer
+    def check(self, cfg: Any, genotype: Any) -> None:
+        """Also refuse ``--frames`` with the temporal head (it reads every slot, not clips)."""
+        super().check(cfg, genotype)
+        if cfg.forgery.video_head == "temporal" and cfg.data.frames is not None:
+            raise NasError("--frames does not apply to forgery.video_head=temporal (it reads all "
+                           "data.temporal_length slots at once)")
 
-        return VideoScorer(video_backbone(genotype, cfg), is_video(genotype), clip_frames(cfg, genotype),
-                           cfg.eval.pool, cfg.eval.topk, cfg.model.dropout)
+    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
+        """Return the ``forgery.video_head`` model: a one-logit clip/frame head (pool) or 1-D convolutions over the
+        per-frame features and change features (temporal), pooled by ``eval.pool``."""
+        from nas.forgery.temporal import TemporalScorer, VideoScorer
+
+        backbone, video = video_backbone(genotype, cfg), is_video(genotype)
+        if cfg.forgery.video_head == "temporal":
+            return TemporalScorer(backbone, video, cfg.eval.pool, cfg.eval.topk, changes=cfg.forgery.temporal_changes,
+                                  direct=cfg.forgery.change_branch)
+        return VideoScorer(backbone, video, clip_frames(cfg, genotype), cfg.eval.pool, cfg.eval.topk,
+                           cfg.model.dropout)
 
     def loss(self, cfg: Any) -> Callable:
         """Return binary cross-entropy of the pooled video logit against the video label, plus, with
@@ -179,10 +194,12 @@ class ForgeryVideoTask(VideoForgeryBase):
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return the pooling, what is pooled (clips or frames) and how many per video."""
-        clip = clip_frames(cfg, genotype)
-        unit = "clip" if is_video(genotype) else "frame"
-        return {**super().describe(cfg, genotype), "pool": cfg.eval.pool, "topk": cfg.eval.topk,
-                "pooled": unit, "scores_per_video": cfg.data.temporal_length // clip, "clip_frames": clip}
+        temporal = cfg.forgery.video_head == "temporal"
+        clip = 1 if temporal else clip_frames(cfg, genotype)
+        unit = "clip" if is_video(genotype) and not temporal else "frame"
+        return {**super().describe(cfg, genotype), "video_head": cfg.forgery.video_head, "pool": cfg.eval.pool,
+                "topk": cfg.eval.topk, "pooled": unit, "scores_per_video": cfg.data.temporal_length // clip,
+                "clip_frames": clip}
 
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return losses and the per-video AUC / ACC."""

@@ -87,3 +87,21 @@ def test_frame_changes_see_flicker():
     model = TemporalLocalizer(create_backbone("pv_st:tsm_r50", width=0.125), True, hidden=8, changes=True).eval()
     out = model(torch.randn(2, 3, 8, 16, 16))
     assert out["fake"].shape == (2, 8) and out["start"].shape == (2, 8)
+
+
+def test_temporal_scorer_pools_per_frame_logits_and_sees_a_flicker_step():
+    import torch
+
+    from nas.forgery.temporal import TemporalScorer
+    from nas.spaces import create_backbone
+
+    model = TemporalScorer(create_backbone("pv_st:tsm_r50", width=0.125), True, "topk", 2, hidden=8).eval()
+    x = torch.randn(2, 3, 8, 16, 16)
+    out = model(x)
+    assert out["parts"].shape == (2, 8) and out["logit"].shape == (2,)
+    assert torch.allclose(out["logit"], out["parts"].topk(2, 1).values.mean(1))
+    assert model.head.net[-1].out_channels == 1  # the fake row alone: no boundary rows to train
+    x2 = x.clone()
+    x2[:, :, 4:] += 1.0  # a step at frame 4: the change features, hence the per-frame logits, move there
+    y = model(x2)["parts"] - out["parts"]
+    assert float(y[:, 3:6].abs().sum()) > 0
