@@ -71,8 +71,8 @@ class ForgeryConfig:
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
     soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
+    boundary_width: int = 1  # forgery_temporal: start/end targets are 1 within this many slots of a boundary (BSN)
     temporal_changes: bool = True  # forgery_temporal: the head also reads per-frame change features (flicker cue)
-    change_branch: bool = False  # forgery_temporal, video_head temporal: the change features also get a head of their own
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
     paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
     video_artefacts: float = 0.5  # embedded video set: scale of forged segments' edge step, flicker, jitter (0: none)
@@ -101,6 +101,8 @@ class ForgeryConfig:
             raise NasError("forgery.region_tau must be in (0, 1) and forgery.region_weight >= 0")
         if not self.video_artefacts >= 0:
             raise NasError(f"forgery.video_artefacts must be >= 0, got {self.video_artefacts}")
+        if self.boundary_width < 0:
+            raise NasError(f"forgery.boundary_width must be >= 0, got {self.boundary_width}")
         if self.soft_nms_sigma <= 0:
             raise NasError(f"forgery.soft_nms_sigma must be > 0, got {self.soft_nms_sigma}")
 

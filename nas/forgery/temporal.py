@@ -16,7 +16,7 @@ classifier only (no boundaries) and proposals come from grouping alone: the per-
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -26,13 +26,13 @@ from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
 __all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
-           "TemporalLocalizer", "TemporalScorer", "VIDEO_HEADS", "frame_changes", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
+           "TemporalLocalizer", "TemporalScorer", "VIDEO_HEADS", "frame_changes", "boundary_targets", "weighted_bce",
+           "localization_loss", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
 HEADS = ("tem", "frame")
 VIDEO_HEADS = ("pool", "temporal")  # forgery_video: pooled clip/frame scores (VideoScorer) or TemporalScorer
 GROUP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # actionness levels the grouping proposals are cut at
-DIRECT_HIDDEN = 16  # channels of the change features' own head (TemporalLocalizer's ``direct``)
 CHANGE_GRID = 2  # frame_changes: the frame split into CHANGE_GRID x CHANGE_GRID cells besides the whole frame
 
 
@@ -160,29 +160,22 @@ def frame_changes(x: torch.Tensor, grid: int = CHANGE_GRID) -> torch.Tensor:
 class TemporalLocalizer(_BackboneInit, nn.Module):
     """Backbone features over time plus the temporal head: ``{"fake", "start", "end"}`` logits ``(N, T)``.
 
-    With ``changes`` the head also reads :func:`frame_changes` (batch-normalised), beside the backbone's features;
-    with ``direct`` as well, a small head of its own (``DIRECT_HIDDEN`` channels) reads the change features alone and
-    its logits add to the main head's: a short path for the flicker cue, which the main head must otherwise find
-    among the backbone's many more channels (our choice).
+    With ``changes`` the head also reads :func:`frame_changes` (batch-normalised), beside the backbone's features.
     """
 
     def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem", changes: bool = False,
-                 outputs: int = 3, direct: bool = False):
+                 outputs: int = 3):
         super().__init__()
         self.features = FrameFeatures(backbone, video)
         extra = 2 * (1 + CHANGE_GRID ** 2) if changes else 0
         self.changes = nn.BatchNorm1d(extra) if changes else None
         self.head = TemporalHead(self.features.num_features + extra, hidden, head, outputs)
-        self.direct = TemporalHead(extra, DIRECT_HIDDEN, head, outputs) if changes and direct else None
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         f = self.features(x)
         if self.changes is not None:
-            c = self.changes(frame_changes(x))
-            f = torch.cat([f, c], 1)
+            f = torch.cat([f, self.changes(frame_changes(x))], 1)
         y = self.head(f)
-        if self.direct is not None:
-            y = y + self.direct(c)
         out = {"fake": y[:, 0]}
         if y.shape[1] == 3:
             out.update(start=y[:, 1], end=y[:, 2])
@@ -196,19 +189,21 @@ class TemporalScorer(TemporalLocalizer):
     """Score a video real/fake from temporal cues: the localizer's 1-D convolutions over per-frame backbone features
     and :func:`frame_changes` give a fake logit per frame, pooled over the video by ``pool`` (mean, max, topk).
 
-    ``forward`` returns ``{"logit": (N,), "parts": (N, T)}`` (one part per frame slot), as :class:`VideoScorer`.
-    A swap shows in the change of a frame against its neighbours (a step where a segment starts and ends, flicker
-    inside), which a clip or frame scorer pooled over the video does not compare.
+    ``forward`` returns ``{"logit": (N,), "parts": (N, T)}`` (one part per frame slot), as :class:`VideoScorer`,
+    plus the localizer's ``start`` and ``end`` logits, which a per-frame loss (``forgery.part_weight``) trains as
+    the temporal task does. A swap shows in the change of a frame against its neighbours (a step where a segment
+    starts and ends, flicker inside), which a clip or frame scorer pooled over the video does not compare.
     """
 
     def __init__(self, backbone: nn.Module, video: bool, pool: str, topk: int, hidden: int = 128,
-                 changes: bool = True, direct: bool = False):
-        super().__init__(backbone, video, hidden, "tem", changes, outputs=1, direct=direct)
+                 changes: bool = True):
+        super().__init__(backbone, video, hidden, "tem", changes)
         self.pool, self.topk = pool, topk
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        parts = super().forward(x)["fake"]
-        return {"logit": pool_scores(parts, self.pool, self.topk), "parts": parts}
+        out = super().forward(x)
+        parts = out.pop("fake")
+        return {"logit": pool_scores(parts, self.pool, self.topk), "parts": parts, **out}
 
 
 def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -221,6 +216,26 @@ def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor,
         start = nn.functional.max_pool1d(start[:, None], k, 1, width)[:, 0]
         end = nn.functional.max_pool1d(end[:, None], k, 1, width)[:, 0]
     return start, end
+
+
+def weighted_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return BCE with positives and negatives weighted to equal total weight (BSN's ratio weighting)."""
+    logits, target = logits.float(), target.float()
+    pos = target.sum().clamp(min=1.0)
+    neg = (1 - target).sum().clamp(min=1.0)
+    w = torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
+    return nn.functional.binary_cross_entropy_with_logits(logits, target, weight=w)
+
+
+def localization_loss(fake: torch.Tensor, slots: torch.Tensor, start: Optional[torch.Tensor] = None,
+                      end: Optional[torch.Tensor] = None, width: int = 1) -> torch.Tensor:
+    """Return weighted BCE of per-slot fake logits ``(N, T)`` against slot labels, plus (when given) of the start
+    and end logits against :func:`boundary_targets` ``width`` slots wide (BSN's temporal evaluation loss)."""
+    total = weighted_bce(fake, slots)
+    if start is not None:
+        s, e = boundary_targets(slots, width)
+        total = total + weighted_bce(start, s) + weighted_bce(end, e)
+    return total
 
 
 def _runs(mask: np.ndarray) -> List[Tuple[int, int]]:

@@ -151,23 +151,27 @@ class ForgeryVideoTask(VideoForgeryBase):
 
         backbone, video = video_backbone(genotype, cfg), is_video(genotype)
         if cfg.forgery.video_head == "temporal":
-            return TemporalScorer(backbone, video, cfg.eval.pool, cfg.eval.topk, changes=cfg.forgery.temporal_changes,
-                                  direct=cfg.forgery.change_branch)
+            return TemporalScorer(backbone, video, cfg.eval.pool, cfg.eval.topk, changes=cfg.forgery.temporal_changes)
         return VideoScorer(backbone, video, clip_frames(cfg, genotype), cfg.eval.pool, cfg.eval.topk,
                            cfg.model.dropout)
 
     def loss(self, cfg: Any) -> Callable:
         """Return binary cross-entropy of the pooled video logit against the video label, plus, with
-        ``forgery.part_weight`` > 0, the same loss on every clip/frame logit against whether its slots hold a
-        forged frame (the segments are known for the embedded set and ForgeryNet lists)."""
-        weight = cfg.forgery.part_weight
+        ``forgery.part_weight`` > 0, a per-part loss from the known segments (the embedded set and ForgeryNet lists
+        give them): for clip/frame scores, the same loss on every logit against whether its slots hold a forged
+        frame; for the temporal head, the temporal task's loss on its per-frame fake, start and end logits."""
+        from nas.forgery.temporal import localization_loss
+
+        weight, width = cfg.forgery.part_weight, cfg.forgery.boundary_width
 
         def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
             video = nn.functional.binary_cross_entropy_with_logits(out["logit"].float(), y[:, 0].float())
             if not weight:
                 return video
-            parts = out["parts"].float()
-            target = part_labels(split_video_target(y)["slots"], parts.shape[1])
+            parts, slots = out["parts"].float(), split_video_target(y)["slots"]
+            if "start" in out:
+                return video + weight * localization_loss(parts, slots, out["start"], out["end"], width)
+            target = part_labels(slots, parts.shape[1])
             return video + weight * nn.functional.binary_cross_entropy_with_logits(parts, target)
 
         return fn
