@@ -76,7 +76,7 @@ class ForgeryConfig:
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
     paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
     video_artefacts: float = 0.5  # embedded video set: scale of forged segments' edge step, flicker, jitter (0: none)
-    video_head: str = "pool"  # forgery_video: pool (clip/frame scores pooled) or temporal (1-D convs over frames)
+    video_head: str = "temporal"  # forgery_video: temporal (1-D convs over per-frame and change features) or pool
     labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; an error when
     #                       the two disagree on most lines' real/fake label, as when folders are numbered backwards)
     region_tau: float = 0.05  # forgery_spatial: the manipulated region is where the grey map >= this (our reading)
