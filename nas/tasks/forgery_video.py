@@ -20,7 +20,7 @@ from nas.data.forgery_video import split_video_target
 from nas.forgery import metrics as M
 from nas.tasks.base import Datasets, Task, model_options
 
-__all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone"]
+__all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone", "embedded_video_spec"]
 
 
 def is_video(genotype: Any) -> bool:
@@ -111,14 +111,22 @@ class VideoForgeryBase(Task):
         return out
 
 
+def embedded_video_spec(cfg: Any):
+    """Return the embedded video set's spec from the config (``--resolution``, ``forgery.*``, ``data.seed``)."""
+    from nas.data.forgery_video_synthetic import VideoForgerySpec
+
+    f = cfg.forgery
+    return VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength,
+                            seed=cfg.data.seed, paired=f.paired, artefacts=f.video_artefacts)
+
+
 def embedded_video_sets(cfg: Any):
     """Return the embedded set's training and validation datasets (drawn from ``data.seed``)."""
     from nas.data.forgery_video import ArrayVideoForgeries
-    from nas.data.forgery_video_synthetic import VideoForgerySpec, make_video_forgeries
+    from nas.data.forgery_video_synthetic import make_video_forgeries
 
-    d, f = cfg.data, cfg.forgery
-    spec = VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength, seed=d.seed,
-                            paired=f.paired, artefacts=f.video_artefacts)
+    d = cfg.data
+    spec = embedded_video_spec(cfg)
     rng = np.random.default_rng(d.seed)
     out = []
     for n in (d.train_size, d.val_size):
