@@ -52,7 +52,7 @@ class VideoForgerySpec:
     max_len: int = 16  # longest forged segment, in frames
     strength: float = 0.6  # manipulation amplitude (the image set's is 1.0): weak per-frame evidence
     flicker: Tuple[float, float] = (0.25, 1.0)  # range of the per-frame blend weight inside a forged frame
-    artefacts: float = 1.0  # scale of the forged segments' edge step, colour flicker and jitter (0: none; our reading)
+    artefacts: float = 0.5  # scale of the forged segments' edge step, colour flicker and jitter (0: none; our reading)
     quality: str = "hq"  # final JPEG range: hq (75-95) or lq (30-50)
     seed: int = 0  # generator seed
     paired: bool = False  # every fake video is followed by its real source (same face, motion and camera frames)

@@ -26,12 +26,11 @@ from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
 __all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
-           "TemporalLocalizer", "TemporalScorer", "VIDEO_HEADS", "frame_changes", "boundary_targets", "weighted_bce",
+           "TemporalLocalizer", "TemporalScorer", "frame_changes", "boundary_targets", "weighted_bce",
            "localization_loss", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
 HEADS = ("tem", "frame")
-VIDEO_HEADS = ("pool", "temporal")  # forgery_video: pooled clip/frame scores (VideoScorer) or TemporalScorer
 GROUP_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # actionness levels the grouping proposals are cut at
 CHANGE_GRID = 2  # frame_changes: the frame split into CHANGE_GRID x CHANGE_GRID cells besides the whole frame
 
@@ -123,10 +122,9 @@ class VideoScorer(_BackboneInit, nn.Module):
 
 
 class TemporalHead(nn.Module):
-    """1-D convolutions over ``(N, C, T)``: fake, start and end logits per frame (``(N, 3, T)``; 1 row for frame,
-    or ``outputs`` rows: the fake row alone for :class:`TemporalScorer`)."""
+    """1-D convolutions over ``(N, C, T)``: fake, start and end logits per frame (``(N, 3, T)``; 1 row for frame)."""
 
-    def __init__(self, channels: int, hidden: int = 128, head: str = "tem", outputs: int = 3):
+    def __init__(self, channels: int, hidden: int = 128, head: str = "tem"):
         super().__init__()
         if head not in HEADS:
             raise NasError(f"forgery.temporal_head must be one of {'|'.join(HEADS)}, got {str(head)[:40]!r}")
@@ -136,7 +134,7 @@ class TemporalHead(nn.Module):
         else:
             self.net = nn.Sequential(nn.Conv1d(channels, hidden, 3, padding=1), nn.ReLU(inplace=True),
                                      nn.Conv1d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True),
-                                     nn.Conv1d(hidden, outputs, 1))
+                                     nn.Conv1d(hidden, 3, 1))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.net(f)
@@ -163,13 +161,12 @@ class TemporalLocalizer(_BackboneInit, nn.Module):
     With ``changes`` the head also reads :func:`frame_changes` (batch-normalised), beside the backbone's features.
     """
 
-    def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem", changes: bool = False,
-                 outputs: int = 3):
+    def __init__(self, backbone: nn.Module, video: bool, hidden: int = 128, head: str = "tem", changes: bool = False):
         super().__init__()
         self.features = FrameFeatures(backbone, video)
         extra = 2 * (1 + CHANGE_GRID ** 2) if changes else 0
         self.changes = nn.BatchNorm1d(extra) if changes else None
-        self.head = TemporalHead(self.features.num_features + extra, hidden, head, outputs)
+        self.head = TemporalHead(self.features.num_features + extra, hidden, head)
 
     def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         f = self.features(x)
