@@ -8,6 +8,9 @@ holds), and the summary (mean, sd and every seed's value of each metric and base
 model beats each baseline) is recomputed from those rows into ``--out``/summary.json and printed as Markdown.
 
     python -m experiments.bench_forgery --baselines --seeds 0,1,2 --out experiments/results/forgery/baselines
+
+``video`` runs the video recipe's temporal head; ``video_pool`` (not in the default ``--tasks``) the pooled clip
+scorer that recipe held before, on the same videos, for comparison.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from experiments.common import ROOT
 
@@ -25,6 +28,8 @@ __all__ = ["TASKS", "HEADLINES", "run_task", "summarise", "markdown", "main", "d
 IMAGE = "st_topo:mobilenetv2"
 VIDEO = "pv_st:tsm_r50"
 SMALL_VIDEO = ["data.train_size=256", "data.val_size=128", "epochs=20"]
+POOLED_VIDEO = ["forgery.video_head=pool", "data.temporal_length=16", "data.frames=8", "eval.pool=mean",
+                "forgery.part_weight=0"]  # the clip scorer the video recipe held before issue 37's temporal head
 TASKS: Dict[str, tuple] = {  # name -> (genotype, task, recipe, overrides): reduced sizes, stated in the docs
     "image": (IMAGE, "forgery_image", "forgery_image.yaml",
               ["data.train_size=1000", "data.val_size=400", "epochs=3"]),
@@ -40,7 +45,8 @@ TASKS: Dict[str, tuple] = {  # name -> (genotype, task, recipe, overrides): redu
                      ["data.train_size=1500", "data.val_size=500", "epochs=6", "forgery.map_gate=soft"]),
     "video": (VIDEO, "forgery_video", "forgery_video_embedded.yaml", SMALL_VIDEO),
     "temporal": (VIDEO, "forgery_temporal", "forgery_temporal_embedded.yaml",
-                 ["data.train_size=128", "data.val_size=64", "epochs=10"]),
+                 ["data.train_size=256", "data.val_size=64", "epochs=10"]),
+    "video_pool": (VIDEO, "forgery_video", "forgery_video_embedded.yaml", SMALL_VIDEO + POOLED_VIDEO),
 }
 HEADLINES = {  # task -> (metric, its baselines)
     "image": [("auc", ("chance",)), ("acc", ("majority",))],
@@ -48,6 +54,7 @@ HEADLINES = {  # task -> (metric, its baselines)
     **{name: [("bin_iou", ("zero", "mean")), ("bin_f1", ("zero", "mean")), ("l1", ("zero", "mean"))]
        for name in ("spatial_recipe", "spatial_balanced", "spatial_soft")},
     "video": [("auc", ("chance", "framediff")), ("acc", ("majority",))],
+    "video_pool": [("auc", ("chance", "framediff")), ("acc", ("majority",))],
     "temporal": [(m, ("whole", "whole_called", "whole_true")) for m in ("mAP", "ap_0.5", "ap_0.75", "ap_0.95")]
     + [("video_auc", ("framediff",))],
 }
@@ -131,10 +138,11 @@ def main(seeds: List[int], names: List[str], out: Path, resume: bool) -> None:
     print(markdown(summary))
 
 
-def data_baselines(seed: int, val_size: int = 128) -> dict:
+def data_baselines(seed: int, val_size: int = 128, opts: Sequence[str] = ()) -> dict:
     """Return the baselines that need no model on the embedded paired video set of ``seed`` (``val_size``
-    validation videos of the temporal recipe, one slot per frame): the frame-difference AUC / AP, and the
-    ``whole`` / ``whole_true`` temporal APs (``whole_called`` needs a model's video score)."""
+    validation videos of the temporal recipe, one slot per frame, plus config ``opts`` such as
+    ``forgery.video_artefacts=0``): the frame-difference AUC / AP, and the ``whole`` / ``whole_true`` temporal APs
+    (``whole_called`` needs a model's video score)."""
     import torch
 
     from nas.config import build_config
@@ -145,11 +153,12 @@ def data_baselines(seed: int, val_size: int = 128) -> dict:
 
     cfg = build_config(RetrainConfig, recipe=str(ROOT / "recipes" / "retrain" / "forgery_temporal_embedded.yaml"),
                        flags={}, opts=["task=forgery_temporal", f"seed={seed}", f"data.seed={seed}",
-                                       "data.train_size=1", f"data.val_size={val_size}"])
+                                       "data.train_size=1", f"data.val_size={val_size}", *opts])
     _, val = embedded_video_sets(cfg)
     t = split_video_target(torch.stack([val[i][1] for i in range(len(val))]))
     y = t["binary"].numpy()
-    out = {"name": "data", "seed": seed, "val_videos": len(val), "fake_videos": int(y.sum()),
+    out = {"name": "data", "seed": seed, "opts": list(opts), "artefacts": cfg.forgery.video_artefacts,
+           "val_videos": len(val), "fake_videos": int(y.sum()),
            "segments": sum(len(s) for s in t["segments"])}
     out.update(B.video_baselines(t["framediff"].numpy(), y))
     gts = dict(enumerate(t["segments"]))

@@ -187,14 +187,13 @@ def _train(args: argparse.Namespace) -> int:
 
 def _write_embedded(args: argparse.Namespace) -> int:
     """Write the embedded video set of the config as MP4 files and ForgeryNet lists (``--write-embedded DIR``)."""
-    from nas.data.forgery_video_synthetic import VideoForgerySpec, write_embedded
+    from nas.data.forgery_video_synthetic import write_embedded
+    from nas.tasks.forgery_video import embedded_video_spec
 
     if args.genotype or args.resume or args.eval:
         raise NasError("--write-embedded takes no genotype, --resume or --eval")
     cfg = _build(args)
-    spec = VideoForgerySpec(resolution=cfg.resolution, quality=cfg.forgery.quality,
-                            strength=0.6 * cfg.forgery.strength, seed=cfg.data.seed, paired=cfg.forgery.paired)
-    lists = write_embedded(Path(args.write_embedded), cfg.data.train_size, cfg.data.val_size, spec)
+    lists = write_embedded(Path(args.write_embedded), cfg.data.train_size, cfg.data.val_size, embedded_video_spec(cfg))
     print(f"wrote {cfg.data.train_size} + {cfg.data.val_size} videos to {args.write_embedded}: "
           f"--data-root {args.write_embedded} --train-list {lists[0]} --val-list {lists[1]}")
     return 0

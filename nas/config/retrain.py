@@ -71,9 +71,12 @@ class ForgeryConfig:
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
     temporal_head: str = "tem"  # forgery_temporal: tem (fake/start/end, our BSN/BMN reading) or frame (per-frame)
     soft_nms_sigma: float = 0.4  # forgery_temporal: Gaussian Soft-NMS decay exp(-tIoU^2 / sigma)
+    boundary_width: int = 1  # forgery_temporal: start/end targets are 1 within this many slots of a boundary (BSN)
     temporal_changes: bool = True  # forgery_temporal: the head also reads per-frame change features (flicker cue)
     part_weight: float = 0.0  # forgery_video: weight of a per-clip/frame loss on the known forged segments (0: off)
     paired: bool = False  # embedded video set: every fake video is followed by its real source (same face and motion)
+    video_artefacts: float = 0.5  # embedded video set: scale of forged segments' edge step, flicker, jitter (0: none)
+    video_head: str = "temporal"  # forgery_video: temporal (1-D convs over per-frame and change features) or pool
     labels: str = "auto"  # ForgeryNet lists: folder (folder ids), list (label columns), auto (folder; an error when
     #                       the two disagree on most lines' real/fake label, as when folders are numbered backwards)
     region_tau: float = 0.05  # forgery_spatial: the manipulated region is where the grey map >= this (our reading)
@@ -88,6 +91,7 @@ class ForgeryConfig:
             parse_classes(self.classes)
         for key, value, allowed in (("loss", self.loss, ("l1", "bce")), ("quality", self.quality, ("hq", "lq")),
                                     ("temporal_head", self.temporal_head, ("tem", "frame")),
+                                    ("video_head", self.video_head, ("pool", "temporal")),
                                     ("labels", self.labels, ("auto", "folder", "list")),
                                     ("region_loss", self.region_loss, ("bce_dice", "balanced_dice")),
                                     ("map_gate", self.map_gate, ("hard", "soft"))):
@@ -100,6 +104,10 @@ class ForgeryConfig:
                            "forgery.part_weight >= 0")
         if not 0 < self.region_tau < 1 or self.region_weight < 0:
             raise NasError("forgery.region_tau must be in (0, 1) and forgery.region_weight >= 0")
+        if not self.video_artefacts >= 0:
+            raise NasError(f"forgery.video_artefacts must be >= 0, got {self.video_artefacts}")
+        if self.boundary_width < 0:
+            raise NasError(f"forgery.boundary_width must be >= 0, got {self.boundary_width}")
         if self.soft_nms_sigma <= 0:
             raise NasError(f"forgery.soft_nms_sigma must be > 0, got {self.soft_nms_sigma}")
 

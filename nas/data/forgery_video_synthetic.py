@@ -6,8 +6,13 @@ segments of 4-16 frames at random places; a fake video uses one of the image set
 (:mod:`nas.data.forgery_methods`; ForgeryNet's folders 2 and 8 are always fake throughout, as in the real data).
 Inside a forged frame the manipulated face is blended onto the source with a weight drawn anew every frame, so
 the blend flickers in time while each single frame carries only a weak trace (``strength`` scales both) - the
-temporal cue a frame-only model cannot see. Every frame gets a camera JPEG before and a final JPEG after the
-manipulation. Everything is drawn from ``seed``.
+temporal cue a frame-only model cannot see. Real fakes flicker more than that where a swap starts and ends and
+jitter inside it (the per-frame face alignment, blend mask and colour match of a frame-by-frame generator), so
+``artefacts`` (our reading; 0 turns them off) adds, per forged segment, a colour cast on the face that steps in at
+its first frame and out after its last, and per forged frame a change of that cast and a shift of the blended
+region by whole pixels (sd ``JITTER_PX``); forged frames are JPEG-encoded once more before the final encode (the
+forger's re-encode). Every frame gets a camera JPEG before and a final JPEG after the manipulation, each at one
+quality per video (a codec's constant rate). Everything is drawn from ``seed``.
 
 With ``paired`` every fake video is followed by its real source: the same face, motion and camera frames, with
 the same final JPEG, and no manipulation, as ForgeryNet and FaceForensics++ keep each fake beside the video it
@@ -29,6 +34,9 @@ from nas.errors import NasError
 
 __all__ = ["VideoForgerySpec", "make_video_forgeries", "write_embedded"]
 
+JITTER_PX = 1.0  # sd of the per-frame shift of a forged region (rounded to whole pixels, at most 2), at artefacts 1
+TONE = 0.04  # sd of a forged segment's colour cast on the face (0-1 scale), at artefacts 1
+TONE_FLICKER = 0.015  # sd of that cast's per-frame change, at artefacts 1
 _APPEARANCE = ("skin", "hair", "iris", "lips", "eye_r", "hair_freq", "tex")  # a donor's identity (mouth: talking)
 
 
@@ -44,6 +52,7 @@ class VideoForgerySpec:
     max_len: int = 16  # longest forged segment, in frames
     strength: float = 0.6  # manipulation amplitude (the image set's is 1.0): weak per-frame evidence
     flicker: Tuple[float, float] = (0.25, 1.0)  # range of the per-frame blend weight inside a forged frame
+    artefacts: float = 0.5  # scale of the forged segments' edge step, colour flicker and jitter (0: none; our reading)
     quality: str = "hq"  # final JPEG range: hq (75-95) or lq (30-50)
     seed: int = 0  # generator seed
     paired: bool = False  # every fake video is followed by its real source (same face, motion and camera frames)
@@ -56,6 +65,8 @@ class VideoForgerySpec:
             raise NasError("the embedded video set needs 1 <= min_len <= max_len and frames >= 1.5 max_len")
         if not (0 <= self.real_share and 0 <= self.whole_share and self.real_share + self.whole_share < 1):
             raise NasError("real_share and whole_share must be >= 0 and sum to less than 1")
+        if not self.artefacts >= 0:
+            raise NasError(f"the embedded video set needs artefacts >= 0, got {self.artefacts}")
         if self.quality not in QUALITY:
             raise NasError(f"quality must be hq or lq, got {str(self.quality)[:20]!r}")
 
@@ -104,6 +115,26 @@ def _moving_face(spec: VideoForgerySpec, rng: np.random.Generator):
     return poses, donors
 
 
+def _casts(segments, spec: VideoForgerySpec, rng: np.random.Generator) -> np.ndarray:
+    """Return per frame the colour cast ``(frames, 3)`` of its forged segment (0 outside): a swap's tone mismatch."""
+    cast = np.zeros((spec.frames, 3), np.float32)
+    for s, e in segments:
+        cast[s:e] = rng.normal(0, TONE * spec.artefacts, 3)
+    return cast
+
+
+def _forge(img, fake, face, cast, spec: VideoForgerySpec, rng: np.random.Generator) -> np.ndarray:
+    """Return a forged frame: the manipulation at a per-frame weight, the segment's cast flickering on the face,
+    the blended region shifted by a per-frame jitter, and the forger's re-encode."""
+    delta = rng.uniform(*spec.flicker) * (fake - img)
+    delta += face[..., None] * (cast + rng.normal(0, TONE_FLICKER * spec.artefacts, 3)).astype(np.float32)
+    shift = np.clip(np.rint(rng.normal(0, JITTER_PX * spec.artefacts, 2)), -2, 2).astype(int)
+    if shift.any():
+        delta = np.roll(delta, tuple(shift.tolist()), (0, 1))
+    lo, hi = QUALITY[spec.quality]
+    return jpeg(np.clip(img + delta, 0, 1), int(rng.integers(lo, hi, endpoint=True)))
+
+
 def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generator, source: bool = False):
     """Render one video as uint8 (frames, R, R, 3); with ``source``, return it and its unmanipulated source."""
     r = spec.resolution
@@ -114,16 +145,17 @@ def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generat
     forged = np.zeros(spec.frames, bool)
     for s, e in segments:
         forged[s:e] = True
+    cast = _casts(segments, spec, rng)
     lo, hi = QUALITY[spec.quality]
+    q_cam, q = int(rng.integers(*CAMERA_QUALITY, endpoint=True)), int(rng.integers(lo, hi, endpoint=True))
     out = np.empty((spec.frames, r, r, 3), np.uint8)
     src = np.empty_like(out) if source else None
     for i in range(spec.frames):
-        img = camera = jpeg(real[i], int(rng.integers(*CAMERA_QUALITY, endpoint=True)))
+        img = camera = jpeg(real[i], q_cam)
         if forged[i]:
             own = {k: v[i] for k, v in parts.items()}
             fake = METHODS[method].apply(img, donors[i], own, rng, spec.strength)
-            img = np.clip(img + rng.uniform(*spec.flicker) * (fake - img), 0, 1)  # flicker: a new weight per frame
-        q = int(rng.integers(lo, hi, endpoint=True))
+            img = _forge(img, fake, own["face"], cast[i], spec, rng)
         out[i] = np.round(jpeg(img, q) * 255).astype(np.uint8)
         if source:
             src[i] = out[i] if not forged[i] else np.round(jpeg(camera, q) * 255).astype(np.uint8)

@@ -3,6 +3,9 @@
 ``VideoScorer`` classifies whole videos: a video genotype's backbone scores consecutive clips, an image
 genotype's backbone scores single frames, and the scores are pooled over the video (mean, max or top-k mean).
 
+``TemporalScorer`` classifies whole videos from temporal cues instead: the localizer's per-frame features and
+change features over the whole video, 1-D convolutions, and per-frame fake logits pooled over the video.
+
 ``TemporalLocalizer`` finds forged segments. Per-frame features come from the backbone pooled over space only,
 ``(N, C, T)``; a 1-D temporal head predicts per-frame fake probability and segment start and end probabilities.
 This is our reading of the BSN/BMN family (Lin et al. 2018, 2019: BSN's temporal evaluation module), not a copy
@@ -13,7 +16,7 @@ classifier only (no boundaries) and proposals come from grouping alone: the per-
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -23,7 +26,8 @@ from nas.errors import NasError
 from nas.forgery.metrics import tiou
 
 __all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
-           "TemporalLocalizer", "frame_changes", "boundary_targets", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
+           "TemporalLocalizer", "TemporalScorer", "frame_changes", "boundary_targets", "weighted_bce",
+           "localization_loss", "proposals", "soft_nms", "GROUP_THRESHOLDS"]
 
 POOLS = ("mean", "max", "topk")
 HEADS = ("tem", "frame")
@@ -178,6 +182,27 @@ class TemporalLocalizer(_BackboneInit, nn.Module):
         return self.features.backbone
 
 
+class TemporalScorer(TemporalLocalizer):
+    """Score a video real/fake from temporal cues: the localizer's 1-D convolutions over per-frame backbone features
+    and :func:`frame_changes` give a fake logit per frame, pooled over the video by ``pool`` (mean, max, topk).
+
+    ``forward`` returns ``{"logit": (N,), "parts": (N, T)}`` (one part per frame slot), as :class:`VideoScorer`,
+    plus the localizer's ``start`` and ``end`` logits, which a per-frame loss (``forgery.part_weight``) trains as
+    the temporal task does. A swap shows in the change of a frame against its neighbours (a step where a segment
+    starts and ends, flicker inside), which a clip or frame scorer pooled over the video does not compare.
+    """
+
+    def __init__(self, backbone: nn.Module, video: bool, pool: str, topk: int, hidden: int = 128,
+                 changes: bool = True):
+        super().__init__(backbone, video, hidden, "tem", changes)
+        self.pool, self.topk = pool, topk
+
+    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        out = super().forward(x)
+        parts = out.pop("fake")
+        return {"logit": pool_scores(parts, self.pool, self.topk), "parts": parts, **out}
+
+
 def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor, torch.Tensor]:
     """Return start and end targets ``(N, T)`` from slot labels: 1 within ``width`` slots of a boundary (BSN)."""
     pad = nn.functional.pad(slots, (1, 1))
@@ -188,6 +213,26 @@ def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor,
         start = nn.functional.max_pool1d(start[:, None], k, 1, width)[:, 0]
         end = nn.functional.max_pool1d(end[:, None], k, 1, width)[:, 0]
     return start, end
+
+
+def weighted_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return BCE with positives and negatives weighted to equal total weight (BSN's ratio weighting)."""
+    logits, target = logits.float(), target.float()
+    pos = target.sum().clamp(min=1.0)
+    neg = (1 - target).sum().clamp(min=1.0)
+    w = torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
+    return nn.functional.binary_cross_entropy_with_logits(logits, target, weight=w)
+
+
+def localization_loss(fake: torch.Tensor, slots: torch.Tensor, start: Optional[torch.Tensor] = None,
+                      end: Optional[torch.Tensor] = None, width: int = 1) -> torch.Tensor:
+    """Return weighted BCE of per-slot fake logits ``(N, T)`` against slot labels, plus (when given) of the start
+    and end logits against :func:`boundary_targets` ``width`` slots wide (BSN's temporal evaluation loss)."""
+    total = weighted_bce(fake, slots)
+    if start is not None:
+        s, e = boundary_targets(slots, width)
+        total = total + weighted_bce(start, s) + weighted_bce(end, e)
+    return total
 
 
 def _runs(mask: np.ndarray) -> List[Tuple[int, int]]:

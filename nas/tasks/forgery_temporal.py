@@ -16,18 +16,10 @@ import torch
 from torch import nn
 
 from nas.forgery import metrics as M
+from nas.forgery.temporal import weighted_bce
 from nas.tasks.forgery_video import VideoForgeryBase, is_video, video_backbone, video_scores
 
-__all__ = ["ForgeryTemporalTask", "weighted_bce", "localize"]
-
-
-def weighted_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Return BCE with positives and negatives weighted to equal total weight (BSN's ratio weighting)."""
-    logits, target = logits.float(), target.float()
-    pos = target.sum().clamp(min=1.0)
-    neg = (1 - target).sum().clamp(min=1.0)
-    w = torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
-    return nn.functional.binary_cross_entropy_with_logits(logits, target, weight=w)
+__all__ = ["ForgeryTemporalTask", "weighted_bce", "localize"]  # weighted_bce: re-exported from nas.forgery.temporal
 
 
 def localize(fake: np.ndarray, start, end, n_frames: float, sigma: float) -> List[tuple]:
@@ -60,17 +52,16 @@ class ForgeryTemporalTask(VideoForgeryBase):
                                  changes=cfg.forgery.temporal_changes)
 
     def loss(self, cfg: Any) -> Callable:
-        """Return weighted BCE of the per-slot fake logits, plus the start and end ones when the head has them."""
+        """Return :func:`nas.forgery.temporal.localization_loss` of the per-slot fake (and start / end) logits,
+        boundary targets ``forgery.boundary_width`` slots wide."""
         from nas.data.forgery_video import split_video_target
-        from nas.forgery.temporal import boundary_targets
+        from nas.forgery.temporal import localization_loss
+
+        width = cfg.forgery.boundary_width
 
         def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
-            slots = split_video_target(y)["slots"]
-            total = weighted_bce(out["fake"], slots)
-            if "start" in out:
-                s, e = boundary_targets(slots)
-                total = total + weighted_bce(out["start"], s) + weighted_bce(out["end"], e)
-            return total
+            return localization_loss(out["fake"], split_video_target(y)["slots"], out.get("start"), out.get("end"),
+                                     width)
 
         return fn
 
@@ -115,6 +106,7 @@ class ForgeryTemporalTask(VideoForgeryBase):
         """Return the head, the resampling and the Soft-NMS decay."""
         return {**super().describe(cfg, genotype), "temporal_head": cfg.forgery.temporal_head,
                 "temporal_changes": cfg.forgery.temporal_changes,
+                "boundary_width": cfg.forgery.boundary_width,
                 "soft_nms_sigma": cfg.forgery.soft_nms_sigma, "tiou_rule": ">= threshold",
                 "frame_mapping": "slot t of T covers frames [t n / T, (t + 1) n / T) of an n-frame video"}
 

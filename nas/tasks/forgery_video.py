@@ -20,7 +20,7 @@ from nas.data.forgery_video import split_video_target
 from nas.forgery import metrics as M
 from nas.tasks.base import Datasets, Task, model_options
 
-__all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone"]
+__all__ = ["ForgeryVideoTask", "VideoForgeryBase", "is_video", "video_backbone", "embedded_video_spec"]
 
 
 def is_video(genotype: Any) -> bool:
@@ -104,18 +104,29 @@ class VideoForgeryBase(Task):
         return Datasets(*embedded_video_sets(cfg), 1)
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
-        """Return the frames each video was resampled to, and the backbone width."""
-        return {"frames_per_video": cfg.data.temporal_length, "width": cfg.model.width}
+        """Return the frames each video was resampled to, the backbone width and (embedded set) its artefacts."""
+        out = {"frames_per_video": cfg.data.temporal_length, "width": cfg.model.width}
+        if not cfg.data.train_list:
+            out["video_artefacts"] = cfg.forgery.video_artefacts
+        return out
+
+
+def embedded_video_spec(cfg: Any):
+    """Return the embedded video set's spec from the config (``--resolution``, ``forgery.*``, ``data.seed``)."""
+    from nas.data.forgery_video_synthetic import VideoForgerySpec
+
+    f = cfg.forgery
+    return VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength,
+                            seed=cfg.data.seed, paired=f.paired, artefacts=f.video_artefacts)
 
 
 def embedded_video_sets(cfg: Any):
     """Return the embedded set's training and validation datasets (drawn from ``data.seed``)."""
     from nas.data.forgery_video import ArrayVideoForgeries
-    from nas.data.forgery_video_synthetic import VideoForgerySpec, make_video_forgeries
+    from nas.data.forgery_video_synthetic import make_video_forgeries
 
-    d, f = cfg.data, cfg.forgery
-    spec = VideoForgerySpec(resolution=cfg.resolution, quality=f.quality, strength=0.6 * f.strength, seed=d.seed,
-                            paired=f.paired)
+    d = cfg.data
+    spec = embedded_video_spec(cfg)
     rng = np.random.default_rng(d.seed)
     out = []
     for n in (d.train_size, d.val_size):
@@ -134,25 +145,41 @@ class ForgeryVideoTask(VideoForgeryBase):
         f"{kind}_{b}" for b in ("chance_auc", "chance_ap", "majority_acc", "majority_bacc", "framediff_auc",
                                 "framediff_ap") for kind in ("base", "beats"))
 
-    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
-        """Return the backbone with a one-logit clip/frame head and the pooling of ``eval.pool``."""
-        from nas.forgery.temporal import VideoScorer
+    def check(self, cfg: Any, genotype: Any) -> None:
+        """Also refuse ``--frames`` with the temporal head (it reads every slot, not clips)."""
+        super().check(cfg, genotype)
+        if cfg.forgery.video_head == "temporal" and cfg.data.frames is not None:
+            raise NasError("--frames does not apply to forgery.video_head=temporal (it reads all "
+                           "data.temporal_length slots at once)")
 
-        return VideoScorer(video_backbone(genotype, cfg), is_video(genotype), clip_frames(cfg, genotype),
-                           cfg.eval.pool, cfg.eval.topk, cfg.model.dropout)
+    def build_model(self, genotype: Any, cfg: Any, num_classes: int) -> nn.Module:
+        """Return the ``forgery.video_head`` model: a one-logit clip/frame head (pool) or 1-D convolutions over the
+        per-frame features and change features (temporal), pooled by ``eval.pool``."""
+        from nas.forgery.temporal import TemporalScorer, VideoScorer
+
+        backbone, video = video_backbone(genotype, cfg), is_video(genotype)
+        if cfg.forgery.video_head == "temporal":
+            return TemporalScorer(backbone, video, cfg.eval.pool, cfg.eval.topk, changes=cfg.forgery.temporal_changes)
+        return VideoScorer(backbone, video, clip_frames(cfg, genotype), cfg.eval.pool, cfg.eval.topk,
+                           cfg.model.dropout)
 
     def loss(self, cfg: Any) -> Callable:
         """Return binary cross-entropy of the pooled video logit against the video label, plus, with
-        ``forgery.part_weight`` > 0, the same loss on every clip/frame logit against whether its slots hold a
-        forged frame (the segments are known for the embedded set and ForgeryNet lists)."""
-        weight = cfg.forgery.part_weight
+        ``forgery.part_weight`` > 0, a per-part loss from the known segments (the embedded set and ForgeryNet lists
+        give them): for clip/frame scores, the same loss on every logit against whether its slots hold a forged
+        frame; for the temporal head, the temporal task's loss on its per-frame fake, start and end logits."""
+        from nas.forgery.temporal import localization_loss
+
+        weight, width = cfg.forgery.part_weight, cfg.forgery.boundary_width
 
         def fn(out: Dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
             video = nn.functional.binary_cross_entropy_with_logits(out["logit"].float(), y[:, 0].float())
             if not weight:
                 return video
-            parts = out["parts"].float()
-            target = part_labels(split_video_target(y)["slots"], parts.shape[1])
+            parts, slots = out["parts"].float(), split_video_target(y)["slots"]
+            if "start" in out:
+                return video + weight * localization_loss(parts, slots, out["start"], out["end"], width)
+            target = part_labels(slots, parts.shape[1])
             return video + weight * nn.functional.binary_cross_entropy_with_logits(parts, target)
 
         return fn
@@ -179,10 +206,12 @@ class ForgeryVideoTask(VideoForgeryBase):
 
     def describe(self, cfg: Any, genotype: Any) -> Dict[str, Any]:
         """Return the pooling, what is pooled (clips or frames) and how many per video."""
-        clip = clip_frames(cfg, genotype)
-        unit = "clip" if is_video(genotype) else "frame"
-        return {**super().describe(cfg, genotype), "pool": cfg.eval.pool, "topk": cfg.eval.topk,
-                "pooled": unit, "scores_per_video": cfg.data.temporal_length // clip, "clip_frames": clip}
+        temporal = cfg.forgery.video_head == "temporal"
+        clip = 1 if temporal else clip_frames(cfg, genotype)
+        unit = "clip" if is_video(genotype) and not temporal else "frame"
+        return {**super().describe(cfg, genotype), "video_head": cfg.forgery.video_head, "pool": cfg.eval.pool,
+                "topk": cfg.eval.topk, "pooled": unit, "scores_per_video": cfg.data.temporal_length // clip,
+                "clip_frames": clip}
 
     def log_line(self, row: Dict[str, Any]) -> str:
         """Return losses and the per-video AUC / ACC."""

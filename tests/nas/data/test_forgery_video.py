@@ -1,4 +1,6 @@
 """ForgeryNet video lists, resampling, packed targets and the embedded face-video set."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -99,6 +101,31 @@ def test_paired_set_follows_each_fake_with_its_source():
     plain = make_video_forgeries(12, VideoForgerySpec(resolution=16, seed=3), np.random.default_rng(3))
     first = int(np.flatnonzero(plain[1][:, 0] == 1)[0])
     assert segments[fakes[0]] == plain[2][first] and np.array_equal(videos[fakes[0]], plain[0][first])
+
+
+def _edge_changes(videos, labels, segments):
+    """Return the mean absolute change into each partial segment's first frame and out of its last, for every
+    paired fake and for its real source at the same frames."""
+    fake, src = [], []
+    for i in np.flatnonzero(labels[:-1, 0] == 1):
+        for t in (t for s, e in segments[i] for t in (s, e) if 0 < t < videos.shape[1]):
+            for out, v in ((fake, videos[i]), (src, videos[i + 1])):
+                out.append(np.abs(v[t].astype(float) - v[t - 1]).mean())
+    return np.mean(fake), np.mean(src)
+
+
+def test_fake_flickers_at_its_segment_edges_more_than_its_real_source():
+    spec = VideoForgerySpec(resolution=32, seed=5, paired=True)
+    fake, src = _edge_changes(*make_video_forgeries(24, spec, np.random.default_rng(5)))
+    assert fake > 1.3 * src
+    # the artefacts draw from the same stream at any scale: the same videos without them step less at the edges
+    plain = _edge_changes(*make_video_forgeries(24, replace(spec, artefacts=0.0), np.random.default_rng(5)))
+    assert plain[1] == src and plain[0] < fake
+
+
+def test_bad_artefacts_is_one_line():
+    with pytest.raises(NasError, match="artefacts >= 0"):
+        make_video_forgeries(2, VideoForgerySpec(artefacts=-1.0), np.random.default_rng(0))
 
 
 def test_written_mp4s_and_lists_read_back_as_the_embedded_arrays(tmp_path):

@@ -87,3 +87,34 @@ def test_frame_changes_see_flicker():
     model = TemporalLocalizer(create_backbone("pv_st:tsm_r50", width=0.125), True, hidden=8, changes=True).eval()
     out = model(torch.randn(2, 3, 8, 16, 16))
     assert out["fake"].shape == (2, 8) and out["start"].shape == (2, 8)
+
+
+def test_temporal_scorer_pools_per_frame_logits_and_sees_a_flicker_step():
+    import torch
+
+    from nas.forgery.temporal import TemporalScorer
+    from nas.spaces import create_backbone
+
+    model = TemporalScorer(create_backbone("pv_st:tsm_r50", width=0.125), True, "topk", 2, hidden=8).eval()
+    x = torch.randn(2, 3, 8, 16, 16)
+    out = model(x)
+    assert out["parts"].shape == (2, 8) and out["logit"].shape == (2,) and out["start"].shape == (2, 8)
+    assert torch.allclose(out["logit"], out["parts"].topk(2, 1).values.mean(1))
+    x2 = x.clone()
+    x2[:, :, 4:] += 1.0  # a step at frame 4: the change features, hence the per-frame logits, move there
+    y = model(x2)["parts"] - out["parts"]
+    assert float(y[:, 3:6].abs().sum()) > 0
+
+
+def test_localization_loss_adds_boundaries_only_when_given():
+    import torch
+
+    from nas.forgery.temporal import boundary_targets, localization_loss, weighted_bce
+
+    slots = torch.tensor([[0.0, 0, 1, 1, 1, 0, 0, 0]])
+    fake, start, end = torch.randn(3, 1, 8).unbind(0)
+    assert torch.equal(localization_loss(fake, slots), weighted_bce(fake, slots))
+    s, e = boundary_targets(slots, 0)
+    assert s.tolist() == [[0, 0, 1, 0, 0, 0, 0, 0]] and e.tolist() == [[0, 0, 0, 0, 1, 0, 0, 0]]
+    want = weighted_bce(fake, slots) + weighted_bce(start, s) + weighted_bce(end, e)
+    assert torch.allclose(localization_loss(fake, slots, start, end, width=0), want)

@@ -8,19 +8,21 @@ from nas.cli.retrain import main
 TORCH_THREADS = 1
 V = "pv_st_tiny:tsm"
 TINY = ["--resolution", "16", "--epochs", "1", "--batch-size", "4", "data.train_size=8", "data.val_size=6",
-        "eval_batch_size=6", "schedule.warmup_epochs=0", "data.temporal_length=8"]
+        "eval_batch_size=6", "schedule.warmup_epochs=0", "data.temporal_length=8", "forgery.paired=true"]
 
 
 @pytest.fixture(scope="module")
 def video_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("fvid") / "run"
-    assert main([V, "--task", "forgery_video", "--frames", "4", "eval.pool=max", "--out", str(out), *TINY]) == 0
+    assert main([V, "--task", "forgery_video", "forgery.video_head=pool", "--frames", "4", "eval.pool=max", "--out",
+                 str(out), *TINY]) == 0
     return out
 
 
 def test_video_task_reports_per_video_and_names_the_pooling(video_run):
     meta = json.loads((video_run / "metrics.json").read_text())
     assert meta["task"] == "forgery_video" and meta["pool"] == "max" and meta["pooled"] == "clip"
+    assert meta["video_head"] == "pool"
     assert meta["frames_per_video"] == 8 and meta["clip_frames"] == 4 and meta["scores_per_video"] == 2
     row = meta["epochs"][-1]
     assert {"auc", "acc", "bacc", "ap", "eer"} <= set(row) and 0.0 <= row["acc"] <= 1.0
@@ -65,6 +67,17 @@ def test_written_embedded_set_reads_back_and_a_bad_segment_stops_in_one_line(tmp
     assert "(32 frames)" in err[0]  # found when the list is read, naming its line, before any training
 
 
+def test_temporal_video_head_trains_and_reports_per_frame_scores(tmp_path):
+    out = tmp_path / "tv"
+    assert main([V, "--task", "forgery_video", "eval.pool=topk", "forgery.part_weight=1", "--out", str(out),
+                 *TINY]) == 0  # the temporal head is the default
+    meta = json.loads((out / "metrics.json").read_text())
+    assert meta["video_head"] == "temporal" and meta["pooled"] == "frame" and meta["scores_per_video"] == 8
+    assert meta["video_artefacts"] == 0.5
+    row = meta["epochs"][-1]
+    assert {"auc", "base_framediff_auc", "beats_framediff_auc"} <= set(row)
+
+
 def _bad(case, tmp):
     lst = tmp / "bad.txt"
     lines = {"fields": "2 train_release/5/a.mp4 0 4 fake 1 1 5\n",
@@ -76,14 +89,19 @@ def _bad(case, tmp):
     return [V, "--task", "forgery_video", "--data-root", str(tmp), "--train-list", str(lst), "--val-list", str(lst)]
 
 
-@pytest.mark.parametrize("case", ["fields", "overlap", "empty", "pool"])
+@pytest.mark.parametrize("case", ["fields", "overlap", "empty", "pool", "frames", "head", "artefacts"])
 def test_bad_input_is_one_line(case, tmp_path, capsys):
-    args = _bad(case, tmp_path)
+    extra = {"frames": ["forgery.video_head=temporal", "--frames", "4"], "head": ["forgery.video_head=lstm"],
+             "artefacts": ["forgery.video_artefacts=-1"]}
+    args = [V, "--task", "forgery_video", *extra[case]] if case in extra else _bad(case, tmp_path)
     code = main([*args, *TINY, "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and err[0].startswith("nas-retrain: error:") and "Traceback" not in err[0]
     want = {"fields": "L = 2 needs 2 + 3L + 3 = 11 fields, got 8", "overlap": "overlap", "empty": "no videos",
-            "pool": "eval.pool must be one of mean|max|topk, got 'median'"}[case]
+            "pool": "eval.pool must be one of mean|max|topk, got 'median'",
+            "frames": "--frames does not apply to forgery.video_head=temporal",
+            "head": "forgery.video_head must be one of pool|temporal, got 'lstm'",
+            "artefacts": "forgery.video_artefacts must be >= 0"}[case]
     assert want in err[0]
 
 
@@ -143,7 +161,7 @@ def test_temporal_task_trains_from_a_pv_st_search_run(pv_search_run, tmp_path, c
     meta = json.loads((out / "metrics.json").read_text())
     assert meta["init"].startswith(f"supernet weights of {run}") and 0.0 <= meta["epochs"][-1]["mAP"] <= 1.0
     capsys.readouterr()
-    code = main([str(run), "--task", "forgery_video", "--init", "supernet", "--frames", "4",  # full width: refused
+    code = main([str(run), "--task", "forgery_video", "--init", "supernet",  # full width: refused
                  "--out", str(tmp_path / "full"), *TINY])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "supernet.width 0.125" in err[0]
