@@ -16,16 +16,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["balanced_bce", "soft_dice", "region_loss", "REGION_LOSSES"]
+__all__ = ["balance_weights", "balanced_bce", "plain_bce", "soft_dice", "region_loss", "REGION_LOSSES"]
+
+
+def balance_weights(target: torch.Tensor) -> torch.Tensor:
+    """Return per-element weights giving the positives and the negatives of binary ``target`` equal total weight
+    (BSN's ratio weighting); each weight is 1 when the two classes are equally common."""
+    target = target.float()
+    pos = target.sum().clamp(min=1.0)
+    neg = (1 - target).sum().clamp(min=1.0)
+    return torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
 
 
 def balanced_bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Return BCE of probabilities ``p`` with positive and negative pixels weighted to equal total weight."""
-    p, target = p.float().clamp(1e-6, 1 - 1e-6), target.float()
-    pos = target.sum().clamp(min=1.0)
-    neg = (1 - target).sum().clamp(min=1.0)
-    w = torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
-    return nn.functional.binary_cross_entropy(p, target, weight=w)
+    return nn.functional.binary_cross_entropy(p.float().clamp(1e-6, 1 - 1e-6), target.float(),
+                                              weight=balance_weights(target))
 
 
 def soft_dice(p: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:

@@ -11,8 +11,8 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple
 from nas.errors import NasError
 
 __all__ = ["STREAMS", "LABEL_SETS", "label_sets_of", "TASKS", "LFS_BANDS", "MAP_GATES", "MASK_WIDTH", "DetectorSpec",
-           "StageLayout", "stream_inputs", "stage_layout", "mix_stage_ids", "mask_taps", "lfs_out_size", "check_lfs_input",
-           "fad_bands"]
+           "StageLayout", "stream_inputs", "stage_layout", "mix_stage_ids", "mask_taps", "lfs_out_size",
+           "check_lfs_input", "fad_bands"]
 
 STREAMS = ("rgb", "fad", "lfs", "both", "mix")
 LABEL_SETS = (2, 3, 16)  # real/fake; real / ID-replaced / ID-remained; real + 15 methods

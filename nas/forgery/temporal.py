@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from nas.errors import NasError
+from nas.forgery.losses import balance_weights
 from nas.forgery.metrics import tiou
 
 __all__ = ["load_backbone", "POOLS", "HEADS", "pool_scores", "FrameFeatures", "VideoScorer", "TemporalHead",
@@ -216,12 +217,10 @@ def boundary_targets(slots: torch.Tensor, width: int = 1) -> Tuple[torch.Tensor,
 
 
 def weighted_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Return BCE with positives and negatives weighted to equal total weight (BSN's ratio weighting)."""
-    logits, target = logits.float(), target.float()
-    pos = target.sum().clamp(min=1.0)
-    neg = (1 - target).sum().clamp(min=1.0)
-    w = torch.where(target > 0.5, 0.5 * target.numel() / pos, 0.5 * target.numel() / neg)
-    return nn.functional.binary_cross_entropy_with_logits(logits, target, weight=w)
+    """Return BCE on ``logits`` with positives and negatives weighted to equal total weight (BSN's ratio
+    weighting, :func:`nas.forgery.losses.balance_weights`)."""
+    return nn.functional.binary_cross_entropy_with_logits(logits.float(), target.float(),
+                                                          weight=balance_weights(target))
 
 
 def localization_loss(fake: torch.Tensor, slots: torch.Tensor, start: Optional[torch.Tensor] = None,

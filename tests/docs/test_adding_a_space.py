@@ -82,7 +82,7 @@ def test_nas_derive_on_the_toy_space(env, tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "random"])
+@pytest.mark.parametrize("strategy", ["evolution", pytest.param("random", marks=pytest.mark.slow)])  # random: slow
 def test_nas_search_runs_on_the_toy_space(env, tmp_path, strategy):
     """The generic search run drives any strategy on a space that only a plugin added."""
     recipe = tmp_path / "toy.yaml"

@@ -175,6 +175,7 @@ def test_searches_are_reused_only_from_the_same_search_config(tmp_path):
         bench.take_searches(cache, tmp_path / "torn.json", config(0))
 
 
+@pytest.mark.slow  # 10 s of training for a research script; the product's EMA and seeding are tested in tests/nas/train
 def test_standalone_training_with_and_without_ema_is_seeded():
     from types import SimpleNamespace
 
