@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from nas.forgery import metrics as M
-from nas.forgery.temporal import weighted_bce
 from nas.tasks.forgery_video import VideoForgeryBase, is_video, video_backbone, video_scores
 
-__all__ = ["ForgeryTemporalTask", "weighted_bce", "localize"]  # weighted_bce: re-exported from nas.forgery.temporal
+__all__ = ["ForgeryTemporalTask", "localize"]
 
 
 def localize(fake: np.ndarray, start, end, n_frames: float, sigma: float) -> List[tuple]:
