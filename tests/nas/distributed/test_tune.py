@@ -301,6 +301,7 @@ def test_a_trial_that_tune_ends_twice_without_a_result_is_an_error(tmp_path, mon
     assert summary["finished"] == 1 and summary["errors"] == ["trial-001: ended without a result"]
 
 
+@pytest.mark.slow  # 9 s; the default suite keeps the killed-trial retry and the failed-trial resume
 def test_a_trial_that_tune_ends_without_a_result_runs_again_in_a_fresh_experiment(tmp_path, capsys, monkeypatch,
                                                                                  ray_session):
     """The first Tune experiment is replaced by one that ends its trial with no error and no result (the case seen

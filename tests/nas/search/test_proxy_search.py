@@ -142,6 +142,7 @@ def test_blend_scorer_mixes_rank_shares_against_the_reference():
     assert inner.calls == [["r1", "r2"], ["a", "b"], ["a"]]  # the reference is scored once
 
 
+@pytest.mark.slow  # 13 s; SearchRun's resume after SIGKILL is in the default suite through test_st_search
 def test_training_free_search_resumes_after_sigkill_to_the_same_result(tmp_path):
     import signal
     import time
