@@ -72,8 +72,11 @@ def _target(space, cfg):
     return space.target(resolution=cfg.resolution, num_classes=cfg.num_classes, frames=cfg.frames)
 
 
-def export_model(model, path: Path, example, output_names=("logits",)) -> None:
-    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx, outputs named ``output_names``), atomically."""
+def export_model(model, path: Path, example, output_names=None) -> None:
+    """Write ``model`` as TorchScript (.ts/.pt) or ONNX (.onnx, outputs named ``output_names``), atomically.
+
+    ``output_names`` None names a dict output by its keys in their order (the order ONNX flattens it in), and a
+    single tensor ``logits``."""
     import torch
 
     from nas.utils.io import atomic_write
@@ -88,6 +91,10 @@ def export_model(model, path: Path, example, output_names=("logits",)) -> None:
         from nas.utils.extras import require
 
         require("onnx", purpose=f"--export {path.name[:60]}")
+        if output_names is None:
+            with torch.no_grad():
+                out = model(example)
+            output_names = list(out) if isinstance(out, dict) else ["logits"]
         tmp = path.with_name(f".{path.name}.tmp")
         torch.onnx.export(model, (example,), str(tmp), dynamo=False, input_names=["input"],
                           output_names=list(output_names),
@@ -146,9 +153,7 @@ def _forgery(g, target, cfg):
             note = f"checkpoint {cfg.weights}"
         det.eval()
         example = torch.randn(1, 3, target.resolution, target.resolution)
-        # ONNX flattens a dict output in its insertion order, so the names follow that order (sorted names would
-        # put logits_16 before logits_2 and label the maps wrongly)
-        export_model(det, Path(cfg.export), example, output_names=list(det(example)))
+        export_model(det, Path(cfg.export), example)
     return [(f"detector ({cfg.streams or 'rgb'})", total)], total, note
 
 
