@@ -9,7 +9,10 @@ its default-scorer searches) and adds the other arms to it:
    only ``score.scorer`` changed, in ``WORK/<arm>/search-<seed>``. ``--arm NAME=SCORER:SEEDS`` names each, e.g.
    ``--arm blend=blend:0,1 --arm synflow=proxy:synflow:0,1,2,3,4``.
 2. Truth: every new pick trained standalone with the base recipe (``standalone_accuracy``), as many seeds as the
-   base truth has; what the base cache holds is reused, never retrained.
+   base truth has (``--standalone-seeds`` fewer; seed r is the same for every genotype, so the randoms' truth is
+   then the mean over the same seeds); what the base cache holds is reused, never retrained. ``--shard K/N``
+   trains only the K-th of every N items and stops: N runs side by side, each in its own WORK (a copy of the
+   first one's) with ``--truth`` naming the others' caches, then one run without ``--shard`` reports.
 3. Rankings of every trained genotype (randoms and every arm's picks) against the truth, as Kendall tau minus
    MAdds tau (``proxy_test``: bootstrap over genotypes and, where there are several, supernets): the supernet
    score under each blend search's supernet (searches of different seeds train different supernets, so these
@@ -22,7 +25,8 @@ after every item, so the same command continues a killed run; ``--report-only`` 
 
 Usage: OMP_NUM_THREADS=1 python -m experiments.bench_st_topo_arms WORK
            --base experiments/results/search_quality/trust_embedded_4seed_cache.json
-           --arm synflow=proxy:synflow:0,1,2,3,4 --arm blend=blend:0,1 [--proxies synflow,naswot,zico] [--report-only]
+           --arm synflow=proxy:synflow:0,1,2,3,4 --arm blend=blend:0,1 [--proxies synflow,naswot,zico]
+           [--standalone-seeds N] [--shard K/N --truth OTHER/cache.json ...] [--report-only]
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ from nas.search.strategies.window import cost_window
 from nas.utils.io import atomic_write_json
 
 from experiments.bench_search_vs_random import (current_config, draw, percentile, picks_test, proxy_test,
-                                                train_truth)
+                                                take_truth, train_truth)
 from experiments.common import load_json, read_json, run_search, tau_entry
 
 CACHE = "cache.json"
@@ -207,8 +211,15 @@ def parse(argv: List[str]) -> argparse.Namespace:
     p.add_argument("--base", required=True, help="a finished bench_search_vs_random cache.json (the supernet arm)")
     p.add_argument("--arm", action="append", default=[], metavar="NAME=SCORER:SEEDS", help="an arm to add")
     p.add_argument("--proxies", default="synflow,naswot,zico", help="training-free rankings to measure")
+    p.add_argument("--standalone-seeds", type=int, help="standalone seeds of the truth (default: the base's)")
+    p.add_argument("--truth", action="append", default=[], help="another shard's cache.json to take truth from")
+    p.add_argument("--shard", default="0/1", metavar="K/N", help="train only the K-th of every N items, then stop")
     p.add_argument("--report-only", action="store_true", help="search and train nothing; report from the cache")
     args = p.parse_args(argv)
+    k, _, n = args.shard.partition("/")
+    if not (k.isdigit() and n.isdigit() and len(args.shard) <= 9 and int(k) < int(n)):
+        raise NasError(f"--shard takes K/N with 0 <= K < N, e.g. 1/2; got {args.shard[:20]!r}")
+    args.shard = (int(k), int(n))
     args.arm = [parse_arm(a) for a in args.arm]
     if not args.arm:
         raise NasError("give at least one --arm NAME=SCORER:SEEDS")
@@ -233,10 +244,14 @@ def main(argv: List[str]) -> int:
     seeds = min(sum(1 for r in range(99) if str(r) in base_cache["standalone"].get(g, {})) for g in randoms)
     if seeds == 0:
         raise NasError(f"--base {str(base_path)[:120]}: its randoms have no standalone truth")
+    if args.standalone_seeds is not None:
+        if not 1 <= args.standalone_seeds <= seeds:
+            raise NasError(f"--standalone-seeds must be in 1..{seeds} (the base's truth has {seeds})")
+        seeds = args.standalone_seeds
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     cache = Arms(work, {"base": base_path.name, "config": to_dict(base), "arms": [list(a[:2]) for a in args.arm],
-                        "standalone_epochs": epochs, "standalone_seeds": seeds})
+                        "standalone_epochs": epochs})
     for g, accs in base_cache["standalone"].items():  # the base truth, never retrained
         mine = cache["standalone"].setdefault(g, {})
         mine.update({r: a for r, a in accs.items() if r not in mine})
@@ -249,7 +264,11 @@ def main(argv: List[str]) -> int:
         from nas.search.scorer import OneShotScorer
 
         data_source = OneShotScorer(base, work / "truth")  # the base run's data and width, for the standalone runs
-        train_truth(data_source, trained, epochs, seeds, cache, cost)
+        reuse = lambda: [take_truth(cache, Path(t), epochs, {}) for t in args.truth]  # noqa: E731
+        train_truth(data_source, trained, epochs, seeds, cache, cost, reuse, shard=args.shard)
+        if args.shard[1] > 1:
+            print(f"shard {args.shard[0]}/{args.shard[1]} trained; rerun without --shard to report", flush=True)
+            return 0
         score_rankings(base, work, args.arm, args.proxies.split(","), trained, cache)
     rep = {"base": base_path.name, "window": [lo, hi], **report(cache, base_cache["searches"], randoms, trained,
                                                                 seeds, cost)}

@@ -8,13 +8,19 @@ runs it. The pools are drawn from the cells ``tools/bench_proxies.py`` measured 
 random sample of the space, so each seed's pool is a uniform sample too, but pools of different seeds overlap
 when that sample is small (said in the report). The plain runs use the same seeds.
 
+Proposal filter (variants ``filter:NAME``): the initial population is random, as in plain evolution, but every
+later child is the best by the proxy of ``--filter-k`` proposals, each made as plain evolution makes one (a
+tournament of S, a one-edge mutation); only that child is queried. The proxy must be known for every cell a
+proposal can reach, so these variants need raw rows for all 15,625 cells (``bench_proxies.py --cells 15625``).
+k = 10 is our choice, not fitted.
+
 For each variant and each seed it records the ``c10_test_200ep_analog`` of the cell a run returns after 50, 100
 and 200 distinct cells (best by validation among them, ties to the earliest), appended to ``runs.jsonl`` in
 ``--out``; the report compares each warm start with plain evolution at each count (bootstrap over seeds, one-sided
 p; the goal, +0.2 points at 50 cells, "met" only with p < 0.05).
 
 Usage: nice python tools/bench_proxy_rea.py --raw experiments/results/proxies/raw.jsonl --out DIR [--seeds 100]
-       [--pool 200] [--variants plain,synflow,naswot,zico,madds,blend]
+       [--pool 200] [--variants plain,synflow,naswot,zico,madds,blend,filter:synflow] [--filter-k 10]
 """
 from __future__ import annotations
 
@@ -54,9 +60,21 @@ def warm_start(rows: List[dict], variant: str, pool: int, rng: random.Random) ->
     return [chosen[i]["cell"] for i in order[:POPULATION]]
 
 
-def run(rows: List[dict], variant: str, seed: int, pool: int, scorer: TabularScorer) -> List[str]:
+def filtered(rea: RegularizedEvolution, proxy: Dict[str, float], k: int) -> List:
+    """Return the one child to query: the proxy's best of ``k`` proposals, each a tournament and a mutation."""
+    proposals = [rea.ask()[0] for _ in range(k)]
+    try:
+        return [max(proposals, key=lambda g: proxy[str(g)])]  # ties: the first proposed
+    except KeyError:
+        raise NasError("a filter variant needs the proxy of every cell: measure all 15,625 "
+                       "(bench_proxies.py --cells 15625)") from None
+
+
+def run(rows: List[dict], variant: str, seed: int, pool: int, scorer: TabularScorer, k: int = 10) -> List[str]:
     """Return the cells one run returns after each of ``COUNTS`` distinct cells."""
     space = nas.get_space("nb201")
+    proxy = ({str(space.parse(r["cell"])): r["scores"][variant[len("filter:"):]] for r in rows}
+             if variant.startswith("filter:") else None)
 
     def cost_fn(g) -> int:
         return space.cost(g).madds
@@ -66,8 +84,8 @@ def run(rows: List[dict], variant: str, seed: int, pool: int, scorer: TabularSco
     asked: List[tuple] = []
     seen: set = set()
     while len(seen) < max(COUNTS) and not rea.done:
-        batch = rea.ask()
-        if rea.generation == 0 and variant != "plain":
+        batch = rea.ask() if proxy is None or rea.generation == 0 else filtered(rea, proxy, k)
+        if rea.generation == 0 and variant != "plain" and proxy is None:
             batch = [space.parse(c) for c in warm_start(rows, variant, pool, random.Random(f"{seed}-pool"))]
         scored = [(g, row[0]) for g, row in zip(batch, scorer(batch))]
         rea.tell(scored)
@@ -86,13 +104,14 @@ def run(rows: List[dict], variant: str, seed: int, pool: int, scorer: TabularSco
 
 
 def claims(runs: List[dict], variants: Sequence[str]) -> Dict[str, dict]:
-    """Return each warm start's difference to plain evolution at each count, and the goal at 50 cells."""
+    """Return each variant's difference to plain evolution and to MAdds used the same way (warm start or filter)
+    at each count, and the goal at 50 cells."""
     by = {v: {r["seed"]: r["test"] for r in runs if r["variant"] == v} for v in variants}
     seeds = sorted(set.intersection(*(set(by[v]) for v in variants)))
     diff = lambda x, y: float(x.mean() - y.mean())  # noqa: E731  (paired: the same seeds, so the same pools)
     out: Dict[str, dict] = {}
     for v in variants:
-        for base in ("plain", "madds"):
+        for base in ("plain", "filter:madds" if v.startswith("filter:") else "madds"):
             if v in ("plain", base) or base not in by:
                 continue
             for i, q in enumerate(COUNTS):
@@ -114,6 +133,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=100)
     p.add_argument("--pool", type=int, default=200)
     p.add_argument("--variants", default="plain,synflow,naswot,zico,madds,blend")
+    p.add_argument("--filter-k", type=int, default=10, help="proposals per child of a filter:NAME variant")
     args = p.parse_args(argv)
     try:
         rows = [json.loads(x) for x in args.raw.read_text().splitlines() if x.strip()]
@@ -128,7 +148,7 @@ def main(argv=None) -> int:
         with (args.out / "runs.jsonl").open("w") as f:
             for v in variants:
                 for seed in range(args.seeds):
-                    picks = run(rows, v, seed, args.pool, scorer)
+                    picks = run(rows, v, seed, args.pool, scorer, args.filter_k)
                     runs.append({"variant": v, "seed": seed, "picks": picks, "test": [test[g] for g in picks]})
                     f.write(json.dumps(runs[-1]) + "\n")
         rep = {"seeds": args.seeds, "pool": args.pool, "measured_cells": len(rows), "counts": list(COUNTS),

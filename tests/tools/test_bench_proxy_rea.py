@@ -5,6 +5,8 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
+
 import nas
 from nas.benchmarks import load_table
 
@@ -50,3 +52,26 @@ def test_runs_and_claims(tmp_path, capsys):
     assert "oracle - plain at 50" in rep["claims"] and "oracle: goal +0.2 over plain at 50" in rep["claims"]
     assert rep["claims"]["worst - plain at 50"]["n"] == "4 paired seeds"
     assert rea.main(["--raw", str(raw), "--out", str(tmp_path / "o"), "--pool", "41"]) == 2
+
+
+def test_the_filter_queries_the_proxys_best_proposal_and_needs_every_cell(tmp_path):
+    plugin = nas.get_plugin("nb201")
+    valid = load_table(plugin.space, plugin.table_source()).column("c10_valid_12ep")
+    rows = [{"cell": c, "scores": {"oracle": v, "worst": -v}} for c, v in valid.items()]
+    scorer = rea.TabularScorer.for_config(plugin, rea.BenchmarkConfig(name="cifar10"))
+    best, worst = (rea.run(rows, f"filter:{n}", 0, 200, scorer, k=10) for n in ("oracle", "worst"))
+    v = lambda picks: [valid[str(nas.get_space("nb201").parse(g))] for g in picks]  # noqa: E731
+    assert v(best)[0] > v(worst)[0]  # the oracle filter finds better cells by 50 than its reverse
+    space = nas.get_space("nb201")
+    proxy = {str(space.parse(r["cell"])): r["scores"]["oracle"] for r in rows}
+    re = rea.RegularizedEvolution(space, lambda g: space.cost(g).madds, lo=0, hi=10**12, population=20,
+                                  sample_size=5, max_queries=100, rng=random.Random(1))
+    re.tell([(g, valid[str(g)]) for g in re.ask()])
+    twin = random.Random(1)
+    twin.setstate(re.rng.getstate())
+    child = rea.filtered(re, proxy, 5)[0]
+    re.rng.setstate(twin.getstate())
+    proposals = [re.ask()[0] for _ in range(5)]
+    assert child == max(proposals, key=lambda g: proxy[str(g)])
+    with pytest.raises(rea.NasError, match="every cell"):
+        rea.run(rows[:100], "filter:oracle", 0, 20, scorer)
