@@ -20,8 +20,9 @@ its default-scorer searches) and adds the other arms to it:
 
 Report (``WORK/report.json``, printed): per arm, each pick's standalone accuracy and percentile among the
 randoms, and the picks' mean percentile as a test (permutation p over every relabelling; "met" only at
-p < 0.05); per ranking, tau against the truth beside MAdds'. Everything finished is kept in ``WORK/cache.json``
-after every item, so the same command continues a killed run; ``--report-only`` trains nothing.
+p < 0.05), and the arm's mean standalone accuracy minus the supernet arm's as a test of the same kind; per
+ranking, tau against the truth beside MAdds'. Everything finished is kept in ``WORK/cache.json`` after every
+item, so the same command continues a killed run; ``--report-only`` trains nothing.
 
 Usage: OMP_NUM_THREADS=1 python -m experiments.bench_st_topo_arms WORK
            --base experiments/results/search_quality/trust_embedded_4seed_cache.json
@@ -37,6 +38,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import numpy as np
+
 import nas
 from nas.cli.common import cli_main
 from nas.config import build_config, to_dict
@@ -44,6 +47,7 @@ from nas.config.search import SearchConfig, parse_scorer
 from nas.errors import NasError
 from nas.search.strategies.window import cost_window
 from nas.utils.io import atomic_write_json
+from nas.utils.stats import Claim, bootstrap_test, permutation_p
 
 from experiments.bench_search_vs_random import (current_config, draw, percentile, picks_test, proxy_test,
                                                 take_truth, train_truth)
@@ -171,6 +175,10 @@ def report(cache: Arms, base_searches: dict, randoms: List[str], trained: List[s
                              "mean_percentile": sum(p["percentile"] for p in picks) / len(picks),
                              "distinct_picks": len({p["genotype"] for p in picks}),
                              "test_picks_vs_randoms": picks_test(accs, rand).as_dict()}
+    base_accs = [p["standalone"] for p in out["arms"]["supernet (base)"]["picks"]]
+    for name, a in out["arms"].items():
+        if name != "supernet (base)":
+            a["test_vs_supernet_arm"] = arm_test([p["standalone"] for p in a["picks"]], base_accs).as_dict()
     ts = [truth[g] for g in trained]
     madds = [cost(g) for g in trained]
     out["trained"] = len(trained)
@@ -187,6 +195,14 @@ def report(cache: Arms, base_searches: dict, randoms: List[str], trained: List[s
     return out
 
 
+def arm_test(accs: List[float], base: List[float]) -> Claim:
+    """State "this arm's picks train better than the supernet arm's" as a test: the difference of mean standalone
+    accuracy, a bootstrap interval (each arm resampled apart) and the permutation p over every relabelling."""
+    diff = lambda a, b: float(np.mean(a) - np.mean(b))  # noqa: E731
+    estimate, low, high, _ = bootstrap_test(diff, accs, base)
+    return Claim(estimate, low, high, permutation_p(accs, base, diff), f"{len(accs)} vs {len(base)} picks")
+
+
 def print_report(rep: dict) -> None:
     """Print the figures as a few readable lines."""
     print(f"{rep['randoms']} randoms (median standalone {rep['random_median']:.4f}); truth over "
@@ -196,6 +212,10 @@ def print_report(rep: dict) -> None:
         print(f"{name}: picks " + ", ".join(f"{p['standalone']:.4f} ({p['percentile']:.0f})" for p in a["picks"])
               + f"; mean percentile {t['estimate']:.1f} [{t['ci'][0]:.1f}, {t['ci'][1]:.1f}], p = {t['p']:.3g}, "
               f"n = {t['n']}: {t['verdict']}")
+        if "test_vs_supernet_arm" in a:
+            t = a["test_vs_supernet_arm"]
+            print(f"  minus the supernet arm: {t['estimate']:+.4f} [{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}], "
+                  f"p = {t['p']:.3g}, n = {t['n']}: {t['verdict']}")
     m = rep["tau_madds"]
     print(f"MAdds tau {m['tau']:.3f} [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}] over {m['n']}")
     for group, r in rep["rankings"].items():

@@ -42,6 +42,8 @@ def test_report_on_a_hand_made_cache(tmp_path):
     base, free = rep["arms"]["supernet (base)"], rep["arms"]["free"]
     assert base["picks"][0]["percentile"] == 100 and base["mean_standalone"] == pytest.approx(0.90)
     assert [p["percentile"] for p in free["picks"]] == [25, 100] and free["distinct_picks"] == 2
+    assert free["test_vs_supernet_arm"]["estimate"] == pytest.approx((0.72 + 0.95) / 2 - 0.90)
+    assert "test_vs_supernet_arm" not in base
     assert rep["rankings"]["synflow"]["tau"]["synflow"]["tau"] == 1.0
     assert set(rep["rankings"]["supernet"]["tau"]) == {"supernet_0", "supernet_1"}
     assert rep["rankings"]["supernet"]["minus_madds"]["estimate"] < 0 < rep["rankings"]["synflow"]["minus_madds"][
