@@ -190,8 +190,11 @@ def report(cache: Arms, base_searches: dict, randoms: List[str], trained: List[s
     out["rankings"] = {}
     for group, keys in sorted(groups.items()):
         rows = [[scores[k][g] for g in trained] for k in sorted(keys)]
+        test = proxy_test(rows, madds, ts).as_dict()
+        if group not in ("supernet", "blend"):
+            test["n"] = f"{len(trained)} genotypes (training-free: no supernet)"
         out["rankings"][group] = {"tau": {k: tau_entry(r, ts) for k, r in zip(sorted(keys), rows)},
-                                  "minus_madds": proxy_test(rows, madds, ts).as_dict()}
+                                  "minus_madds": test}
     return out
 
 
