@@ -140,6 +140,12 @@ def main(argv=None) -> int:
         if len(rows) < args.pool:
             raise NasError(f"{len(rows)} measured cells; a pool of {args.pool} needs at least that many")
         variants = args.variants.split(",")
+        have = set(rows[0]["scores"]) if rows else set()
+        need = lambda v: set(BLEND_WEIGHTS) if v == "blend" else {v.split(":")[-1]}  # noqa: E731
+        missing = [v for v in variants if v != "plain" and not need(v) <= have]
+        if missing:
+            raise NasError(f"--variants {missing[0][:40]!r}: the raw rows hold no such proxy "
+                           f"(they hold {', '.join(sorted(have))[:120]})")
         plugin = nas.get_plugin("nb201")
         scorer = TabularScorer.for_config(plugin, BenchmarkConfig(name="cifar10"))
         test = scorer.table.column("c10_test_200ep_analog")

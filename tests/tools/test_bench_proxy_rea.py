@@ -75,3 +75,6 @@ def test_the_filter_queries_the_proxys_best_proposal_and_needs_every_cell(tmp_pa
     assert child == max(proposals, key=lambda g: proxy[str(g)])
     with pytest.raises(rea.NasError, match="every cell"):
         rea.run(rows[:100], "filter:oracle", 0, 20, scorer)
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in rows[:300]))
+    assert rea.main(["--raw", str(raw), "--out", str(tmp_path / "o"), "--variants", "plain,filter:naswot"]) == 2
