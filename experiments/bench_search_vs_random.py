@@ -69,15 +69,18 @@ CACHE = "cache.json"
 class Cache:
     """The benchmark's finished work: searches, standalone accuracies, proxy scores; saved after every item."""
 
+    SECTIONS = ("searches", "standalone", "proxy")
+    REFUSAL = "was written for other settings; use a new WORK folder"
+
     def __init__(self, work: Path, key: dict):
         self.path = work / CACHE
         self.data = load_json(self.path)
         if self.data and "config" in self.data.get("key", {}):
             self.data["key"]["config"] = current_config(self.data["key"]["config"])
         if self.data and self.data.get("key") != key:
-            raise NasError(f"{str(self.path)[:120]} was written for other settings; use a new WORK folder")
+            raise NasError(f"{str(self.path)[:120]} {self.REFUSAL}")
         self.data.setdefault("key", key)
-        for section in ("searches", "standalone", "proxy"):
+        for section in self.SECTIONS:
             self.data.setdefault(section, {})
 
     def __getitem__(self, section: str) -> dict:

@@ -49,12 +49,9 @@ from nas.search.strategies.window import cost_window
 from nas.utils.io import atomic_write_json
 from nas.utils.stats import Claim, bootstrap_test, permutation_p
 
-from experiments.bench_search_vs_random import (current_config, draw, percentile, picks_test, proxy_test,
+from experiments.bench_search_vs_random import (Cache, current_config, draw, percentile, picks_test, proxy_test,
                                                 take_truth, train_truth)
-from experiments.common import load_json, read_json, run_search, tau_entry
-
-CACHE = "cache.json"
-
+from experiments.common import read_json, run_search, tau_entry
 
 def parse_arm(text: str) -> Tuple[str, str, List[int]]:
     """Return ``(name, scorer, seeds)`` of ``NAME=SCORER:SEEDS`` (seeds comma separated)."""
@@ -74,23 +71,11 @@ def arm_config(base: SearchConfig, scorer: str, seed: int) -> SearchConfig:
     return replace(cfg, seed=seed, **extra)
 
 
-class Arms:
+class Arms(Cache):
     """The finished work: each arm's picks, the standalone truth, and every ranking's scores; saved per item."""
 
-    def __init__(self, work: Path, key: dict):
-        self.path = work / CACHE
-        self.data = load_json(self.path)
-        if self.data and self.data.get("key") != key:
-            raise NasError(f"{str(self.path)[:120]} was written for another base or other arms; use a new WORK")
-        self.data.setdefault("key", key)
-        for section in ("searches", "standalone", "scores"):
-            self.data.setdefault(section, {})
-
-    def __getitem__(self, section: str) -> dict:
-        return self.data[section]
-
-    def save(self) -> None:
-        atomic_write_json(self.path, self.data)
+    SECTIONS = ("searches", "standalone", "scores")
+    REFUSAL = "was written for another base or other arms; use a new WORK"
 
 
 def run_arms(base: SearchConfig, arms: List[Tuple[str, str, List[int]]], work: Path, cache: Arms) -> None:
