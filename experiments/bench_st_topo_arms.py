@@ -95,10 +95,8 @@ def run_arms(base: SearchConfig, arms: List[Tuple[str, str, List[int]]], work: P
 
 def blend_scorers(base: SearchConfig, work: Path, blend_arm: Tuple[str, str, List[int]]) -> Dict[str, tuple]:
     """Return, per seed of the blend arm, its search's supernet scorer and blend scorer (snapshots read from disk)."""
-    from nas.proxies.blend import BLEND_WEIGHTS, SUPERNET_SHARE
-    from nas.search.proxy_scorer import REFERENCE_SIZE, BlendScorer, ProxyScorer
+    from nas.search.proxy_scorer import BlendScorer
     from nas.search.scorer import OneShotScorer, window_sampler
-    from nas.utils.seeds import seeded_random
 
     name, scorer, seeds = blend_arm
     space = nas.get_space(base.space)
@@ -109,10 +107,7 @@ def blend_scorers(base: SearchConfig, work: Path, blend_arm: Tuple[str, str, Lis
         cfg = arm_config(base, scorer, seed)
         inner = OneShotScorer(cfg, work / name / f"search-{seed}")
         sample = window_sampler(space, cost_fn, lo, hi, cfg.evolution.max_tries)
-        rng = seeded_random(cfg.seed, "blend-reference")
-        reference = [sample(rng) for _ in range(REFERENCE_SIZE)]  # the reference the search itself ranked against
-        proxies = ProxyScorer.for_config(cfg, sorted(BLEND_WEIGHTS))
-        out[str(seed)] = (inner, BlendScorer(inner, proxies, BLEND_WEIGHTS, SUPERNET_SHARE, reference))
+        out[str(seed)] = (inner, BlendScorer.for_config(cfg, inner, sample))  # the reference the search ranked against
     return out
 
 

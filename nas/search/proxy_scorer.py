@@ -101,6 +101,18 @@ class BlendScorer:
         for name in ("phases", "prep_units", "prep_done", "state_dict", "load_state_dict", "final_weights"):
             setattr(self, name, getattr(inner, name))  # the supernet's preparation is the blend's
 
+    @classmethod
+    def for_config(cls, cfg: Any, inner: Any, sample: Callable[[Any], Genotype], device: Any = "cpu") -> "BlendScorer":
+        """Return the blend of a search config: the fitted weights, and a reference of ``REFERENCE_SIZE`` window
+        members drawn by ``sample(rng)`` from an RNG fixed by the run seed (the same reference on a rerun)."""
+        from nas.proxies.blend import BLEND_WEIGHTS, SUPERNET_SHARE
+        from nas.utils.seeds import seeded_random
+
+        rng = seeded_random(cfg.seed, "blend-reference")
+        reference = [sample(rng) for _ in range(REFERENCE_SIZE)]
+        proxies = ProxyScorer.for_config(cfg, sorted(BLEND_WEIGHTS), device)
+        return cls(inner, proxies, BLEND_WEIGHTS, SUPERNET_SHARE, reference)
+
     def _reference(self) -> Tuple[Dict[str, List[float]], List[List[float]]]:
         """Return the reference's proxies and supernet rows (scored on first use, once the supernet is trained)."""
         if self._ref is None:

@@ -78,13 +78,9 @@ def _training_free(run: Any, name: str, strategy: Any) -> Setup:
 def _blended(run: Any, inner: Any, strategy: Any, sample: Any) -> Setup:
     """Return the setup of ``score.scorer=blend``: the supernet's rows blended with the fitted proxy weights."""
     from nas.proxies.blend import BLEND_WEIGHTS, SUPERNET_SHARE
-    from nas.search.proxy_scorer import REFERENCE_SIZE, BlendScorer, ProxyScorer
-    from nas.utils.seeds import seeded_random
+    from nas.search.proxy_scorer import BlendScorer
 
-    rng = seeded_random(run.cfg.seed, "blend-reference")
-    reference = [sample(rng) for _ in range(REFERENCE_SIZE)]
-    proxies = ProxyScorer.for_config(run.cfg, sorted(BLEND_WEIGHTS), run.device)
-    scorer = BlendScorer(inner, proxies, BLEND_WEIGHTS, SUPERNET_SHARE, reference)
+    scorer = BlendScorer.for_config(run.cfg, inner, sample, run.device)
     extra = {"scorer": "blend", "blend_weights": dict(BLEND_WEIGHTS), "supernet_share": SUPERNET_SHARE}
     return Setup(scorer, strategy, run.cfg.evolution.population * inner.num_snapshots, scorer.final_weights,
                  run.cfg.num_classes, spread=True, summary_extra=lambda: dict(extra))
