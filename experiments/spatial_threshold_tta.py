@@ -50,14 +50,9 @@ def iou_table(model, dataset, batch_size: int, tau: float) -> dict:
 
 
 def main(argv=None) -> int:
-    from nas.config import from_dict
-    from nas.config.retrain import RetrainConfig
+    from experiments.spatial_ceiling import load_spatial
     from nas.data.forgery import ArrayForgeries
     from nas.data.forgery_synthetic import ForgerySpec, make_forgeries
-    from nas.spaces import load_genotype
-    from nas.tasks import resolve_task
-    from nas.train import checkpoint as ck
-    from nas.train.retrain import build_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("checkpoint", type=Path)
@@ -65,14 +60,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=200)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    ckpt = ck.load_checkpoint(args.checkpoint)
-    cfg = from_dict(RetrainConfig, ckpt["config"])
-    g = load_genotype(ckpt["genotype"])
-    task = resolve_task(cfg.task, g)
-    data = task.datasets(cfg, g)
-    model = build_model(task, g, cfg, ckpt["num_classes"])
-    ck.load_model_state(model, ckpt["model"], args.checkpoint)
-    model.eval()
+    model, cfg, data = load_spatial(args.checkpoint)
     d, f = cfg.data, cfg.forgery
     spec = ForgerySpec(train=0, val=args.calibration, resolution=cfg.resolution, quality=f.quality,
                        strength=f.strength, seed=d.seed + CALIBRATION_OFFSET)

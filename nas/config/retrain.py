@@ -8,6 +8,7 @@ from nas.config import changed_keys, path_field, scoped_field
 from nas.config.search import ExecutionConfig
 from nas.config.video import ClipSamplingConfig, EvalConfig
 from nas.errors import NasError
+from nas.forgery.spec import MASK_WIDTH
 
 __all__ = ["DataConfig", "ForgeryConfig", "FadConfig", "LfsConfig", "MixConfig", "parse_classes", "ModelConfig",
            "OptimConfig", "ScheduleConfig", "RetrainExecutionConfig", "RetrainConfig", "OPTIMIZER_NAMES", "STREAM_NAMES"]
@@ -84,6 +85,9 @@ class ForgeryConfig:
     region_loss: str = "bce_dice"  # forgery_spatial: bce_dice (BCE + soft Dice) or balanced_dice (class-balanced
     #                                BCE + Dice, which calls a pixel manipulated from a ~5% posterior on)
     map_gate: str = "hard"  # forgery_spatial: grey map where region >= 1/2 (hard, L1's median rule) or x region (soft)
+    map_width: int = MASK_WIDTH  # forgery_spatial: channels of the map decoder at every stride
+    dice: str = "batch"  # forgery_spatial: the region loss's Dice pooled over the batch, or per fake image and averaged
+    #                      (image: a small region counts as much as a large one)
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
@@ -94,7 +98,8 @@ class ForgeryConfig:
                                     ("video_head", self.video_head, ("pool", "temporal")),
                                     ("labels", self.labels, ("auto", "folder", "list")),
                                     ("region_loss", self.region_loss, ("bce_dice", "balanced_dice")),
-                                    ("map_gate", self.map_gate, ("hard", "soft"))):
+                                    ("map_gate", self.map_gate, ("hard", "soft")),
+                                    ("dice", self.dice, ("batch", "image"))):
             if value not in allowed:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
         if self.replaced_label not in (1, 2):
@@ -102,6 +107,8 @@ class ForgeryConfig:
         if self.strength <= 0 or self.map_weight < 0 or self.crop_scale <= 0 or self.part_weight < 0:
             raise NasError("forgery.strength and forgery.crop_scale must be > 0, forgery.map_weight and "
                            "forgery.part_weight >= 0")
+        if not 1 <= self.map_width <= 1024:
+            raise NasError(f"forgery.map_width must be in 1..1024, got {str(self.map_width)[:20]}")
         if not 0 < self.region_tau < 1 or self.region_weight < 0:
             raise NasError("forgery.region_tau must be in (0, 1) and forgery.region_weight >= 0")
         if not self.video_artefacts >= 0:

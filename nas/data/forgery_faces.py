@@ -14,7 +14,7 @@ from typing import Dict
 import numpy as np
 from PIL import Image
 
-__all__ = ["Face", "random_face", "donor_of", "render", "jpeg", "region_masks"]
+__all__ = ["Face", "random_face", "donor_of", "skin_texture", "render", "jpeg", "region_masks"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ def _colour(rng: np.random.Generator, n: int, lo, hi) -> np.ndarray:
     return rng.uniform(lo, hi, (n, 1, 1, 3)).astype(np.float32)
 
 
+def skin_texture(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """Return ``n`` skin textures for ``size`` px images: white noise, (n, size/2, size/2), 4x4 px cells at 2x."""
+    return rng.normal(0, 0.025, (n, size // 2, size // 2)).astype(np.float32)
+
+
 def _appearance(rng: np.random.Generator, n: int, size: int) -> Dict[str, np.ndarray]:
     tone = rng.uniform(0.25, 0.95, (n, 1, 1, 1))
     skin = np.clip(np.array([0.95, 0.72, 0.58]) * tone + rng.normal(0, 0.04, (n, 1, 1, 3)), 0.05, 1.0)
@@ -63,7 +68,7 @@ def _appearance(rng: np.random.Generator, n: int, size: int) -> Dict[str, np.nda
                 iris=_colour(rng, n, (0.05, 0.05, 0.05), (0.4, 0.5, 0.6)),
                 lips=_colour(rng, n, (0.5, 0.15, 0.2), (0.85, 0.4, 0.45)),
                 eye_r=_u(rng, n, 0.13, 0.19), mouth_w=_u(rng, n, 0.35, 0.5), hair_freq=_u(rng, n, 20, 45),
-                tex=rng.normal(0, 0.025, (n, size // 2, size // 2)).astype(np.float32))
+                tex=skin_texture(rng, n, size))
 
 
 def random_face(rng: np.random.Generator, n: int, size: int) -> Face:

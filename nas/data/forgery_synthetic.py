@@ -8,12 +8,12 @@ before the final JPEG; real images have an all-zero map. Every image, real or fa
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Tuple
+from dataclasses import dataclass, replace
+from typing import Optional, Tuple
 
 import numpy as np
 
-from nas.data.forgery_faces import donor_of, jpeg, random_face, region_masks, render
+from nas.data.forgery_faces import donor_of, jpeg, random_face, region_masks, render, skin_texture
 from nas.data.forgery_methods import ID_REPLACED, METHODS
 from nas.errors import NasError
 
@@ -52,10 +52,15 @@ def _methods(n: int, fake_share: float, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(ids)
 
 
-def _batch(methods: np.ndarray, spec: ForgerySpec, rng: np.random.Generator):
+def _batch(methods: np.ndarray, spec: ForgerySpec, rng: np.random.Generator,
+           source_rng: Optional[np.random.Generator] = None):
+    """Return one batch's images and maps. ``source_rng`` (default ``rng``) redraws the real faces' skin texture
+    and sensor noise, the fine detail a manipulation hides, and nothing else (``experiments.spatial_ceiling``)."""
     r, n = spec.resolution, len(methods)
     faces = random_face(rng, n, r)
-    real = render(faces, r, rng)
+    if source_rng is not None:
+        faces = replace(faces, tex=skin_texture(source_rng, n, r))
+    real = render(faces, r, rng if source_rng is None else source_rng)
     swap = np.flatnonzero(np.isin(methods, ID_REPLACED))
     donors = np.zeros_like(real)
     if swap.size:

@@ -165,5 +165,6 @@ def spec_cost(genotype: Any, spec: DetectorSpec, lfs_genotype: Optional[Any] = N
         total = total + linear_cx(features, n)
     if spec.task == "forgery_spatial":
         final = features if kind_b is None else features - features_b  # the mask head reads stream A only
-        total = total + mask_head_cx((final, a.sides[-1]), [(a.channels[i], a.sides[i]) for i in mask_taps(a.names)])
+        total = total + mask_head_cx((final, a.sides[-1]), [(a.channels[i], a.sides[i]) for i in mask_taps(a.names)],
+                                     spec.map_width)
     return total

@@ -87,7 +87,7 @@ class Detector(nn.Module):
         if spec.task == "forgery_spatial":
             self.tap_ids = mask_taps(a.stage_names)
             self.mask_head = MaskHead(a.num_features, [a.stage_channels[i] for i in self.tap_ids], spec.resolution,
-                                      gate=spec.map_gate)
+                                      width=spec.map_width, gate=spec.map_gate)
 
     def _run_a(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         fa = self.a.begin(self.front_a(x))

@@ -34,11 +34,20 @@ def balanced_bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
                                               weight=balance_weights(target))
 
 
-def soft_dice(p: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
-    """Return 1 - soft Dice of probabilities ``p`` against binary ``target``, pooled over the batch."""
+def soft_dice(p: torch.Tensor, target: torch.Tensor, eps: float = 1.0, per: str = "batch") -> torch.Tensor:
+    """Return 1 - soft Dice of probabilities ``p`` against binary ``target`` (first dimension: images), pooled over
+    the batch (``per="batch"``: large regions dominate) or taken per image and averaged over the images that hold
+    a region (``per="image"``: each manipulated image counts once; zero when none does; the BCE term still covers
+    the others)."""
     p, target = p.float(), target.float()
-    inter = (p * target).sum()
-    return 1 - (2 * inter + eps) / (p.sum() + target.sum() + eps)
+    if per == "batch":
+        inter = (p * target).sum()
+        return 1 - (2 * inter + eps) / (p.sum() + target.sum() + eps)
+    dims = tuple(range(1, p.dim()))
+    size = target.sum(dims)
+    dice = 1 - (2 * (p * target).sum(dims) + eps) / (p.sum(dims) + size + eps)
+    held = size > 0
+    return dice[held].mean() if bool(held.any()) else dice.sum() * 0.0
 
 
 def plain_bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -49,7 +58,8 @@ def plain_bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 REGION_LOSSES = {"bce_dice": plain_bce, "balanced_dice": balanced_bce}  # forgery.region_loss -> its BCE term
 
 
-def region_loss(p: torch.Tensor, target: torch.Tensor, kind: str = "bce_dice") -> torch.Tensor:
-    """Return the ``kind`` BCE + soft Dice (in float32: BCE on probabilities is refused under CUDA autocast)."""
+def region_loss(p: torch.Tensor, target: torch.Tensor, kind: str = "bce_dice", dice: str = "batch") -> torch.Tensor:
+    """Return the ``kind`` BCE + soft Dice pooled ``dice`` (batch | image) (in float32: BCE on probabilities is refused
+    under CUDA autocast)."""
     with torch.autocast(device_type=p.device.type, enabled=False):
-        return REGION_LOSSES[kind](p, target) + soft_dice(p, target)
+        return REGION_LOSSES[kind](p, target) + soft_dice(p, target, per=dice)

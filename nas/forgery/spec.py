@@ -68,6 +68,7 @@ class DetectorSpec:
     mix_reduction: int = 8  # MixBlock query/key width = channels / this
     stem_stride: Optional[int] = None  # main stream's stem stride (st_topo option); None: the space's default
     map_gate: str = "hard"  # forgery_spatial: grey map kept where region >= 1/2 (hard) or scaled by it (soft)
+    map_width: int = MASK_WIDTH  # forgery_spatial: channels of the map decoder at every stride
 
     def validate(self) -> None:
         """Raise a one-line NasError on a value that cannot build."""
@@ -87,6 +88,8 @@ class DetectorSpec:
             raise NasError("mix.at applies only with --streams mix")
         if self.map_gate not in MAP_GATES:
             raise NasError(f"forgery.map_gate must be one of {'|'.join(MAP_GATES)}, got {str(self.map_gate)[:40]!r}")
+        if not isinstance(self.map_width, int) or not 1 <= self.map_width <= 1024:
+            raise NasError(f"forgery.map_width must be an integer in 1..1024, got {str(self.map_width)[:20]}")
 
 
 @dataclass(frozen=True)

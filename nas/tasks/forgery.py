@@ -39,7 +39,7 @@ def detector_kwargs(cfg: Any, task: str) -> Dict[str, Any]:
     return dict(task=task, classes=label_sets(cfg), streams=m.streams, resolution=cfg.resolution,
                 mix_at=cfg.mix.stages(), lfs_genotype=m.lfs_genotype, dropout=m.dropout,
                 fad_all_band=cfg.fad.all_band, lfs_split=cfg.lfs.split, lfs_order=cfg.lfs.order,
-                stem_stride=m.stem_stride, map_gate=cfg.forgery.map_gate)
+                stem_stride=m.stem_stride, map_gate=cfg.forgery.map_gate, map_width=cfg.forgery.map_width)
 
 
 def detector_spec_kwargs(task: str, resolution: Optional[int], options: Dict[str, Any]) -> Dict[str, Any]:
@@ -190,7 +190,8 @@ class _Forgery(Task):
     def loss(self, cfg: Any) -> Callable:
         """Return the mean cross-entropy over the label sets, plus for the spatial task the weighted grey-map loss
         (L1 or BCE; with ``forgery.map_gate=hard`` on the grey level inside the true region) and the weighted
-        region loss (``forgery.region_loss``: BCE or balanced BCE, + Dice, against grey map >= ``region_tau``)."""
+        region loss (``forgery.region_loss``: BCE or balanced BCE, + Dice pooled per ``forgery.dice``, against grey
+        map >= ``region_tau``)."""
         from nas.forgery.losses import region_loss
 
         sets, smoothing, f = label_sets(cfg), cfg.label_smoothing, cfg.forgery
@@ -211,7 +212,7 @@ class _Forgery(Task):
                 grey = out["grey"] * truth if f.map_gate == "hard" and "grey" in out else out["mask"]
                 total = total + f.map_weight * _grey_loss(grey, maps, f.loss)
                 if "region" in out and f.region_weight:
-                    total = total + f.region_weight * region_loss(out["region"], truth, f.region_loss)
+                    total = total + f.region_weight * region_loss(out["region"], truth, f.region_loss, f.dice)
             return total
 
         fn.sets = sets  # type: ignore[attr-defined]

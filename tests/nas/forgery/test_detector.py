@@ -45,6 +45,7 @@ def test_lfs_genotype_and_12_channel_fad_cost():
     ("forgery_image", "rgb", {"stem_stride": 1}, {"stem_stride": 1}),
     ("forgery_image", "mix", {"mix_at": "s8,s32", "classes": (3, 16)}, {"mix_at": ("s8", "s32"), "classes": (3, 16)}),
     ("forgery_spatial", "lfs", {"classes": ""}, {"classes": ()}),  # the map head alone
+    ("forgery_spatial", "rgb", {"classes": "", "map_width": 16}, {"classes": (), "map_width": 16}),
 ])
 def test_pure_cost_of_other_options_equals_measured(task, streams, kw, det_kw):
     det = create_detector(G, task=task, streams=streams, resolution=32, **det_kw)

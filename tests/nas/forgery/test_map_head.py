@@ -6,7 +6,7 @@ from nas.config import build_config
 from nas.config.retrain import RetrainConfig
 from nas.errors import NasError
 from nas.forgery import create_detector
-from nas.forgery.losses import REGION_LOSSES, region_loss
+from nas.forgery.losses import REGION_LOSSES, region_loss, soft_dice
 
 G = "st_topo:mobilenetv2"
 
@@ -55,7 +55,27 @@ def test_region_loss_kinds_and_an_empty_map_does_not_win():
         assert region_loss(found, target, kind) < region_loss(empty, target, kind)
 
 
-@pytest.mark.parametrize("key,value", [("region_loss", "dice"), ("map_gate", "median")])
+def test_dice_per_image_counts_a_missed_small_region_as_much_as_a_found_large_one():
+    target = torch.zeros(3, 16, 16)
+    target[0] = 1  # a large region, found
+    target[1, :2, :2] = 1  # a small region, missed
+    p = target.clone()
+    p[1] = 0  # the third image is real and empty: it holds no region, so it is not averaged in
+    batch, image = soft_dice(p, target), soft_dice(p, target, per="image")
+    assert batch < 0.02  # pooled, the 4 missed pixels hardly count against 256 found ones
+    assert image == pytest.approx(0.5 * (1 - 1 / 5), abs=1e-6)  # (0 + 1 - 1 / (4 + 1)) / 2, eps = 1
+    assert soft_dice(torch.rand(2, 4, 4), torch.zeros(2, 4, 4), per="image") == 0  # no region at all
+
+
+def test_map_width_sets_the_decoder():
+    det = create_detector(G, task="forgery_spatial", classes=(), resolution=32, map_width=8)
+    assert det.mask_head.last.out_channels == 8
+    with pytest.raises(NasError, match="map_width"):
+        create_detector(G, task="forgery_spatial", resolution=32, map_width=0)
+
+
+@pytest.mark.parametrize("key,value", [("region_loss", "dice"), ("map_gate", "median"), ("dice", "pixel"),
+                                       ("map_width", "0")])
 def test_bad_config_value_is_one_line(key, value):
     with pytest.raises(NasError, match=f"forgery.{key}"):
         build_config(RetrainConfig, recipe=None, flags={}, opts=["task=forgery_spatial", f"forgery.{key}={value}"])
