@@ -9,7 +9,9 @@ map that finds nothing (an all-zero map scores L1 0.0083 on the embedded set). D
 classes to equal total weight (as BSN weights boundary labels); its minimiser is the posterior reweighted by
 the class ratio, so at a 5% manipulated share the 1/2 cut falls near a 5% posterior and the region swells.
 Measured on the embedded set (docs/forgery.md, 3 seeds): the two give about the same region IoU, but only
-``bce_dice``'s region can gate the grey map without costing L1.
+``bce_dice``'s region can gate the grey map without costing L1. Dice pooled over the batch is ruled by the large
+face swaps; Dice per manipulated image (``forgery.dice=image``) gives a mouth edit the same weight, and raised
+region IoU by 0.014 over 3 seeds, at the price of more false alarms on real images.
 """
 from __future__ import annotations
 
