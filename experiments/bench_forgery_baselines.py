@@ -43,6 +43,11 @@ TASKS: Dict[str, tuple] = {  # name -> (genotype, task, recipe, overrides): redu
                           "forgery.region_loss=balanced_dice"]),
     "spatial_soft": (IMAGE, "forgery_spatial", "forgery_spatial.yaml",
                      ["data.train_size=1500", "data.val_size=500", "epochs=6", "forgery.map_gate=soft"]),
+    # the recipe with F3-Net's mix streams, at its own size and at four times the images (about 13 and 58 min per
+    # seed at one thread; docs/forgery.md "Spatial: how high region IoU can go")
+    "spatial_mix": (IMAGE, "forgery_spatial", "forgery_spatial.yaml", ["model.streams=mix"]),
+    "spatial_mix_60000": (IMAGE, "forgery_spatial", "forgery_spatial.yaml",
+                          ["model.streams=mix", "data.train_size=60000"]),
     "video": (VIDEO, "forgery_video", "forgery_video_embedded.yaml", SMALL_VIDEO),
     "temporal": (VIDEO, "forgery_temporal", "forgery_temporal_embedded.yaml",
                  ["data.train_size=256", "data.val_size=64", "epochs=10"]),
@@ -52,7 +57,7 @@ HEADLINES = {  # task -> (metric, its baselines)
     "image": [("auc", ("chance",)), ("acc", ("majority",))],
     "spatial": [("bin_iou", ("zero", "mean")), ("bin_f1", ("zero", "mean")), ("l1", ("zero", "mean"))],
     **{name: [("bin_iou", ("zero", "mean")), ("bin_f1", ("zero", "mean")), ("l1", ("zero", "mean"))]
-       for name in ("spatial_recipe", "spatial_balanced", "spatial_soft")},
+       for name in ("spatial_recipe", "spatial_balanced", "spatial_soft", "spatial_mix", "spatial_mix_60000")},
     "video": [("auc", ("chance", "framediff")), ("acc", ("majority",))],
     "video_pool": [("auc", ("chance", "framediff")), ("acc", ("majority",))],
     "temporal": [(m, ("whole", "whole_called", "whole_true")) for m in ("mAP", "ap_0.5", "ap_0.75", "ap_0.95")]
