@@ -60,3 +60,25 @@ def test_proxy_test_includes_the_supernet_draw():
     assert one.estimate > 0.8 and one.shown and one.n == "12 genotypes x 1 supernet(s)"
     both = proxy_test([truth, truth[::-1]], madds, truth, resamples=300)
     assert not both.shown and both.low < 0 < both.high
+
+
+def test_student_t_matches_tabled_values_for_odd_and_even_df():
+    from nas.utils.stats import student_t_ppf, student_t_sf
+    # two-sided 95% critical values from the standard table, odd and even degrees of freedom
+    for df, crit in [(1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (7, 2.365), (30, 2.042)]:
+        assert student_t_sf(crit, df) == pytest.approx(0.025, abs=2e-5)
+        assert student_t_ppf(0.975, df) == pytest.approx(crit, abs=1e-3)
+    assert student_t_sf(0.0, 5) == pytest.approx(0.5)
+    assert student_t_sf(-2.0, 3) == pytest.approx(1 - student_t_sf(2.0, 3))
+    with pytest.raises(ValueError, match="positive integer"):
+        student_t_sf(1.0, 0)
+
+
+def test_t_claim_recomputes_a_stored_seed_figure_and_refuses_a_test_without_spread():
+    from nas.utils.stats import t_claim
+    ious = [0.5733248882365163, 0.5511314626484213, 0.5643994011604242]  # dice_width/metrics_mix_60000_seed*.json
+    c = t_claim(ious, null=0.5, n="3 seeds")
+    assert (round(c.estimate, 3), round(c.low, 3), round(c.high, 3)) == (0.563, 0.535, 0.591)
+    assert c.p == pytest.approx(0.0052, abs=2e-4) and c.shown
+    assert not t_claim(ious, null=0.56).shown  # the mean is above 0.56, but not shown at 3 seeds
+    assert not t_claim([0.6], null=0.5).shown and not t_claim([0.6, 0.6, 0.6], null=0.5).shown
