@@ -67,6 +67,7 @@ class ForgeryConfig:
     map_weight: float = 1.0  # forgery_spatial: weight of the map loss beside the classification losses
     quality: str = "hq"  # embedded set: final JPEG range hq (75-95) or lq (30-50)
     strength: float = 1.0  # embedded set: manipulation amplitude (lower is harder)
+    look: str = "v1"  # embedded image set: faces as measured so far (v1) or closer to photographs (v2; docs/forgery.md)
     map_root: Optional[str] = path_field("read")  # ForgeryNet lists: root of the spatial_localize/ maps (same relpaths)
     replaced_label: int = 1  # 3-way label of ID-replaced methods (ID-remained gets the other of 1, 2)
     crop_scale: float = 1.3  # ForgeryNet lists: face crop = box enlarged this much (X_BB.txt sidecars)
@@ -99,7 +100,7 @@ class ForgeryConfig:
                                     ("labels", self.labels, ("auto", "folder", "list")),
                                     ("region_loss", self.region_loss, ("bce_dice", "balanced_dice")),
                                     ("map_gate", self.map_gate, ("hard", "soft")),
-                                    ("dice", self.dice, ("batch", "image"))):
+                                    ("dice", self.dice, ("batch", "image")), ("look", self.look, ("v1", "v2"))):
             if value not in allowed:
                 raise NasError(f"forgery.{key} must be one of {'|'.join(allowed)}, got {str(value)[:40]!r}")
         if self.replaced_label not in (1, 2):

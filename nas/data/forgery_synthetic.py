@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from nas.data.forgery_faces import donor_of, jpeg, random_face, region_masks, render, skin_texture
+from nas.data.forgery_faces import LOOKS, donor_of, jpeg, random_face, region_masks, render, skin_texture
 from nas.data.forgery_methods import ID_REPLACED, METHODS
 from nas.errors import NasError
 
@@ -33,11 +33,14 @@ class ForgerySpec:
     resolution: int = 64  # image side in pixels (faces are drawn at twice this and downsampled)
     quality: str = "hq"  # final JPEG range: hq or lq
     strength: float = 1.0  # scales every manipulation's amplitude; lower is harder
+    look: str = "v1"  # the faces' rendering: v1 (the measured set) or v2 (closer to photographs; forgery_faces)
     fake_share: float = 0.5  # share of manipulated images
     seed: int = 0  # generator seed; the same seed gives the same images
 
     def validate(self) -> None:
         """Raise a one-line NasError on an impossible value."""
+        if self.look not in LOOKS:
+            raise NasError(f"forgery.look must be one of {'|'.join(LOOKS)}, got {str(self.look)[:20]!r}")
         if self.quality not in QUALITY:
             raise NasError(f"forgery.quality must be hq or lq, got {str(self.quality)[:20]!r}")
         if not 0.0 < self.fake_share < 1.0 or self.strength <= 0:
@@ -60,11 +63,11 @@ def _batch(methods: np.ndarray, spec: ForgerySpec, rng: np.random.Generator,
     faces = random_face(rng, n, r)
     if source_rng is not None:
         faces = replace(faces, tex=skin_texture(source_rng, n, r))
-    real = render(faces, r, rng if source_rng is None else source_rng)
+    real = render(faces, r, rng if source_rng is None else source_rng, look=spec.look)
     swap = np.flatnonzero(np.isin(methods, ID_REPLACED))
     donors = np.zeros_like(real)
     if swap.size:
-        donors[swap] = render(donor_of(faces.take(swap), rng, r), r, rng)
+        donors[swap] = render(donor_of(faces.take(swap), rng, r, spec.look), r, rng, look=spec.look)
     parts = region_masks(faces, r)
     lo, hi = QUALITY[spec.quality]
     images = np.empty((n, r, r, 3), np.uint8)

@@ -311,7 +311,7 @@ def _embedded(cfg: Any, maps: bool):
 
     d, f = cfg.data, cfg.forgery
     spec = ForgerySpec(train=d.train_size, val=d.val_size, resolution=cfg.resolution, quality=f.quality,
-                       strength=f.strength, seed=d.seed)
+                       strength=f.strength, seed=d.seed, look=f.look)
     rng = np.random.default_rng(d.seed)
     out = []
     for n, train in ((spec.train, True), (spec.val, False)):

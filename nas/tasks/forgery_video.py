@@ -72,6 +72,8 @@ class VideoForgeryBase(Task):
                            "not apply")
         if cfg.model.num_classes is not None:
             raise NasError(f"model.num_classes does not apply to {self.name}")
+        if f.look != "v1":
+            raise NasError(f"forgery.look applies to the embedded image set only; {self.name}'s videos keep v1")
         lists = (d.root, d.train_list, d.val_list)
         if any(lists) and not all(lists):
             raise NasError(f"{self.name} reads ForgeryNet video lists: give all of --data-root, --train-list and "

@@ -89,10 +89,10 @@ def _bad(case, tmp):
     return [V, "--task", "forgery_video", "--data-root", str(tmp), "--train-list", str(lst), "--val-list", str(lst)]
 
 
-@pytest.mark.parametrize("case", ["fields", "overlap", "empty", "pool", "frames", "head", "artefacts"])
+@pytest.mark.parametrize("case", ["fields", "overlap", "empty", "pool", "frames", "head", "artefacts", "look"])
 def test_bad_input_is_one_line(case, tmp_path, capsys):
     extra = {"frames": ["forgery.video_head=temporal", "--frames", "4"], "head": ["forgery.video_head=lstm"],
-             "artefacts": ["forgery.video_artefacts=-1"]}
+             "artefacts": ["forgery.video_artefacts=-1"], "look": ["forgery.look=v2"]}
     args = [V, "--task", "forgery_video", *extra[case]] if case in extra else _bad(case, tmp_path)
     code = main([*args, *TINY, "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip().splitlines()
@@ -101,7 +101,8 @@ def test_bad_input_is_one_line(case, tmp_path, capsys):
             "pool": "eval.pool must be one of mean|max|topk, got 'median'",
             "frames": "--frames does not apply to forgery.video_head=temporal",
             "head": "forgery.video_head must be one of pool|temporal, got 'lstm'",
-            "artefacts": "forgery.video_artefacts must be >= 0"}[case]
+            "artefacts": "forgery.video_artefacts must be >= 0",
+            "look": "forgery.look applies to the embedded image set only"}[case]
     assert want in err[0]
 
 
