@@ -27,8 +27,13 @@ one-sided t-test over folds (``nas.utils.stats.t_claim``; folds share training i
 approximate). Every AUC is printed beside chance (0.5). Raw rows go to ``--out``/rows.jsonl as they finish, and
 ``--resume`` skips the rows already there.
 
+``--stats`` instead compares image statistics of the inner face (cheeks, nose and eyes, the same part of the face in
+both, resized to 24 px): pixel-to-pixel change, Laplacian energy and contrast of the real photographs' real images
+against the embedded set's faces in each look (``forgery.look``), with the standard error of each mean.
+
 Usage: python -m experiments.real_face_probe --photos DIR --checkpoint NAME=RUN/best.pt [...] --out DIR
        [--per-identity 48] [--folds 7] [--epochs 15] [--seed 0] [--resume]
+       python -m experiments.real_face_probe --photos DIR --stats --out DIR
 """
 from __future__ import annotations
 
@@ -106,6 +111,46 @@ def build_set(people: Dict[str, List[Path]], per_identity: int, seed: int) -> Li
     return rows
 
 
+def _inner_face(img: np.ndarray, box) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(img).crop(box).resize((24, 24), Image.BOX), np.float64).mean(-1)
+
+
+def _stats_of(faces: np.ndarray) -> Dict[str, List[float]]:
+    """Per image: mean |horizontal change|, mean |Laplacian| and the standard deviation, on 0-255 grey."""
+    lap = np.abs(4 * faces[:, 1:-1, 1:-1] - faces[:, :-2, 1:-1] - faces[:, 2:, 1:-1] - faces[:, 1:-1, :-2]
+                 - faces[:, 1:-1, 2:]).mean((1, 2))
+    return {"change": np.abs(np.diff(faces, axis=2)).mean((1, 2)).tolist(), "laplacian": lap.tolist(),
+            "contrast": faces.std((1, 2)).tolist()}
+
+
+def face_statistics(people: Dict[str, List[Path]], seed: int, n: int = 200) -> dict:
+    """Return the inner-face statistics of the real photographs' real images and of ``n`` embedded faces per look."""
+    from nas.data.forgery_faces import LOOKS, jpeg, random_face, render
+
+    rows = build_set(people, 16, seed)
+    real = np.stack([_inner_face(r["image"], (20, 18, 44, 42)) for r in rows if r["method"] == 0])
+    sets = {"real photos": real}
+    for look in LOOKS:  # the same part of the face: x cx +- 0.48a, y cy +- 0.3b (0.31-0.69 of a tight crop)
+        rng = np.random.default_rng(seed)
+        f = random_face(rng, n, RES)
+        images = render(f, RES, rng, look=look)
+        faces = []
+        for i in range(n):
+            cx, cy, a, b = (float(getattr(f, k)[i, 0, 0]) * RES for k in ("cx", "cy", "a", "b"))
+            u8 = np.round(jpeg(images[i], 90) * 255).astype(np.uint8)
+            faces.append(_inner_face(u8, (int(cx - 0.48 * a), int(cy - 0.3 * b), int(cx + 0.48 * a),
+                                          int(cy + 0.3 * b))))
+        sets[f"embedded {look}"] = np.stack(faces)
+    out = {}
+    for name, faces in sets.items():
+        values = _stats_of(faces)
+        out[name] = {k: {"mean": float(np.mean(v)), "se": float(np.std(v, ddof=1) / np.sqrt(len(v))), "n": len(v)}
+                     for k, v in values.items()}
+    return out
+
+
 def write_fold(rows: List[dict], val_ids: List[str], root: Path) -> Path:
     """Write a plain forgery folder (``{train,val}/{real,fake}/`` and ``<split>/masks/``) holding out ``val_ids``;
     where every identity is held out (the zero-shot folder), ``train/`` holds the same images (never trained on)."""
@@ -137,7 +182,8 @@ def _retrain(args: List[str]) -> dict:
 def main(argv: List[str] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photos", type=Path, required=True)
-    ap.add_argument("--checkpoint", action="append", required=True,
+    ap.add_argument("--stats", action="store_true", help="compare inner-face image statistics, train nothing")
+    ap.add_argument("--checkpoint", action="append", default=[],
                     help="NAME=PATH: an embedded forgery_image run's best.pt (repeatable)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--per-identity", type=int, default=48)
@@ -147,8 +193,17 @@ def main(argv: List[str] = None) -> int:
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args(argv)
     try:
-        if any("=" not in c for c in args.checkpoint):
-            raise NasError("--checkpoint takes NAME=PATH")
+        if args.stats:
+            people = identities(args.photos)
+            args.out.mkdir(parents=True, exist_ok=True)
+            stats = face_statistics(people, args.seed)
+            (args.out / "stats.json").write_text(json.dumps(stats, indent=1))
+            for name, entry in stats.items():
+                print(f"{name:>14}: " + ", ".join(f"{k} {v['mean']:.2f} +- {v['se']:.2f}" for k, v in entry.items())
+                      + f" (n = {entry['change']['n']})")
+            return 0
+        if not args.checkpoint or any("=" not in c for c in args.checkpoint):
+            raise NasError("--checkpoint NAME=PATH is needed (repeatable), or --stats")
         checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
         people = identities(args.photos)
         if not 2 <= args.folds <= len(people):

@@ -64,3 +64,14 @@ def test_probe_end_to_end_writes_rows_and_a_summary_and_resumes(tmp_path):
     import json
     summary = json.loads((tmp_path / "probe" / "summary.json").read_text())
     assert summary["chance"] == 0.5 and 0 <= summary["e"]["zero_shot"] <= 1 and len(summary["e"]["backbone"]) == 2
+
+
+def test_stats_compares_the_same_part_of_the_face_in_every_set(tmp_path, capsys):
+    photos = _photos(tmp_path, [f"{n}_crop.png" for n in ("ann", "bob", "cid", "dan")])
+    assert main(["--photos", str(photos), "--stats", "--out", str(tmp_path / "s")]) == 0
+    import json
+    stats = json.loads((tmp_path / "s" / "stats.json").read_text())
+    assert set(stats) == {"real photos", "embedded v1", "embedded v2"}
+    assert stats["real photos"]["change"]["n"] == 4 * 8  # half of 16 images per identity are real
+    # the v2 lens blur and smooth shading: less pixel-to-pixel change in the inner face than v1
+    assert stats["embedded v2"]["laplacian"]["mean"] < stats["embedded v1"]["laplacian"]["mean"]
