@@ -34,6 +34,7 @@ against the embedded set's faces in each look (``forgery.look``), with the stand
 Usage: python -m experiments.real_face_probe --photos DIR --checkpoint NAME=RUN/best.pt [...] --out DIR
        [--per-identity 48] [--folds 7] [--epochs 15] [--seed 0] [--resume]
        python -m experiments.real_face_probe --photos DIR --stats --out DIR
+       python -m experiments.real_face_probe --summarise --out DIR   (recompute summary.json from rows.jsonl)
 """
 from __future__ import annotations
 
@@ -181,7 +182,8 @@ def _retrain(args: List[str]) -> dict:
 
 def main(argv: List[str] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--photos", type=Path, required=True)
+    ap.add_argument("--photos", type=Path)
+    ap.add_argument("--summarise", action="store_true", help="only recompute summary.json from --out/rows.jsonl")
     ap.add_argument("--stats", action="store_true", help="compare inner-face image statistics, train nothing")
     ap.add_argument("--checkpoint", action="append", default=[],
                     help="NAME=PATH: an embedded forgery_image run's best.pt (repeatable)")
@@ -193,6 +195,12 @@ def main(argv: List[str] = None) -> int:
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args(argv)
     try:
+        if args.summarise:
+            if not (args.out / "rows.jsonl").is_file():
+                raise NasError(f"--summarise: no rows.jsonl in {str(args.out)[:120]}")
+            return summarise(args.out)
+        if args.photos is None:
+            raise NasError("--photos DIR is needed (a folder of tight face crops)")
         if args.stats:
             people = identities(args.photos)
             args.out.mkdir(parents=True, exist_ok=True)
@@ -257,30 +265,67 @@ def _run(todo, done, rows, names, folds, checkpoints, common, args, log, start) 
               f"(chance 0.5), ETA {eta / 60:.1f} min", flush=True)
 
 
-def summarise(out: Path) -> int:
+def _group(name: str) -> str:
+    """The setting a checkpoint name stands for: the name without a trailing seed (``v2s1`` -> ``v2``)."""
+    return re.sub(r"[_-]?s(eed)?\d+$", "", name) or name
+
+
+def summarise(out: Path, quiet: bool = False) -> int:
     """Print and write ``summary.json``: per checkpoint the zero-shot AUC, the per-fold AUCs of scratch and backbone
-    runs, and the paired tests backbone vs scratch and each vs chance."""
+    runs and the paired tests backbone vs scratch and vs chance; per setting (checkpoints by name without their
+    seed, ``_group``) the same over its seeds; and between two settings, the paired test over folds of their
+    fine-tuned AUCs and the exact permutation test of their zero-shot AUCs."""
+    from nas.utils.stats import permutation_p
+
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     by = {(r["kind"], r["fold"]): r["auc"] for r in rows}
     folds = sorted({r["fold"] for r in rows if r["fold"] >= 0})
     names = sorted({r["kind"].split(":", 1)[1] for r in rows if ":" in r["kind"]})
     scratch = {f: by[("scratch", f)] for f in folds if ("scratch", f) in by}
-    summary = {"chance": 0.5, "folds": folds, "scratch": [scratch[f] for f in sorted(scratch)]}
+    n = f"{len(scratch)} identity folds"
+    summary = {"chance": 0.5, "folds": folds, "scratch": [scratch[f] for f in sorted(scratch)],
+               "scratch_mean": float(np.mean(list(scratch.values()))) if scratch else None}
     if len(scratch) >= 2:
-        summary["scratch_vs_chance"] = t_claim([a - 0.5 for a in scratch.values()],
-                                               n=f"{len(scratch)} identity folds").as_dict()
+        summary["scratch_vs_chance"] = t_claim([a - 0.5 for a in scratch.values()], n=n).as_dict()
+    fine: Dict[str, Dict[int, float]] = {}
     for name in names:
-        pairs = [f for f in sorted(scratch) if (f"backbone:{name}", f) in by]
-        entry = {"zero_shot": by.get((f"zero_shot:{name}", -1)),
-                 "backbone": [by[(f"backbone:{name}", f)] for f in pairs], "folds": pairs}
-        if len(pairs) >= 2:
-            n = f"{len(pairs)} identity folds"
-            entry["backbone_vs_scratch"] = t_claim([by[(f"backbone:{name}", f)] - scratch[f] for f in pairs],
-                                                   n=n).as_dict()
-            entry["backbone_vs_chance"] = t_claim([a - 0.5 for a in entry["backbone"]], n=n).as_dict()
+        fine[name] = {f: by[(f"backbone:{name}", f)] for f in sorted(scratch) if (f"backbone:{name}", f) in by}
+        entry = {"zero_shot": by.get((f"zero_shot:{name}", -1)), "backbone": list(fine[name].values()),
+                 "folds": list(fine[name])}
+        if len(fine[name]) >= 2:
+            entry["backbone_vs_scratch"] = t_claim([a - scratch[f] for f, a in fine[name].items()],
+                                                   n=f"{len(fine[name])} identity folds").as_dict()
         summary[name] = entry
+    groups: Dict[str, List[str]] = {}
+    for name in names:
+        groups.setdefault(_group(name), []).append(name)
+    summary["settings"] = {}
+    per_fold = {}
+    for g, members in groups.items():
+        full = [m for m in members if set(fine[m]) == set(scratch)]
+        per_fold[g] = {f: float(np.mean([fine[m][f] for m in full])) for f in scratch} if full else {}
+        zero = [by[(f"zero_shot:{m}", -1)] for m in members if (f"zero_shot:{m}", -1) in by]
+        entry = {"checkpoints": members, "zero_shot": zero, "zero_shot_mean": float(np.mean(zero)) if zero else None,
+                 "backbone_mean": float(np.mean(list(per_fold[g].values()))) if per_fold[g] else None}
+        if len(per_fold[g]) >= 2:
+            entry["backbone_vs_scratch"] = t_claim([per_fold[g][f] - scratch[f] for f in scratch],
+                                                   n=f"{n}, mean of {len(full)} seeds each").as_dict()
+        summary["settings"][g] = entry
+    summary["between"] = {}
+    for a in groups:
+        for b in groups:
+            if a >= b or len(per_fold[a]) < 2 or len(per_fold[b]) < 2:
+                continue
+            za, zb = summary["settings"][a]["zero_shot"], summary["settings"][b]["zero_shot"]
+            diff = lambda x, y: float(np.mean(x) - np.mean(y))  # noqa: E731
+            summary["between"][f"{b} - {a}"] = {
+                "backbone": t_claim([per_fold[b][f] - per_fold[a][f] for f in scratch], n=n).as_dict(),
+                "zero_shot": {"estimate": diff(zb, za), "n": f"{len(zb)} vs {len(za)} seeds",
+                              f"p_{b}_higher": permutation_p(zb, za, diff),
+                              f"p_{a}_higher": permutation_p(za, zb, diff)}}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary, indent=1))
+    if not quiet:
+        print(json.dumps(summary, indent=1))
     return 0
 
 

@@ -75,3 +75,22 @@ def test_stats_compares_the_same_part_of_the_face_in_every_set(tmp_path, capsys)
     assert stats["real photos"]["change"]["n"] == 4 * 8  # half of 16 images per identity are real
     # the v2 lens blur and smooth shading: less pixel-to-pixel change in the inner face than v1
     assert stats["embedded v2"]["laplacian"]["mean"] < stats["embedded v1"]["laplacian"]["mean"]
+
+
+def test_summarise_groups_seeds_into_settings_and_compares_them(tmp_path, capsys):
+    import json
+    rows = [{"kind": "scratch", "fold": f, "auc": 0.6} for f in range(4)]
+    for look, lift in (("v1", 0.1), ("v2", 0.2)):
+        for seed in (0, 1):
+            rows.append({"kind": f"zero_shot:{look}s{seed}", "fold": -1, "auc": 0.6 + lift + 0.01 * seed})
+            rows += [{"kind": f"backbone:{look}s{seed}", "fold": f, "auc": 0.6 + lift + 0.01 * (f + seed)}
+                     for f in range(4)]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["--summarise", "--out", str(tmp_path)]) == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["settings"]["v1"]["checkpoints"] == ["v1s0", "v1s1"]
+    assert s["settings"]["v2"]["backbone_vs_scratch"]["verdict"] == "met"
+    between = s["between"]["v2 - v1"]
+    assert between["backbone"]["estimate"] == pytest.approx(0.1)
+    assert between["zero_shot"]["p_v2_higher"] == pytest.approx(1 / 6)  # 2 vs 2: the best of C(4, 2) labellings
+    assert main(["--summarise", "--out", str(tmp_path / "none")]) == 2
