@@ -24,7 +24,9 @@ It then measures, on folds that hold out whole identities (``--folds``):
 
 Per fold it keeps each run's validation AUC (final epoch) and states "backbone beats scratch" as a paired
 one-sided t-test over folds (``nas.utils.stats.t_claim``; folds share training identities, so the test is
-approximate). Every AUC is printed beside chance (0.5). Raw rows go to ``--out``/rows.jsonl as they finish, and
+approximate). ``--task forgery_spatial`` does the same for the map head with region IoU on the fakes. Every figure
+is printed beside its trivial baseline on the same images: chance (0.5) for AUC, the mean map for region IoU (the
+zero map's IoU is 0). Raw rows go to ``--out``/rows.jsonl as they finish, and
 ``--resume`` skips the rows already there.
 
 ``--stats`` instead compares image statistics of the inner face (cheeks, nose and eyes, the same part of the face in
@@ -56,6 +58,7 @@ from nas.utils.stats import t_claim
 __all__ = ["identities", "build_set", "write_fold", "main"]
 
 GENOTYPE = "st_topo:mobilenetv2"
+METRIC = {"forgery_image": ("auc", None), "forgery_spatial": ("bin_iou", "base_mean_bin_iou")}  # and its baseline
 RES = 64
 LEAVE_OUT = ("average", "joconde", "picasso", "scream", "skullmask", "vendetta", "ironman")  # not photographs
 TIGHT = dict(cx=0.5, cy=0.5, a=0.40, b=0.50, eye_dx=0.45, eye_r=0.17, mouth_w=0.45)  # a tight crop's geometry
@@ -186,7 +189,9 @@ def main(argv: List[str] = None) -> int:
     ap.add_argument("--summarise", action="store_true", help="only recompute summary.json from --out/rows.jsonl")
     ap.add_argument("--stats", action="store_true", help="compare inner-face image statistics, train nothing")
     ap.add_argument("--checkpoint", action="append", default=[],
-                    help="NAME=PATH: an embedded forgery_image run's best.pt (repeatable)")
+                    help="NAME=PATH: an embedded run's best.pt of --task (repeatable)")
+    ap.add_argument("--task", choices=sorted(METRIC), default="forgery_image",
+                    help="forgery_image (AUC against chance) or forgery_spatial (region IoU against the mean map)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--per-identity", type=int, default=48)
     ap.add_argument("--folds", type=int, default=7)
@@ -229,8 +234,8 @@ def main(argv: List[str] = None) -> int:
     rows = build_set(people, args.per_identity, args.seed)
     names = sorted(people)
     folds = [names[k::args.folds] for k in range(args.folds)]
-    common = ["--task", "forgery_image", "--classes", "2", f"seed={args.seed}", f"epochs={args.epochs}",
-              "batch_size=32", "data.min_readable=0.9"]
+    common = ["--task", args.task, *(["--classes", "2"] if args.task == "forgery_image" else []),
+              f"seed={args.seed}", f"epochs={args.epochs}", "batch_size=32", "data.min_readable=0.9"]
     todo = [(f"zero_shot:{c}", -1) for c in checkpoints] + [
         (k, f) for f in range(args.folds) for k in ("scratch", *(f"backbone:{c}" for c in checkpoints))]
     start = time.perf_counter()
@@ -259,10 +264,11 @@ def _run(todo, done, rows, names, folds, checkpoints, common, args, log, start) 
             row = _retrain([GENOTYPE, "--data", str(data), "--out", str(run), *init, *common])
         keep = {k: v for k, v in row.items() if isinstance(v, (int, float))}
         with log.open("a") as fh:
-            fh.write(json.dumps({"kind": kind, "fold": fold, "val_ids": val_ids, **keep}) + "\n")
+            fh.write(json.dumps({"kind": kind, "fold": fold, "val_ids": val_ids, "task": args.task, **keep}) + "\n")
         eta = (time.perf_counter() - start) / (n + 1) * (len(todo) - n - 1)
-        print(f"[{n + 1}/{len(todo)}] {kind} fold {fold}: auc {keep.get('auc', float('nan')):.3f} "
-              f"(chance 0.5), ETA {eta / 60:.1f} min", flush=True)
+        metric, base = METRIC[args.task]
+        print(f"[{n + 1}/{len(todo)}] {kind} fold {fold}: {metric} {keep.get(metric, float('nan')):.3f} "
+              f"({base or 'chance'} {keep.get(base, 0.5) if base else 0.5:.3f}), ETA {eta / 60:.1f} min", flush=True)
 
 
 def _group(name: str) -> str:
@@ -271,22 +277,31 @@ def _group(name: str) -> str:
 
 
 def summarise(out: Path, quiet: bool = False) -> int:
-    """Print and write ``summary.json``: per checkpoint the zero-shot AUC, the per-fold AUCs of scratch and backbone
-    runs and the paired tests backbone vs scratch and vs chance; per setting (checkpoints by name without their
-    seed, ``_group``) the same over its seeds; and between two settings, the paired test over folds of their
-    fine-tuned AUCs and the exact permutation test of their zero-shot AUCs."""
+    """Print and write ``summary.json`` for the task's metric (AUC, or region IoU for forgery_spatial): per
+    checkpoint the zero-shot figure, the per-fold figures of scratch and backbone runs and the paired test
+    backbone vs scratch; scratch against its trivial baseline (chance 0.5, or the mean map of the same fold); per
+    setting (checkpoints by name without their seed, ``_group``) the same over its seeds; and between two
+    settings, the paired test over folds of their fine-tuned figures and the exact permutation test of their
+    zero-shot figures."""
     from nas.utils.stats import permutation_p
 
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
-    by = {(r["kind"], r["fold"]): r["auc"] for r in rows}
+    metric, base = METRIC[rows[0].get("task", "forgery_image")]
+    by = {(r["kind"], r["fold"]): r[metric] for r in rows}
+    baseline = {(r["kind"], r["fold"]): r[base] if base else 0.5 for r in rows}
     folds = sorted({r["fold"] for r in rows if r["fold"] >= 0})
     names = sorted({r["kind"].split(":", 1)[1] for r in rows if ":" in r["kind"]})
     scratch = {f: by[("scratch", f)] for f in folds if ("scratch", f) in by}
     n = f"{len(scratch)} identity folds"
-    summary = {"chance": 0.5, "folds": folds, "scratch": [scratch[f] for f in sorted(scratch)],
-               "scratch_mean": float(np.mean(list(scratch.values()))) if scratch else None}
+    summary = {"metric": metric, "baseline": base or "chance 0.5", "folds": folds,
+               "scratch": [scratch[f] for f in sorted(scratch)],
+               "scratch_mean": float(np.mean(list(scratch.values()))) if scratch else None,
+               "baseline_per_fold": [baseline[("scratch", f)] for f in sorted(scratch)]}
+    zero_base = [v for (k, f), v in baseline.items() if k.startswith("zero_shot")]
+    summary["baseline_zero_shot"] = zero_base[0] if zero_base else None
     if len(scratch) >= 2:
-        summary["scratch_vs_chance"] = t_claim([a - 0.5 for a in scratch.values()], n=n).as_dict()
+        summary["scratch_vs_baseline"] = t_claim([a - baseline[("scratch", f)] for f, a in scratch.items()],
+                                                 n=n).as_dict()
     fine: Dict[str, Dict[int, float]] = {}
     for name in names:
         fine[name] = {f: by[(f"backbone:{name}", f)] for f in sorted(scratch) if (f"backbone:{name}", f) in by}

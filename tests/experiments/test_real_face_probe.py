@@ -63,7 +63,7 @@ def test_probe_end_to_end_writes_rows_and_a_summary_and_resumes(tmp_path):
     assert (tmp_path / "probe" / "rows.jsonl").read_text().splitlines() == rows
     import json
     summary = json.loads((tmp_path / "probe" / "summary.json").read_text())
-    assert summary["chance"] == 0.5 and 0 <= summary["e"]["zero_shot"] <= 1 and len(summary["e"]["backbone"]) == 2
+    assert summary["baseline"] == "chance 0.5" and 0 <= summary["e"]["zero_shot"] <= 1 and len(summary["e"]["backbone"]) == 2
 
 
 def test_stats_compares_the_same_part_of_the_face_in_every_set(tmp_path, capsys):
