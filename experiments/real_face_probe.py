@@ -323,8 +323,13 @@ def summarise(out: Path, quiet: bool = False) -> int:
         entry = {"checkpoints": members, "zero_shot": zero, "zero_shot_mean": float(np.mean(zero)) if zero else None,
                  "backbone_mean": float(np.mean(list(per_fold[g].values()))) if per_fold[g] else None}
         if len(per_fold[g]) >= 2:
-            entry["backbone_vs_scratch"] = t_claim([per_fold[g][f] - scratch[f] for f in scratch],
-                                                   n=f"{n}, mean of {len(full)} seeds each").as_dict()
+            each = f"{n}, mean of {len(full)} seeds each"
+            entry["backbone_vs_scratch"] = t_claim([per_fold[g][f] - scratch[f] for f in scratch], n=each).as_dict()
+            entry["backbone_vs_baseline"] = t_claim([per_fold[g][f] - baseline[("scratch", f)] for f in scratch],
+                                                    n=each).as_dict()
+        if len(zero) >= 2 and summary["baseline_zero_shot"] is not None:
+            entry["zero_shot_vs_baseline"] = t_claim([z - summary["baseline_zero_shot"] for z in zero],
+                                                     n=f"{len(zero)} seeds").as_dict()
         summary["settings"][g] = entry
     summary["between"] = {}
     for a in groups:
