@@ -32,7 +32,7 @@ from nas.data.forgery_synthetic import CAMERA_QUALITY, QUALITY
 from nas.data.forgery_video import WHOLE_VIDEO_FOLDERS
 from nas.errors import NasError
 
-__all__ = ["VideoForgerySpec", "make_video_forgeries", "write_embedded"]
+__all__ = ["VideoForgerySpec", "make_video_forgeries", "forge_frames", "write_embedded"]
 
 JITTER_PX = 1.0  # sd of the per-frame shift of a forged region (rounded to whole pixels, at most 2), at artefacts 1
 TONE = 0.04  # sd of a forged segment's colour cast on the face (0-1 scale), at artefacts 1
@@ -141,14 +141,23 @@ def _video(method: int, segments, spec: VideoForgerySpec, rng: np.random.Generat
     poses, donor_poses = _moving_face(spec, rng)
     real = render(poses, r, rng)
     donors = render(donor_poses, r, rng) if method else real
-    parts = region_masks(poses, r)
+    return forge_frames(real, donors, region_masks(poses, r), method, segments, spec, rng, source)
+
+
+def forge_frames(real: np.ndarray, donors: np.ndarray, parts, method: int, segments, spec: VideoForgerySpec,
+                 rng: np.random.Generator, source: bool = False):
+    """Return frames ``real`` (float (frames, R, R, 3) in [0, 1]) as a video of the set, uint8: the camera JPEG,
+    ``method`` inside ``segments`` (donor frames ``donors``, part masks ``parts`` of shape (frames, R, R) each)
+    with the flicker, cast and jitter of a forged segment, and the final JPEG; with ``source``, also the
+    unmanipulated source. The embedded set calls it on rendered faces; ``experiments.real_face_probe`` on real
+    ones."""
     forged = np.zeros(spec.frames, bool)
     for s, e in segments:
         forged[s:e] = True
     cast = _casts(segments, spec, rng)
     lo, hi = QUALITY[spec.quality]
     q_cam, q = int(rng.integers(*CAMERA_QUALITY, endpoint=True)), int(rng.integers(lo, hi, endpoint=True))
-    out = np.empty((spec.frames, r, r, 3), np.uint8)
+    out = np.empty((spec.frames, *real.shape[1:3], 3), np.uint8)
     src = np.empty_like(out) if source else None
     for i in range(spec.frames):
         img = camera = jpeg(real[i], q_cam)
