@@ -55,7 +55,7 @@ import numpy as np
 from nas.errors import NasError
 from nas.utils.stats import t_claim
 
-__all__ = ["identities", "build_set", "write_fold", "main"]
+__all__ = ["identity_of", "identities", "build_set", "write_fold", "main"]
 
 GENOTYPE = "st_topo:mobilenetv2"
 METRIC = {"forgery_image": ("auc", None), "forgery_spatial": ("bin_iou", "base_mean_bin_iou")}  # and its baseline
@@ -64,13 +64,18 @@ LEAVE_OUT = ("average", "joconde", "picasso", "scream", "skullmask", "vendetta",
 TIGHT = dict(cx=0.5, cy=0.5, a=0.40, b=0.50, eye_dx=0.45, eye_r=0.17, mouth_w=0.45)  # a tight crop's geometry
 
 
+def identity_of(path: Path) -> str:
+    """The person a file shows: its name up to the first ``_``, ``-`` or digit (``obama4_crop.jpg`` -> ``obama``)."""
+    return re.split(r"[_\-\d]", path.stem.lower())[0] or path.stem.lower()
+
+
 def identities(photos: Path) -> Dict[str, List[Path]]:
     """Return identity -> its photos (jpg/png) in ``photos``, leaving out the files named in ``LEAVE_OUT``."""
     out: Dict[str, List[Path]] = {}
     for p in sorted(photos.iterdir()):
         if p.suffix.lower() not in (".jpg", ".jpeg", ".png") or p.stem.lower().startswith(LEAVE_OUT):
             continue
-        out.setdefault(re.split(r"[_\-\d]", p.stem.lower())[0] or p.stem.lower(), []).append(p)
+        out.setdefault(identity_of(p), []).append(p)
     if len(out) < 4:
         raise NasError(f"--photos {str(photos)[:120]}: {len(out)} identities found; the probe needs at least 4")
     return out

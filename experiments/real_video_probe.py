@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from experiments.real_face_probe import TIGHT
+from experiments.real_face_probe import TIGHT, _retrain, identity_of
 from nas.errors import NasError
 from nas.utils.stats import t_claim
 
@@ -59,12 +58,6 @@ def read_clips(path: Path, box, frames: int, step: int, size: int) -> np.ndarray
     if n == 0:
         raise NasError(f"{path.name[:80]}: fewer than {frames} frames at step {step}")
     return np.stack(kept[: n * frames]).reshape(n, frames, size, size, 3)
-
-
-def _identity(path: Path) -> str:
-    import re
-
-    return re.split(r"[_\-\d]", path.stem.lower())[0] or path.stem.lower()
 
 
 def build_videos(clips: Dict[str, np.ndarray], spec, seed: int):
@@ -112,12 +105,8 @@ def write_list(out: Path, videos, labels, segments) -> Path:
 
 
 def _evaluate(checkpoint: str, root: Path, lst: Path) -> dict:
-    args = [VIDEO, "--task", "forgery_video", "--recipe", str(RECIPE), "--eval", checkpoint, "--data-root",
-            str(root), "--train-list", str(lst), "--val-list", str(lst), "--json"]
-    proc = subprocess.run([sys.executable, "-m", "nas.cli.retrain", *args], capture_output=True, text=True)
-    if proc.returncode:
-        raise NasError(f"nas-retrain --eval {checkpoint[-80:]} failed: {proc.stderr.strip()[-300:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _retrain([VIDEO, "--task", "forgery_video", "--recipe", str(RECIPE), "--eval", checkpoint, "--data-root",
+                     str(root), "--train-list", str(lst), "--val-list", str(lst), "--json"])
 
 
 def main(argv: List[str] = None) -> int:
@@ -142,14 +131,14 @@ def main(argv: List[str] = None) -> int:
                 raise NasError(f"--video {v[:80]!r}: give PATH=X0,Y0,X1,Y1") from None
             if len(boxes[Path(path)]) != 4 or not Path(path).is_file():
                 raise NasError(f"--video {v[:80]!r}: a readable file and four box numbers are needed")
-        if len({_identity(p) for p in boxes}) < 2:
+        if len({identity_of(p) for p in boxes}) < 2:
             raise NasError("--video: at least two people are needed (the donors come from the other one)")
         if args.out.exists() and any(args.out.iterdir()):
             raise NasError(f"--out {str(args.out)[:120]} is not empty")
         spec = replace(VideoForgerySpec(paired=True), seed=args.seed)
         clips: Dict[str, List[np.ndarray]] = {}
         for path, box in boxes.items():
-            clips.setdefault(_identity(path), []).extend(read_clips(path, box, spec.frames, args.step,
+            clips.setdefault(identity_of(path), []).extend(read_clips(path, box, spec.frames, args.step,
                                                                      spec.resolution))
         videos, labels, segments = build_videos({k: np.stack(v) for k, v in clips.items()}, spec, args.seed)
         args.out.mkdir(parents=True, exist_ok=True)
