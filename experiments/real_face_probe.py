@@ -55,13 +55,21 @@ import numpy as np
 from nas.errors import NasError
 from nas.utils.stats import t_claim
 
-__all__ = ["identity_of", "identities", "build_set", "write_fold", "main"]
+__all__ = ["identity_of", "identities", "tight_parts", "build_set", "write_fold", "main"]
 
 GENOTYPE = "st_topo:mobilenetv2"
 METRIC = {"forgery_image": ("auc", None), "forgery_spatial": ("bin_iou", "base_mean_bin_iou")}  # and its baseline
 RES = 64
 LEAVE_OUT = ("average", "joconde", "picasso", "scream", "skullmask", "vendetta", "ironman")  # not photographs
 TIGHT = dict(cx=0.5, cy=0.5, a=0.40, b=0.50, eye_dx=0.45, eye_r=0.17, mouth_w=0.45)  # a tight crop's geometry
+
+
+def tight_parts(rng: np.random.Generator, size: int) -> Dict[str, np.ndarray]:
+    """Return the part masks (``region_masks``, each (1, size, size)) of a tight face crop's geometry ``TIGHT``."""
+    from nas.data.forgery_faces import random_face, region_masks
+
+    face = replace(random_face(rng, 1, size), **{k: np.full((1, 1, 1), v, np.float32) for k, v in TIGHT.items()})
+    return region_masks(face, size)
 
 
 def identity_of(path: Path) -> str:
@@ -95,13 +103,12 @@ def _crop(path: Path, rng: np.random.Generator) -> np.ndarray:
 
 def build_set(people: Dict[str, List[Path]], per_identity: int, seed: int) -> List[dict]:
     """Return the probe's images: dicts of identity, method (0 real), image and map (uint8)."""
-    from nas.data.forgery_faces import jpeg, random_face, region_masks
+    from nas.data.forgery_faces import jpeg
     from nas.data.forgery_methods import METHODS
     from nas.data.forgery_synthetic import CAMERA_QUALITY, QUALITY
 
     rng = np.random.default_rng(seed)
-    face = replace(random_face(rng, 1, RES), **{k: np.full((1, 1, 1), v, np.float32) for k, v in TIGHT.items()})
-    parts = {k: v[0] for k, v in region_masks(face, RES).items()}
+    parts = {k: v[0] for k, v in tight_parts(rng, RES).items()}
     names, lo_hi = sorted(people), QUALITY["hq"]
     rows = []
     for name in names:

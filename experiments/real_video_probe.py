@@ -32,7 +32,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from experiments.real_face_probe import TIGHT, _retrain, identity_of
+from experiments.real_face_probe import _retrain, identity_of, tight_parts
 from nas.errors import NasError
 from nas.utils.stats import t_claim
 
@@ -62,14 +62,12 @@ def read_clips(path: Path, box, frames: int, step: int, size: int) -> np.ndarray
 
 def build_videos(clips: Dict[str, np.ndarray], spec, seed: int):
     """Return ``(videos uint8 (n, T, R, R, 3), labels (n, 3), segments)``: each clip forged, then its real source."""
-    from nas.data.forgery_faces import random_face, region_masks
     from nas.data.forgery_methods import triple_label
     from nas.data.forgery_video_synthetic import _plan, forge_frames
 
     rng = np.random.default_rng(seed)
     r = spec.resolution
-    face = replace(random_face(rng, 1, r), **{k: np.full((1, 1, 1), v, np.float32) for k, v in TIGHT.items()})
-    parts = {k: np.repeat(v, spec.frames, 0) for k, v in region_masks(face, r).items()}
+    parts = {k: np.repeat(v, spec.frames, 0) for k, v in tight_parts(rng, r).items()}
     people = sorted(clips)
     videos, labels, segments = [], [], []
     for who in people:
@@ -89,19 +87,9 @@ def build_videos(clips: Dict[str, np.ndarray], spec, seed: int):
 
 def write_list(out: Path, videos, labels, segments) -> Path:
     """Write the videos as MP4 under ``out/val_release/<folder>/`` and their ForgeryNet list; return the list."""
-    from nas.data.forgery_video_synthetic import _list_line
-    from nas.data.video import write_video
+    from nas.data.forgery_video_synthetic import write_split
 
-    lines = []
-    for i, (video, label, segs) in enumerate(zip(videos, labels, segments)):
-        folder = int(label[2]) or 16 + i % 4
-        rel = f"val_release/{folder}/val{i:05d}.mp4"
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        write_video(out / rel, video, fps=8)
-        lines.append(_list_line(rel, label, segs))
-    path = out / "val_video_list.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_split(out, "val", videos, np.asarray(labels), segments)
 
 
 def _evaluate(checkpoint: str, root: Path, lst: Path) -> dict:

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
+
 from nas.errors import NasError
 from nas.utils.stats import Claim, t_claim
 
@@ -46,12 +48,18 @@ def final_rows(paths: Sequence[Path], name: Optional[str] = None) -> Dict[int, d
             text = Path(path).read_text()
         except OSError as exc:
             raise NasError(f"{str(path)[-120:]}: cannot read it ({type(exc).__name__})") from None
-        if str(path).endswith(".jsonl"):
-            found = [json.loads(line) for line in text.splitlines() if line.strip()]
-            found = [(int(r["seed"]), r) for r in found if name is None or r.get("name") == name]
-        else:
-            data = json.loads(text)
-            found = [(_seed_of(Path(path)), data["epochs"][-1] if "epochs" in data else data)]
+        where = str(path)[-120:]
+        try:
+            if where.endswith(".jsonl"):
+                found = [json.loads(line) for line in text.splitlines() if line.strip()]
+                found = [(int(r["seed"]), r) for r in found if name is None or r.get("name") == name]
+            else:
+                data = json.loads(text)
+                found = [(_seed_of(Path(path)), data["epochs"][-1] if "epochs" in data else data)]
+        except ValueError:
+            raise NasError(f"{where}: not JSON (a torn or foreign file)") from None
+        except (KeyError, IndexError, TypeError):
+            raise NasError(f"{where}: not a metrics file (no final epoch row, or a row without its seed)") from None
         for seed, row in found:
             if seed in rows:
                 raise NasError(f"seed {seed} appears twice (in {str(path)[-80:]}); name one run per seed")
@@ -64,7 +72,10 @@ def final_rows(paths: Sequence[Path], name: Optional[str] = None) -> Dict[int, d
 def _value(row: dict, key: str, seed: int) -> float:
     if key not in row:
         raise NasError(f"seed {seed}: no {key[:60]!r} in its row (has {', '.join(sorted(row))[:160]})")
-    return float(row[key])
+    try:
+        return float(row[key])
+    except (TypeError, ValueError):
+        raise NasError(f"seed {seed}: {key[:60]!r} is not a number") from None
 
 
 def claim(rows: Dict[int, dict], metric: str, *, goal: Optional[float] = None, baseline: Optional[str] = None,
@@ -86,8 +97,8 @@ def claim(rows: Dict[int, dict], metric: str, *, goal: Optional[float] = None, b
         ref, what = [_value(against[s], metric, s) for s in seeds], f"{metric} beats the --against runs (paired)"
     gains = [sign * (v - r) for v, r in zip(values, ref)]
     test: Claim = t_claim(gains, n=f"{len(seeds)} seeds")
-    mean = sum(values) / len(values)
-    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    mean = float(np.mean(values))
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     return {"claim": what, "seeds": seeds, "values": values, "mean": mean, "sd": sd, "reference": ref,
             "gain": test.as_dict(), "text": f"{what}: gain {_text(test)}"}
 
@@ -114,7 +125,7 @@ def main(argv: List[str] = None) -> int:
         rows = final_rows(args.files, args.name)
         against = final_rows(args.against, args.against_name) if args.against else None
         out = claim(rows, args.metric, goal=args.goal, baseline=args.baseline, against=against, lower=args.lower)
-    except (NasError, ValueError, KeyError) as exc:
+    except NasError as exc:
         print(f"seed_claims: {str(exc)[:300]}", file=sys.stderr)
         return 2
     if args.json:

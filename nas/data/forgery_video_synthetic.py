@@ -32,7 +32,7 @@ from nas.data.forgery_synthetic import CAMERA_QUALITY, QUALITY
 from nas.data.forgery_video import WHOLE_VIDEO_FOLDERS
 from nas.errors import NasError
 
-__all__ = ["VideoForgerySpec", "make_video_forgeries", "forge_frames", "write_embedded"]
+__all__ = ["VideoForgerySpec", "make_video_forgeries", "forge_frames", "write_split", "write_embedded"]
 
 JITTER_PX = 1.0  # sd of the per-frame shift of a forged region (rounded to whole pixels, at most 2), at artefacts 1
 TONE = 0.04  # sd of a forged segment's colour cast on the face (0-1 scale), at artefacts 1
@@ -205,27 +205,30 @@ def _list_line(rel: str, label, segments) -> str:
     return " ".join(x for x in (str(len(segs)), rel, body, str(binary), str(triple), str(cls16)) if x)
 
 
+def write_split(out: Path, split: str, videos, labels, segments, fps: int = 8) -> Path:
+    """Write ``videos`` as MP4 files under ``out/<split>_release/<folder>/`` (real ones in folders 16-19, fakes
+    in their method's folder) and their ForgeryNet list ``out/<split>_video_list.txt``; return the list's path."""
+    from nas.data.video import write_video
+
+    lines = []
+    for i in range(len(videos)):
+        folder = int(labels[i, 2]) or 16 + i % 4
+        rel = f"{split}_release/{folder}/{split}{i:05d}.mp4"
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_video(out / rel, videos[i], fps=fps)
+        lines.append(_list_line(rel, labels[i], segments[i]))
+    path = out / f"{split}_video_list.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def write_embedded(out: Path, train: int, val: int, spec: VideoForgerySpec, fps: int = 8) -> List[Path]:
     """Write the embedded set as MP4 files under ``out/{train,val}_release/<folder>/`` plus ForgeryNet lists.
 
     Real videos go to folders 16-19 (ForgeryNet's real sources), fakes to their method's folder. Returns the
     two list paths (``train_video_list.txt``, ``val_video_list.txt``), relative to which ``out`` is the root.
     """
-    from nas.data.video import write_video
-
     out = Path(out)
     rng = np.random.default_rng(spec.seed)
-    lists = []
-    for split, n in (("train", train), ("val", val)):
-        videos, labels, segments = make_video_forgeries(n, spec, rng)
-        lines = []
-        for i in range(n):
-            folder = int(labels[i, 2]) or 16 + i % 4
-            rel = f"{split}_release/{folder}/{split}{i:05d}.mp4"
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            write_video(out / rel, videos[i], fps=fps)
-            lines.append(_list_line(rel, labels[i], segments[i]))
-        path = out / f"{split}_video_list.txt"
-        path.write_text("\n".join(lines) + "\n")
-        lists.append(path)
-    return lists
+    return [write_split(out, split, *make_video_forgeries(n, spec, rng), fps=fps)
+            for split, n in (("train", train), ("val", val))]

@@ -42,3 +42,14 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("seed_claims: ") for line in err)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_torn_and_foreign_files_are_one_line(tmp_path, capsys):
+    torn, foreign, seedless = tmp_path / "m_seed0.json", tmp_path / "m_seed1.json", tmp_path / "runs.jsonl"
+    torn.write_text('{"epochs": [')
+    foreign.write_text('{"epochs": []}')
+    seedless.write_text('{"name": "x", "bin_iou": 0.5}\n')
+    for path in (torn, foreign, seedless):
+        assert main([str(path), "--metric", "bin_iou", "--goal", "0.4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("seed_claims: ") for line in err)
