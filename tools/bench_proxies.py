@@ -3,9 +3,10 @@
 It scores ``--cells`` random NB201 cells (a seeded draw without replacement from the 15,625) with every bundled
 proxy at the benchmark's own target (32 px, 10 classes, width 1), on the embedded shapes images (``--batch-size``
 of them; NB201's CIFAR-10 images are not shipped and nothing is downloaded), and times each proxy per cell on
-one thread. Every cell's row (its scores, seconds and table values) is appended to ``raw.jsonl`` in ``--out``
-as it is measured; ``--resume`` goes on from there, and ``--report-only`` recomputes ``report.json`` from the
-raw rows without measuring.
+``--threads`` CPU threads (1 by default; each row records its count, and one ``--out`` holds one count). Every
+cell's row (its scores, seconds and table values) is appended to ``raw.jsonl`` in ``--out`` as it is measured;
+``--resume`` goes on from there, and ``--report-only`` recomputes ``report.json`` from the raw rows without
+measuring.
 
 The report gives, per proxy and per accuracy column, Spearman and Kendall with percentile bootstrap intervals,
 and on the 200-epoch CIFAR-10 column the paired bootstrap difference to MAdds on the same cells (interval and
@@ -15,6 +16,7 @@ measured cells against ``c10_valid_12ep`` (a column a search may see) and judged
 
 Usage: nice python tools/bench_proxies.py --out experiments/results/proxies [--cells 1000] [--resume]
        [--report-only] [--batch-size 64] [--seed 0] [--table CSV] [--resamples 1000] [--proxies synflow]
+       [--threads 1]
 """
 from __future__ import annotations
 
@@ -74,11 +76,15 @@ def run_measurements(args, raw: Path) -> None:
     if done and not args.resume:
         raise NasError(f"{raw} already holds {len(done)} rows: pass --resume to go on, or --report-only")
     names = list_proxies() if args.proxies is None else sorted(set(args.proxies.split(",")) | {"madds", "params"})
+    threads = {r.get("threads", 1) for r in read_rows(raw)}
+    if threads - {args.threads}:
+        raise NasError(f"{raw} was timed on {min(threads)} thread(s), this run on {args.threads}: use another --out")
     todo = [c for c in cells(table, args.cells, args.seed) if c not in done]
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     with raw.open("a") as f:
         for i, cell in enumerate(todo):
-            f.write(json.dumps(measure(cell, names, table, args.batch_size, args.seed)) + "\n")
+            f.write(json.dumps({**measure(cell, names, table, args.batch_size, args.seed), "threads": args.threads})
+                    + "\n")
             f.flush()
             if (i + 1) % 25 == 0:
                 print(f"{len(done) + i + 1} cells measured", file=sys.stderr, flush=True)
@@ -154,18 +160,22 @@ def report(rows: List[dict], resamples: int = 1000, seed: int = 0) -> dict:
     if len(rows) < 20:
         raise NasError(f"only {len(rows)} cells measured; the report needs at least 20")
     names = sorted(rows[0]["scores"])
-    return {"cells": len(rows), "goal_column": GOAL_COLUMN, "goal_margin": GOAL_MARGIN, "resamples": resamples,
+    threads = sorted({r.get("threads", 1) for r in rows})
+    return {"cells": len(rows), "threads": threads, "goal_column": GOAL_COLUMN, "goal_margin": GOAL_MARGIN,
+            "resamples": resamples,
             "proxies": _proxy_figures(rows, names, resamples, seed),
             "blend": _blend_figures(rows, names, resamples, seed),
             "protocol": "NB201 cells at 32 px, 10 classes, width 1, fresh init per proxy (seed 0); a batch of "
-                        "embedded shapes images (not CIFAR-10); one CPU thread; seconds include building the "
+                        f"embedded shapes images (not CIFAR-10); {'/'.join(map(str, threads))} CPU thread(s); "
+                        "seconds include building the "
                         "network and drawing the batch"}
 
 
 def print_report(rep: dict) -> None:
     """Print the report's headline figures, one line each."""
-    print(f"n = {rep['cells']} NB201 cells; Spearman / Kendall against {rep['goal_column']} (95% bootstrap "
-          f"intervals); difference to MAdds on the same cells with one-sided p")
+    print(f"n = {rep['cells']} NB201 cells, timed on {'/'.join(map(str, rep.get('threads', [1])))} thread(s); "
+          f"Spearman / Kendall against {rep['goal_column']} (95% bootstrap intervals); difference to MAdds on the "
+          "same cells with one-sided p")
     for name, f in rep["proxies"].items():
         g = f["columns"][rep["goal_column"]]
         line = (f"{name:10s} rho {g['spearman']['value']:.3f} [{g['spearman']['ci'][0]:.3f}, "
@@ -224,8 +234,12 @@ def main(argv=None) -> int:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--resamples", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for the proxies (the seconds are for this many)")
     p.add_argument("--markdown", action="store_true", help="also print the docs/trust.md table")
     args = p.parse_args(argv)
+    if not 1 <= args.threads <= 256:
+        print("bench_proxies: error: --threads must be between 1 and 256", file=sys.stderr)
+        return 2
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         raw = args.out / "raw.jsonl"

@@ -47,3 +47,22 @@ def bench_table():
 
     plugin = nas.get_plugin("nb201")
     return load_table(plugin.space, plugin.table_source())
+
+
+def test_threads_are_recorded_and_one_folder_holds_one_count(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    args = ["--out", str(tmp_path), "--cells", "20", "--batch-size", "4", "--proxies", "synflow", "--resamples", "20"]
+    try:
+        assert bench.main(args + ["--threads", "2"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    rows = bench.read_rows(tmp_path / "raw.jsonl")
+    assert {r["threads"] for r in rows} == {2}
+    assert json.loads((tmp_path / "report.json").read_text())["threads"] == [2]
+    assert "timed on 2 thread(s)" in capsys.readouterr().out
+    assert bench.main(args[:3] + ["24"] + args[4:] + ["--resume"]) == 2  # 1 thread into a 2-thread folder
+    assert "was timed on 2 thread(s), this run on 1" in capsys.readouterr().err
+    assert len(bench.read_rows(tmp_path / "raw.jsonl")) == 20
+    assert bench.main(args + ["--threads", "0"]) == 2
