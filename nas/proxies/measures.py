@@ -117,7 +117,9 @@ def zico(probe: Probe) -> float:
     total = 0.0
     for layer in zip(*per_batch):
         g = torch.stack(layer).double()
-        std, mean_abs = g.std(0, unbiased=False), g.abs().mean(0)
+        # the population std over the mini-batches, in two passes: the same values as g.std(0, unbiased=False),
+        # which on CPU is several times slower for a reduction over the leading dimension
+        std, mean_abs = (g - g.mean(0)).pow(2).mean(0).sqrt(), g.abs().mean(0)
         nonzero = std > 0
         s = float((mean_abs[nonzero] / std[nonzero]).sum())
         if s > 0:

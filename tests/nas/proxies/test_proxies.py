@@ -132,3 +132,16 @@ def test_rank_blend_weights_and_fit_recover_the_informative_feature():
     assert np.allclose(only_noise, rank_share(feats["noise"]))
     with pytest.raises(NasError, match="no values for"):
         rank_blend(feats, {"missing": 1.0})
+
+
+def test_zico_matches_its_recorded_nb201_scores():
+    """ZiCo's two-pass std gives the values the torch.std version recorded (tools/bench_proxies, 1 thread; here
+    bit for bit, elsewhere up to the last float32 bits of the gradients)."""
+    import json
+    from pathlib import Path
+
+    raw = Path(__file__).resolve().parents[3] / "experiments" / "results" / "proxies" / "per_cell_threads" / "t1"
+    rows = [json.loads(line) for line in (raw / "raw.jsonl").read_text().splitlines()[:3]]
+    for r in rows:
+        got = score_proxies(r["cell"], ["zico"], num_classes=10, resolution=32, batch_size=64, seed=0)["zico"]
+        assert got == pytest.approx(r["scores"]["zico"], rel=1e-5), r["cell"]  # other CPUs: last float32 bits
