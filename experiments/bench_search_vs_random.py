@@ -22,7 +22,9 @@ seeds, and over all trained genotypes the proxy-vs-standalone tau next to the MA
 with bootstrap intervals) and the noise ceiling. Each claim is also a test (``nas.utils.stats.Claim``: estimate,
 95% interval, one-sided p, n; "met" only at p < 0.05, else "not shown"): the picks' mean percentile against
 the randoms (permutation p over every relabelling of picks and randoms), and proxy tau minus MAdds tau, averaged
-over the supernets of every search seed (each search trains its own; bootstrap over genotypes and supernets).
+over the supernets of every search seed (each search trains its own; bootstrap over genotypes and supernets) and,
+with two or more search seeds, as an exact sign-flip test over the supernets (5 are the fewest that can reach
+p < 0.05).
 
 Everything finished is kept in ``WORK/cache.json`` (atomically, after every item), so rerunning the same command
 continues where it stopped. ``--truth FILE`` reuses standalone accuracies from an earlier ``cache.json`` or a
@@ -59,7 +61,7 @@ from nas.errors import NasError
 from nas.search.strategies.window import cost_window, sample_in_window
 from nas.utils.io import atomic_write_json
 from nas.utils.seeds import derive_seed
-from nas.utils.stats import Claim, bootstrap_test, kendall_tau, permutation_p
+from nas.utils.stats import Claim, bootstrap_test, kendall_tau, permutation_p, sign_flip_claim
 
 from experiments.common import load_json, read_json, run_search, tau_entry
 
@@ -271,6 +273,11 @@ def report(cache: Cache, randoms: List[str], trained: List[str], search_seeds: L
     out["tau_proxy_by_supernet"] = {s: tau_entry([v[g] for g in trained], ts) for s, v in supernets.items()}
     out["test_proxy_vs_madds"] = proxy_test([[v[g] for g in trained] for v in supernets.values()],
                                             [cost(g) for g in trained], ts).as_dict()
+    if len(supernets) > 1:  # each supernet one unit: an exact test that needs no resampling of genotypes
+        madds_tau = out["tau_madds_vs_standalone"]["tau"]
+        out["test_proxy_vs_madds_over_supernets"] = sign_flip_claim(
+            [t["tau"] - madds_tau for t in out["tau_proxy_by_supernet"].values()],
+            n=f"{len(supernets)} supernets (one per search seed) x {len(trained)} genotypes").as_dict()
     if seeds >= 2:
         window = [g for g in trained if g in randoms or g in {p["genotype"] for p in picks}]
         for name, group in (("", trained), ("_in_window", window)):
@@ -367,7 +374,8 @@ def print_report(rep: dict) -> None:
     for seed, t in rep.get("tau_proxy_by_supernet", {}).items():
         print(f"proxy tau under search seed {seed}'s supernet: {t['tau']:.3f} [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}]")
     for key, claim in (("test_picks_vs_randoms", "picks' mean percentile among the randoms above 50"),
-                       ("test_proxy_vs_madds", "proxy tau minus MAdds tau above 0")):
+                       ("test_proxy_vs_madds", "proxy tau minus MAdds tau above 0"),
+                       ("test_proxy_vs_madds_over_supernets", "the same, sign-flip test over supernets")):
         if key in rep:
             t = rep[key]
             print(f"{claim}: {t['estimate']:.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}], p = {t['p']:.3g}, "

@@ -11,10 +11,11 @@ supernets (with three supernets its p cannot fall below 1/8: more supernets are 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Dict, List
+
+from nas.utils.stats import sign_flip_claim
 
 from experiments.bench_search_vs_random import picks_test, proxy_test
 
@@ -45,21 +46,9 @@ def restate(name: str) -> Dict[str, dict]:
 
 
 def across_supernets(taus: List[float], madds_tau: float) -> dict:
-    """Return the supernets' mean of proxy tau minus MAdds tau as a test: a bootstrap interval over supernets and
-    the exact one-sided sign-flip p (every +/- pattern of the differences equally likely under the null)."""
-    import itertools
-
-    import numpy as np
-
-    d = np.asarray(taus) - madds_tau
-    mean = float(d.mean())
-    flips = [float((d * np.asarray(signs)).mean()) for signs in itertools.product((1, -1), repeat=d.size)]
-    p = sum(f >= mean - 1e-12 for f in flips) / len(flips)
-    rng = np.random.default_rng(0)
-    draws = [float(d[rng.integers(0, d.size, d.size)].mean()) for _ in range(2000)]
-    low, high = (float(q) for q in np.percentile(draws, [2.5, 97.5]))
-    return {"estimate": mean, "ci": [low, high], "p": p, "n": f"{d.size} supernets of identical settings",
-            "level": 0.95, "verdict": "met" if p < 0.05 else "not shown"}
+    """Return the supernets' mean of proxy tau minus MAdds tau as an exact sign-flip test over supernets."""
+    d = [t - madds_tau for t in taus]
+    return sign_flip_claim(d, n=f"{len(d)} supernets of identical settings").as_dict()
 
 
 def main() -> int:

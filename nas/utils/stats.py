@@ -1,6 +1,6 @@
 """Small statistics helpers used by benchmarks and reports: average ranks, Spearman's rho, Kendall's tau-b and its
 bootstrap interval, and the claims-as-tests helpers (a permutation p-value, a bootstrap interval with a one-sided p, a
-one-sided Student t-test over seeds, ``Claim``) and the Wilson interval of a proportion."""
+one-sided Student t-test over seeds, an exact sign-flip test, ``Claim``) and the Wilson interval of a proportion."""
 from __future__ import annotations
 
 import itertools
@@ -11,7 +11,8 @@ from typing import Callable, Sequence, Tuple
 import numpy as np
 
 __all__ = ["average_ranks", "spearman", "kendall_tau", "kendall_tau_ci", "TauCI", "Claim", "permutation_p",
-           "bootstrap_test", "student_t_sf", "student_t_ppf", "t_claim", "wilson_interval"]
+           "bootstrap_test", "student_t_sf", "student_t_ppf", "t_claim", "sign_flip_claim",
+           "wilson_interval"]
 
 
 def _tie_pairs(sorted_values: np.ndarray) -> int:
@@ -298,6 +299,29 @@ def t_claim(values: Sequence[float], *, null: float = 0.0, n: str = "", level: f
     se = sd / math.sqrt(x.size)
     half = student_t_ppf(1 - (1 - level) / 2, x.size - 1) * se
     return Claim(mean, mean - half, mean + half, student_t_sf((mean - null) / se, x.size - 1), label, level)
+
+
+def sign_flip_claim(diffs: Sequence[float], *, n: str = "", level: float = 0.95, resamples: int = 2000,
+                    seed: int = 0) -> Claim:
+    """Return the claim "the mean of ``diffs`` is above 0" as an exact one-sided sign-flip test.
+
+    ``diffs`` are one paired difference per independent unit (per supernet, per seed). Under the null each
+    difference is as likely negative as positive, so p is the share of all 2^k sign patterns whose mean is at
+    least the one observed; with k units it cannot fall below 2^-k (k = 5 is the fewest that can reach 0.05).
+    The interval is a percentile bootstrap of the mean over the units (``resamples`` draws, seeded).
+    """
+    d = np.asarray(diffs, dtype=float)
+    if d.size == 0:
+        raise ValueError("sign_flip_claim needs at least one difference")
+    if d.size > 20:
+        raise ValueError("sign_flip_claim enumerates 2^k sign patterns: at most 20 differences")
+    mean = float(d.mean())
+    flips = [float((d * np.asarray(signs)).mean()) for signs in itertools.product((1, -1), repeat=d.size)]
+    p = sum(f >= mean - 1e-12 for f in flips) / len(flips)
+    rng = np.random.default_rng(seed)
+    draws = np.array([float(d[rng.integers(0, d.size, d.size)].mean()) for _ in range(resamples)])
+    low, high = _percentiles(draws, level)
+    return Claim(mean, low, high, p, n or f"{d.size} units", level)
 
 
 def wilson_interval(successes: float, n: int, z: float = 1.96) -> Tuple[float, float]:

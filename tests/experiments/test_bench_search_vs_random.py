@@ -33,6 +33,13 @@ def test_report_on_a_hand_made_cache(tmp_path):
     assert rep["tau_proxy_vs_standalone"]["tau"] == 1.0 and rep["tau_proxy_vs_standalone"]["n"] == 5
     assert rep["tau_madds_vs_standalone"]["tau"] == pytest.approx(-0.2)
     assert rep["tau_standalone_seed_vs_seed"] == 1.0 and rep["random_median"] == pytest.approx(0.775)
+    assert "test_proxy_vs_madds_over_supernets" not in rep  # one supernet: no test over supernets
+    cache.data["proxy_by_seed"] = {"1": {"r1": 0.2, "r2": 0.1, "r3": 0.3, "r4": 0.4, "p0": 0.5}}
+    cache["searches"]["1"] = {"genotype": "p0", "score": 0.5, "madds": 5}
+    rep = bench.report(cache, randoms, [*randoms, "p0"], [0, 1], 2, cost)
+    flip = rep["test_proxy_vs_madds_over_supernets"]
+    assert flip["estimate"] == pytest.approx((1.0 + 0.8) / 2 + 0.2) and flip["p"] == pytest.approx(0.25)
+    assert flip["n"] == "2 supernets (one per search seed) x 5 genotypes" and flip["verdict"] == "not shown"
 
 
 def test_noise_ceiling_over_every_pair_and_half_against_half(tmp_path):

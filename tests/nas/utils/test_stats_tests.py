@@ -82,3 +82,22 @@ def test_t_claim_recomputes_a_stored_seed_figure_and_refuses_a_test_without_spre
     assert c.p == pytest.approx(0.0052, abs=2e-4) and c.shown
     assert not t_claim(ious, null=0.56).shown  # the mean is above 0.56, but not shown at 3 seeds
     assert not t_claim([0.6], null=0.5).shown and not t_claim([0.6, 0.6, 0.6], null=0.5).shown
+
+
+def test_sign_flip_claim_is_exact_and_cannot_go_below_two_to_the_minus_k():
+    from nas.utils.stats import sign_flip_claim
+
+    five = sign_flip_claim([0.1, 0.2, 0.3, 0.4, 0.5], n="5 supernets")
+    assert five.p == pytest.approx(1 / 32) and five.shown and five.n == "5 supernets"  # only the all-plus pattern
+    assert five.estimate == pytest.approx(0.3) and 0.1 <= five.low <= five.estimate <= five.high <= 0.5
+    three = sign_flip_claim([0.43, 0.32, 0.13])
+    assert three.p == pytest.approx(1 / 8) and not three.shown  # three units can never show anything
+    mixed = sign_flip_claim([0.3, -0.1, 0.2, -0.2])
+    # patterns with mean >= 0.05: count them by hand over the 16 sign patterns of (0.3, 0.1, 0.2, 0.2)
+    import itertools
+
+    hand = sum(np.mean(np.array([0.3, -0.1, 0.2, -0.2]) * s) >= 0.05 - 1e-12
+               for s in itertools.product((1, -1), repeat=4)) / 16
+    assert mixed.p == pytest.approx(hand) and mixed.estimate == pytest.approx(0.05)
+    with pytest.raises(ValueError):
+        sign_flip_claim([])
