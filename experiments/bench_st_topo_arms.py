@@ -22,7 +22,8 @@ Report (``WORK/report.json``, printed): per arm, each pick's standalone accuracy
 randoms, and the picks' mean percentile as a test (permutation p over every relabelling; "met" only at
 p < 0.05), and the arm's mean standalone accuracy minus the supernet arm's as a test of the same kind; per
 ranking, tau against the truth beside MAdds'. Everything finished is kept in ``WORK/cache.json`` after every
-item, so the same command continues a killed run; ``--report-only`` trains nothing.
+item, so the same command continues a killed run; ``--report-only`` trains nothing (it still takes the
+``--truth`` caches' accuracies into its own).
 
 Usage: OMP_NUM_THREADS=1 python -m experiments.bench_st_topo_arms WORK
            --base experiments/results/search_quality/trust_embedded_4seed_cache.json
@@ -263,11 +264,14 @@ def main(argv: List[str]) -> int:
     picks = [v["genotype"] for v in base_cache["searches"].values()]
     picks += [v["genotype"] for arm in cache["searches"].values() for v in arm.values()]
     trained = list(dict.fromkeys([*randoms, *picks]))
-    if not args.report_only:
+    reuse = lambda: [take_truth(cache, Path(t), epochs, {}) for t in args.truth]  # noqa: E731
+    if args.report_only:
+        reuse()  # a report may count truth that other runs trained since; kept, so the cache alone recomputes it
+        cache.save()
+    else:
         from nas.search.scorer import OneShotScorer
 
         data_source = OneShotScorer(base, work / "truth")  # the base run's data and width, for the standalone runs
-        reuse = lambda: [take_truth(cache, Path(t), epochs, {}) for t in args.truth]  # noqa: E731
         train_truth(data_source, trained, epochs, seeds, cache, cost, reuse, shard=args.shard)
         if args.shard[1] > 1:
             print(f"shard {args.shard[0]}/{args.shard[1]} trained; rerun without --shard to report", flush=True)

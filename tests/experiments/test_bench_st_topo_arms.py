@@ -50,3 +50,36 @@ def test_report_on_a_hand_made_cache(tmp_path):
         "estimate"]
     with pytest.raises(NasError, match="another base"):
         cache.save() or arms.Arms(tmp_path, {"k": 2})
+
+
+def test_report_only_takes_the_truth_of_other_caches_and_keeps_it(tmp_path):
+    import json
+
+    import nas
+    from nas.search.strategies.window import cost_window
+
+    from experiments.bench_search_vs_random import draw
+
+    cfg = build_config(SearchConfig)
+    space = nas.get_space(cfg.space)
+    cost_g = lambda g: space.cost(g, cfg.resolution, cfg.num_classes).madds  # noqa: E731
+    lo, hi = cost_window(space, cost_g, cfg.madds, cfg.evolution.min_budget_fraction)
+    r = draw(space, cost_g, lo, hi, 3, "window")
+    base = tmp_path / "base.json"
+    madds = lambda g: cost_g(nas.load_genotype(g))  # noqa: E731
+    base.write_text(json.dumps({"key": {"config": to_dict(cfg), "randoms": 2, "standalone_epochs": 12},
+                                "searches": {"0": {"genotype": r[0], "score": 0.5, "madds": madds(r[0])}},
+                                "standalone": {r[0]: {"0": 0.9}, r[1]: {"0": 0.8}}}))
+    work = tmp_path / "arms"
+    cache = arms.Arms(work, {"base": "base.json", "config": to_dict(cfg), "arms": [["free", "proxy:synflow"]],
+                             "standalone_epochs": 12})
+    cache["searches"]["free"] = {"0": {"genotype": r[2], "score": 1.0, "madds": madds(r[2])}}
+    cache.save()
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"key": {"standalone_epochs": 12}, "standalone": {r[2]: {"0": 0.85}}}))
+    argv = [str(work), "--base", str(base), "--arm", "free=proxy:synflow:0", "--report-only", "--truth", str(other)]
+    assert arms.main(argv) == 0
+    rep = json.loads((work / "report.json").read_text())
+    pick = rep["arms"]["free"]["picks"][0]
+    assert pick["standalone"] == 0.85 and pick["percentile"] == 50  # between the two randoms
+    assert json.loads((work / "cache.json").read_text())["standalone"][r[2]] == {"0": 0.85}  # kept in the cache
