@@ -78,7 +78,8 @@ def run_measurements(args, raw: Path) -> None:
     names = list_proxies() if args.proxies is None else sorted(set(args.proxies.split(",")) | {"madds", "params"})
     threads = {r.get("threads", 1) for r in read_rows(raw)}
     if threads - {args.threads}:
-        raise NasError(f"{raw} was timed on {min(threads)} thread(s), this run on {args.threads}: use another --out")
+        raise NasError(f"{str(raw)[:120]} was timed on {min(threads)} thread(s), this run on {args.threads}: "
+                       "use another --out")
     todo = [c for c in cells(table, args.cells, args.seed) if c not in done]
     torch.set_num_threads(args.threads)
     with raw.open("a") as f:
@@ -167,8 +168,7 @@ def report(rows: List[dict], resamples: int = 1000, seed: int = 0) -> dict:
             "blend": _blend_figures(rows, names, resamples, seed),
             "protocol": "NB201 cells at 32 px, 10 classes, width 1, fresh init per proxy (seed 0); a batch of "
                         f"embedded shapes images (not CIFAR-10); {'/'.join(map(str, threads))} CPU thread(s); "
-                        "seconds include building the "
-                        "network and drawing the batch"}
+                        "seconds include building the network and drawing the batch"}
 
 
 def print_report(rep: dict) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from nas.errors import NasError
+from nas.utils.io import atomic_write_json
 
 GOAL_SECONDS = 60.0  # issue 35: a training-free st_topo search returns in under 60 s on 2 cores
 RAW = "timings.jsonl"
@@ -140,11 +141,14 @@ def run(argv: List[str] | None) -> int:
     check_out(args.out)
     raw = args.out / RAW
     if not args.report:
+        from nas.config import build_config
+        from nas.config.search import SearchConfig
         from nas.proxies import list_proxies
 
         unknown = [s for s in proxies if s not in list_proxies()]
         if unknown:
             raise NasError(f"unknown proxy {unknown[0][:40]!r}; known: {', '.join(list_proxies())}")
+        build_config(SearchConfig, recipe=args.recipe or None, opts=args.overrides)  # bad settings: before any run
         args.out.mkdir(parents=True, exist_ok=True)
         raw.touch()
         for scorer in plan(proxies, args.repeats, args.reference_repeats):
@@ -156,7 +160,7 @@ def run(argv: List[str] | None) -> int:
     if not rows:
         raise NasError(f"no timings in {str(raw)[:120]}")
     entries = report(rows)
-    (args.out / "report.json").write_text(json.dumps(entries, indent=1) + "\n")
+    atomic_write_json(args.out / "report.json", entries)
     print(format_report(entries))
     return 0
 

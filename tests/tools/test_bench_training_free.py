@@ -52,11 +52,14 @@ def test_a_real_training_free_search_is_timed_and_the_report_recomputes(tmp_path
     (["--proxies", "bogus"], "unknown proxy 'bogus'"),
     (["--threads", "0"], "--threads 1..256"),
     (["--report"], "no timings in"),
+    (["--proxies", "synflow", "evolution.population=1"], "evolution.population must be at least 2"),
+    (["--proxies", "synflow", "nonsense.key=3"], "nonsense"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert bench.main(["--out", str(tmp_path / "new"), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "new").exists()  # refused before anything is written
 
 
 def test_a_folder_of_another_kind_is_refused_and_left_alone(tmp_path, capsys):
