@@ -21,7 +21,7 @@ from experiments.bench_search_vs_random import picks_test, proxy_test
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search_quality"
 NAMES = ("trust_embedded", "trust_embedded_3seed", "trust_embedded_4seed", "trust_fmnist", "trust_finalists",
-         "trust_truth_ema", "trust_truth_data")
+         "trust_truth_ema", "trust_truth_data", "trust_20x5")
 
 
 def restate(name: str) -> Dict[str, dict]:
