@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from nas.errors import NasError
-from nas.utils.io import atomic_write_json
+from nas.utils.io import atomic_write_json, read_jsonl
 
 GOAL_SECONDS = 60.0  # issue 35: a training-free st_topo search returns in under 60 s on 2 cores
 RAW = "timings.jsonl"
@@ -105,14 +105,8 @@ def format_report(entries: List[Dict]) -> str:
 
 
 def read_rows(raw: Path) -> List[Dict]:
-    """Return the raw rows (a torn last line from a killed run is dropped)."""
-    rows = []
-    for line in raw.read_text().splitlines() if raw.is_file() else []:
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
-    return rows
+    """Return the raw rows (a line torn by a killed run is left out)."""
+    return read_jsonl(raw)
 
 
 def main(argv: List[str] | None = None) -> int:
